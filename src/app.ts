@@ -1,0 +1,15 @@
+import type { Env } from "./env";
+import { handleGatewayRequest } from "./gateway";
+import { managementApp, MANAGEMENT_PREFIX } from "./management/app";
+
+/**
+ * The management API lives under one reserved prefix; everything else is the gateway hot path.
+ * The split happens before Hono so the hot path pays for no router it does not use.
+ */
+export function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
+  const url = new URL(request.url);
+  if (url.pathname === MANAGEMENT_PREFIX || url.pathname.startsWith(MANAGEMENT_PREFIX + "/")) {
+    return managementApp.fetch(request, env, ctx);
+  }
+  return handleGatewayRequest(request, env, ctx, url);
+}

@@ -1,0 +1,24 @@
+import type { KeyRateLimit } from "../store/schema";
+
+/**
+ * Everything the hot path needs to decide on a request, cached in isolate memory and KV
+ * so a warmed key costs no D1 read. Keyed by the SHA-256 of the key; never holds the key.
+ */
+export interface KeyRecord {
+  id: string;
+  orgId: string;
+  /** The org's tier at the time the record was cached; changing an org's tier purges its keys. */
+  tier: string;
+  scopes: string[];
+  expiresAt: number | null;
+  revokedAt: number | null;
+  rateLimit: KeyRateLimit | null;
+}
+
+/** Tiered key-record lookup by hash: memory -> KV -> D1, with negative caching of unknown hashes. */
+export interface KeyCache {
+  /** The record, or null when no key has this hash. */
+  get(hash: string): Promise<KeyRecord | null>;
+  /** Drops the hash from every cache tier this isolate can reach (memory and KV). */
+  purge(hashes: string[]): Promise<void>;
+}

@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { parseDuration } from "./duration";
+import type { Env } from "./env";
+import { KeygateError } from "./errors";
+
+/** Scopes every deployment has: they guard the management API itself. */
+export const BUILTIN_SCOPES = {
+  admin: "Every scope, including every management action on the key's own org",
+  "keys:read": "List and read the org's keys and their usage",
+  "keys:write": "Create, update, revoke and rotate the org's keys",
+  "audit:read": "Read the org's audit trail",
+} as const;
+
+export const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]{1,15}_$/;
+const SCOPE_NAME = /^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$/;
+const TIER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const METHODS = ["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** `[vars]` may hold TOML tables/arrays (objects) or JSON text (from `--var` or the dashboard). */
+const jsonValue = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+  }, schema);
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration like "60s", "15m" or "1h"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const consistencyMode = z.enum(["strict", "fast"]);
+export type ConsistencyMode = z.infer<typeof consistencyMode>;
+
+const tier = z.strictObject({
+  limit: z.number().int().positive(),
+  window: duration,
+  org_limit: z.number().int().positive().optional(),
+  mode: consistencyMode.default("strict"),
+});
+
+const route = z.strictObject({
+  method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)]).default("*"),
+  path: z.string().startsWith("/", "must start with /"),
+  scopes: z.array(z.string()).default([]),
+  tiers: z.array(z.string()).min(1).optional(),
+});
+
+const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const configSchema = z
+  .object({
+    ORIGIN_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8788"),
+    KEY_PREFIX: z.string().regex(KEY_PREFIX_PATTERN, "must match ^[a-z][a-z0-9]{1,15}_$").default("kg_"),
+    ORIGIN_TIMEOUT_MS: intFromVar(10_000),
+    RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
+    RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
+    SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
+    TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tier)),
+    ROUTES: jsonValue(z.array(route)).default([]),
+    MEMORY_CACHE_TTL_MS: intFromVar(5_000),
+    NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
+    ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    UPSTASH_REDIS_REST_URL: z.url().optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+    ORIGIN_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  })
+  .superRefine((raw, ctx) => {
+    const scopes = new Set([...Object.keys(BUILTIN_SCOPES), ...Object.keys(raw.SCOPES)]);
+    const tiers = new Set(Object.keys(raw.TIERS));
+    if (tiers.size === 0) ctx.addIssue({ code: "custom", path: ["TIERS"], message: "needs at least one tier" });
+    raw.ROUTES.forEach((rule, i) => {
+      rule.scopes.forEach((scope, j) => {
+        if (!scopes.has(scope)) ctx.addIssue({ code: "custom", path: ["ROUTES", i, "scopes", j], message: `scope "${scope}" is not in SCOPES` });
+      });
+      rule.tiers?.forEach((name, j) => {
+        if (!tiers.has(name)) ctx.addIssue({ code: "custom", path: ["ROUTES", i, "tiers", j], message: `tier "${name}" is not in TIERS` });
+      });
+    });
+    if (raw.RATE_LIMIT_BACKEND === "upstash" && !(raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN)) {
+      ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "is required when RATE_LIMIT_BACKEND is upstash (with UPSTASH_REDIS_REST_TOKEN)" });
+    }
+  });
+
+export type TierConfig = z.infer<typeof tier>;
+export type RouteRule = z.infer<typeof route>;
+
+export interface Config {
+  originUrl: URL;
+  keyPrefix: string;
+  originTimeoutMs: number;
+  rateLimitBackend: "durable-object" | "upstash";
+  rateLimitFailureMode: "open" | "closed";
+  /** Full catalogue: built-in management scopes plus the operator's SCOPES. */
+  scopes: Record<string, string>;
+  tiers: Record<string, TierConfig>;
+  routes: RouteRule[];
+  memoryCacheTtlMs: number;
+  negativeCacheTtlMs: number;
+  adminToken?: string;
+  upstash?: { url: string; token: string };
+  originSigningSecret?: string;
+}
+
+/** Parses raw vars; throws a `gateway_misconfigured` error that names the first bad field. */
+export function parseConfig(vars: Record<string, unknown>): Config {
+  const parsed = configSchema.safeParse(vars);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map(String).join(".") || "config";
+    throw new KeygateError("gateway_misconfigured", `gateway configuration is invalid: ${field} ${issue.message}`, {
+      details: parsed.error.issues.map((i) => ({ field: i.path.map(String).join(".") || "config", message: i.message })),
+    });
+  }
+  const raw = parsed.data;
+  const upstash = raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN ? { url: raw.UPSTASH_REDIS_REST_URL, token: raw.UPSTASH_REDIS_REST_TOKEN } : undefined;
+  return {
+    originUrl: new URL(raw.ORIGIN_URL),
+    keyPrefix: raw.KEY_PREFIX,
+    originTimeoutMs: raw.ORIGIN_TIMEOUT_MS,
+    rateLimitBackend: raw.RATE_LIMIT_BACKEND ?? (upstash ? "upstash" : "durable-object"),
+    rateLimitFailureMode: raw.RATE_LIMIT_FAILURE_MODE,
+    scopes: { ...BUILTIN_SCOPES, ...raw.SCOPES },
+    tiers: raw.TIERS,
+    routes: raw.ROUTES,
+    memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
+    negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
+    adminToken: raw.ADMIN_TOKEN,
+    upstash,
+    originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
+  };
+}
+
+// Validated once per isolate: the env object is stable for an isolate's lifetime.
+const parsedConfigs = new WeakMap<object, Config | KeygateError>();
+
+export function loadConfig(env: Env): Config {
+  let result = parsedConfigs.get(env);
+  if (!result) {
+    try {
+      result = parseConfig(env as unknown as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof KeygateError)) throw err;
+      console.error(`keygate: ${err.message}`);
+      result = err;
+    }
+    parsedConfigs.set(env, result);
+  }
+  if (result instanceof KeygateError) throw result;
+  return result;
+}

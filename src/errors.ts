@@ -1,0 +1,101 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error code keygate can answer with. A closed union so a typo fails to compile. */
+export const ERROR_CODES = {
+  // 400
+  validation_error: 400,
+  invalid_json: 400,
+  conflicting_credentials: 400,
+  // 401
+  missing_credentials: 401,
+  malformed_key: 401,
+  invalid_key: 401,
+  key_revoked: 401,
+  key_expired: 401,
+  unauthorized: 401,
+  // 403
+  insufficient_scope: 403,
+  tier_not_entitled: 403,
+  forbidden: 403,
+  // 404
+  not_found: 404,
+  no_route: 404,
+  // 405
+  method_not_allowed: 405,
+  // 409
+  key_limit_reached: 409,
+  conflict: 409,
+  // 413
+  payload_too_large: 413,
+  // 415
+  unsupported_media_type: 415,
+  // 429
+  rate_limited: 429,
+  // 5xx
+  internal_error: 500,
+  gateway_misconfigured: 500,
+  origin_unreachable: 502,
+  rate_limiter_unavailable: 503,
+  origin_timeout: 504,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetail {
+  field: string;
+  message: string;
+}
+
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string; details?: ErrorDetail[] };
+}
+
+/** The one error type. Thrown anywhere; rendered to the envelope by `renderError`. */
+export class KeygateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: ContentfulStatusCode;
+  readonly details?: ErrorDetail[];
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = "KeygateError";
+    this.code = code;
+    this.status = ERROR_CODES[code];
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string, details?: ErrorDetail[]): ErrorEnvelope {
+  return { error: details && details.length > 0 ? { code, message, details } : { code, message } };
+}
+
+/** Builds the envelope response directly: the hot path uses this without going through Hono. */
+export function errorResponse(error: KeygateError): Response {
+  const headers = new Headers(error.headers);
+  headers.set("content-type", "application/json; charset=utf-8");
+  return new Response(JSON.stringify(errorBody(error.code, error.message, error.details)), {
+    status: error.status,
+    headers,
+  });
+}
+
+/** The single place an exception becomes an HTTP answer. */
+export function renderError(err: unknown, c?: Context): Response {
+  if (err instanceof KeygateError) return errorResponse(err);
+  if (err instanceof HTTPException) {
+    const code: ErrorCode =
+      err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthorized" : err.status === 404 ? "not_found" : "validation_error";
+    return errorResponse(new KeygateError(code, err.message || "request rejected"));
+  }
+  // Unknown errors never leak internals (or a key that may sit in a message) to the caller.
+  console.error("keygate: unhandled error", err instanceof Error ? err.name + ": " + err.message : "unknown", c?.req.method, c?.req.path);
+  return errorResponse(new KeygateError("internal_error", "internal error"));
+}

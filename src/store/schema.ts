@@ -1,0 +1,107 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Times are epoch milliseconds (INTEGER): cheap to compare on the hot path and in filters.
+
+export const orgs = sqliteTable("orgs", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  tier: text("tier").notNull(),
+  maxActiveKeys: integer("max_active_keys").notNull().default(25),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export interface KeyRateLimit {
+  limit: number;
+  /** Window in milliseconds. */
+  window: number;
+  mode?: "strict" | "fast";
+}
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    name: text("name").notNull(),
+    /** SHA-256 hex of the full key. The key itself is never stored. */
+    hash: text("hash").notNull(),
+    identifier: text("identifier").notNull(),
+    last4: text("last4").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    rateLimit: text("rate_limit", { mode: "json" }).$type<KeyRateLimit | null>(),
+    meta: text("meta", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    rotatedFrom: text("rotated_from"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_unique").on(t.hash),
+    index("api_keys_org_created_idx").on(t.orgId, t.createdAt),
+    index("api_keys_org_last_used_idx").on(t.orgId, t.lastUsedAt),
+  ],
+);
+
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    action: text("action").notNull(),
+    keyId: text("key_id"),
+    /** "operator" or the id of the org key that acted. */
+    actor: text("actor").notNull(),
+    /** For aggregated `auth.failed`: the source (client IP) and reason. */
+    source: text("source"),
+    reason: text("reason"),
+    /** Aggregation: how many events this row stands for, and when the last one happened. */
+    count: integer("count").notNull().default(1),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    /** Bucket key for aggregated rows (`auth.failed` per org/key, source, reason and hour); null otherwise. */
+    aggregateKey: text("aggregate_key"),
+  },
+  (t) => [
+    index("audit_org_created_idx").on(t.orgId, t.createdAt),
+    uniqueIndex("audit_aggregate_key_unique").on(t.aggregateKey),
+  ],
+);
+
+export const usageEvents = sqliteTable(
+  "usage_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    keyId: text("key_id").notNull(),
+    orgId: text("org_id").notNull(),
+    method: text("method").notNull(),
+    path: text("path").notNull(),
+    status: integer("status").notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("usage_key_at_idx").on(t.keyId, t.at)],
+);
+
+/**
+ * Failed authentications that cannot be tied to an org (unknown or malformed keys),
+ * aggregated per source, reason and hour so a flood cannot flood the table.
+ */
+export const authFailures = sqliteTable(
+  "auth_failures",
+  {
+    bucket: text("bucket").primaryKey(),
+    source: text("source").notNull(),
+    reason: text("reason").notNull(),
+    count: integer("count").notNull().default(1),
+    firstSeenAt: integer("first_seen_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+  },
+  (t) => [index("auth_failures_last_seen_idx").on(t.lastSeenAt)],
+);
+
