@@ -1,0 +1,45 @@
+import type { KeyCache, KeyRecord } from "../cache/interface";
+import type { Config } from "../config";
+import { type ErrorCode, KeygateError } from "../errors";
+import { parseKey } from "../keys/format";
+import { hashKey } from "../keys/hash";
+import { wwwAuthenticate } from "./credentials";
+
+export type AuthFailureReason = Extract<ErrorCode, "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired">;
+
+const MESSAGES: Record<AuthFailureReason, string> = {
+  missing_credentials: "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+  malformed_key: "the API key is malformed (wrong prefix, length or checksum)",
+  invalid_key: "the API key is not valid",
+  key_revoked: "the API key has been revoked",
+  key_expired: "the API key has expired",
+};
+
+export class AuthFailure extends KeygateError {
+  readonly reason: AuthFailureReason;
+  /** The record when the key exists (revoked/expired), so failures can be attributed to its org. */
+  readonly record: KeyRecord | null;
+
+  constructor(reason: AuthFailureReason, record: KeyRecord | null = null) {
+    super(reason, MESSAGES[reason], {
+      headers: { "WWW-Authenticate": wwwAuthenticate(reason === "missing_credentials" ? undefined : "invalid_token") },
+    });
+    this.reason = reason;
+    this.record = record;
+  }
+}
+
+/**
+ * SPEC §3 steps 2-4: format and checksum first (no I/O at all for garbage), then the
+ * tiered lookup by hash, then status. Expiry is checked against `now` on every call,
+ * so a cached record cannot outlive its key.
+ */
+export async function verifyKey(key: string | null, config: Config, cache: KeyCache, now = Date.now()): Promise<KeyRecord> {
+  if (!key) throw new AuthFailure("missing_credentials");
+  if (!parseKey(key, config.keyPrefix).ok) throw new AuthFailure("malformed_key");
+  const record = await cache.get(await hashKey(key));
+  if (!record) throw new AuthFailure("invalid_key");
+  if (record.revokedAt !== null && record.revokedAt <= now) throw new AuthFailure("key_revoked", record);
+  if (record.expiresAt !== null && record.expiresAt <= now) throw new AuthFailure("key_expired", record);
+  return record;
+}

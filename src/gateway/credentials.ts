@@ -1,0 +1,33 @@
+import { KeygateError } from "../errors";
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const API_KEY = /^ApiKey\s+(\S+)\s*$/i;
+
+/**
+ * The API key from `Authorization: Bearer`, `Authorization: ApiKey` or `X-API-Key`.
+ * Two different keys in one request are refused: which one an origin or a log would see
+ * is ambiguous, and that ambiguity is how confused-deputy bugs start.
+ */
+export function extractCredential(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  const apiKeyHeader = headers.get("x-api-key")?.trim() || null;
+  let fromAuthorization: string | null = null;
+  if (authorization) {
+    const match = BEARER.exec(authorization) ?? API_KEY.exec(authorization);
+    if (!match) {
+      throw new KeygateError("malformed_key", "the Authorization header must be 'Bearer <key>' or 'ApiKey <key>'", {
+        headers: { "WWW-Authenticate": wwwAuthenticate("invalid_request") },
+      });
+    }
+    fromAuthorization = match[1]!;
+  }
+  if (fromAuthorization && apiKeyHeader && fromAuthorization !== apiKeyHeader) {
+    throw new KeygateError("conflicting_credentials", "the request carries two different API keys");
+  }
+  return fromAuthorization ?? apiKeyHeader;
+}
+
+/** RFC 6750 challenge; `error` is omitted when no credentials were sent, as the RFC asks. */
+export function wwwAuthenticate(error?: "invalid_request" | "invalid_token"): string {
+  return error ? `Bearer realm="keygate", error="${error}"` : `Bearer realm="keygate"`;
+}
