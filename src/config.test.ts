@@ -1,0 +1,177 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { BUILTIN_SCOPES, loadConfig, parseConfig } from "./config";
+import type { Env } from "./env";
+import { KeygateError } from "./errors";
+
+const TIERS = { free: { limit: 60, window: "60s" } };
+
+/** Runs `parseConfig` expecting failure and returns the thrown error for inspection. */
+function configError(vars: Record<string, unknown>): KeygateError {
+  try {
+    parseConfig(vars);
+  } catch (err) {
+    if (err instanceof KeygateError) return err;
+    throw err;
+  }
+  throw new Error("expected parseConfig to throw");
+}
+
+describe("parseConfig defaults", () => {
+  it("fills every optional var with its documented default", () => {
+    const config = parseConfig({ TIERS });
+    expect(config.keyPrefix).toBe("kg_");
+    expect(config.originUrl.href).toBe("http://127.0.0.1:8788/");
+    expect(config.originTimeoutMs).toBe(10_000);
+    expect(config.rateLimitBackend).toBe("durable-object");
+    expect(config.rateLimitFailureMode).toBe("closed");
+    expect(config.routes).toEqual([]);
+    expect(config.memoryCacheTtlMs).toBe(5_000);
+    expect(config.negativeCacheTtlMs).toBe(30_000);
+    expect(config.adminToken).toBeUndefined();
+    expect(config.upstash).toBeUndefined();
+  });
+
+  it("always includes the built-in management scopes in the catalogue", () => {
+    const config = parseConfig({ TIERS, SCOPES: { "demo:read": "read" } });
+    expect(Object.keys(config.scopes).sort()).toEqual([...Object.keys(BUILTIN_SCOPES), "demo:read"].sort());
+  });
+
+  it("turns tier windows into milliseconds and defaults the mode to strict", () => {
+    const config = parseConfig({ TIERS: { free: { limit: 10, window: "2m" }, pro: { limit: 5, window: "1h", mode: "fast", org_limit: 50 } } });
+    expect(config.tiers.free).toEqual({ limit: 10, window: 120_000, mode: "strict" });
+    expect(config.tiers.pro).toEqual({ limit: 5, window: 3_600_000, mode: "fast", org_limit: 50 });
+  });
+
+  it("coerces numeric vars given as strings", () => {
+    expect(parseConfig({ TIERS, ORIGIN_TIMEOUT_MS: "2500" }).originTimeoutMs).toBe(2500);
+  });
+
+  it("picks the upstash backend when its credentials are present and no backend is named", () => {
+    const config = parseConfig({ TIERS, UPSTASH_REDIS_REST_URL: "https://redis.example", UPSTASH_REDIS_REST_TOKEN: "t" });
+    expect(config.rateLimitBackend).toBe("upstash");
+    expect(config.upstash).toEqual({ url: "https://redis.example", token: "t" });
+  });
+});
+
+describe("parseConfig with JSON-string vars (from --var or the dashboard)", () => {
+  it("parses SCOPES, TIERS and ROUTES given as JSON text exactly like TOML tables", () => {
+    const config = parseConfig({
+      SCOPES: JSON.stringify({ "demo:read": "read" }),
+      TIERS: JSON.stringify(TIERS),
+      ROUTES: JSON.stringify([{ method: "GET", path: "/demo/*", scopes: ["demo:read"] }]),
+    });
+    expect(config.scopes["demo:read"]).toBe("read");
+    expect(config.tiers.free).toEqual({ limit: 60, window: 60_000, mode: "strict" });
+    expect(config.routes).toEqual([{ method: "GET", path: "/demo/*", scopes: ["demo:read"] }]);
+  });
+
+  it("names the var whose JSON text does not parse", () => {
+    const err = configError({ TIERS: "{not json" });
+    expect(err.code).toBe("gateway_misconfigured");
+    expect(err.status).toBe(500);
+    expect(err.message).toContain("TIERS");
+    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON" });
+  });
+});
+
+describe("parseConfig rejects bad config and names the bad field", () => {
+  it.each(["KG_", "k_", "kg", "1kg_", "kg-_", "averyveryverylongprefix_", "kg__"])("rejects KEY_PREFIX %j", (prefix) => {
+    const err = configError({ TIERS, KEY_PREFIX: prefix });
+    expect(err.code).toBe("gateway_misconfigured");
+    expect(err.message).toContain("KEY_PREFIX");
+    expect(err.details?.map((d) => d.field)).toEqual(["KEY_PREFIX"]);
+  });
+
+  it.each(["kg_", "mayoak_", "ab_", "a1234567890abcde_"])("accepts KEY_PREFIX %j", (prefix) => {
+    expect(parseConfig({ TIERS, KEY_PREFIX: prefix }).keyPrefix).toBe(prefix);
+  });
+
+  it("rejects a route that requires a scope missing from the catalogue", () => {
+    const err = configError({
+      TIERS,
+      SCOPES: { "demo:read": "read" },
+      ROUTES: [
+        { method: "GET", path: "/a", scopes: ["demo:read"] },
+        { method: "GET", path: "/b", scopes: ["demo:read", "demo:delete"] },
+      ],
+    });
+    expect(err.message).toContain("ROUTES.1.scopes.1");
+    expect(err.details).toEqual([{ field: "ROUTES.1.scopes.1", message: 'scope "demo:delete" is not in SCOPES' }]);
+  });
+
+  it("accepts routes that require built-in scopes without listing them in SCOPES", () => {
+    expect(parseConfig({ TIERS, ROUTES: [{ path: "/x", scopes: ["admin"] }] }).routes[0]).toEqual({ method: "*", path: "/x", scopes: ["admin"] });
+  });
+
+  it("rejects a route restricted to an unknown tier", () => {
+    const err = configError({ TIERS, ROUTES: [{ path: "/x", tiers: ["gold"] }] });
+    expect(err.details).toEqual([{ field: "ROUTES.0.tiers.0", message: 'tier "gold" is not in TIERS' }]);
+  });
+
+  it("rejects a route path that does not start with /", () => {
+    expect(configError({ TIERS, ROUTES: [{ path: "demo/*" }] }).details?.[0]?.field).toBe("ROUTES.0.path");
+  });
+
+  it("rejects an unknown key in a route (typos must not silently widen access)", () => {
+    expect(configError({ TIERS, ROUTES: [{ path: "/x", scope: ["admin"] }] }).details?.[0]?.field).toBe("ROUTES.0");
+  });
+
+  it("requires TIERS, with at least one tier", () => {
+    expect(configError({}).details?.[0]?.field).toBe("TIERS");
+    expect(configError({ TIERS: {} }).details).toEqual([{ field: "TIERS", message: "needs at least one tier" }]);
+  });
+
+  it("names the tier field that is wrong", () => {
+    expect(configError({ TIERS: { free: { limit: 0, window: "60s" } } }).details?.[0]?.field).toBe("TIERS.free.limit");
+    expect(configError({ TIERS: { free: { limit: 5, window: "soon" } } }).details?.[0]?.field).toBe("TIERS.free.window");
+    expect(configError({ TIERS: { Free: { limit: 5, window: "60s" } } }).details?.[0]?.field).toBe("TIERS.Free");
+  });
+
+  it("rejects a malformed scope name in the catalogue", () => {
+    expect(configError({ TIERS, SCOPES: { "Demo Read": "x" } }).details?.[0]?.field).toBe("SCOPES.Demo Read");
+  });
+
+  it("rejects enum vars with values outside their set", () => {
+    expect(configError({ TIERS, RATE_LIMIT_FAILURE_MODE: "maybe" }).details?.[0]?.field).toBe("RATE_LIMIT_FAILURE_MODE");
+    expect(configError({ TIERS, RATE_LIMIT_BACKEND: "redis" }).details?.[0]?.field).toBe("RATE_LIMIT_BACKEND");
+  });
+
+  it("requires the Upstash credentials when the upstash backend is chosen", () => {
+    expect(configError({ TIERS, RATE_LIMIT_BACKEND: "upstash" }).details?.[0]?.field).toBe("UPSTASH_REDIS_REST_URL");
+  });
+
+  it("rejects an operator token too short to resist guessing", () => {
+    expect(configError({ TIERS, ADMIN_TOKEN: "short" }).details?.[0]?.field).toBe("ADMIN_TOKEN");
+  });
+
+  it("rejects an ORIGIN_URL that is not http(s)", () => {
+    expect(configError({ TIERS, ORIGIN_URL: "ftp://origin.example" }).details?.[0]?.field).toBe("ORIGIN_URL");
+  });
+
+  it("lists every bad field in details, not only the first", () => {
+    const err = configError({ TIERS, KEY_PREFIX: "BAD", ORIGIN_TIMEOUT_MS: "-1" });
+    expect(err.details?.map((d) => d.field).sort()).toEqual(["KEY_PREFIX", "ORIGIN_TIMEOUT_MS"]);
+  });
+});
+
+describe("loadConfig", () => {
+  it("validates the test worker's wrangler.toml config", () => {
+    const config = loadConfig(env);
+    expect(config.tiers).toHaveProperty("free");
+    expect(config.scopes).toHaveProperty("demo:read");
+    expect(config.adminToken).toBe(env.ADMIN_TOKEN);
+  });
+
+  it("returns the same parsed object for the same env (parsed once per isolate)", () => {
+    expect(loadConfig(env)).toBe(loadConfig(env));
+  });
+
+  it("keeps throwing gateway_misconfigured for an invalid env", () => {
+    const bad = { ...env, KEY_PREFIX: "NOPE" } as Env;
+    for (let i = 0; i < 2; i++) {
+      expect(() => loadConfig(bad)).toThrow(KeygateError);
+      expect(() => loadConfig(bad)).toThrow(/KEY_PREFIX/);
+    }
+  });
+});
