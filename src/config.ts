@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration";
 import type { Env } from "./env";
 import { KeygateError } from "./errors";
+import { routePatternProblem } from "./gateway/route_policy";
 
 /** Scopes every deployment has: they guard the management API itself. */
 export const BUILTIN_SCOPES = {
@@ -78,6 +79,8 @@ const configSchema = z
     const tiers = new Set(Object.keys(raw.TIERS));
     if (tiers.size === 0) ctx.addIssue({ code: "custom", path: ["TIERS"], message: "needs at least one tier" });
     raw.ROUTES.forEach((rule, i) => {
+      const pathProblem = routePatternProblem(rule.path);
+      if (pathProblem) ctx.addIssue({ code: "custom", path: ["ROUTES", i, "path"], message: pathProblem });
       rule.scopes.forEach((scope, j) => {
         if (!scopes.has(scope)) ctx.addIssue({ code: "custom", path: ["ROUTES", i, "scopes", j], message: `scope "${scope}" is not in SCOPES` });
       });

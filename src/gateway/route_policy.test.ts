@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RouteRule } from "../config";
+import { parseConfig, type RouteRule } from "../config";
 import { KeygateError } from "../errors";
 import { authorizeRoute, normalizePath, routePatternProblem, routePolicy } from "./route_policy";
 
@@ -109,6 +109,12 @@ describe("pattern validation", () => {
     expect(routePatternProblem("/a/:1x")).toMatch(/param/);
     expect(routePatternProblem("/a?b=1")).toMatch(/query/);
     expect(routePatternProblem("a")).toMatch(/start with/);
+  });
+
+  it("the config loader refuses a bad pattern before deploy, naming the field", () => {
+    const err = refusal(() => parseConfig({ TIERS: { free: { limit: 1, window: "1s" } }, ROUTES: [{ method: "GET", path: "/files/*.json" }] }));
+    expect(err.code).toBe("gateway_misconfigured");
+    expect(err.details).toContainEqual({ field: "ROUTES.0.path", message: expect.stringContaining("whole segment") });
   });
 
   it("a bad pattern that reaches the policy answers gateway_misconfigured naming the rule", () => {
