@@ -58,8 +58,9 @@ async function main(): Promise<void> {
   });
   current = dev;
   dev.on("exit", (code, signal) => {
-    if (!stopping) console.error(`keygate: wrangler dev exited (${signal ?? `code ${code}`})`);
-    void shutdown(stopping ? 0 : (code ?? 1));
+    if (stopping) return;
+    console.error(`keygate: wrangler dev exited (${signal ?? `code ${code}`})`);
+    void shutdown(code ?? 1);
   });
 
   const gateway = `http://${HOST}:${port}`;
@@ -121,33 +122,45 @@ async function waitForHealth(url: string, dev: ChildProcess): Promise<void> {
 function stop(): void {
   if (stopping) return;
   stopping = true;
-  const child = current;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return void shutdown(0);
   console.log("\nkeygate: stopping");
-  signalGroup(child, "SIGTERM");
-  // wrangler tears workerd down on SIGTERM; if it hangs, the whole group goes.
-  setTimeout(() => signalGroup(child, "SIGKILL"), STOP_GRACE_MS).unref();
-  // The child's exit handler (or runToEnd's caller) finishes the shutdown.
-  child.once("exit", () => void shutdown(0));
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, signal);
-  } catch {
-    // the group is already gone
-  }
+  void shutdown(0);
 }
 
 let shuttingDown: Promise<void> | undefined;
 function shutdown(code: number): Promise<void> {
   shuttingDown ??= (async () => {
     stopping = true;
-    if (current && current.exitCode === null && current.signalCode === null) signalGroup(current, "SIGTERM");
+    if (current) await stopGroup(current);
     await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
     process.exit(code);
   })();
   return shuttingDown;
+}
+
+/** wrangler tears workerd down on SIGTERM; whatever of its group is still there after the grace period is killed. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const group = child.pid!;
+  signalGroup(group, "SIGTERM");
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (groupAlive(group) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (groupAlive(group)) signalGroup(group, "SIGKILL");
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function portFromEnv(name: string, fallback: number): number {

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SCRIPT = join(ROOT, "scripts", "start.ts");
+const TOKEN = "start-test-operator-token-0123456789";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `npm start`'s script; the token comes from the environment so the repo's .dev.vars is never touched. */
+function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [SCRIPT], {
+    cwd: ROOT,
+    env: { ...process.env, ADMIN_TOKEN: TOKEN, FORCE_COLOR: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
+  return { child, output: () => text };
+}
+
+async function untilOutput(run: ReturnType<typeof start>, marker: string): Promise<void> {
+  while (!run.output().includes(marker)) {
+    if (run.child.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function refusesConnections(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
+    return false;
+  } catch (err) {
+    return (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
+  }
+}
+
+describe("npm start", () => {
+  let port: number;
+  let originPort: number;
+  let run: ReturnType<typeof start>;
+
+  beforeAll(async () => {
+    port = await freePort();
+    originPort = await freePort();
+    run = start({ PORT: String(port), DEMO_ORIGIN_PORT: String(originPort) });
+    await untilOutput(run, "keygate is running");
+  }, 180_000);
+
+  afterAll(() => {
+    if (run.child.exitCode === null) run.child.kill("SIGKILL");
+  });
+
+  it("serves the gateway's health endpoint on PORT", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/_keygate/v1/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { status: "ok" } });
+  });
+
+  it("runs the bundled demo origin on DEMO_ORIGIN_PORT", async () => {
+    const res = await fetch(`http://127.0.0.1:${originPort}/demo/ping?x=1`);
+    expect(await res.json()).toMatchObject({ method: "GET", path: "/demo/ping", query: { x: "1" } });
+  });
+
+  it("prints the URLs and a copy-paste curl that creates an org and a key", () => {
+    const banner = run.output().slice(run.output().indexOf("keygate is running"));
+    expect(banner).toContain(`http://127.0.0.1:${port}/_keygate/v1/docs`);
+    expect(banner).toContain("from the ADMIN_TOKEN environment variable");
+    expect(banner).toContain(`curl -s -X POST http://127.0.0.1:${port}/_keygate/v1/orgs `);
+    expect(banner).toContain(`'{"name":"Acme","tier":"free"}'`);
+    expect(banner).toContain(`/_keygate/v1/orgs/$ORG/keys`);
+    expect(banner).toContain(`'{"name":"demo","scopes":["demo:read"],"expires_in":"30d"}'`);
+    // The operator chose this token; it is not echoed back into the terminal.
+    expect(banner).not.toContain(TOKEN);
+  });
+
+  it("stops wrangler, workerd and the demo origin on Ctrl-C and exits 0", async () => {
+    const exited = once(run.child, "exit");
+    run.child.kill("SIGINT");
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(await refusesConnections(port)).toBe(true);
+    expect(await refusesConnections(originPort)).toBe(true);
+  }, 30_000);
+});
+
+describe("npm start with a port already taken", () => {
+  let blocker: Server;
+  let port: number;
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    port = (blocker.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+  it("says which port is in use and exits 1 before starting anything", async () => {
+    const run = start({ PORT: String(port) });
+    const [code] = await once(run.child, "exit");
+    expect(code).toBe(1);
+    expect(run.output()).toContain(`127.0.0.1:${port} is already in use; set PORT to a free port`);
+    expect(run.output()).not.toContain("applying D1 migrations");
+  });
+});
