@@ -1,0 +1,124 @@
+import { KeygateError } from "../errors";
+import { importSigningKey, SIGNATURE_HEADER, signatureHeader } from "./signature";
+
+/**
+ * SPEC §3 step 7: forward the request to the origin and hand its response back untouched.
+ * Knows nothing about keys, so a bare pass-through worker (the benchmark's baseline) can call it
+ * with no identity and pay exactly the same forwarding cost the gateway pays.
+ */
+export interface ProxyIdentity {
+  orgId: string;
+  keyId: string;
+  scopes: readonly string[];
+  tier: string;
+}
+
+export interface ProxyOptions {
+  originUrl: URL;
+  /** Time allowed until the origin's response headers arrive; the body may then stream for as long as it takes. */
+  timeoutMs: number;
+  /** The caller, sent as X-Keygate-* identity headers. */
+  identity?: ProxyIdentity;
+  /** ORIGIN_SIGNING_SECRET: when set, X-Keygate-Signature is added (see signature.ts). */
+  signingSecret?: string;
+}
+
+/** Credentials are the gateway's business only: the origin never sees a key. */
+const CREDENTIAL_HEADERS = ["authorization", "x-api-key"];
+/** RFC 9110 §7.6.1 connection-specific fields, plus the de-facto Proxy-Connection and Keep-Alive. */
+const HOP_BY_HOP_HEADERS = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization", "trailer"];
+const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, "host"]);
+const KEYGATE_HEADER_PREFIX = "x-keygate-";
+
+export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
+  const pathAndQuery = originBasePath(options.originUrl) + url.pathname + url.search;
+  const headers = forwardedHeaders(request.headers, url);
+  if (options.identity) await addIdentity(headers, options.identity, options.signingSecret, request.method, pathAndQuery);
+
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  try {
+    return await fetch(options.originUrl.origin + pathAndQuery, {
+      method: request.method,
+      headers,
+      // The client's body stream itself: bytes flow through as they arrive, never held whole.
+      body: request.body,
+      // The origin's redirects are the client's to follow, not ours.
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (controller.signal.aborted) {
+      throw new KeygateError("origin_timeout", `the origin did not answer within ${options.timeoutMs} ms`);
+    }
+    console.error("keygate: origin unreachable", err instanceof Error ? err.message : String(err));
+    throw new KeygateError("origin_unreachable", "the origin could not be reached");
+  } finally {
+    // Only the wait for headers is bounded: a large download may legitimately outlast the timeout.
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The request headers the origin sees: the client's, minus credentials, hop-by-hop fields (and
+ * any field the client named in Connection) and every client-sent X-Keygate-* header, which only
+ * the gateway may set; plus X-Forwarded-For/Proto/Host. Built in one pass over the client's headers.
+ */
+export function forwardedHeaders(incoming: Headers, url: URL): Headers {
+  const connection = incoming.get("connection");
+  const listedInConnection = connection ? new Set(connection.toLowerCase().split(",").map((token) => token.trim())) : null;
+
+  const headers = new Headers();
+  for (const [name, value] of incoming) {
+    if (ALWAYS_DROPPED.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || listedInConnection?.has(name)) continue;
+    headers.append(name, value);
+  }
+
+  // On Cloudflare, CF-Connecting-IP is set by the edge (a client cannot forge it) and the edge has
+  // usually appended it to X-Forwarded-For already; append it only when it is not the last hop yet.
+  const clientIp = incoming.get("cf-connecting-ip");
+  const chain = incoming.get("x-forwarded-for");
+  if (clientIp && !(chain && lastHop(chain) === clientIp)) headers.set("x-forwarded-for", chain ? `${chain}, ${clientIp}` : clientIp);
+  headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
+  headers.set("x-forwarded-host", url.host);
+  return headers;
+}
+
+function lastHop(chain: string): string {
+  const comma = chain.lastIndexOf(",");
+  return (comma === -1 ? chain : chain.slice(comma + 1)).trim();
+}
+
+async function addIdentity(headers: Headers, identity: ProxyIdentity, secret: string | undefined, method: string, pathAndQuery: string): Promise<void> {
+  // Space-separated, as OAuth 2.0 writes a scope list (RFC 6749 §3.3); scope names contain no spaces.
+  const scopes = identity.scopes.join(" ");
+  headers.set("x-keygate-org-id", identity.orgId);
+  headers.set("x-keygate-key-id", identity.keyId);
+  headers.set("x-keygate-scopes", scopes);
+  headers.set("x-keygate-tier", identity.tier);
+  if (secret) {
+    const key = await signingKeyFor(secret);
+    const timestamp = Math.floor(Date.now() / 1000);
+    headers.set(SIGNATURE_HEADER, await signatureHeader(key, timestamp, { orgId: identity.orgId, keyId: identity.keyId, scopes, tier: identity.tier }, method, pathAndQuery));
+  }
+}
+
+// Importing an HMAC key is async and not free: done once per isolate (the secret never changes within one).
+let signingKey: { secret: string; key: Promise<CryptoKey> } | null = null;
+
+function signingKeyFor(secret: string): Promise<CryptoKey> {
+  if (signingKey?.secret !== secret) signingKey = { secret, key: importSigningKey(secret) };
+  return signingKey.key;
+}
+
+// "/v2" for an ORIGIN_URL of https://api.example.com/v2/, "" for a bare origin; cached per URL object.
+const basePaths = new WeakMap<URL, string>();
+
+function originBasePath(originUrl: URL): string {
+  let base = basePaths.get(originUrl);
+  if (base === undefined) {
+    base = originUrl.pathname.replace(/\/+$/, "");
+    basePaths.set(originUrl, base);
+  }
+  return base;
+}
