@@ -1,6 +1,85 @@
+import type { KeyRecord } from "../cache/interface";
+import { keyCacheFor } from "../cache";
+import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
-import { errorResponse, KeygateError } from "../errors";
+import { KeygateError, renderError } from "../errors";
+import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
+import { verifyKey } from "./authenticate";
+import { extractCredential } from "./credentials";
+import { proxyToOrigin } from "./proxy";
+import { authorizeRoute, routePolicy } from "./route_policy";
 
-export async function handleGatewayRequest(_request: Request, _env: Env, _ctx: ExecutionContext, _url: URL): Promise<Response> {
-  return errorResponse(new KeygateError("no_route", "no route matches this request"));
+/**
+ * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
+ * status), route policy, rate limit, proxy. Every refusal is the one error envelope; every
+ * outcome leaves a usage or auth-failure record, sent from waitUntil after the response.
+ */
+export async function handleGatewayRequest(request: Request, env: Env, ctx: ExecutionContext, url: URL): Promise<Response> {
+  const startedAt = Date.now();
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    return renderError(err);
+  }
+  const usage = usageRecorder(env.USAGE_QUEUE);
+
+  // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
+  let record: KeyRecord;
+  try {
+    record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
+  } catch (err) {
+    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
+      const known = "record" in err ? (err.record as KeyRecord | null) : null;
+      usage.authFailure(ctx, {
+        source: request.headers.get("cf-connecting-ip") ?? "unknown",
+        reason: err.code as AuthFailureReasonCode,
+        keyId: known?.id ?? null,
+        orgId: known?.orgId ?? null,
+        at: startedAt,
+      });
+    }
+    return renderError(err);
+  }
+
+  // Steps 5-7: may this key call this route, now; then forward.
+  let response: Response;
+  try {
+    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    // SPEC §3 step 6 (rate limit) goes here: `await enforceRateLimit({ config, env, ctx, record })`
+    // from src/ratelimit once it exists; its headers are added to the proxied response below.
+    const rateLimitHeaders: Record<string, string> = {};
+    const origin = await proxyToOrigin(request, url, {
+      originUrl: config.originUrl,
+      timeoutMs: config.originTimeoutMs,
+      identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
+      signingSecret: config.originSigningSecret,
+    });
+    response = withHeaders(origin, rateLimitHeaders);
+  } catch (err) {
+    response = renderError(err);
+  }
+
+  // Step 8: recorded, never written inline.
+  usage.call(ctx, {
+    keyId: record.id,
+    orgId: record.orgId,
+    method: request.method,
+    path: recordedPath(url.pathname),
+    status: response.status,
+    latencyMs: Date.now() - startedAt,
+    at: startedAt,
+  });
+  return response;
+}
+
+const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
+
+/** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
+function withHeaders(origin: Response, extra: Record<string, string>): Response {
+  const names = Object.keys(extra);
+  if (names.length === 0) return origin;
+  const response = new Response(origin.body, origin);
+  for (const name of names) response.headers.set(name, extra[name]!);
+  return response;
 }
