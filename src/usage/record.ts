@@ -1,4 +1,130 @@
-/** A per-call record, sent through USAGE_QUEUE. Never carries the key, only its id. */
+/**
+ * SPEC §3 step 8: what the hot path records, and how it leaves the isolate without a D1 write.
+ * Records are buffered per isolate and sent through USAGE_QUEUE from `ctx.waitUntil`, after the
+ * response is on its way; the queue consumer (consumer.ts) writes them to D1 in batches.
+ * No record ever holds an API key: calls carry the key's id, failures at most the id of the key.
+ */
+
+/** One proxied or refused call by a known, valid key. */
+export interface CallRecord {
+  keyId: string;
+  orgId: string;
+  method: string;
+  /** Path only: query strings often carry personal data, and the origin logs them anyway. */
+  path: string;
+  status: number;
+  latencyMs: number;
+  /** Epoch ms. */
+  at: number;
+}
+
+export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "conflicting_credentials";
+
+/** One failed authentication. keyId/orgId only when the key exists (revoked or expired). */
+export interface AuthFailureRecord {
+  /** Client IP (CF-Connecting-IP), or "unknown". */
+  source: string;
+  reason: AuthFailureReasonCode;
+  keyId: string | null;
+  orgId: string | null;
+  at: number;
+}
+
+/** A queue message: several records, so a busy isolate sends one message per batch, not per call. */
 export interface UsageMessage {
-  kind: "call";
+  calls: CallRecord[];
+  failures: AuthFailureRecord[];
+}
+
+/** Paths longer than this are cut: a record must stay small whatever a client sends. */
+export const MAX_RECORDED_PATH = 256;
+/** Records per message: at ~400 bytes each, far under the 128 KB message limit. */
+const RECORDS_PER_MESSAGE = 25;
+/** Messages per sendBatch: under both its 100-message and 256 KB limits. */
+const MESSAGES_PER_SEND = 20;
+/** How long a record waits for others to share its message. Short: it is spent in waitUntil, not in the response. */
+const FLUSH_DELAY_MS = 50;
+/** Records held back while the queue is failing; beyond this the oldest are dropped (and counted in the log). */
+const MAX_BUFFERED = 10_000;
+
+export interface UsageRecorder {
+  call(ctx: ExecutionContext, record: CallRecord): void;
+  authFailure(ctx: ExecutionContext, record: AuthFailureRecord): void;
+}
+
+// One buffer per queue binding; in production that is one per isolate.
+const recorders = new WeakMap<Queue<UsageMessage>, UsageRecorder>();
+
+export function usageRecorder(queue: Queue<UsageMessage>): UsageRecorder {
+  let recorder = recorders.get(queue);
+  if (!recorder) {
+    recorder = createRecorder(queue);
+    recorders.set(queue, recorder);
+  }
+  return recorder;
+}
+
+function createRecorder(queue: Queue<UsageMessage>): UsageRecorder {
+  let calls: CallRecord[] = [];
+  let failures: AuthFailureRecord[] = [];
+
+  /**
+   * Every request schedules its own delayed flush in its own waitUntil; the first to wake sends
+   * everything buffered so far, later ones find less (or nothing). A record is therefore always
+   * covered by a live waitUntil until it is sent, and no request waits on a promise made by another
+   * request's context, which Workers does not allow to outlive that request.
+   */
+  async function flushSoon(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+    if (calls.length === 0 && failures.length === 0) return;
+    const messages = toMessages(calls, failures);
+    calls = [];
+    failures = [];
+    for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) {
+      const part = messages.slice(i, i + MESSAGES_PER_SEND);
+      try {
+        await queue.sendBatch(part.map((body) => ({ body })));
+      } catch (err) {
+        // Keep what was not sent for the next flush instead of losing it.
+        const unsent = messages.slice(i);
+        calls = unsent.flatMap((m) => m.calls).concat(calls);
+        failures = unsent.flatMap((m) => m.failures).concat(failures);
+        const dropped = trimOldest();
+        console.error("keygate: usage queue send failed; will retry on the next flush", err instanceof Error ? err.message : String(err), { buffered: calls.length + failures.length, dropped });
+        return;
+      }
+    }
+  }
+
+  function trimOldest(): number {
+    const excess = calls.length + failures.length - MAX_BUFFERED;
+    if (excess <= 0) return 0;
+    const fromFailures = Math.min(excess, failures.length);
+    failures = failures.slice(fromFailures);
+    calls = calls.slice(excess - fromFailures);
+    return excess;
+  }
+
+  return {
+    call(ctx, record) {
+      calls.push(record);
+      ctx.waitUntil(flushSoon());
+    },
+    authFailure(ctx, record) {
+      failures.push(record);
+      ctx.waitUntil(flushSoon());
+    },
+  };
+}
+
+function toMessages(calls: CallRecord[], failures: AuthFailureRecord[]): UsageMessage[] {
+  const messages: UsageMessage[] = [];
+  for (let i = 0; i < calls.length; i += RECORDS_PER_MESSAGE) messages.push({ calls: calls.slice(i, i + RECORDS_PER_MESSAGE), failures: [] });
+  for (let i = 0; i < failures.length; i += RECORDS_PER_MESSAGE) messages.push({ calls: [], failures: failures.slice(i, i + RECORDS_PER_MESSAGE) });
+  return messages;
+}
+
+/** The path as recorded: without query, cut to MAX_RECORDED_PATH characters. */
+export function recordedPath(pathname: string): string {
+  return pathname.length > MAX_RECORDED_PATH ? pathname.slice(0, MAX_RECORDED_PATH) : pathname;
 }
