@@ -10,6 +10,7 @@ const ECHO_BODY_LIMIT = 64 * 1024;
  * Routes:
  * - `GET /demo/bytes/{n}`: streams n bytes (for download tests), in 64 KiB chunks.
  * - `GET /demo/slow/{ms}`: answers after ms milliseconds (for timeout tests).
+ * - `/demo/status/{code}`: answers with that status (a Location for 3xx), to show statuses pass through.
  * - anything else: echoes method, path, query, headers and body (text up to 64 KiB, always its
  *   length and SHA-256) as JSON.
  */
@@ -24,6 +25,8 @@ export function createDemoOrigin(): Server {
       res.on("close", () => clearTimeout(timer));
       return;
     }
+    const status = /^\/demo\/status\/([1-5]\d\d)$/.exec(url.pathname);
+    if (status && Number(status[1]) >= 200) return sendStatus(res, Number(status[1]));
     const hash = createHash("sha256");
     const kept: Buffer[] = [];
     let length = 0;
@@ -50,6 +53,13 @@ function sendJson(res: import("node:http").ServerResponse, status: number, value
   const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-demo-origin": "keygate" });
   res.end(body);
+}
+
+function sendStatus(res: import("node:http").ServerResponse, status: number): void {
+  res.setHeader("x-demo-status", String(status));
+  if (status >= 300 && status < 400) res.setHeader("location", "/demo/moved");
+  if (status === 204 || status === 304) return void res.writeHead(status, { "x-demo-origin": "keygate" }).end();
+  sendJson(res, status, { status });
 }
 
 function streamBytes(res: import("node:http").ServerResponse, total: number): void {

@@ -1,0 +1,203 @@
+import { createHash } from "node:crypto";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { handleRequest } from "../../src/app";
+import type { Env } from "../../src/env";
+import { verifyGatewaySignature } from "../../src/gateway/signature";
+import { seedKey } from "./seed";
+
+interface Echo {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: string | null;
+  body_bytes: number;
+  body_sha256: string;
+}
+
+const gateway = (path: string, init?: RequestInit) => exports.default.fetch(`http://gw.test${path}`, init);
+
+/** One request through the worker with some vars changed, as a redeploy with other [vars] would. */
+async function gatewayWith(overrides: Partial<Env>, path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await handleRequest(new Request(`http://gw.test${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+async function errorCode(res: Response): Promise<string> {
+  return ((await res.json()) as { error: { code: string } }).error.code;
+}
+
+describe("the request reaches the origin as sent", () => {
+  it("keeps method, path, query and body", async () => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/items/42?expand=owner&tag=a%20b", { method: "PUT", headers: { "x-api-key": key, "content-type": "text/plain" }, body: "hello origin" });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.method).toBe("PUT");
+    expect(echo.path).toBe("/demo/items/42");
+    expect(echo.query).toEqual({ expand: "owner", tag: "a b" });
+    expect(echo.body).toBe("hello origin");
+    expect(echo.headers["content-type"]).toBe("text/plain");
+  });
+
+  it("HEAD and DELETE pass through with their method", async () => {
+    const { key } = await seedKey();
+    const head = await gateway("/demo/x", { method: "HEAD", headers: { "x-api-key": key } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("x-demo-origin")).toBe("keygate");
+    const del = await gateway("/demo/x", { method: "DELETE", headers: { "x-api-key": key } });
+    expect(((await del.json()) as Echo).method).toBe("DELETE");
+  });
+});
+
+describe("headers the origin sees", () => {
+  it("has no credentials, no hop-by-hop fields, no client-sent X-Keygate-*, and the gateway's identity and X-Forwarded-*", async () => {
+    const { key, id, orgId } = await seedKey({ tier: "pro", scopes: ["demo:read", "demo:write"] });
+    const res = await gateway("/demo/echo", {
+      headers: {
+        authorization: `Bearer ${key}`,
+        "x-api-key": key,
+        connection: "x-hop-secret",
+        "x-hop-secret": "must not pass",
+        "keep-alive": "timeout=5",
+        "proxy-authorization": "Basic Zm9vOmJhcg==",
+        te: "trailers",
+        upgrade: "h2c",
+        "x-keygate-org-id": "org_forged",
+        "x-keygate-scopes": "admin",
+        "x-keygate-signature": "t=1,v1=forged",
+        "cf-connecting-ip": "203.0.113.7",
+        "x-forwarded-for": "198.51.100.1",
+        "x-request-id": "req-123",
+      },
+    });
+    expect(res.status).toBe(200);
+    const { headers } = (await res.json()) as Echo;
+    const names = Object.keys(headers);
+    for (const banned of ["authorization", "x-api-key", "x-hop-secret", "keep-alive", "proxy-authorization", "te", "upgrade", "x-keygate-signature"]) {
+      expect(names).not.toContain(banned);
+    }
+    expect(JSON.stringify(headers)).not.toContain(key);
+    expect(headers["x-keygate-org-id"]).toBe(orgId);
+    expect(headers["x-keygate-key-id"]).toBe(id);
+    expect(headers["x-keygate-scopes"]).toBe("demo:read demo:write");
+    expect(headers["x-keygate-tier"]).toBe("pro");
+    expect(headers["x-forwarded-for"]).toBe("198.51.100.1, 203.0.113.7");
+    expect(headers["x-forwarded-proto"]).toBe("http");
+    expect(headers["x-forwarded-host"]).toBe("gw.test");
+    expect(headers["x-request-id"]).toBe("req-123");
+  });
+
+  it("carries a signature the origin can verify when ORIGIN_SIGNING_SECRET is set", async () => {
+    const secret = "origin-signing-secret-for-tests-01";
+    const { key } = await seedKey({ scopes: ["demo:write"] });
+    const res = await gatewayWith({ ORIGIN_SIGNING_SECRET: secret }, "/demo/orders?limit=5", { method: "POST", headers: { "x-api-key": key }, body: "{}" });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.headers["x-keygate-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    const received = { secret, headers: echo.headers, method: echo.method, pathAndQuery: "/demo/orders?limit=5" };
+    expect(await verifyGatewaySignature(received)).toBe(true);
+    expect(await verifyGatewaySignature({ ...received, secret: "some-other-secret-0123456789" })).toBe(false);
+    expect(await verifyGatewaySignature({ ...received, headers: { ...echo.headers, "x-keygate-scopes": "admin" } })).toBe(false);
+  });
+
+  it("carries no signature when no secret is configured", async () => {
+    const { key } = await seedKey();
+    const echo = (await (await gateway("/demo/echo", { headers: { "x-api-key": key } })).json()) as Echo;
+    expect(echo.headers["x-keygate-signature"]).toBeUndefined();
+  });
+});
+
+describe("the origin's response comes back unchanged", () => {
+  it.each([201, 204, 404, 418, 500, 503])("status %i with its headers and body", async (status) => {
+    const { key } = await seedKey();
+    const res = await gateway(`/demo/status/${status}`, { headers: { "x-api-key": key } });
+    expect(res.status).toBe(status);
+    expect(res.headers.get("x-demo-status")).toBe(String(status));
+    if (status === 204) expect(await res.text()).toBe("");
+    else expect(await res.json()).toEqual({ status });
+  });
+
+  it("a redirect is handed to the client, not followed", async () => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/status/302", { headers: { "x-api-key": key }, redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/demo/moved");
+  });
+});
+
+const MB = 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+/** A 20 MB body produced chunk by chunk (never held whole by the client) and its SHA-256, computed alongside. */
+function streamedUpload(totalBytes: number): { body: ReadableStream<Uint8Array>; sha256: string } {
+  const hash = createHash("sha256");
+  const chunks: Uint8Array[] = [];
+  for (let sent = 0, i = 0; sent < totalBytes; sent += CHUNK, i++) {
+    const chunk = new Uint8Array(Math.min(CHUNK, totalBytes - sent)).fill(i % 251);
+    hash.update(chunk);
+    chunks.push(chunk);
+  }
+  let next = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (next < chunks.length) controller.enqueue(chunks[next++]!);
+      else controller.close();
+    },
+  });
+  return { body, sha256: hash.digest("hex") };
+}
+
+describe("large bodies stream through both ways", () => {
+  it("a 20 MB upload reaches the origin complete", async () => {
+    const { key } = await seedKey();
+    const upload = streamedUpload(20 * MB);
+    const res = await gateway("/demo/upload", { method: "POST", headers: { "x-api-key": key, "content-type": "application/octet-stream" }, body: upload.body });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.body_bytes).toBe(20 * MB);
+    expect(echo.body_sha256).toBe(upload.sha256);
+  });
+
+  it("a 20 MB download reaches the client complete", async () => {
+    const { key } = await seedKey();
+    const res = await gateway(`/demo/bytes/${20 * MB}`, { headers: { "x-api-key": key } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(20 * MB));
+    const hash = createHash("sha256");
+    let received = 0;
+    for await (const chunk of res.body!) {
+      hash.update(chunk);
+      received += chunk.byteLength;
+    }
+    expect(received).toBe(20 * MB);
+    expect(hash.digest("hex")).toBe(createHash("sha256").update(new Uint8Array(20 * MB).fill(0x61)).digest("hex"));
+  });
+});
+
+describe("origin failures answer in the error envelope", () => {
+  it("an origin that accepts no connection: 502 origin_unreachable", async () => {
+    const { key } = await seedKey();
+    const res = await gatewayWith({ ORIGIN_URL: "http://127.0.0.1:1" }, "/demo/x", { headers: { "x-api-key": key } });
+    expect(res.status).toBe(502);
+    expect(await errorCode(res)).toBe("origin_unreachable");
+  });
+
+  it("an origin slower than ORIGIN_TIMEOUT_MS: 504 origin_timeout", async () => {
+    const { key } = await seedKey();
+    const res = await gatewayWith({ ORIGIN_TIMEOUT_MS: "300" }, "/demo/slow/3000", { headers: { "x-api-key": key } });
+    expect(res.status).toBe(504);
+    expect(await errorCode(res)).toBe("origin_timeout");
+  });
+
+  it("an origin within the timeout answers normally", async () => {
+    const { key } = await seedKey();
+    const res = await gatewayWith({ ORIGIN_TIMEOUT_MS: "5000" }, "/demo/slow/50", { headers: { "x-api-key": key } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ slept_ms: 50 });
+  });
+});
