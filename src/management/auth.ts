@@ -1,0 +1,108 @@
+import { drizzle } from "drizzle-orm/d1";
+import type { MiddlewareHandler } from "hono";
+import { keyCacheFor } from "../cache";
+import { loadConfig } from "../config";
+import { KeygateError } from "../errors";
+import { verifyKey } from "../gateway/authenticate";
+import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
+import type { Caller, ManagementEnv } from "./context";
+
+/** The scopes that guard the management API; `admin` grants all of them. */
+export type ManagementScope = "keys:read" | "keys:write" | "audit:read";
+const MANAGEMENT_SCOPES: readonly ManagementScope[] = ["keys:read", "keys:write", "audit:read"];
+
+const encoder = new TextEncoder();
+
+/**
+ * Constant-time comparison of a presented secret with the configured one. Both sides are hashed
+ * first so the compared buffers always have the same length (timingSafeEqual would otherwise
+ * throw, and an early length check would leak the token's length), then compared with workerd's
+ * `crypto.subtle.timingSafeEqual`, whose running time does not depend on where the bytes differ.
+ */
+async function sameSecret(presented: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/**
+ * The operator token when it matches ADMIN_TOKEN; otherwise anything that looks like a key goes
+ * through the same `verifyKey` as the hot path (format, cache, revoked, expired). Without a
+ * configured ADMIN_TOKEN the operator path is closed, never open.
+ */
+async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings"], ctx: ExecutionContext): Promise<Caller> {
+  const config = loadConfig(env);
+  const credential = extractCredential(headers);
+  if (credential === null) {
+    throw new KeygateError("missing_credentials", "send the operator token or an org API key as 'Authorization: Bearer <token>'", {
+      headers: { "WWW-Authenticate": wwwAuthenticate() },
+    });
+  }
+  if (config.adminToken !== undefined && (await sameSecret(credential, config.adminToken))) return { kind: "operator" };
+  if (credential.startsWith(config.keyPrefix)) {
+    return { kind: "key", key: await verifyKey(credential, config, keyCacheFor(env, config, ctx)) };
+  }
+  throw new KeygateError("unauthorized", "the operator token is not valid", {
+    headers: { "WWW-Authenticate": wwwAuthenticate("invalid_token") },
+  });
+}
+
+/** Loads config, opens the database and identifies the caller for every authenticated route. */
+export function managementAuth(): MiddlewareHandler<ManagementEnv> {
+  return async (c, next) => {
+    c.set("config", loadConfig(c.env));
+    c.set("db", drizzle(c.env.DB));
+    c.set("caller", await authenticateCaller(c.req.raw.headers, c.env, c.executionCtx as ExecutionContext));
+    await next();
+  };
+}
+
+export function grants(held: readonly string[], scope: string): boolean {
+  return held.includes("admin") || held.includes(scope);
+}
+
+function insufficientScope(scopes: string[], field = "scopes"): KeygateError {
+  return new KeygateError("insufficient_scope", `this key lacks the scope ${scopes.join(", ")}`, {
+    details: scopes.map((scope) => ({ field, message: `requires ${scope}` })),
+  });
+}
+
+export function orgNotFound(orgId: string): KeygateError {
+  return new KeygateError("not_found", `org ${orgId} not found`);
+}
+
+/** Operator-only routes (creating, listing and changing orgs). */
+export function requireOperator(caller: Caller): void {
+  if (caller.kind !== "operator") throw new KeygateError("forbidden", "only the operator token may do this");
+}
+
+/**
+ * The operator may act on any org; an org key only on its own, and only with the scope.
+ * Another org's ids answer 404 exactly like ids that do not exist, and that check comes
+ * before the scope check, so a key learns nothing about other tenants.
+ */
+export function authorizeOrg(caller: Caller, orgId: string, scope: ManagementScope | "any"): void {
+  if (caller.kind === "operator") return;
+  if (caller.key.orgId !== orgId) throw orgNotFound(orgId);
+  if (scope === "any") {
+    if (!MANAGEMENT_SCOPES.some((s) => grants(caller.key.scopes, s))) throw insufficientScope(["keys:read"]);
+    return;
+  }
+  if (!grants(caller.key.scopes, scope)) throw insufficientScope([scope]);
+}
+
+/**
+ * A key may only hand out scopes it holds itself (or any, with `admin`): otherwise a
+ * `keys:write` key could mint an `admin` key and escalate. The operator may grant anything.
+ */
+export function assertCanGrant(caller: Caller, scopes: readonly string[]): void {
+  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  const missing = scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  if (missing.length > 0) {
+    throw new KeygateError("insufficient_scope", `a key can only grant scopes it holds itself; this key lacks ${missing.join(", ")}`, {
+      details: missing.map((scope) => ({ field: `scopes[${scopes.indexOf(scope)}]`, message: `the calling key does not hold ${scope}` })),
+    });
+  }
+}

@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from "hono";
+import { KeygateError } from "../errors";
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function tooLarge(maxBytes: number): KeygateError {
+  return new KeygateError("payload_too_large", `the request body exceeds ${maxBytes} bytes`);
+}
+
+/** Reads at most `maxBytes`, counting what really arrives: a Content-Length can be absent (chunked) or wrong. */
+async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Every management body is JSON of bounded size. This reads it once, up front, and turns each way it
+ * can be wrong into its own error: too large (413, by Content-Length before reading and by the bytes
+ * actually streamed), not JSON (415), unparseable (400 `invalid_json`); the zod validators that follow
+ * then only see well-formed JSON. An empty body counts as `{}` (JSON) or no body at all, so
+ * `POST .../revoke` with `Content-Type: application/json` and nothing else is fine.
+ */
+export function jsonBody(options: { maxBytes: number }): MiddlewareHandler {
+  const { maxBytes } = options;
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (raw.body === null) return next();
+    const declared = Number(raw.headers.get("content-length") ?? "0");
+    if (declared > maxBytes) throw tooLarge(maxBytes);
+    const bytes = await readCapped(raw.body, maxBytes);
+    const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    const isJson = JSON_MEDIA_TYPE.test(mediaType);
+    if (bytes.byteLength === 0) {
+      c.req.raw = new Request(raw, { body: isJson ? "{}" : null });
+      return next();
+    }
+    if (!isJson) throw new KeygateError("unsupported_media_type", "request bodies must be JSON: send 'Content-Type: application/json'");
+    try {
+      JSON.parse(decoder.decode(bytes));
+    } catch {
+      throw new KeygateError("invalid_json", "the request body is not valid JSON");
+    }
+    // Hono's own bodyLimit does the same: the stream is spent, so the validators get a fresh copy.
+    c.req.raw = new Request(raw, { body: bytes });
+    return next();
+  };
+}

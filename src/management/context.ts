@@ -1,0 +1,27 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { keyCacheFor } from "../cache";
+import type { KeyCache, KeyRecord } from "../cache/interface";
+import type { Config } from "../config";
+import type { Env } from "../env";
+import type { Db } from "../store/conditional";
+
+/** Who is calling: the operator (ADMIN_TOKEN) or one org's API key. */
+export type Caller = { kind: "operator" } | { kind: "key"; key: KeyRecord };
+
+export interface ManagementEnv {
+  Bindings: Env;
+  Variables: { config: Config; db: Db; caller: Caller };
+}
+
+export type ManagementApp = OpenAPIHono<ManagementEnv>;
+
+/** The `actor` written to the audit trail. */
+export function actorOf(caller: Caller): string {
+  return caller.kind === "operator" ? "operator" : caller.key.id;
+}
+
+/** The key-record cache this request can purge (this isolate's memory and KV). */
+export function keyCacheOf(c: Context<ManagementEnv>): KeyCache {
+  return keyCacheFor(c.env, c.get("config"), c.executionCtx as ExecutionContext);
+}

@@ -1,0 +1,162 @@
+import { and, asc, count, desc, eq, exists, gt, isNotNull, isNull, lt, lte, ne, notExists, or, type SQL, sql } from "drizzle-orm";
+import { containsPattern, type Db, insertWhere, offsetOf, type Page } from "./conditional";
+import { apiKeys, orgs } from "./schema";
+
+export type KeyRow = typeof apiKeys.$inferSelect;
+export type KeyStatus = "active" | "expired" | "revoked";
+export type KeySort = "created_at" | "last_used_at" | "expires_at" | "name";
+export type KeyChanges = Partial<Pick<KeyRow, "name" | "scopes" | "rateLimit" | "meta">>;
+
+export interface KeyFilters {
+  statuses?: KeyStatus[];
+  /** Case-insensitive substring of the name. */
+  name?: string;
+  /** Keys never used, or last used before this time (epoch ms). */
+  unusedSince?: number;
+}
+
+/** Status is computed, never stored: it changes by itself when `expires_at` passes. */
+export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt">, now: number): KeyStatus {
+  if (row.revokedAt !== null) return "revoked";
+  if (row.expiresAt !== null && row.expiresAt <= now) return "expired";
+  return "active";
+}
+
+/** The same rule as `keyStatus`, as SQL. */
+export function statusIs(status: KeyStatus, now: number): SQL {
+  switch (status) {
+    case "revoked":
+      return isNotNull(apiKeys.revokedAt);
+    case "expired":
+      return and(isNull(apiKeys.revokedAt), isNotNull(apiKeys.expiresAt), lte(apiKeys.expiresAt, now))!;
+    case "active":
+      return and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))!;
+  }
+}
+
+/**
+ * True while the org holds fewer active keys than its `max_active_keys`; `excluding` leaves one
+ * key out of the count (the key being rotated, whose remaining grace period is not a new key).
+ */
+export function underKeyLimit(db: Db, orgId: string, now: number, excluding?: string): SQL {
+  const active = db
+    .select({ n: count() })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), statusIs("active", now), excluding ? ne(apiKeys.id, excluding) : undefined));
+  const limit = db.select({ max: orgs.maxActiveKeys }).from(orgs).where(eq(orgs.id, orgId));
+  return sql`(${active}) < (${limit})`;
+}
+
+/** The key is active and nothing has been rotated from it yet. */
+export function rotatable(db: Db, orgId: string, keyId: string, now: number): SQL {
+  const current = db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.id, keyId), statusIs("active", now)));
+  const successor = db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.rotatedFrom, keyId)));
+  return and(exists(current), notExists(successor))!;
+}
+
+export function keyExists(db: Db, keyId: string): SQL {
+  return exists(db.select({ one: sql`1` }).from(apiKeys).where(eq(apiKeys.id, keyId)));
+}
+
+export function insertKeyIf(db: Db, row: KeyRow, condition: SQL) {
+  return insertWhere(db, apiKeys, row, condition);
+}
+
+export async function findKey(db: Db, orgId: string, keyId: string): Promise<KeyRow | null> {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, keyId)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function findSuccessor(db: Db, orgId: string, keyId: string): Promise<KeyRow | null> {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.rotatedFrom, keyId)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export function updateKey(db: Db, keyId: string, changes: KeyChanges, now: number) {
+  return db
+    .update(apiKeys)
+    .set({ ...changes, updatedAt: now })
+    .where(eq(apiKeys.id, keyId));
+}
+
+/** Sets `revoked_at` once; a second revoke changes nothing, so the first time stays the record. */
+export function revokeKeyOnce(db: Db, keyId: string, now: number) {
+  return db
+    .update(apiKeys)
+    .set({ revokedAt: now, updatedAt: now })
+    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+}
+
+/** Grace-period end of a rotated key; only applied if the new key was really written (`when`). */
+export function expireKeyAt(db: Db, keyId: string, expiresAt: number, now: number, when: SQL) {
+  return db
+    .update(apiKeys)
+    .set({ expiresAt, updatedAt: now })
+    .where(and(eq(apiKeys.id, keyId), when));
+}
+
+export function revokeKeyWhen(db: Db, keyId: string, now: number, when: SQL) {
+  return db
+    .update(apiKeys)
+    .set({ revokedAt: now, updatedAt: now })
+    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt), when));
+}
+
+/** Hashes whose cached records could still admit a request (revoked keys are refused regardless). */
+export async function liveKeyHashes(db: Db, orgId: string): Promise<string[]> {
+  const rows = await db
+    .select({ hash: apiKeys.hash })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), isNull(apiKeys.revokedAt)));
+  return rows.map((r) => r.hash);
+}
+
+function keyOrder(by: KeySort, descending: boolean): SQL[] {
+  const dir = descending ? desc : asc;
+  switch (by) {
+    case "created_at":
+      return [dir(apiKeys.createdAt)];
+    case "name":
+      return [dir(sql`${apiKeys.name} collate nocase`)];
+    // SQLite sorts NULL first: a never-used key counts as the least recently used, which is what
+    // "sort=last_used_at" (stalest first) wants.
+    case "last_used_at":
+      return [dir(apiKeys.lastUsedAt)];
+    // A key that never expires sorts after every key that does.
+    case "expires_at":
+      return [dir(sql`${apiKeys.expiresAt} is null`), dir(apiKeys.expiresAt)];
+  }
+}
+
+export async function listKeys(db: Db, orgId: string, filters: KeyFilters, sort: { by: KeySort; descending: boolean }, page: Page, now: number) {
+  const where = and(
+    eq(apiKeys.orgId, orgId),
+    filters.statuses?.length ? or(...filters.statuses.map((s) => statusIs(s, now))) : undefined,
+    filters.name === undefined ? undefined : sql`${apiKeys.name} like ${containsPattern(filters.name)} escape '\\'`,
+    filters.unusedSince === undefined ? undefined : or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, filters.unusedSince)),
+  );
+  const [rows, totals] = await db.batch([
+    db
+      .select()
+      .from(apiKeys)
+      .where(where)
+      .orderBy(...keyOrder(sort.by, sort.descending), asc(apiKeys.id))
+      .limit(page.perPage)
+      .offset(offsetOf(page)),
+    db.select({ total: count() }).from(apiKeys).where(where),
+  ]);
+  return { rows, total: totals[0]?.total ?? 0 };
+}
+
+/** True only for the revoke that set exactly this time: the audit row follows the write that happened. */
+export function revokedAtExactly(db: Db, keyId: string, at: number): SQL {
+  return exists(db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.revokedAt, at))));
+}
