@@ -5,6 +5,7 @@ export interface RateLimitRequest {
   identifier: string;
   limit: number;
   windowMs: number;
+  /** Read by the consistency layer (`consistency.ts`); a backend always answers from its store. */
   mode: ConsistencyMode;
 }
 
@@ -14,11 +15,20 @@ export interface RateLimitDecision {
   remaining: number;
   /** Epoch ms at which the current window ends. */
   resetAt: number;
+  /** Epoch ms from which a denied caller may be admitted again (the backend's best knowledge); `<= now` when allowed. */
+  retryAt: number;
 }
 
-/** One interface, two backends (`upstash.ts`, `durable_object.ts`). Throws `RateLimiterUnavailableError` when its store cannot answer. */
+/** One interface, two backends (`upstash.ts`, `durable_object_limiter.ts`). Throws `RateLimiterUnavailableError` when its store cannot answer. */
 export interface RateLimiter {
+  /** Counts one request if the sliding window has room for it; a denied request counts nothing. */
   limit(request: RateLimitRequest): Promise<RateLimitDecision>;
+  /**
+   * Adds `count` requests that were already admitted elsewhere (fast mode reports its local
+   * admissions), whatever the window holds; a negative count gives requests back (never below zero
+   * where the store can tell). `allowed` says whether the window is still within the limit.
+   */
+  record(request: RateLimitRequest, count: number): Promise<RateLimitDecision>;
 }
 
 export class RateLimiterUnavailableError extends Error {

@@ -1,0 +1,41 @@
+import type { RateLimiterObject } from "./durable_object";
+import { type RateLimitDecision, type RateLimiter, RateLimiterUnavailableError, type RateLimitRequest } from "./interface";
+
+export interface DurableObjectLimiterOptions {
+  namespace: DurableObjectNamespace<RateLimiterObject>;
+  /** How long a decision may take before the store counts as unavailable (the failure mode decides). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_LIMITER_TIMEOUT_MS = 1_000;
+
+/**
+ * The zero-configuration backend: one `RateLimiterObject` per identifier. Any failure to get an
+ * answer (the object threw, was reset, is overloaded, or did not answer within `timeoutMs`) is
+ * `RateLimiterUnavailableError`, so `RATE_LIMIT_FAILURE_MODE` alone decides what the caller sees.
+ */
+export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TIMEOUT_MS }: DurableObjectLimiterOptions): RateLimiter {
+  const call = (identifier: string, invoke: (stub: DurableObjectStub<RateLimiterObject>) => Promise<RateLimitDecision>) =>
+    withDeadline(() => invoke(namespace.get(namespace.idFromName(identifier))), timeoutMs, "durable-object");
+
+  return {
+    limit: (request: RateLimitRequest) => call(request.identifier, (stub) => stub.check(request.limit, request.windowMs)),
+    record: (request: RateLimitRequest, count: number) => call(request.identifier, (stub) => stub.record(request.limit, request.windowMs, count)),
+  };
+}
+
+/** Runs `work`, turning any failure or an answer later than `timeoutMs` into `RateLimiterUnavailableError`. */
+export async function withDeadline<T>(work: () => Promise<T>, timeoutMs: number, store: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RateLimiterUnavailableError(`${store} rate limiter did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work(), deadline]);
+  } catch (err) {
+    if (err instanceof RateLimiterUnavailableError) throw err;
+    throw new RateLimiterUnavailableError(`${store} rate limiter failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,94 @@
+import type { KeyRecord } from "../cache/interface";
+import type { Config } from "../config";
+import type { Env } from "../env";
+import { KeygateError } from "../errors";
+import { consistentLimiter, type ConsistentLimiter } from "./consistency";
+import { durableObjectLimiter } from "./durable_object_limiter";
+import { type PolicyOutcome, rateLimitHeaders, secondsUntil } from "./headers";
+import { type RateLimitDecision, RateLimiterUnavailableError, type RateLimitRequest } from "./interface";
+import { upstashLimiter } from "./upstash";
+
+export interface EnforceRateLimitInput {
+  config: Config;
+  env: Env;
+  ctx: ExecutionContext;
+  record: KeyRecord;
+}
+
+/**
+ * SPEC §3 step 6, called after route policy. Counts the request against the key's limit (its own
+ * `rate_limit` override, else its tier's) and, when the tier has `org_limit`, against the org's
+ * aggregate `org:<id>` over the tier's window; both must admit. Returns the headers for the proxied
+ * response; throws `rate_limited` (429, `Retry-After`) over a limit, and `rate_limiter_unavailable`
+ * (503) when the store cannot answer and `RATE_LIMIT_FAILURE_MODE` is `closed` (`open` admits and logs).
+ */
+export async function enforceRateLimit({ config, env, ctx, record }: EnforceRateLimitInput): Promise<Record<string, string>> {
+  const limiter = limiterFor(config, env);
+  const tier = config.tiers[record.tier];
+  const own = record.rateLimit ?? tier;
+  if (!own) throw new KeygateError("gateway_misconfigured", `tier "${record.tier}" is not in TIERS`);
+
+  const keyRequest: RateLimitRequest = {
+    identifier: `key:${record.id}`,
+    limit: own.limit,
+    windowMs: own.window,
+    mode: record.rateLimit?.mode ?? tier?.mode ?? "strict",
+  };
+  const orgRequest: RateLimitRequest | undefined = tier?.org_limit
+    ? { identifier: `org:${record.orgId}`, limit: tier.org_limit, windowMs: tier.window, mode: tier.mode }
+    : undefined;
+
+  let keyDecision: RateLimitDecision;
+  let orgDecision: RateLimitDecision | undefined;
+  try {
+    [keyDecision, orgDecision] = await Promise.all([limiter.limit(keyRequest, ctx), orgRequest && limiter.limit(orgRequest, ctx)]);
+  } catch (err) {
+    if (!(err instanceof RateLimiterUnavailableError)) throw err;
+    if (config.rateLimitFailureMode === "closed") {
+      throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
+    }
+    // Identifiers are ids, never key material.
+    console.warn(`keygate: rate limiter unavailable, admitting ${keyRequest.identifier} (RATE_LIMIT_FAILURE_MODE=open): ${err.message}`);
+    return rateLimitHeaders(outcomes(keyRequest, undefined, orgRequest, undefined), Date.now());
+  }
+
+  const now = Date.now();
+  const headers = rateLimitHeaders(outcomes(keyRequest, keyDecision, orgRequest, orgDecision), now);
+  if (keyDecision.allowed && (!orgDecision || orgDecision.allowed)) return headers;
+
+  // One side admitted and counted a request the other refused: give it back while it is still in the same window.
+  if (keyDecision.allowed) refundIfSameWindow(limiter, keyRequest, keyDecision, ctx, now);
+  if (orgRequest && orgDecision?.allowed) refundIfSameWindow(limiter, orgRequest, orgDecision, ctx, now);
+  const retryAt = Math.max(keyDecision.allowed ? 0 : keyDecision.retryAt, orgDecision && !orgDecision.allowed ? orgDecision.retryAt : 0);
+  const which = keyDecision.allowed ? "the org's aggregate rate limit" : "this key's rate limit";
+  throw new KeygateError("rate_limited", `${which} is exhausted; retry later`, {
+    headers: { "Retry-After": String(Math.max(1, secondsUntil(retryAt, now))), ...headers },
+  });
+}
+
+function outcomes(key: RateLimitRequest, keyDecision: RateLimitDecision | undefined, org: RateLimitRequest | undefined, orgDecision: RateLimitDecision | undefined): PolicyOutcome[] {
+  const list: PolicyOutcome[] = [{ name: "default", limit: key.limit, windowMs: key.windowMs, decision: keyDecision }];
+  if (org) list.push({ name: "org", limit: org.limit, windowMs: org.windowMs, decision: orgDecision });
+  return list;
+}
+
+function refundIfSameWindow(limiter: ConsistentLimiter, request: RateLimitRequest, decision: RateLimitDecision, ctx: ExecutionContext, now: number): void {
+  if (decision.resetAt - request.windowMs <= now && now < decision.resetAt) limiter.refund(request, ctx);
+}
+
+// One limiter per parsed config, i.e. per isolate in production (`loadConfig` caches the config per
+// env): the Upstash client and its per-limit instances, and fast mode's local budgets, live as long
+// as the isolate.
+const limiters = new WeakMap<Config, ConsistentLimiter>();
+
+function limiterFor(config: Config, env: Env): ConsistentLimiter {
+  let limiter = limiters.get(config);
+  if (!limiter) {
+    if (config.rateLimitBackend === "upstash" && !config.upstash) {
+      throw new KeygateError("gateway_misconfigured", "RATE_LIMIT_BACKEND is upstash but UPSTASH_REDIS_REST_URL/TOKEN are not set");
+    }
+    limiter = consistentLimiter(config.rateLimitBackend === "upstash" ? upstashLimiter(config.upstash!) : durableObjectLimiter({ namespace: env.RATE_LIMITER }));
+    limiters.set(config, limiter);
+  }
+  return limiter;
+}
