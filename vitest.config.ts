@@ -11,6 +11,11 @@ export default defineConfig({
         bindings: {
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
           ORIGIN_URL: inject<string>("originUrl"),
+          // The Upstash bridge (test/node/upstash-bridge.ts). RATE_LIMIT_BACKEND stays "durable-object"
+          // from wrangler.toml; the Upstash tests build that backend (or a config for it) explicitly.
+          UPSTASH_REDIS_REST_URL: inject<string>("upstashUrl"),
+          UPSTASH_REDIS_REST_TOKEN: inject<string>("upstashToken"),
+          TEST_REDIS_BRIDGE_CONTROL_URL: inject<string>("redisBridgeControlUrl"),
           TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
         },
       },
