@@ -1,0 +1,100 @@
+// Shared by the rate-limit tests: both backends over their real stores, configs for them, and
+// bridges of a test's own (test/node/upstash-bridge.ts) that it may stop, restart or slow down.
+import { env } from "cloudflare:workers";
+import type { KeyRecord } from "../../src/cache/interface";
+import { type Config, parseConfig } from "../../src/config";
+import { durableObjectLimiter } from "../../src/ratelimit/durable_object_limiter";
+import type { RateLimiter } from "../../src/ratelimit/interface";
+import { upstashLimiter } from "../../src/ratelimit/upstash";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      TEST_REDIS_BRIDGE_CONTROL_URL: string;
+    }
+  }
+}
+
+export type BackendName = "durable-object" | "upstash";
+
+export interface Backend {
+  name: BackendName;
+  /** The backend over its real store (the shared bridge for Upstash, unless `url` points at another). */
+  limiter(options?: { timeoutMs?: number; url?: string }): RateLimiter;
+}
+
+export const BACKENDS: Backend[] = [
+  { name: "durable-object", limiter: (options) => durableObjectLimiter({ namespace: env.RATE_LIMITER, timeoutMs: options?.timeoutMs }) },
+  {
+    name: "upstash",
+    limiter: (options) => upstashLimiter({ url: options?.url ?? env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN!, timeoutMs: options?.timeoutMs }),
+  },
+];
+
+/** Identifiers no other test (or earlier run against the same Redis) has used. */
+export function uniqueId(kind: "key" | "org" = "key"): string {
+  return `${kind}:test_${crypto.randomUUID()}`;
+}
+
+/** A real config, parsed as the worker parses its vars. */
+export function configFor(backend: BackendName, vars: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    TIERS: { free: { limit: 5, window: "60s" } },
+    RATE_LIMIT_BACKEND: backend,
+    UPSTASH_REDIS_REST_URL: env.UPSTASH_REDIS_REST_URL,
+    UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
+    ...vars,
+  });
+}
+
+/** A cached key record as verifyKey hands it to the rate limiter. */
+export function keyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: `key_${crypto.randomUUID().replaceAll("-", "")}`,
+    orgId: `org_${crypto.randomUUID().replaceAll("-", "")}`,
+    tier: "free",
+    scopes: [],
+    expiresAt: null,
+    revokedAt: null,
+    rateLimit: null,
+    ...overrides,
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/** Sleeps until `Date.now() >= at`. */
+export function sleepUntil(at: number): Promise<void> {
+  return sleep(at - Date.now());
+}
+
+/** A bridge of the test's own in front of the shared redis-server. */
+export interface OwnBridge {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  delay(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function ownBridge(): Promise<OwnBridge> {
+  const control = async (path: string, body?: unknown) => {
+    const res = await fetch(`${env.TEST_REDIS_BRIDGE_CONTROL_URL}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`bridge control ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { id: string; url: string };
+  };
+  const { id, url } = await control("/bridges");
+  return {
+    url,
+    stop: async () => void (await control(`/bridges/${id}/stop`)),
+    start: async () => void (await control(`/bridges/${id}/start`)),
+    delay: async (ms) => void (await control(`/bridges/${id}/delay`, { ms })),
+    close: async () => void (await control(`/bridges/${id}/close`)),
+  };
+}
