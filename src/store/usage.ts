@@ -1,6 +1,5 @@
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { BatchItem } from "drizzle-orm/batch";
 import { newId } from "../keys/ids";
 import type { AuthFailureRecord, CallRecord } from "../usage/record";
 import { usageEvents } from "./schema";
@@ -12,51 +11,50 @@ import { usageEvents } from "./schema";
  * invocation, so row-per-parameter inserts would need hundreds of statements for a full batch.
  */
 export async function writeUsageBatch(db: D1Database, calls: CallRecord[], failures: AuthFailureRecord[], hourOf = hourStart): Promise<void> {
-  const statements: BatchItem<"sqlite">[] = [];
-  const orm = drizzle(db);
+  // Plain D1 statements rather than drizzle builders: drizzle has no INSERT ... SELECT FROM json_each.
+  const statements: D1PreparedStatement[] = [];
+  const rowsOf = (rows: unknown[][]) => JSON.stringify(rows);
 
   for (let i = 0; i < calls.length; i += ROWS_PER_STATEMENT) {
     const rows = calls.slice(i, i + ROWS_PER_STATEMENT).map((c) => [c.keyId, c.orgId, c.method, c.path, c.status, c.latencyMs, c.at]);
-    statements.push(
-      orm.run(sql`INSERT INTO usage_events (key_id, org_id, method, path, status, latency_ms, at)
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(${JSON.stringify(rows)})`),
-    );
+    statements.push(db.prepare(INSERT_CALLS).bind(rowsOf(rows)));
   }
 
   const lastUsed = latestCallPerKey(calls);
-  if (lastUsed.length > 0) {
-    // max(existing, latest): batches may arrive out of order (retries), last_used_at never goes back.
-    statements.push(
-      orm.run(sql`UPDATE api_keys SET last_used_at = latest.at
-        FROM (SELECT value->>0 AS id, value->>1 AS at FROM json_each(${JSON.stringify(lastUsed)})) AS latest
-        WHERE api_keys.id = latest.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < latest.at)`),
-    );
-  }
+  if (lastUsed.length > 0) statements.push(db.prepare(UPDATE_LAST_USED).bind(rowsOf(lastUsed)));
 
   const { attributed, unattributed } = aggregateFailures(failures, hourOf);
   if (attributed.length > 0) {
-    // One `auth.failed` audit row per org, key, source, reason and hour: a flood bumps a counter.
     const rows = attributed.map((g) => [newId("evt"), g.orgId, g.keyId, g.source, g.reason, g.count, JSON.stringify({ hour_start: g.hour }), g.firstAt, g.lastAt, g.bucket]);
-    statements.push(
-      orm.run(sql`INSERT INTO audit_events (id, org_id, action, key_id, actor, source, reason, count, details, created_at, last_seen_at, aggregate_key)
-        SELECT value->>0, value->>1, 'auth.failed', value->>2, coalesce(value->>2, 'anonymous'), value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
-        FROM json_each(${JSON.stringify(rows)}) WHERE true
-        ON CONFLICT(aggregate_key) DO UPDATE SET count = count + excluded.count, last_seen_at = max(last_seen_at, excluded.last_seen_at)`),
-    );
+    statements.push(db.prepare(UPSERT_AUDIT_FAILURES).bind(rowsOf(rows)));
   }
   if (unattributed.length > 0) {
     const rows = unattributed.map((g) => [g.bucket, g.source, g.reason, g.count, g.firstAt, g.lastAt]);
-    statements.push(
-      orm.run(sql`INSERT INTO auth_failures (bucket, source, reason, count, first_seen_at, last_seen_at)
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(${JSON.stringify(rows)}) WHERE true
-        ON CONFLICT(bucket) DO UPDATE SET count = count + excluded.count,
-          first_seen_at = min(first_seen_at, excluded.first_seen_at), last_seen_at = max(last_seen_at, excluded.last_seen_at)`),
-    );
+    statements.push(db.prepare(UPSERT_AUTH_FAILURES).bind(rowsOf(rows)));
   }
 
-  if (statements.length === 0) return;
-  await orm.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  if (statements.length > 0) await db.batch(statements);
 }
+
+const INSERT_CALLS = `INSERT INTO usage_events (key_id, org_id, method, path, status, latency_ms, at)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`;
+
+// max(existing, latest): batches may arrive out of order (retries), so last_used_at never goes back.
+const UPDATE_LAST_USED = `UPDATE api_keys SET last_used_at = latest.at
+  FROM (SELECT value->>0 AS id, value->>1 AS at FROM json_each(?)) AS latest
+  WHERE api_keys.id = latest.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < latest.at)`;
+
+// One `auth.failed` audit row per org, key, source, reason and hour: a flood bumps a counter.
+// (`WHERE true` is SQLite's required disambiguation for an upsert fed by a SELECT.)
+const UPSERT_AUDIT_FAILURES = `INSERT INTO audit_events (id, org_id, action, key_id, actor, source, reason, count, details, created_at, last_seen_at, aggregate_key)
+  SELECT value->>0, value->>1, 'auth.failed', value->>2, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
+  FROM json_each(?) WHERE true
+  ON CONFLICT(aggregate_key) DO UPDATE SET count = count + excluded.count, last_seen_at = max(last_seen_at, excluded.last_seen_at)`;
+
+const UPSERT_AUTH_FAILURES = `INSERT INTO auth_failures (bucket, source, reason, count, first_seen_at, last_seen_at)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?) WHERE true
+  ON CONFLICT(bucket) DO UPDATE SET count = count + excluded.count,
+    first_seen_at = min(first_seen_at, excluded.first_seen_at), last_seen_at = max(last_seen_at, excluded.last_seen_at)`;
 
 /** Rows per JSON parameter: ~400 bytes each keeps a statement's parameter well under D1's 2 MB value limit. */
 const ROWS_PER_STATEMENT = 500;
