@@ -88,6 +88,32 @@ describe("npm start", () => {
     expect(banner).not.toContain(TOKEN);
   });
 
+  it("gives the worker the ADMIN_TOKEN from the environment as the operator token", async () => {
+    const orgs = (token: string) => fetch(`http://127.0.0.1:${port}/_keygate/v1/orgs`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await orgs(TOKEN)).status).toBe(200);
+    expect((await orgs("not-the-operator-token-0123456789")).status).toBe(401);
+  });
+
+  it("proxies a key's call to the demo origin, as the banner's curl commands do", async () => {
+    const api = `http://127.0.0.1:${port}/_keygate/v1`;
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(api + path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { data: { id: string; key: string } }).data;
+    };
+    const org = await post("/orgs", { name: "Acme", tier: "free" });
+    const { key } = await post(`/orgs/${org.id}/keys`, { name: "demo", scopes: ["demo:read"], expires_in: "30d" });
+    const res = await fetch(`http://127.0.0.1:${port}/demo/hello`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    const echoed = (await res.json()) as { path: string; headers: Record<string, string> };
+    expect(echoed.path).toBe("/demo/hello");
+    expect(echoed.headers["x-keygate-org-id"]).toBe(org.id);
+  });
+
   it("stops wrangler, workerd and the demo origin on Ctrl-C and exits 0", async () => {
     const exited = once(run.child, "exit");
     run.child.kill("SIGINT");
