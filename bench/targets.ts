@@ -31,6 +31,8 @@ export interface WorkerSpec {
   withBindings: boolean;
   bindings: Record<string, unknown>;
   probeEntrypoint?: string;
+  /** Opens workerd's DevTools inspector on this port (profiling runs only: not for measured runs). */
+  inspectorPort?: number;
 }
 
 export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
@@ -52,6 +54,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
       host: HOST,
       port: 0,
       log: new Log(LogLevel.WARN),
+      inspectorPort: spec.inspectorPort,
       logRequests: false,
       // A placeholder `request.cf`: the real one would be fetched from the internet.
       cf: false,

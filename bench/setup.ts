@@ -1,0 +1,209 @@
+// Everything the benchmark measures, started and seeded: the origin, the pass-through, the gateway
+// with the Durable Object limiter and, when redis-server is available, a second gateway on the
+// Upstash backend; then the scenarios that drive them.
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { tsImport } from "tsx/esm/api";
+import { buildWorker } from "./build.ts";
+import { keyPool, type KeyPool } from "./load.ts";
+import { startOrigin } from "./origin.ts";
+import { applyMigrations, type BenchKey, ManagementClient } from "./seed.ts";
+import { startWorker, wranglerWorkerOptions, type RunningWorker, type WorkerSpec } from "./targets.ts";
+import { startUpstashStore } from "./upstash.ts";
+
+export const PATH = "/demo/bench";
+
+/** Limits no benchmark can reach, so every admitted request measures the limiter's cost, not its refusals. */
+const BENCH_TIERS = {
+  "bench-strict": { limit: 1_000_000_000, window: "60s", mode: "strict" },
+  "bench-fast": { limit: 1_000_000_000, window: "60s", mode: "fast" },
+};
+
+export interface Scenario {
+  id: string;
+  label: string;
+  url: string;
+  pool: KeyPool;
+  expectedStatus: number;
+  /** The key for the one-request sanity check, when it must not be one the scenario then measures. */
+  probeKey?: string;
+}
+
+export interface BenchEnvironment {
+  scenarios: Scenario[];
+  /** The Durable Object gateway: the floods and the cold key run against it. */
+  gateway: RunningWorker;
+  admin: ManagementClient;
+  coldKey: BenchKey;
+  negativeCacheTtlMs: number;
+  notes: string[];
+}
+
+export interface SetUpOptions {
+  root: string;
+  /** Every started process is handed here at once, so it is stopped whatever happens next. */
+  register(name: string, stop: () => Promise<void>): void;
+  log(message: string): void;
+  unknownKeys: number;
+  /** For profiling runs: open the DO gateway's inspector on this port. */
+  inspectorPort?: number;
+}
+
+interface GatewayConfig {
+  keyPrefix: string;
+  negativeCacheTtlMs: number;
+  originTimeoutMs: number;
+}
+
+export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironment> {
+  const { root, register, log } = options;
+  const notes: string[] = [];
+  const start = async (spec: WorkerSpec): Promise<RunningWorker> => {
+    const worker = await startWorker(spec);
+    register(`workerd (${spec.name})`, worker.stop);
+    return worker;
+  };
+
+  const base = wranglerWorkerOptions(join(root, "wrangler.toml"));
+  log("bundling the gateway and the pass-through with wrangler");
+  const [gatewayBuild, passthroughBuild] = await Promise.all([
+    buildWorker(root, "gateway", "bench/workers/gateway.ts", { configPath: join(root, "wrangler.toml") }),
+    buildWorker(root, "passthrough", "bench/workers/passthrough.ts", {
+      runtime: { compatibilityDate: base.compatibilityDate as string, compatibilityFlags: base.compatibilityFlags as string[] },
+    }),
+  ]);
+
+  const origin = await startOrigin();
+  register("origin", origin.stop);
+
+  const adminToken = `bench-admin-${randomBytes(16).toString("hex")}`;
+  const wranglerVars = (base.bindings ?? {}) as Record<string, unknown>;
+  const gatewayVars: Record<string, unknown> = {
+    ...wranglerVars,
+    ORIGIN_URL: origin.url,
+    ADMIN_TOKEN: adminToken,
+    RATE_LIMIT_BACKEND: "durable-object",
+    TIERS: { ...(wranglerVars.TIERS as object), ...BENCH_TIERS },
+  };
+  // The worker's own parser and key generator (src/ is Workers code with extensionless imports,
+  // so it is loaded through tsx, as scripts/check-config.ts does): the figures use the TTLs and
+  // prefix the gateway runs with, and the flood's keys are made exactly as real keys are.
+  const { parseConfig } = (await tsImport("../src/config.ts", import.meta.url)) as { parseConfig(vars: Record<string, unknown>): GatewayConfig };
+  const { generateKey } = (await tsImport("../src/keys/format.ts", import.meta.url)) as { generateKey(prefix: string): string };
+  const config = parseConfig(gatewayVars);
+
+  log("starting workerd: pass-through, gateway (Durable Object limiter)");
+  const passthrough = await start({
+    name: "passthrough",
+    scriptPath: passthroughBuild.scriptPath,
+    base,
+    withBindings: false,
+    bindings: { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: String(config.originTimeoutMs) },
+  });
+  const gateway = await start({
+    name: "gateway",
+    scriptPath: gatewayBuild.scriptPath,
+    base,
+    withBindings: true,
+    bindings: gatewayVars,
+    probeEntrypoint: "BenchProbe",
+    inspectorPort: options.inspectorPort,
+  });
+  const admin = new ManagementClient(gateway.url, adminToken);
+  const doKeys = await seedGateway(gateway, admin, root);
+
+  let upstash: { gateway: RunningWorker; keys: SeededKeys } | null = null;
+  try {
+    log("starting redis-server, the Upstash REST bridge and a gateway on the Upstash backend");
+    const store = await startUpstashStore();
+    register("redis-server + Upstash bridge", store.stop);
+    const upstashGateway = await start({
+      name: "gateway",
+      scriptPath: gatewayBuild.scriptPath,
+      base,
+      withBindings: true,
+      bindings: { ...gatewayVars, RATE_LIMIT_BACKEND: "upstash", UPSTASH_REDIS_REST_URL: store.url, UPSTASH_REDIS_REST_TOKEN: store.token },
+    });
+    upstash = { gateway: upstashGateway, keys: await seedGateway(upstashGateway, new ManagementClient(upstashGateway.url, adminToken), root) };
+  } catch (err) {
+    notes.push(`Upstash scenarios not run: ${err instanceof Error ? err.message : String(err)}`);
+    log(notes.at(-1)!);
+  }
+
+  const bearer = (key: string) => `Bearer ${key}`;
+  const pool = (count: number, make: () => string) => keyPool(Array.from({ length: count }, () => bearer(make())));
+  // Every request carries a key, also those to the origin and the pass-through: same bytes on the wire.
+  const fixedKey = keyPool([bearer(doKeys.fast.key)]);
+  const scenarios: Scenario[] = [
+    { id: "origin", label: "direct origin", url: origin.url, pool: fixedKey, expectedStatus: 200 },
+    { id: "passthrough", label: "pass-through worker", url: passthrough.url, pool: fixedKey, expectedStatus: 200 },
+    { id: "do-strict", label: "gateway, DO strict", url: gateway.url, pool: keyPool([bearer(doKeys.strict.key)]), expectedStatus: 200 },
+    { id: "do-fast", label: "gateway, DO fast", url: gateway.url, pool: keyPool([bearer(doKeys.fast.key)]), expectedStatus: 200 },
+    ...(upstash
+      ? [
+          { id: "upstash-strict", label: "gateway, Upstash strict", url: upstash.gateway.url, pool: keyPool([bearer(upstash.keys.strict.key)]), expectedStatus: 200 },
+          { id: "upstash-fast", label: "gateway, Upstash fast", url: upstash.gateway.url, pool: keyPool([bearer(upstash.keys.fast.key)]), expectedStatus: 200 },
+        ]
+      : []),
+    {
+      id: "malformed",
+      label: "malformed-key flood",
+      url: gateway.url,
+      pool: pool(options.unknownKeys, () => withWrongChecksum(generateKey(config.keyPrefix))),
+      expectedStatus: 401,
+    },
+    {
+      id: "unknown",
+      label: "unknown-key flood",
+      url: gateway.url,
+      pool: pool(options.unknownKeys, () => generateKey(config.keyPrefix)),
+      expectedStatus: 401,
+      // Checked with a key outside the pool, so every D1 read of the pool's keys is counted.
+      probeKey: bearer(generateKey(config.keyPrefix)),
+    },
+  ];
+
+  for (const scenario of scenarios) {
+    const status = await probeStatus(scenario);
+    if (status !== scenario.expectedStatus) {
+      notes.push(`${scenario.label}: a single request answered ${status}, expected ${scenario.expectedStatus}; its figures measure that answer, not the intended path`);
+      log(notes.at(-1)!);
+    }
+  }
+  return { scenarios, gateway, admin, coldKey: doKeys.cold, negativeCacheTtlMs: config.negativeCacheTtlMs, notes };
+}
+
+interface SeededKeys {
+  strict: BenchKey;
+  fast: BenchKey;
+  cold: BenchKey;
+}
+
+/** Migrations, then as the operator: one org per consistency mode, each with a key for demo:read. */
+async function seedGateway(gateway: RunningWorker, admin: ManagementClient, root: string): Promise<SeededKeys> {
+  await applyMigrations(gateway.miniflare, join(root, "drizzle"));
+  const strictOrg = await admin.createOrg("bench strict", "bench-strict");
+  const fastOrg = await admin.createOrg("bench fast", "bench-fast");
+  return {
+    strict: await admin.createKey(strictOrg, "bench-strict", ["demo:read"]),
+    fast: await admin.createKey(fastOrg, "bench-fast", ["demo:read"]),
+    cold: await admin.createKey(fastOrg, "bench-cold", ["demo:read"]),
+  };
+}
+
+async function probeStatus(scenario: Scenario): Promise<number> {
+  const response = await fetch(scenario.url + PATH, { headers: { authorization: scenario.probeKey ?? scenario.pool.values[0]! } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Same prefix, length and alphabet; only the checksum's last character changed, so the checksum is wrong. */
+function withWrongChecksum(key: string): string {
+  return key.slice(0, -1) + (key.endsWith("A") ? "B" : "A");
+}
+
+/** Lookups that reached D1 in the gateway's isolate, read from the bench-only probe entrypoint. */
+export async function d1Reads(gateway: RunningWorker): Promise<number> {
+  const response = await fetch(`${gateway.probeUrl}/`);
+  return ((await response.json()) as { d1Reads: number }).d1Reads;
+}
