@@ -10,7 +10,8 @@ export interface OrgFilters {
   tier?: string;
 }
 
-const SORT_COLUMNS = { created_at: orgs.createdAt, name: orgs.name, tier: orgs.tier } as const;
+/** Names sort case-insensitively, as a person reading the list expects. */
+const SORT_COLUMNS = { created_at: orgs.createdAt, name: sql`${orgs.name} collate nocase`, tier: orgs.tier } as const;
 
 export function insertOrg(db: Db, row: OrgRow) {
   return db.insert(orgs).values(row);
