@@ -3,6 +3,7 @@ import { keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { KeygateError, renderError } from "../errors";
+import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { verifyKey } from "./authenticate";
 import { extractCredential } from "./credentials";
@@ -44,11 +45,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
 
   // Steps 5-7: may this key call this route, now; then forward.
   let response: Response;
+  let rateLimitHeaders: Record<string, string> | undefined;
   try {
     authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
-    // SPEC §3 step 6 (rate limit) goes here: `await enforceRateLimit({ config, env, ctx, record })`
-    // from src/ratelimit once it exists; its headers are added to the proxied response below.
-    const rateLimitHeaders: Record<string, string> = {};
+    rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
@@ -57,7 +57,8 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     });
     response = withHeaders(origin, rateLimitHeaders);
   } catch (err) {
-    response = renderError(err);
+    // A counted request that then failed at the origin still tells the client where its budget stands.
+    response = rateLimitHeaders ? withHeaders(renderError(err), rateLimitHeaders) : renderError(err);
   }
 
   // Step 8: recorded, never written inline.

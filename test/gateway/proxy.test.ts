@@ -117,6 +117,9 @@ describe("the origin's response comes back unchanged", () => {
     const res = await gateway(`/demo/status/${status}`, { headers: { "x-api-key": key } });
     expect(res.status).toBe(status);
     expect(res.headers.get("x-demo-status")).toBe(String(status));
+    // ...plus only the gateway's rate-limit headers.
+    expect(res.headers.get("ratelimit-policy")).toMatch(/^"default";q=60;w=60/);
+    expect(res.headers.get("x-ratelimit-limit")).toBe("60");
     if (status === 204) expect(await res.text()).toBe("");
     else expect(await res.json()).toEqual({ status });
   });
@@ -134,11 +137,10 @@ const CHUNK = 64 * 1024;
 
 /** SHA-256 (hex) of a byte stream, computed as it flows: Workers' DigestStream. */
 async function sha256Of(stream: ReadableStream<Uint8Array>): Promise<{ hex: string; bytes: number }> {
-  let bytes = 0;
   const digest = new crypto.DigestStream("SHA-256");
-  await stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform(chunk, controller) { bytes += chunk.byteLength; controller.enqueue(chunk); } })).pipeTo(digest);
+  await stream.pipeTo(digest);
   const hex = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return { hex, bytes };
+  return { hex, bytes: Number(digest.bytesWritten) };
 }
 
 /** A deterministic body of `totalBytes`, produced chunk by chunk so the client never holds it whole. */
@@ -184,6 +186,8 @@ describe("origin failures answer in the error envelope", () => {
     const res = await gatewayWith({ ORIGIN_URL: "http://127.0.0.1:1" }, "/demo/x", { headers: { "x-api-key": key } });
     expect(res.status).toBe(502);
     expect(await errorCode(res)).toBe("origin_unreachable");
+    // The request was counted before the origin failed, so the client still sees its budget.
+    expect(res.headers.get("x-ratelimit-remaining")).toBe("59");
   });
 
   it("an origin slower than ORIGIN_TIMEOUT_MS: 504 origin_timeout", async () => {
@@ -198,5 +202,27 @@ describe("origin failures answer in the error envelope", () => {
     const res = await gatewayWith({ ORIGIN_TIMEOUT_MS: "5000" }, "/demo/slow/50", { headers: { "x-api-key": key } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ slept_ms: 50 });
+  });
+});
+
+describe("rate limit in the hot path", () => {
+  it("a key over its limit gets 429 rate_limited with Retry-After, and the origin is not called", async () => {
+    const { key } = await seedKey();
+    const tight = { ...env, TIERS: JSON.stringify({ free: { limit: 2, window: "60s" } }) };
+    const call = async () => {
+      const ctx = createExecutionContext();
+      const res = await handleRequest(new Request("http://gw.test/demo/x", { headers: { "x-api-key": key } }), tight, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await call()).status).toBe(200);
+    const second = await call();
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-ratelimit-remaining")).toBe("0");
+    const third = await call();
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(third.headers.get("x-demo-origin")).toBeNull();
+    expect(await errorCode(third)).toBe("rate_limited");
   });
 });
