@@ -9,6 +9,7 @@ import { registerDocs } from "./docs";
 import { registerKeyLifecycleRoutes } from "./key_lifecycle";
 import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
+import { registerUsageRoutes } from "./usage";
 import { validationHook } from "./validation";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
@@ -28,6 +29,7 @@ registerOrgRoutes(managementApp);
 registerKeyRoutes(managementApp);
 registerKeyLifecycleRoutes(managementApp);
 registerAuditRoutes(managementApp);
+registerUsageRoutes(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {

@@ -71,7 +71,7 @@ const UpdateKeyBody = z
     rate_limit: RateLimitInput.nullable().optional().openapi({ description: "null removes the override (the tier's limit applies)" }),
     meta: Meta.nullable().optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, "give at least one of name, scopes, rate_limit, meta")
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, meta", when: (payload) => payload.issues.length === 0 })
   .openapi("UpdateKey");
 
 const STATUS_LIST = /^(active|expired|revoked)(,(active|expired|revoked))*$/;

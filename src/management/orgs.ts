@@ -18,7 +18,7 @@ const CreateOrgBody = z.strictObject({ name, tier, max_active_keys: maxActiveKey
 
 const UpdateOrgBody = z
   .strictObject({ name: name.optional(), tier: tier.optional(), max_active_keys: maxActiveKeys.optional() })
-  .refine((body) => Object.keys(body).length > 0, "give at least one of name, tier, max_active_keys")
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, tier, max_active_keys", when: (payload) => payload.issues.length === 0 })
   .openapi("UpdateOrg");
 
 const ListOrgsQuery = z.object({

@@ -65,11 +65,21 @@ export function parseSort<V extends string>(sort: V): { by: Unsigned<V>; descend
   return { by: (descending ? sort.slice(1) : sort) as Unsigned<V>, descending };
 }
 
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** ISO 8601 shape and a real calendar day (Date.parse would roll 2026-02-30 over to March). */
+function isIsoInstant(text: string): boolean {
+  const match = ISO_INSTANT.exec(text);
+  if (!match || Number.isNaN(Date.parse(text))) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 /** "2026-01-31" or "2026-01-31T12:00:00Z" (any offset); converted to epoch ms by `instant`. */
 export const isoInstant = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/, "must be an ISO 8601 date or date-time")
-  .refine((text) => !Number.isNaN(Date.parse(text)), "is not a real date")
+  .refine(isIsoInstant, "must be an ISO 8601 date (2026-01-31) or date-time (2026-01-31T12:00:00Z)")
   .openapi({ example: "2026-01-31T00:00:00Z" });
 
 /** Epoch ms of an `isoInstant`. A bare date means its first millisecond, or its last when it ends a range. */
