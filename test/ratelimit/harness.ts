@@ -1,5 +1,6 @@
 // Shared by the rate-limit tests: both backends over their real stores, configs for them, and
 // bridges of a test's own (test/node/upstash-bridge.ts) that it may stop, restart or slow down.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { KeyRecord } from "../../src/cache/interface";
 import { type Config, parseConfig } from "../../src/config";
@@ -96,5 +97,54 @@ export async function ownBridge(): Promise<OwnBridge> {
     start: async () => void (await control(`/bridges/${id}/start`)),
     delay: async (ms) => void (await control(`/bridges/${id}/delay`, { ms })),
     close: async () => void (await control(`/bridges/${id}/close`)),
+  };
+}
+
+/**
+ * Makes a backend's real store fail for an identifier: the Upstash bridge a config points at stops
+ * (or stalls), or the identifier's Durable Object loses its table under it (or is held busy).
+ */
+export interface StoreFaults {
+  config(vars?: Record<string, unknown>): Config;
+  /** The store stops answering; requests for `identifier` fail. */
+  down(identifier: string): Promise<void>;
+  /** The store answers `identifier` only after `ms`. */
+  slow(identifier: string, ms: number): Promise<void>;
+  /** The store answers again. */
+  up(identifier: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function storeFaults(backend: BackendName): Promise<StoreFaults> {
+  if (backend === "upstash") {
+    const bridge = await ownBridge();
+    return {
+      config: (vars = {}) => configFor("upstash", { UPSTASH_REDIS_REST_URL: bridge.url, ...vars }),
+      down: () => bridge.stop(),
+      slow: (_, ms) => bridge.delay(ms),
+      up: async () => {
+        await bridge.delay(0);
+        await bridge.start();
+      },
+      close: () => bridge.close(),
+    };
+  }
+  const stub = (identifier: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(identifier));
+  let busy: Promise<unknown> = Promise.resolve();
+  return {
+    config: (vars = {}) => configFor("durable-object", vars),
+    // A storage fault: the object's next write throws, as a real storage error would.
+    down: (identifier) => runInDurableObject(stub(identifier), (_, state) => void state.storage.sql.exec("DROP TABLE window_counts")),
+    // The object is held busy (its input gate closed) for `ms`: every call queues behind it.
+    slow: async (identifier, ms) => {
+      busy = runInDurableObject(stub(identifier), (_, state) => state.blockConcurrencyWhile(() => sleep(ms)));
+      await sleep(20); // let the block take hold before the test's next call
+    },
+    // A fresh instance recreates its table.
+    up: async (identifier) => {
+      await busy;
+      await evictDurableObject(stub(identifier));
+    },
+    close: async () => void (await busy),
   };
 }
