@@ -7,9 +7,19 @@ import { MemoryLru } from "./memory";
 /** Isolate-wide: shared by every request this isolate serves. */
 const memory = new MemoryLru<KeyRecord | null>(10_000);
 
+/**
+ * Bumped by every purge in this isolate. A lookup that started before a purge does not cache what
+ * it read: the value may predate the change the purge is for.
+ */
+let purgeEpoch = 0;
+
 /** KV refuses `expirationTtl` under 60 s, and `cacheTtl` under 30 s (we keep 60). */
 const KV_MIN_TTL_SECONDS = 60;
-const KV_POSITIVE_TTL_SECONDS = 24 * 3600;
+/**
+ * Positive entries live an hour: management changes purge them at once, so the TTL only bounds how
+ * long a change made behind the API's back (direct SQL) can go unseen, for one D1 read per key per hour.
+ */
+const KV_POSITIVE_TTL_SECONDS = 3600;
 const KV_CACHE_TTL_SECONDS = 60;
 
 /** A negative entry in KV: the hash was looked up in D1 and no key has it. */
@@ -19,7 +29,7 @@ interface KvEntry {
 
 const kvKey = (hash: string) => `kr:${hash}`;
 
-/** Counts D1 reads; exposed so tests and the benchmark can see what the negative cache saves. */
+/** Counts hot-path D1 reads; exposed so tests and the benchmark can see what the caches save. */
 export const lookupStats = { d1Reads: 0 };
 
 /**
@@ -28,28 +38,54 @@ export const lookupStats = { d1Reads: 0 };
  * so a flood of well-formed made-up keys costs at most one D1 read per key per TTL.
  */
 export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
+  // Without a request context (scripts, tests) background work is simply awaited.
   const background = (work: Promise<unknown>) => (ctx ? ctx.waitUntil(work) : work);
+  const remember = (hash: string, record: KeyRecord | null) =>
+    memory.set(hash, record, record ? config.memoryCacheTtlMs : config.negativeCacheTtlMs);
+
+  /**
+   * Writes a D1 answer to KV from the background. For a found key the write is checked afterwards:
+   * a revoke (in any isolate) that landed between our D1 read and our put has already purged KV,
+   * so our put would bring the old record back for the whole TTL. Re-reading D1 after the put and
+   * deleting on any difference closes that window: either the re-read sees the change, or the
+   * change, and its purge, come after our put.
+   */
+  async function fillKv(hash: string, record: KeyRecord | null): Promise<void> {
+    const ttl = record ? KV_POSITIVE_TTL_SECONDS : Math.max(KV_MIN_TTL_SECONDS, Math.ceil(config.negativeCacheTtlMs / 1000));
+    await env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: ttl });
+    // Negative entries are not re-checked: a key's hash is unknown until the key is created, so nothing
+    // can have raced it, and re-checking would double the D1 cost of an unknown-key flood.
+    if (record === null) return;
+    const current = await findKeyRecordByHash(env.DB, hash);
+    if (JSON.stringify(current) !== JSON.stringify(record)) {
+      memory.delete(hash);
+      await env.KEY_CACHE.delete(kvKey(hash));
+    }
+  }
 
   return {
     async get(hash) {
       const cached = memory.get(hash);
       if (cached !== undefined) return cached;
+      const epoch = purgeEpoch;
 
       const fromKv = await env.KEY_CACHE.get<KvEntry>(kvKey(hash), { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS });
       if (fromKv !== null) {
-        memory.set(hash, fromKv.r, fromKv.r ? config.memoryCacheTtlMs : config.negativeCacheTtlMs);
+        if (epoch === purgeEpoch) remember(hash, fromKv.r);
         return fromKv.r;
       }
 
       lookupStats.d1Reads++;
       const record = await findKeyRecordByHash(env.DB, hash);
-      memory.set(hash, record, record ? config.memoryCacheTtlMs : config.negativeCacheTtlMs);
-      const ttl = record ? KV_POSITIVE_TTL_SECONDS : Math.max(KV_MIN_TTL_SECONDS, Math.ceil(config.negativeCacheTtlMs / 1000));
-      await background(env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: ttl }));
+      if (epoch === purgeEpoch) {
+        remember(hash, record);
+        await background(fillKv(hash, record));
+      }
       return record;
     },
 
     async purge(hashes) {
+      purgeEpoch++;
       for (const hash of hashes) memory.delete(hash);
       await Promise.all(hashes.map((hash) => env.KEY_CACHE.delete(kvKey(hash))));
     },
