@@ -18,8 +18,32 @@ export interface CpuProfile {
   endTime: number;
 }
 
-/** Profiles the isolate of `target` (a workerd service name such as "core:user:gateway") while `during` runs. */
-export async function profileWhile<T>(inspectorPort: number, target: string, during: () => Promise<T>, samplingIntervalUs = 250): Promise<{ profile: CpuProfile; result: T }> {
+/**
+ * Profiles the isolates of `targets` (workerd service names such as "core:user:gateway" or
+ * "outbound:0") of one workerd while `during` runs.
+ */
+export async function profileWhile<T>(inspectorPort: number, targets: readonly string[], during: () => Promise<T>, samplingIntervalUs = 250): Promise<{ profiles: Map<string, CpuProfile>; result: T }> {
+  const sessions = await Promise.all(targets.map((target) => openSession(inspectorPort, target)));
+  try {
+    for (const session of sessions) {
+      await session.send("Profiler.enable");
+      await session.send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
+    }
+    await Promise.all(sessions.map((session) => session.send("Profiler.start")));
+    const result = await during();
+    const stopped = await Promise.all(sessions.map((session) => session.send("Profiler.stop") as Promise<{ profile: CpuProfile }>));
+    return { profiles: new Map(targets.map((target, i) => [target, stopped[i]!.profile])), result };
+  } finally {
+    for (const session of sessions) session.close();
+  }
+}
+
+interface InspectorSession {
+  send(method: string, params?: object): Promise<unknown>;
+  close(): void;
+}
+
+async function openSession(inspectorPort: number, target: string): Promise<InspectorSession> {
   const socket = new WebSocket(`ws://127.0.0.1:${inspectorPort}/${target}`);
   await new Promise<void>((resolve, reject) => {
     socket.addEventListener("open", () => resolve(), { once: true });
@@ -31,22 +55,21 @@ export async function profileWhile<T>(inspectorPort: number, target: string, dur
     const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
     if (message.id !== undefined) pending.get(message.id)?.(message.result);
   });
-  const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = ++nextId;
-      pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  try {
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
-    await send("Profiler.start");
-    const result = await during();
-    const { profile } = (await send("Profiler.stop")) as { profile: CpuProfile };
-    return { profile, result };
-  } finally {
-    socket.close();
-  }
+  return {
+    send: (method, params = {}) =>
+      new Promise<unknown>((resolve) => {
+        const id = ++nextId;
+        pending.set(id, resolve);
+        socket.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => socket.close(),
+  };
+}
+
+/** Milliseconds the isolate was busy (every sample but idle ones). */
+export function busyMs(profile: CpuProfile): number {
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
+  return profile.samples.reduce((sum, nodeId, i) => sum + (idle.has(nodeId) ? 0 : (profile.timeDeltas[i] ?? 0)), 0) / 1000;
 }
 
 export interface HotFunction {

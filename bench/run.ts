@@ -9,10 +9,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { freePort } from "../test/node/redis-server.ts";
 import { measureColdKey } from "./cold.ts";
 import { runLoad } from "./load.ts";
-import { hotFunctions, profileWhile, writeProfile } from "./profile.ts";
+import { busyMs, hotFunctions, profileWhile, writeProfile } from "./profile.ts";
 import { evaluateTargets, formatConsole, machineInfo, versions, writeReport, type BenchReport, type ScenarioRow, type UnknownKeyFlood } from "./report.ts";
 import { d1Reads, PATH, setUpBench, type BenchEnvironment, type Scenario } from "./setup.ts";
 import { formatTable, summarize, type WindowResult } from "./stats.ts";
@@ -36,7 +35,11 @@ const PLAN = {
   windowSec: Number(args.duration ?? (quick ? 2 : 8)),
   warmupSec: Number(args.warmup ?? (quick ? 1 : 3)),
   coldSamples: quick ? 10 : 50,
-  unknownKeys: 2000,
+  // Distinct keys in each flood. The unknown-key flood repeats its keys, as a misconfigured or
+  // replaying client does: that is what the negative cache is for (a flood of never-repeated keys
+  // costs one D1 read each by construction, which is what the cold-key figure shows).
+  unknownKeys: 256,
+  malformedKeys: 1000,
 };
 
 // ---- lifecycle: everything started is registered at once and stopped together ----
@@ -82,7 +85,7 @@ async function measure(): Promise<void> {
   const startedAt = Date.now();
   const machine = machineInfo();
   log(`${quick ? "quick" : "full"} run: ${PLAN.rounds} interleaved rounds × ${PLAN.windowSec} s per scenario and concurrency`);
-  const bench = await setUpBench({ root: ROOT, register, log, unknownKeys: PLAN.unknownKeys });
+  const bench = await setUpBench({ root: ROOT, register, log, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys });
   const { scenarios, gateway } = bench;
 
   // The flood's D1 reads are counted around each of its windows, from its first request (warm-up
@@ -159,25 +162,30 @@ function unknownKeyFlood(bench: BenchEnvironment, flood: { reads: number; firstA
 
 // ---- the profiling run ----
 
+/**
+ * CPU profiles, under one scenario's load, of the isolates of the workerd that serves it: the
+ * worker itself and Miniflare's outbound interceptor (a local-only hop every outbound fetch takes).
+ */
 async function profile(scenarioId: string): Promise<void> {
-  const inspectorPort = await freePort();
-  const bench = await setUpBench({ root: ROOT, register, log, unknownKeys: PLAN.unknownKeys, inspectorPort });
+  const bench = await setUpBench({ root: ROOT, register, log, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys, inspect: true });
   const scenario = bench.scenarios.find((s) => s.id === scenarioId);
-  if (!scenario) throw new Error(`--profile takes one of: ${bench.scenarios.map((s) => s.id).join(", ")}`);
-  if (scenario.url !== bench.gateway.url) throw new Error(`--profile profiles the Durable Object gateway; ${scenarioId} does not run on it`);
+  if (!scenario?.worker?.inspectorPort) throw new Error(`--profile takes one of: ${bench.scenarios.filter((s) => s.worker).map((s) => s.id).join(", ")}`);
   const connections = Math.max(...CONCURRENCY);
   const durationSec = Number(args.duration ?? 10);
   await runLoad({ url: scenario.url, path: PATH, connections, durationSec: PLAN.warmupSec, pool: scenario.pool });
-  log(`profiling the gateway isolate: ${scenario.label}, c=${connections}, ${durationSec} s (inspector attached: figures are not comparable to a measured run)`);
-  const { profile, result } = await profileWhile(inspectorPort, "core:user:gateway", () => runLoad({ url: scenario.url, path: PATH, connections, durationSec, pool: scenario.pool }));
-  const path = join(ROOT, "bench", ".tmp", `${scenarioId}.cpuprofile`);
-  await writeProfile(path, profile);
+  log(`profiling ${scenario.label}, c=${connections}, ${durationSec} s (inspector attached: figures are not comparable to a measured run)`);
+  const targets = [`core:user:${scenario.worker.name}`, "outbound:0"];
+  const { profiles, result } = await profileWhile(scenario.worker.inspectorPort, targets, () => runLoad({ url: scenario.url, path: PATH, connections, durationSec, pool: scenario.pool }));
   const summary = summarize([result]);
-  const wallMs = (profile.endTime - profile.startTime) / 1000;
-  const hot = hotFunctions(profile, 25);
-  console.log(`${scenario.label}, c=${connections}: ${Math.round(summary.rps)} req/s while profiled; ${summary.requests} requests`);
-  console.log(formatTable(["function (self time)", "ms", "share of busy", "µs/request"], hot.map((h) => [h.name, h.selfMs.toFixed(1), `${(h.share * 100).toFixed(1)}%`, ((h.selfMs * 1000) / summary.requests).toFixed(1)])));
-  console.log(`profile of ${wallMs.toFixed(0)} ms written to ${path} (open it in Chrome DevTools, Performance tab)`);
+  console.log(`${scenario.label}, c=${connections}: ${Math.round(summary.rps)} req/s while profiled, ${summary.requests} requests`);
+  for (const [target, cpu] of profiles) {
+    const path = join(ROOT, "bench", ".tmp", `${scenarioId}.${target.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`);
+    await writeProfile(path, cpu);
+    const busy = busyMs(cpu);
+    console.log(`\n${target}: busy ${busy.toFixed(0)} ms of ${((cpu.endTime - cpu.startTime) / 1000).toFixed(0)} ms, ${((busy * 1000) / summary.requests).toFixed(0)} µs of JS per request; profile: ${path}`);
+    const hot = hotFunctions(cpu, target.startsWith("core:user:") ? 20 : 5);
+    console.log(formatTable(["function (self time)", "ms", "share of busy", "µs/request"], hot.map((h) => [h.name, h.selfMs.toFixed(1), `${(h.share * 100).toFixed(1)}%`, ((h.selfMs * 1000) / summary.requests).toFixed(1)])));
+  }
 }
 
 function register(name: string, stop: () => Promise<void>): void {

@@ -10,6 +10,7 @@ import { startOrigin } from "./origin.ts";
 import { applyMigrations, type BenchKey, ManagementClient } from "./seed.ts";
 import { startWorker, wranglerWorkerOptions, type RunningWorker, type WorkerSpec } from "./targets.ts";
 import { startUpstashStore } from "./upstash.ts";
+import { freePort } from "../test/node/redis-server.ts";
 
 export const PATH = "/demo/bench";
 
@@ -25,6 +26,8 @@ export interface Scenario {
   url: string;
   pool: KeyPool;
   expectedStatus: number;
+  /** The workerd instance that answers it (none for the direct origin). */
+  worker?: RunningWorker;
   /** The key for the one-request sanity check, when it must not be one the scenario then measures. */
   probeKey?: string;
 }
@@ -45,8 +48,9 @@ export interface SetUpOptions {
   register(name: string, stop: () => Promise<void>): void;
   log(message: string): void;
   unknownKeys: number;
-  /** For profiling runs: open the DO gateway's inspector on this port. */
-  inspectorPort?: number;
+  malformedKeys: number;
+  /** For profiling runs: open every workerd's inspector (on a free port each). */
+  inspect?: boolean;
 }
 
 interface GatewayConfig {
@@ -59,7 +63,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   const { root, register, log } = options;
   const notes: string[] = [];
   const start = async (spec: WorkerSpec): Promise<RunningWorker> => {
-    const worker = await startWorker(spec);
+    const worker = await startWorker({ ...spec, inspectorPort: options.inspect ? await freePort() : undefined });
     register(`workerd (${spec.name})`, worker.stop);
     return worker;
   };
@@ -107,7 +111,6 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     withBindings: true,
     bindings: gatewayVars,
     probeEntrypoint: "BenchProbe",
-    inspectorPort: options.inspectorPort,
   });
   const admin = new ManagementClient(gateway.url, adminToken);
   const doKeys = await seedGateway(gateway, admin, root);
@@ -136,26 +139,28 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   const fixedKey = keyPool([bearer(doKeys.fast.key)]);
   const scenarios: Scenario[] = [
     { id: "origin", label: "direct origin", url: origin.url, pool: fixedKey, expectedStatus: 200 },
-    { id: "passthrough", label: "pass-through worker", url: passthrough.url, pool: fixedKey, expectedStatus: 200 },
-    { id: "do-strict", label: "gateway, DO strict", url: gateway.url, pool: keyPool([bearer(doKeys.strict.key)]), expectedStatus: 200 },
-    { id: "do-fast", label: "gateway, DO fast", url: gateway.url, pool: keyPool([bearer(doKeys.fast.key)]), expectedStatus: 200 },
+    { id: "passthrough", label: "pass-through worker", url: passthrough.url, worker: passthrough, pool: fixedKey, expectedStatus: 200 },
+    { id: "do-strict", label: "gateway, DO strict", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.strict.key)]), expectedStatus: 200 },
+    { id: "do-fast", label: "gateway, DO fast", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.fast.key)]), expectedStatus: 200 },
     ...(upstash
       ? [
-          { id: "upstash-strict", label: "gateway, Upstash strict", url: upstash.gateway.url, pool: keyPool([bearer(upstash.keys.strict.key)]), expectedStatus: 200 },
-          { id: "upstash-fast", label: "gateway, Upstash fast", url: upstash.gateway.url, pool: keyPool([bearer(upstash.keys.fast.key)]), expectedStatus: 200 },
+          { id: "upstash-strict", label: "gateway, Upstash strict", url: upstash.gateway.url, worker: upstash.gateway, pool: keyPool([bearer(upstash.keys.strict.key)]), expectedStatus: 200 },
+          { id: "upstash-fast", label: "gateway, Upstash fast", url: upstash.gateway.url, worker: upstash.gateway, pool: keyPool([bearer(upstash.keys.fast.key)]), expectedStatus: 200 },
         ]
       : []),
     {
       id: "malformed",
       label: "malformed-key flood",
       url: gateway.url,
-      pool: pool(options.unknownKeys, () => withWrongChecksum(generateKey(config.keyPrefix))),
+      worker: gateway,
+      pool: pool(options.malformedKeys, () => withWrongChecksum(generateKey(config.keyPrefix))),
       expectedStatus: 401,
     },
     {
       id: "unknown",
       label: "unknown-key flood",
       url: gateway.url,
+      worker: gateway,
       pool: pool(options.unknownKeys, () => generateKey(config.keyPrefix)),
       expectedStatus: 401,
       // Checked with a key outside the pool, so every D1 read of the pool's keys is counted.

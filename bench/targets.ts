@@ -19,6 +19,8 @@ export interface RunningWorker {
   url: string;
   /** Base URL of the extra named entrypoint, when one was asked for. */
   probeUrl?: string;
+  /** workerd's DevTools inspector, when the spec asked for one. */
+  inspectorPort?: number;
   miniflare: Miniflare;
   stop(): Promise<void>;
 }
@@ -65,7 +67,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     await miniflare.ready;
     const url = stripSlash(await miniflare.unsafeGetDirectURL(spec.name));
     const probeUrl = spec.probeEntrypoint ? stripSlash(await miniflare.unsafeGetDirectURL(spec.name, spec.probeEntrypoint)) : undefined;
-    return { name: spec.name, url, probeUrl, miniflare, stop: () => miniflare.dispose() };
+    return { name: spec.name, url, probeUrl, inspectorPort: spec.inspectorPort, miniflare, stop: () => miniflare.dispose() };
   } catch (err) {
     await miniflare.dispose().catch(() => {});
     throw err;
