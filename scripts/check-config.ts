@@ -35,16 +35,28 @@ interface GatewayMisconfigured {
 const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
-const { values: args } = parseArgs({
-  options: {
-    env: { type: "string", short: "e" },
-    config: { type: "string", short: "c", default: "wrangler.toml" },
-  },
-});
+/** Where the report goes: the console for the CLI, a buffer in tests. */
+export interface Output {
+  log(line: string): void;
+  error(line: string): void;
+}
 
-process.exit(await checkConfig(args.config, args.env));
+if (import.meta.main) {
+  const { values: args } = parseArgs({
+    options: {
+      env: { type: "string", short: "e" },
+      config: { type: "string", short: "c", default: "wrangler.toml" },
+    },
+  });
+  process.exit(await checkConfig(args.config, args.env));
+}
 
-async function checkConfig(configPath: string, envName: string | undefined): Promise<number> {
+/** Prints `config OK` and a summary, or the worker's `gateway_misconfigured` message; returns the exit code. */
+export async function checkConfig(configPath: string, envName: string | undefined, out: Output = console): Promise<number> {
+  const fail = (message: string): number => {
+    out.error(`config INVALID: ${message}`);
+    return 1;
+  };
   if (!existsSync(configPath)) return fail(`${configPath} not found`);
   const where = `${configPath}${envName ? ` [env.${envName}]` : ""}`;
 
@@ -71,23 +83,23 @@ async function checkConfig(configPath: string, envName: string | undefined): Pro
   } catch (err) {
     const error = err as GatewayMisconfigured;
     if (error?.code !== "gateway_misconfigured") throw err;
-    console.error(`config INVALID (${where}): ${error.code}`);
-    console.error(`  ${error.message}`);
-    for (const detail of error.details ?? []) console.error(`  - ${detail.field}: ${detail.message}`);
+    out.error(`config INVALID (${where}): ${error.code}`);
+    out.error(`  ${error.message}`);
+    for (const detail of error.details ?? []) out.error(`  - ${detail.field}: ${detail.message}`);
     return 1;
   }
 
   const operatorScopes = Object.keys(config.scopes).filter((scope) => !(scope in BUILTIN_SCOPES));
   const secrets = SECRETS.filter((name) => typeof vars[name] === "string" && vars[name] !== "");
-  console.log(`config OK (${where})`);
-  console.log(`  origin         ${config.originUrl.href} (timeout ${config.originTimeoutMs} ms)`);
-  console.log(`  key prefix     ${config.keyPrefix}`);
-  console.log(`  rate limiter   ${config.rateLimitBackend}, failure mode ${config.rateLimitFailureMode}`);
-  console.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
-  console.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
-  console.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
-  console.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
-  for (const warning of deployWarnings(wrangler)) console.log(`  warning        ${warning}`);
+  out.log(`config OK (${where})`);
+  out.log(`  origin         ${config.originUrl.href} (timeout ${config.originTimeoutMs} ms)`);
+  out.log(`  key prefix     ${config.keyPrefix}`);
+  out.log(`  rate limiter   ${config.rateLimitBackend}, failure mode ${config.rateLimitFailureMode}`);
+  out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
+  out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
+  out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
+  out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
+  for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);
   return 0;
 }
 
@@ -106,9 +118,4 @@ function deployWarnings(wrangler: ReturnType<typeof unstable_readConfig>): strin
     if (!kv.id || PLACEHOLDER_ID.test(kv.id)) warnings.push(`KV ${kv.binding}: id is a placeholder; set it from \`wrangler kv namespace create\``);
   }
   return warnings;
-}
-
-function fail(message: string): number {
-  console.error(`config INVALID: ${message}`);
-  return 1;
 }

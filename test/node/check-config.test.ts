@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, type TestContext } from "vitest";
+import { checkConfig } from "../../scripts/check-config.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = join(ROOT, "scripts", "check-config.ts");
@@ -14,13 +15,21 @@ interface Run {
   out: string;
 }
 
-/** Runs the script exactly as `npm run check-config -- <args>` does, against a config in a scratch directory. */
-function checkConfig(args: string[]): Promise<Run> {
+/** Runs the script exactly as `npm run check-config -- <args>` does. */
+function runScript(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, [SCRIPT, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr });
     });
   });
+}
+
+/** The same check in this process (wrangler's config reader loads once, not once per case). */
+async function check(config: string, env?: string): Promise<Run> {
+  let out = "";
+  const collect = (line: string) => void (out += line + "\n");
+  const code = await checkConfig(config, env, { log: collect, error: collect });
+  return { code, out };
 }
 
 /** A scratch directory holding the given files; returns the path of its wrangler.toml. */
@@ -31,11 +40,10 @@ function project(context: TestContext, files: Record<string, string>): string {
   return join(dir, "wrangler.toml");
 }
 
-// Each case is a fresh process, as an operator runs it; loading wrangler's config reader takes a couple of seconds.
 describe("npm run check-config", () => {
   it("passes the repository's wrangler.toml and summarises it", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.code).toBe(0);
     expect(run.out).toContain("config OK");
     expect(run.out).toMatch(/tiers\s+free 60\/60s \(strict\); pro 600\/60s, org 3000 \(fast\); enterprise/);
@@ -46,14 +54,14 @@ describe("npm run check-config", () => {
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.out).toMatch(/warning\s+D1 DB: database_id is a placeholder/);
     expect(run.out).toMatch(/warning\s+KV KEY_CACHE: id is a placeholder/);
   });
 
   it("names KEY_PREFIX when the prefix is invalid, with the worker's gateway_misconfigured message", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "KG-"') });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.code).toBe(1);
     expect(run.out).toContain("gateway_misconfigured");
     expect(run.out).toContain("gateway configuration is invalid: KEY_PREFIX must match ^[a-z][a-z0-9]{1,15}_$");
@@ -61,28 +69,28 @@ describe("npm run check-config", () => {
 
   it("names the tier field when a TIERS entry is invalid", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace("free = { limit = 60,", "free = { limit = -5,") });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.code).toBe(1);
     expect(run.out).toContain("gateway configuration is invalid: TIERS.free.limit");
   });
 
   it("names the route when a rule requires a scope missing from SCOPES", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('scopes = ["demo:write"]', 'scopes = ["demo:delete"]') });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.code).toBe(1);
     expect(run.out).toContain('ROUTES.2.scopes.0 scope "demo:delete" is not in SCOPES');
   });
 
   it("checks secrets from .dev.vars beside the config", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": "ADMIN_TOKEN=short\n" });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.code).toBe(1);
     expect(run.out).toContain("ADMIN_TOKEN must be at least 16 characters");
   });
 
   it("lists the secrets it found without printing their values", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": "ADMIN_TOKEN=a-long-enough-local-token\nORIGIN_SIGNING_SECRET=another-long-secret-value\n" });
-    const run = await checkConfig(["--config", config]);
+    const run = await check(config);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/secrets\s+ADMIN_TOKEN, ORIGIN_SIGNING_SECRET from \.dev\.vars/);
     expect(run.out).not.toContain("a-long-enough-local-token");
@@ -94,7 +102,7 @@ describe("npm run check-config", () => {
     it("applies the environment's vars the way wrangler does", async (context) => {
       const vars = 'KEY_PREFIX = "st_"\nTIERS = { free = { limit = 5, window = "10s" } }';
       const config = project(context, { "wrangler.toml": staging(vars) });
-      const run = await checkConfig(["--config", config, "--env", "staging"]);
+      const run = await check(config, "staging");
       expect(run.code).toBe(0);
       expect(run.out).toMatch(/key prefix\s+st_/);
       expect(run.out).toMatch(/tiers\s+free 5\/10s \(strict\)\n/);
@@ -102,29 +110,46 @@ describe("npm run check-config", () => {
 
     it("does not inherit top-level vars into an environment, as wrangler does not", async (context) => {
       const config = project(context, { "wrangler.toml": staging('KEY_PREFIX = "st_"') });
-      const run = await checkConfig(["--config", config, "--env", "staging"]);
+      const run = await check(config, "staging");
       expect(run.code).toBe(1);
       expect(run.out).toContain("gateway configuration is invalid: TIERS");
     });
 
     it("prefers .dev.vars.<env> over .dev.vars", async (context) => {
       const config = project(context, { "wrangler.toml": staging('TIERS = { free = { limit = 5, window = "10s" } }'), ".dev.vars": "ADMIN_TOKEN=short\n", ".dev.vars.staging": "ADMIN_TOKEN=a-long-enough-staging-token\n" });
-      const run = await checkConfig(["--config", config, "--env", "staging"]);
+      const run = await check(config, "staging");
       expect(run.code).toBe(0);
       expect(run.out).toMatch(/secrets\s+ADMIN_TOKEN from \.dev\.vars\.staging/);
     });
 
     it("refuses an environment the config does not define", async (context) => {
       const config = project(context, { "wrangler.toml": REPO_CONFIG });
-      const run = await checkConfig(["--config", config, "--env", "stagign"]);
+      const run = await check(config, "stagign");
       expect(run.code).toBe(1);
       expect(run.out).toContain("has no [env.stagign] section");
     });
   });
 
   it("reports a missing config file", async (context) => {
-    const run = await checkConfig(["--config", project(context, {})]);
+    const run = await check(project(context, {}));
     expect(run.code).toBe(1);
     expect(run.out).toContain("not found");
+  });
+});
+
+// The command itself, in its own process as an operator runs it: flags, output streams and exit codes.
+describe("the check-config command", () => {
+  it("exits 0 and prints the summary for a valid config", async (context) => {
+    const run = await runScript(["--config", project(context, { "wrangler.toml": REPO_CONFIG })]);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain("config OK");
+  });
+
+  it("exits 1 with the field named for an invalid environment config", async (context) => {
+    const config = project(context, { "wrangler.toml": `${REPO_CONFIG}\n[env.prod]\n[env.prod.vars]\nTIERS = { free = { limit = 0, window = "1m" } }\n` });
+    const run = await runScript(["--config", config, "--env", "prod"]);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain("config INVALID");
+    expect(run.out).toContain("TIERS.free.limit");
   });
 });
