@@ -1,0 +1,69 @@
+// enforceRateLimit's choices of limit and mode, with real configs and both real stores.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { KeygateError } from "../../src/errors";
+import { enforceRateLimit } from "../../src/ratelimit";
+import { fastBatchSize } from "../../src/ratelimit/consistency";
+import { BACKENDS, configFor, keyRecord } from "./harness";
+
+/** Fires `n` requests for `record` at once; how many were admitted (every refusal must be rate_limited). */
+async function burst(config: ReturnType<typeof configFor>, record: ReturnType<typeof keyRecord>, n: number): Promise<number> {
+  const ctx = createExecutionContext();
+  const outcomes = await Promise.all(
+    Array.from({ length: n }, () =>
+      enforceRateLimit({ config, env, ctx, record }).then(
+        () => true,
+        (err: unknown) => {
+          if (!(err instanceof KeygateError) || err.code !== "rate_limited") throw err;
+          return false;
+        },
+      ),
+    ),
+  );
+  await waitOnExecutionContext(ctx);
+  return outcomes.filter(Boolean).length;
+}
+
+describe.each(BACKENDS)("enforceRateLimit over $name", (backend) => {
+  it("admits exactly a strict tier's limit under a concurrent burst", async () => {
+    const config = configFor(backend.name, { TIERS: { free: { limit: 50, window: "60s", mode: "strict" } } });
+    expect(await burst(config, keyRecord(), 200)).toBe(50);
+  });
+
+  it("lets a key's rate_limit.mode override its tier's: strict on a fast tier stays exact", async () => {
+    const config = configFor(backend.name, { TIERS: { free: { limit: 50, window: "60s", mode: "fast" } } });
+    expect(await burst(config, keyRecord({ rateLimit: { limit: 50, window: 60_000, mode: "strict" } }), 200)).toBe(50);
+  });
+
+  it("keeps a fast tier within its limit plus one batch under a concurrent burst", async () => {
+    const config = configFor(backend.name, { TIERS: { free: { limit: 50, window: "60s", mode: "fast" } } });
+    const admitted = await burst(config, keyRecord(), 200);
+    expect(admitted).toBeGreaterThanOrEqual(50);
+    expect(admitted).toBeLessThanOrEqual(50 + fastBatchSize(50));
+  });
+});
+
+describe("enforceRateLimit's limits", () => {
+  it("treats a key whose tier is not in TIERS, without its own limit, as a misconfiguration", async () => {
+    const config = configFor("durable-object");
+    const err = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord({ tier: "gone" }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeygateError);
+    expect((err as KeygateError).code).toBe("gateway_misconfigured");
+    expect((err as KeygateError).message).toContain('tier "gone"');
+  });
+
+  it("still limits a key with its own limit when its tier is gone", async () => {
+    const config = configFor("durable-object");
+    const headers = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord({ tier: "gone", rateLimit: { limit: 2, window: 1_000 } }) });
+    expect(headers["RateLimit-Policy"]).toBe('"default";q=2;w=1');
+  });
+
+  it("counts the org aggregate over the tier's window even when the key has its own", async () => {
+    const config = configFor("durable-object", { TIERS: { free: { limit: 5, window: "60s", org_limit: 8 } } });
+    const headers = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord({ rateLimit: { limit: 3, window: 10_000 } }) });
+    expect(headers["RateLimit-Policy"]).toBe('"default";q=3;w=10, "org";q=8;w=60');
+    expect(headers["X-RateLimit-Limit"]).toBe("3");
+    expect(headers["X-RateLimit-Remaining"]).toBe("2");
+  });
+});
