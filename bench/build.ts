@@ -18,7 +18,8 @@ export interface RuntimeSettings {
   compatibilityFlags?: string[];
 }
 
-export async function buildWorker(root: string, name: string, entry: string, config: { configPath: string } | { runtime: RuntimeSettings }): Promise<BuiltWorker> {
+/** `signal` kills the wrangler process when the benchmark is stopped mid-build. */
+export async function buildWorker(root: string, name: string, entry: string, config: { configPath: string } | { runtime: RuntimeSettings }, signal?: AbortSignal): Promise<BuiltWorker> {
   const outdir = join(root, "bench", ".tmp", name);
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
@@ -33,14 +34,15 @@ export async function buildWorker(root: string, name: string, entry: string, con
   // Run with this Node (22), not whatever `node` the bin shim's shebang would find.
   const wranglerBin = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [wranglerBin, "deploy", entry, "--dry-run", "--outdir", outdir, "--name", `keygate-bench-${name}`, "--config", configPath];
-  await run(process.execPath, args, root);
+  await run(process.execPath, args, root, signal);
   // wrangler names the bundle after the entry file.
   return { name, scriptPath: join(outdir, `${basename(entry, extname(entry))}.js`) };
 }
 
-function run(command: string, args: string[], cwd: string): Promise<void> {
+function run(command: string, args: string[], cwd: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+    const child = spawn(command, args, { cwd, env, signal, killSignal: "SIGKILL", stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk));

@@ -45,6 +45,7 @@ const PLAN = {
 // ---- lifecycle: everything started is registered at once and stopped together ----
 
 const running: Array<{ name: string; stop: () => Promise<void> }> = [];
+const aborted = new AbortController();
 let stopping: Promise<void> | null = null;
 
 /**
@@ -53,6 +54,7 @@ let stopping: Promise<void> | null = null;
  * anything left for a later tick (redis-server, which would outlive us) would never be stopped.
  */
 function stopAll(): Promise<void> {
+  aborted.abort();
   stopping ??= Promise.all(
     running.map((resource) => resource.stop().catch((err: unknown) => console.error(`bench: stopping ${resource.name} failed: ${String(err)}`))),
   ).then(() => undefined);
@@ -85,7 +87,7 @@ async function measure(): Promise<void> {
   const startedAt = Date.now();
   const machine = machineInfo();
   log(`${quick ? "quick" : "full"} run: ${PLAN.rounds} interleaved rounds × ${PLAN.windowSec} s per scenario and concurrency`);
-  const bench = await setUpBench({ root: ROOT, register, log, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys });
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys });
   const { scenarios, gateway } = bench;
 
   // The flood's D1 reads are counted around each of its windows, from its first request (warm-up
@@ -167,7 +169,7 @@ function unknownKeyFlood(bench: BenchEnvironment, flood: { reads: number; firstA
  * worker itself and Miniflare's outbound interceptor (a local-only hop every outbound fetch takes).
  */
 async function profile(scenarioId: string): Promise<void> {
-  const bench = await setUpBench({ root: ROOT, register, log, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys, inspect: true });
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys, inspect: true });
   const scenario = bench.scenarios.find((s) => s.id === scenarioId);
   if (!scenario?.worker?.inspectorPort) throw new Error(`--profile takes one of: ${bench.scenarios.filter((s) => s.worker).map((s) => s.id).join(", ")}`);
   const connections = Math.max(...CONCURRENCY);

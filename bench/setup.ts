@@ -47,6 +47,8 @@ export interface SetUpOptions {
   /** Every started process is handed here at once, so it is stopped whatever happens next. */
   register(name: string, stop: () => Promise<void>): void;
   log(message: string): void;
+  /** Aborted when the benchmark is stopped: kills a build in progress. */
+  signal: AbortSignal;
   unknownKeys: number;
   malformedKeys: number;
   /** For profiling runs: open every workerd's inspector (on a free port each). */
@@ -71,10 +73,10 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   const base = wranglerWorkerOptions(join(root, "wrangler.toml"));
   log("bundling the gateway and the pass-through with wrangler");
   const [gatewayBuild, passthroughBuild] = await Promise.all([
-    buildWorker(root, "gateway", "bench/workers/gateway.ts", { configPath: join(root, "wrangler.toml") }),
+    buildWorker(root, "gateway", "bench/workers/gateway.ts", { configPath: join(root, "wrangler.toml") }, options.signal),
     buildWorker(root, "passthrough", "bench/workers/passthrough.ts", {
       runtime: { compatibilityDate: base.compatibilityDate as string, compatibilityFlags: base.compatibilityFlags as string[] },
-    }),
+    }, options.signal),
   ]);
 
   const origin = await startOrigin();
