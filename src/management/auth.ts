@@ -3,8 +3,9 @@ import type { MiddlewareHandler } from "hono";
 import { keyCacheFor } from "../cache";
 import { loadConfig } from "../config";
 import { KeygateError } from "../errors";
-import { verifyKey } from "../gateway/authenticate";
+import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
+import { usageRecorder } from "../usage/record";
 import type { Caller, ManagementEnv } from "./context";
 
 /** The scopes that guard the management API; `admin` grants all of them. */
@@ -42,7 +43,22 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
   }
   if (config.adminToken !== undefined && (await sameSecret(credential, config.adminToken))) return { kind: "operator" };
   if (credential.startsWith(config.keyPrefix)) {
-    return { kind: "key", key: await verifyKey(credential, config, keyCacheFor(env, config, ctx)) };
+    try {
+      return { kind: "key", key: await verifyKey(credential, config, keyCacheFor(env, config, ctx)) };
+    } catch (err) {
+      // Same trail as the hot path: a revoked or expired key knocking on the management API is
+      // an auth.failed event in its org's audit (aggregated by the queue consumer).
+      if (err instanceof AuthFailure) {
+        usageRecorder(env.USAGE_QUEUE).authFailure(ctx, {
+          source: headers.get("cf-connecting-ip") ?? "unknown",
+          reason: err.reason,
+          keyId: err.record?.id ?? null,
+          orgId: err.record?.orgId ?? null,
+          at: Date.now(),
+        });
+      }
+      throw err;
+    }
   }
   throw new KeygateError("unauthorized", "the operator token is not valid", {
     headers: { "WWW-Authenticate": wwwAuthenticate("invalid_token") },

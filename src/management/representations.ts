@@ -85,7 +85,7 @@ export const AuditEventSchema = z
   .object({
     id: z.string(),
     action: z.string().openapi({ example: "key.created" }),
-    actor: z.string().openapi({ description: "\"operator\" or the id of the org key that acted (auth.failed rows: set by the gateway)" }),
+    actor: z.string().openapi({ description: "\"operator\" or the id of the org key that acted; for auth.failed, the key that failed" }),
     key_id: z.string().nullable(),
     created_at: timestamp,
     last_seen_at: timestamp.openapi({ description: "Latest occurrence; differs from created_at only for aggregated rows" }),

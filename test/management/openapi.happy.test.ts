@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { gatewayFetch, MANAGEMENT } from "../harness";
+import { expectJson } from "./support";
+
+interface OpenApiDocument {
+  openapi: string;
+  info: { title: string };
+  paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>>;
+  components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; allOf?: unknown[] }>; securitySchemes: Record<string, unknown> };
+  security: unknown[];
+}
+
+// Every row of SPEC §5's table except usage (another module registers that one).
+const SPEC_ROUTES = [
+  ["post", "/orgs"],
+  ["get", "/orgs"],
+  ["get", "/orgs/{org_id}"],
+  ["patch", "/orgs/{org_id}"],
+  ["post", "/orgs/{org_id}/keys"],
+  ["get", "/orgs/{org_id}/keys"],
+  ["get", "/orgs/{org_id}/keys/{key_id}"],
+  ["patch", "/orgs/{org_id}/keys/{key_id}"],
+  ["post", "/orgs/{org_id}/keys/{key_id}/revoke"],
+  ["post", "/orgs/{org_id}/keys/{key_id}/rotate"],
+  ["get", "/orgs/{org_id}/audit"],
+  ["get", "/health"],
+] as const;
+
+describe("OpenAPI document and docs", () => {
+  it("serves an OpenAPI 3.1 document without credentials", async () => {
+    const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info.title).toBe("keygate management API");
+  });
+
+  it("documents every management route under the full path", async () => {
+    const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
+    for (const [method, path] of SPEC_ROUTES) expect(doc.paths[MANAGEMENT + path]?.[method], `${method} ${path}`).toBeDefined();
+  });
+
+  it("declares bearer auth for everything but health", async () => {
+    const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths[`${MANAGEMENT}/health`]!.get!.security).toEqual([]);
+    expect(doc.paths[`${MANAGEMENT}/orgs`]!.post!.security).toEqual([{ bearer: [] }]);
+  });
+
+  it("generates the schemas from the same zod definitions the API validates with", async () => {
+    const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
+    const key = doc.components.schemas.Key!;
+    expect(Object.keys(key.properties!).sort()).toEqual(
+      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rotated_from", "meta"].sort(),
+    );
+    // The create/rotate answer is the Key plus the once-shown `key`.
+    expect(doc.components.schemas.CreatedKey!.allOf).toEqual([
+      { $ref: "#/components/schemas/Key" },
+      expect.objectContaining({ properties: { key: expect.objectContaining({ type: "string" }) }, required: ["key"] }),
+    ]);
+    expect(doc.components.schemas.Error).toBeDefined();
+    expect(doc.components.schemas.CreateKey!.required?.sort()).toEqual(["name", "scopes"]);
+    expect(Object.keys(doc.components.schemas.CreateKey!.properties!).sort()).toEqual(["expires_at", "expires_in", "meta", "name", "rate_limit", "scopes"]);
+    const create = doc.paths[`${MANAGEMENT}/orgs/{org_id}/keys`]!.post!;
+    expect(Object.keys(create.requestBody!.content)).toEqual(["application/json"]);
+    expect(Object.keys(create.responses).sort()).toEqual(["201", "400", "401", "403", "404", "409", "413", "415"]);
+  });
+
+  it("serves interactive docs that load this document", async () => {
+    const res = await gatewayFetch(`${MANAGEMENT}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain(`${MANAGEMENT}/openapi.json`);
+    expect(html).toContain("keygate management API");
+  });
+});
