@@ -1,6 +1,6 @@
-import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import { newId } from "../keys/ids";
+import type { Db } from "./conditional";
 import type { AuthFailureRecord, CallRecord } from "../usage/record";
 import { usageEvents } from "./schema";
 
@@ -113,7 +113,9 @@ export type StatusClass = "2xx" | "3xx" | "4xx" | "5xx";
 export interface UsageQuery {
   keyId: string;
   orgId: string;
+  /** Epoch ms, inclusive. */
   since?: number;
+  /** Epoch ms, inclusive. */
   until?: number;
   page: number;
   perPage: number;
@@ -126,11 +128,10 @@ export interface KeyUsage {
 }
 
 /** Counts by status class and one page of calls, newest first; both served by the (key_id, at) index. */
-export async function usageForKey(db: D1Database, query: UsageQuery): Promise<KeyUsage> {
-  const orm = drizzle(db);
+export async function usageForKey(orm: Db, query: UsageQuery): Promise<KeyUsage> {
   const conditions: SQL[] = [eq(usageEvents.keyId, query.keyId), eq(usageEvents.orgId, query.orgId)];
   if (query.since !== undefined) conditions.push(gte(usageEvents.at, query.since));
-  if (query.until !== undefined) conditions.push(lt(usageEvents.at, query.until));
+  if (query.until !== undefined) conditions.push(lte(usageEvents.at, query.until));
   const where = and(...conditions);
 
   const statusClass = sql<number>`${usageEvents.status} / 100`;
