@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     duration: { type: "string" },
     warmup: { type: "string" },
     profile: { type: "string" },
+    concurrency: { type: "string" },
   },
 });
 const quick = args.quick ?? false;
@@ -172,7 +173,7 @@ async function profile(scenarioId: string): Promise<void> {
   const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys, inspect: true });
   const scenario = bench.scenarios.find((s) => s.id === scenarioId);
   if (!scenario?.worker?.inspectorPort) throw new Error(`--profile takes one of: ${bench.scenarios.filter((s) => s.worker).map((s) => s.id).join(", ")}`);
-  const connections = Math.max(...CONCURRENCY);
+  const connections = Number(args.concurrency ?? Math.max(...CONCURRENCY));
   const durationSec = Number(args.duration ?? 10);
   await runLoad({ url: scenario.url, path: PATH, connections, durationSec: PLAN.warmupSec, pool: scenario.pool });
   log(`profiling ${scenario.label}, c=${connections}, ${durationSec} s (inspector attached: figures are not comparable to a measured run)`);
