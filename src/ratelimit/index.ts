@@ -24,46 +24,60 @@ export interface EnforceRateLimitInput {
  */
 export async function enforceRateLimit({ config, env, ctx, record }: EnforceRateLimitInput): Promise<Record<string, string>> {
   const limiter = limiterFor(config, env);
-  const tier = config.tiers[record.tier];
-  const own = record.rateLimit ?? tier;
-  if (!own) throw new KeygateError("gateway_misconfigured", `tier "${record.tier}" is not in TIERS`);
-
-  const keyRequest: RateLimitRequest = {
-    identifier: `key:${record.id}`,
-    limit: own.limit,
-    windowMs: own.window,
-    mode: record.rateLimit?.mode ?? tier?.mode ?? "strict",
-  };
-  const orgRequest: RateLimitRequest | undefined = tier?.org_limit
-    ? { identifier: `org:${record.orgId}`, limit: tier.org_limit, windowMs: tier.window, mode: tier.mode }
-    : undefined;
+  const { key, org } = planFor(config, record);
 
   let keyDecision: RateLimitDecision;
   let orgDecision: RateLimitDecision | undefined;
   try {
-    [keyDecision, orgDecision] = await Promise.all([limiter.limit(keyRequest, ctx), orgRequest && limiter.limit(orgRequest, ctx)]);
+    if (org) [keyDecision, orgDecision] = await Promise.all([limiter.limit(key, ctx), limiter.limit(org, ctx)]);
+    else keyDecision = await limiter.limit(key, ctx);
   } catch (err) {
     if (!(err instanceof RateLimiterUnavailableError)) throw err;
     if (config.rateLimitFailureMode === "closed") {
       throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
     }
     // Identifiers are ids, never key material.
-    console.warn(`keygate: rate limiter unavailable, admitting ${keyRequest.identifier} (RATE_LIMIT_FAILURE_MODE=open): ${err.message}`);
-    return rateLimitHeaders(outcomes(keyRequest, undefined, orgRequest, undefined), Date.now());
+    console.warn(`keygate: rate limiter unavailable, admitting ${key.identifier} (RATE_LIMIT_FAILURE_MODE=open): ${err.message}`);
+    return rateLimitHeaders(outcomes(key, undefined, org, undefined), Date.now());
   }
 
   const now = Date.now();
-  const headers = rateLimitHeaders(outcomes(keyRequest, keyDecision, orgRequest, orgDecision), now);
+  const headers = rateLimitHeaders(outcomes(key, keyDecision, org, orgDecision), now);
   if (keyDecision.allowed && (!orgDecision || orgDecision.allowed)) return headers;
 
   // One side admitted and counted a request the other refused: give it back while it is still in the same window.
-  if (keyDecision.allowed) refundIfSameWindow(limiter, keyRequest, keyDecision, ctx, now);
-  if (orgRequest && orgDecision?.allowed) refundIfSameWindow(limiter, orgRequest, orgDecision, ctx, now);
+  if (keyDecision.allowed) refundIfSameWindow(limiter, key, keyDecision, ctx, now);
+  if (org && orgDecision?.allowed) refundIfSameWindow(limiter, org, orgDecision, ctx, now);
   const retryAt = Math.max(keyDecision.allowed ? 0 : keyDecision.retryAt, orgDecision && !orgDecision.allowed ? orgDecision.retryAt : 0);
   const which = keyDecision.allowed ? "the org's aggregate rate limit" : "this key's rate limit";
   throw new KeygateError("rate_limited", `${which} is exhausted; retry later`, {
     headers: { "Retry-After": String(Math.max(1, secondsUntil(retryAt, now))), ...headers },
   });
+}
+
+interface Plan {
+  config: Config;
+  key: RateLimitRequest;
+  org?: RateLimitRequest;
+}
+
+// The requests a key makes of the limiter depend only on its cached record and the config, so they
+// are built once per record the key cache hands out, not once per request.
+const plans = new WeakMap<KeyRecord, Plan>();
+
+function planFor(config: Config, record: KeyRecord): Plan {
+  const cached = plans.get(record);
+  if (cached?.config === config) return cached;
+  const tier = config.tiers[record.tier];
+  const own = record.rateLimit ?? tier;
+  if (!own) throw new KeygateError("gateway_misconfigured", `tier "${record.tier}" is not in TIERS`);
+  const plan: Plan = {
+    config,
+    key: { identifier: `key:${record.id}`, limit: own.limit, windowMs: own.window, mode: record.rateLimit?.mode ?? tier?.mode ?? "strict" },
+    org: tier?.org_limit ? { identifier: `org:${record.orgId}`, limit: tier.org_limit, windowMs: tier.window, mode: tier.mode } : undefined,
+  };
+  plans.set(record, plan);
+  return plan;
 }
 
 function outcomes(key: RateLimitRequest, keyDecision: RateLimitDecision | undefined, org: RateLimitRequest | undefined, orgDecision: RateLimitDecision | undefined): PolicyOutcome[] {
