@@ -36,7 +36,8 @@ function allowedMethods(path: string): string[] {
   const methods = new Set<string>();
   for (const route of managementApp.routes) {
     if (route.method === "ALL") continue;
-    const pattern = new RegExp(`^${route.path.replace(/:[^/]+/g, "[^/]+")}$`);
+    const segments = route.path.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    const pattern = new RegExp(`^${segments.join("/")}$`);
     if (pattern.test(path)) methods.add(route.method);
   }
   return [...methods];

@@ -1,7 +1,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { keyCacheFor } from "../cache";
-import { loadConfig } from "../config";
+import { type Config, loadConfig } from "../config";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
@@ -29,12 +29,26 @@ async function sameSecret(presented: string, expected: string): Promise<boolean>
 }
 
 /**
+ * Same trail as the hot path: a revoked or expired key knocking on the management API becomes an
+ * auth.failed event in its org's audit (aggregated by the queue consumer); unknown keys are
+ * aggregated per source like any other.
+ */
+function recordAuthFailure(err: AuthFailure, headers: Headers, env: ManagementEnv["Bindings"], ctx: ExecutionContext): void {
+  usageRecorder(env.USAGE_QUEUE).authFailure(ctx, {
+    source: headers.get("cf-connecting-ip") ?? "unknown",
+    reason: err.reason,
+    keyId: err.record?.id ?? null,
+    orgId: err.record?.orgId ?? null,
+    at: Date.now(),
+  });
+}
+
+/**
  * The operator token when it matches ADMIN_TOKEN; otherwise anything that looks like a key goes
  * through the same `verifyKey` as the hot path (format, cache, revoked, expired). Without a
  * configured ADMIN_TOKEN the operator path is closed, never open.
  */
-async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings"], ctx: ExecutionContext): Promise<Caller> {
-  const config = loadConfig(env);
+async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings"], config: Config, ctx: ExecutionContext): Promise<Caller> {
   const credential = extractCredential(headers);
   if (credential === null) {
     throw new KeygateError("missing_credentials", "send the operator token or an org API key as 'Authorization: Bearer <token>'", {
@@ -46,17 +60,7 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
     try {
       return { kind: "key", key: await verifyKey(credential, config, keyCacheFor(env, config, ctx)) };
     } catch (err) {
-      // Same trail as the hot path: a revoked or expired key knocking on the management API is
-      // an auth.failed event in its org's audit (aggregated by the queue consumer).
-      if (err instanceof AuthFailure) {
-        usageRecorder(env.USAGE_QUEUE).authFailure(ctx, {
-          source: headers.get("cf-connecting-ip") ?? "unknown",
-          reason: err.reason,
-          keyId: err.record?.id ?? null,
-          orgId: err.record?.orgId ?? null,
-          at: Date.now(),
-        });
-      }
+      if (err instanceof AuthFailure) recordAuthFailure(err, headers, env, ctx);
       throw err;
     }
   }
@@ -68,9 +72,10 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
 /** Loads config, opens the database and identifies the caller for every authenticated route. */
 export function managementAuth(): MiddlewareHandler<ManagementEnv> {
   return async (c, next) => {
-    c.set("config", loadConfig(c.env));
+    const config = loadConfig(c.env);
+    c.set("config", config);
     c.set("db", drizzle(c.env.DB));
-    c.set("caller", await authenticateCaller(c.req.raw.headers, c.env, c.executionCtx as ExecutionContext));
+    c.set("caller", await authenticateCaller(c.req.raw.headers, c.env, config, c.executionCtx as ExecutionContext));
     await next();
   };
 }

@@ -23,7 +23,7 @@ import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
-import { dataOf, errorResponses, iso, jsonBody, jsonResponse, KeyIdParams, security } from "./schemas";
+import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
 
 const MAX_GRACE_MS = 7 * 86_400_000;
 
@@ -59,7 +59,7 @@ const rotateKeyRoute = createRoute({
     "the old key is left out of the count, so an org at its limit may hold one extra key until the grace period ends.",
   ].join(" "),
   security,
-  request: { params: KeyIdParams, body: jsonBody(RotateKeyBody, false) },
+  request: { params: KeyIdParams, body: jsonRequest(RotateKeyBody, false) },
   responses: {
     201: jsonResponse(dataOf(CreatedKeySchema), "The new key, with `key` shown this once"),
     ...errorResponses(400, 401, 403, 404, 409, 413, 415),

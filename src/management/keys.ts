@@ -13,7 +13,7 @@ import { findOrg } from "../store/orgs";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
-import { dataOf, errorResponses, instant, isoInstant, jsonBody, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
@@ -94,7 +94,7 @@ const createKeyRoute = createRoute({
   tags: ["keys"],
   summary: "Create a key (needs keys:write); the full key is in this response only",
   security,
-  request: { params: OrgIdParam, body: jsonBody(CreateKeyBody) },
+  request: { params: OrgIdParam, body: jsonRequest(CreateKeyBody) },
   responses: {
     201: jsonResponse(dataOf(CreatedKeySchema), "The new key, with `key` shown this once"),
     ...errorResponses(400, 401, 403, 404, 409, 413, 415),
@@ -128,7 +128,7 @@ const updateKeyRoute = createRoute({
   summary: "Rename a key or change its scopes, rate limit or meta (needs keys:write)",
   description: "Takes effect on the next request: the key's cached record is purged.",
   security,
-  request: { params: KeyIdParams, body: jsonBody(UpdateKeyBody) },
+  request: { params: KeyIdParams, body: jsonRequest(UpdateKeyBody) },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The updated key"), ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
 });
 

@@ -7,7 +7,7 @@ import { findOrg, insertOrg, listOrgs, type OrgRow, updateOrg } from "../store/o
 import { authorizeOrg, orgNotFound, requireOperator } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { OrgSchema, presentOrg } from "./representations";
-import { dataOf, errorResponses, jsonBody, jsonResponse, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { dataOf, errorResponses, jsonRequest, jsonResponse, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidField } from "./validation";
 
 const name = z.string().trim().min(1).max(100).openapi({ example: "Acme Corp" });
@@ -34,7 +34,7 @@ const createOrgRoute = createRoute({
   tags: ["orgs"],
   summary: "Create an org (operator only)",
   security,
-  request: { body: jsonBody(CreateOrgBody) },
+  request: { body: jsonRequest(CreateOrgBody) },
   responses: { 201: jsonResponse(dataOf(OrgSchema), "The new org"), ...errorResponses(400, 401, 403, 413, 415) },
 });
 
@@ -66,7 +66,7 @@ const updateOrgRoute = createRoute({
   summary: "Change an org's name, tier or key limit (operator only)",
   description: "A tier change takes effect on the next request: every cached key record of the org is purged.",
   security,
-  request: { params: OrgIdParam, body: jsonBody(UpdateOrgBody) },
+  request: { params: OrgIdParam, body: jsonRequest(UpdateOrgBody) },
   responses: { 200: jsonResponse(dataOf(OrgSchema), "The updated org"), ...errorResponses(400, 401, 403, 404, 413, 415) },
 });
 

@@ -28,7 +28,7 @@ export function errorResponses<S extends keyof typeof ERROR_DESCRIPTIONS>(...sta
   ) as unknown as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
-export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+export const jsonRequest = <T extends z.ZodType>(schema: T, required = true) => ({
   required,
   content: { "application/json": { schema } },
 });

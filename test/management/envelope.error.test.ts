@@ -18,6 +18,9 @@ describe("one error envelope everywhere under /_keygate", () => {
     await expectError(await gatewayFetch(`${MANAGEMENT}/nope`), 404, "not_found");
     await expectError(await gatewayFetch(`/_keygate`), 404, "not_found");
     await expectError(await gatewayFetch(`/_keygate/v2/orgs`), 404, "not_found");
+    // Route paths are matched literally: the dot in openapi.json is not a wildcard.
+    await expectError(await gatewayFetch(`${MANAGEMENT}/openapiXjson`, { method: "POST" }), 404, "not_found");
+    await expectError(await gatewayFetch(`${MANAGEMENT}/openapi.json`, { method: "POST" }), 405, "method_not_allowed");
     await expectError(await adminFetch(`/orgs/org_x/keys/key_y/unknown-action`, { method: "POST" }), 404, "not_found");
   });
 
