@@ -97,7 +97,7 @@ export function evaluateTargets(rows: readonly ScenarioRow[], flood: UnknownKeyF
   return targets;
 }
 
-const HEADER = ["scenario", "c", "req/s", "p50 ms", "p99 ms", "req/s vs pass", "p50 vs pass", "statuses"];
+const HEADER = ["scenario", "c", "req/s", "windows req/s", "p50 ms", "p99 ms", "req/s vs pass", "p50 vs pass", "statuses"];
 
 function tableCells(rows: readonly ScenarioRow[]): string[][] {
   return rows.map((r) => {
@@ -109,6 +109,7 @@ function tableCells(rows: readonly ScenarioRow[]): string[][] {
       r.label + (answeredAsExpected(r) ? "" : ` (!expected ${r.expectedStatus})`),
       String(r.concurrency),
       fixed(s.rps, 0),
+      `${fixed(s.rpsMin, 0)}–${fixed(s.rpsMax, 0)}`,
       fixed(s.p50, 3),
       fixed(s.p99, 3),
       comparable ? `${fixed(ratio(s.rps, base.summary.rps), 2)}×` : "",
@@ -169,7 +170,7 @@ export function formatMarkdown(report: BenchReport): string {
     ...coldAndFloodLines(report).map((l) => `${l}\n`),
     "## Targets",
     "",
-    formatMarkdownTable(["", "target", "goal", "measured"], targetCells(report.targets)),
+    formatMarkdownTable(["", "target", "goal", "measured"], targetCells(report.targets), 4),
     ...(report.notes.length ? ["", "## Notes", "", ...report.notes.map((n) => `- ${n}`)] : []),
     "",
   ].join("\n");

@@ -116,8 +116,8 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-/** GitHub-flavoured Markdown table with the same cells. */
-export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const align = header.map((_, i) => (i === 0 ? ":--" : "--:"));
+/** GitHub-flavoured Markdown table with the same cells; the first `textColumns` columns are left-aligned. */
+export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly string[])[], textColumns = 1): string {
+  const align = header.map((_, i) => (i < textColumns ? ":--" : "--:"));
   return [header, align, ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }
