@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { KeygateError } from "../../src/errors";
 import { enforceRateLimit } from "../../src/ratelimit";
-import { BACKENDS, keyRecord, type StoreFaults, storeFaults } from "./harness";
+import { RateLimiterUnavailableError } from "../../src/ratelimit/interface";
+import { BACKENDS, keyRecord, type StoreFaults, storeFaults, uniqueId } from "./harness";
 
 async function refusal(work: Promise<unknown>): Promise<KeygateError> {
   const err = await work.then(
@@ -67,6 +68,21 @@ describe.each(BACKENDS)("rate limiter failure modes: $name", (backend) => {
     expect(err.code).toBe("rate_limiter_unavailable");
     await faults.up(`key:${record.id}`);
     await waitOnExecutionContext(ctx);
+  });
+
+  it("a limiter whose store answers later than its timeout throws RateLimiterUnavailableError", async () => {
+    const identifier = uniqueId();
+    const url = backend.name === "upstash" ? faults.config().upstash!.url : undefined;
+    const limiter = backend.limiter({ timeoutMs: 200, url });
+    const request = { identifier, limit: 5, windowMs: 60_000, mode: "strict" as const };
+    expect((await limiter.limit(request)).allowed).toBe(true);
+    await faults.slow(identifier, 700);
+
+    const err = await limiter.limit(request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimiterUnavailableError);
+    // Upstash: the library's own timeout answer (success: true, reason "timeout") was not taken as an admission.
+    expect((err as Error).message).toMatch(/did not answer within 200 ms/);
+    await faults.up(identifier);
   });
 
   it("counts again once the store is back", async () => {
