@@ -36,8 +36,7 @@ export async function enforceRateLimit({ config, env, ctx, record }: EnforceRate
     if (config.rateLimitFailureMode === "closed") {
       throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
     }
-    // Identifiers are ids, never key material.
-    console.warn(`keygate: rate limiter unavailable, admitting ${key.identifier} (RATE_LIMIT_FAILURE_MODE=open): ${err.message}`);
+    warnAdmittedUnchecked(config, key, err);
     return rateLimitHeaders(outcomes(key, undefined, org, undefined), Date.now());
   }
 
@@ -78,6 +77,20 @@ function planFor(config: Config, record: KeyRecord): Plan {
   };
   plans.set(record, plan);
   return plan;
+}
+
+// During an outage every request would log: one line per isolate and config every 10 s is enough.
+const WARNING_INTERVAL_MS = 10_000;
+const lastWarningAt = new WeakMap<Config, number>();
+
+function warnAdmittedUnchecked(config: Config, key: RateLimitRequest, err: RateLimiterUnavailableError): void {
+  const now = Date.now();
+  if (now - (lastWarningAt.get(config) ?? -Infinity) < WARNING_INTERVAL_MS) return;
+  lastWarningAt.set(config, now);
+  // Identifiers are ids, never key material.
+  console.warn(
+    `keygate: rate limiter unavailable, admitting ${key.identifier} unchecked (RATE_LIMIT_FAILURE_MODE=open; the next ${WARNING_INTERVAL_MS / 1000} s of such admissions are not logged): ${err.message}`,
+  );
 }
 
 function outcomes(key: RateLimitRequest, keyDecision: RateLimitDecision | undefined, org: RateLimitRequest | undefined, orgDecision: RateLimitDecision | undefined): PolicyOutcome[] {

@@ -52,7 +52,7 @@ describe.each(BACKENDS)("rate limiter failure modes: $name", (backend) => {
       const headers = await enforceRateLimit({ config, env, ctx, record });
       expect(headers).toEqual({ "RateLimit-Policy": '"default";q=5;w=60', "X-RateLimit-Limit": "5" });
     }
-    expect(warn).toHaveBeenCalled();
+    expect(warn).toHaveBeenCalledTimes(1); // not once per request: an outage must not flood the logs
     expect(String(warn.mock.calls[0]![0])).toContain(`rate limiter unavailable, admitting key:${record.id}`);
     await waitOnExecutionContext(ctx);
   });
