@@ -42,8 +42,12 @@ export const MAX_RECORDED_PATH = 256;
 const RECORDS_PER_MESSAGE = 25;
 /** Messages per sendBatch: under both its 100-message and 256 KB limits. */
 const MESSAGES_PER_SEND = 20;
-/** How long a record waits for others to share its message. Short: it is spent in waitUntil, not in the response. */
+/** How long a record waits for others to share its message. Spent in waitUntil, never in a response. */
 const FLUSH_DELAY_MS = 50;
+/** A buffer this full is sent at once rather than after the delay. */
+const FLUSH_AT_RECORDS = MESSAGES_PER_SEND * RECORDS_PER_MESSAGE;
+/** A scheduled flush that has not run by then is presumed lost with its request, and replaced. */
+const FLUSH_OVERDUE_MS = 5_000;
 /** Records held back while the queue is failing; beyond this the oldest are dropped (and counted in the log). */
 const MAX_BUFFERED = 10_000;
 
@@ -64,28 +68,37 @@ export function usageRecorder(queue: Queue<UsageMessage>): UsageRecorder {
   return recorder;
 }
 
+/**
+ * One delayed flush per isolate at a time. The request that schedules it holds it in its own
+ * waitUntil; when it wakes it sends everything buffered by then, so records added meanwhile ride
+ * along without holding their own requests open or arming timers of their own. Only plain data
+ * crosses between requests, never a promise or I/O object (Workers forbids those across requests).
+ */
 function createRecorder(queue: Queue<UsageMessage>): UsageRecorder {
   let calls: CallRecord[] = [];
   let failures: AuthFailureRecord[] = [];
+  /** When the scheduled flush should long have run; 0 when none is scheduled. */
+  let flushOverdueAt = 0;
 
-  /**
-   * Every request schedules its own delayed flush in its own waitUntil; the first to wake sends
-   * everything buffered so far, later ones find less (or nothing). A record is therefore always
-   * covered by a live waitUntil until it is sent, and no request waits on a promise made by another
-   * request's context, which Workers does not allow to outlive that request.
-   */
-  async function flushSoon(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+  function scheduleFlush(ctx: ExecutionContext): void {
+    if (calls.length + failures.length >= FLUSH_AT_RECORDS) return ctx.waitUntil(flush());
+    const now = Date.now();
+    if (flushOverdueAt !== 0 && now < flushOverdueAt) return;
+    flushOverdueAt = now + FLUSH_DELAY_MS + FLUSH_OVERDUE_MS;
+    ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)).then(flush));
+  }
+
+  async function flush(): Promise<void> {
+    flushOverdueAt = 0;
     if (calls.length === 0 && failures.length === 0) return;
     const messages = toMessages(calls, failures);
     calls = [];
     failures = [];
     for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) {
-      const part = messages.slice(i, i + MESSAGES_PER_SEND);
       try {
-        await queue.sendBatch(part.map((body) => ({ body })));
+        await queue.sendBatch(messages.slice(i, i + MESSAGES_PER_SEND).map((body) => ({ body })));
       } catch (err) {
-        // Keep what was not sent for the next flush instead of losing it.
+        // Keep what was not sent; the next request's flush tries again.
         const unsent = messages.slice(i);
         calls = unsent.flatMap((m) => m.calls).concat(calls);
         failures = unsent.flatMap((m) => m.failures).concat(failures);
@@ -108,16 +121,16 @@ function createRecorder(queue: Queue<UsageMessage>): UsageRecorder {
   return {
     call(ctx, record) {
       calls.push(record);
-      ctx.waitUntil(flushSoon());
+      scheduleFlush(ctx);
     },
     authFailure(ctx, record) {
       failures.push(record);
-      ctx.waitUntil(flushSoon());
+      scheduleFlush(ctx);
     },
   };
 }
 
-function toMessages(calls: CallRecord[], failures: AuthFailureRecord[]): UsageMessage[] {
+export function toMessages(calls: CallRecord[], failures: AuthFailureRecord[]): UsageMessage[] {
   const messages: UsageMessage[] = [];
   for (let i = 0; i < calls.length; i += RECORDS_PER_MESSAGE) messages.push({ calls: calls.slice(i, i + RECORDS_PER_MESSAGE), failures: [] });
   for (let i = 0; i < failures.length; i += RECORDS_PER_MESSAGE) messages.push({ calls: [], failures: failures.slice(i, i + RECORDS_PER_MESSAGE) });
