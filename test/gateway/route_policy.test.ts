@@ -93,3 +93,18 @@ describe("route policy with tiers and :params (ROUTES as JSON)", () => {
     expect((await reportsGateway("/reports/7/notes/1", readOnly.key, "POST")).status).toBe(403);
   });
 });
+
+describe("a broken ROUTES config", () => {
+  it("answers 500 gateway_misconfigured naming the bad field, for every request", async () => {
+    const { key } = await seedKey({ scopes: ["admin"] });
+    const ctx = createExecutionContext();
+    const broken = { ...env, ROUTES: JSON.stringify([{ method: "GET", path: "/files/*.json", scopes: [] }]) };
+    const res = await handleRequest(new Request("http://gw.test/files/a.json", { headers: { "x-api-key": key } }), broken, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as ErrorEnvelope;
+    expect(body.error.code).toBe("gateway_misconfigured");
+    expect(body.error.message).toContain("ROUTES.0.path");
+  });
+});
+
