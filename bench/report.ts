@@ -164,6 +164,7 @@ export function formatMarkdown(report: BenchReport): string {
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; load average at start ${m.loadAverageAtStart.join(" / ")}`,
     `- Versions: Node ${v.node}, workerd ${v.workerd}, wrangler ${v.wrangler}, miniflare ${v.miniflare}, autocannon ${v.autocannon}`,
     `- Load: ${report.settings.loadGenerator}; ${report.settings.rounds} interleaved rounds × ${report.settings.windowSec} s per scenario and concurrency, after ${report.settings.warmupSec} s warm-up each; latencies in ms, measured by the client`,
+    "- Local figures: storage simulators share the cores, and Miniflare adds an outbound hop to every proxied request (bench/README.md, \"Reading the figures\")",
     "",
     formatMarkdownTable(HEADER, tableCells(report.rows)),
     "",
