@@ -5,7 +5,7 @@ import type { Env } from "../env";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
-import { verifyKey } from "./authenticate";
+import { AuthFailure, verifyKey } from "./authenticate";
 import { extractCredential } from "./credentials";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
@@ -31,7 +31,8 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
     if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
-      const known = "record" in err ? (err.record as KeyRecord | null) : null;
+      // Revoked and expired keys exist: their failures belong to the key's org.
+      const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
         source: request.headers.get("cf-connecting-ip") ?? "unknown",
         reason: err.code as AuthFailureReasonCode,
