@@ -62,6 +62,7 @@ describe("bench targets", () => {
     row("do-fast", 32, 950, 10.5),
     row("do-strict", 32, 800, 12),
     row("malformed", 32, 1600, 5, 401),
+    row("unknown", 32, 1500, 5, 401),
   ];
 
   it("passes each goal when the measurement meets it", () => {
@@ -76,6 +77,7 @@ describe("bench targets", () => {
       row("do-fast", 32, 890, 11),
       row("do-strict", 32, 740, 14),
       row("malformed", 32, 1400, 5, 401),
+      row("unknown", 32, 1500, 5, 401),
     ];
     expect(evaluateTargets(short, flood(513)).map((t) => t.pass)).toEqual([false, false, false, false, false]);
   });
@@ -89,5 +91,10 @@ describe("bench targets", () => {
 
   it("cannot pass the unknown-key goal without a flood", () => {
     expect(evaluateTargets(passing, null).at(-1)!.pass).toBe(false);
+  });
+
+  it("cannot pass the unknown-key goal when the flood was not refused as unknown", () => {
+    const admitted = passing.map((r) => (r.id === "unknown" ? row("unknown", 32, 1500, 5, 401, { 200: 100 }) : r));
+    expect(evaluateTargets(admitted, flood(0)).at(-1)!.pass).toBe(false);
   });
 });
