@@ -76,14 +76,14 @@ describe("parseConfig with JSON-string vars (from --var or the dashboard)", () =
 });
 
 describe("parseConfig rejects bad config and names the bad field", () => {
-  it.each(["KG_", "k_", "kg", "1kg_", "kg-_", "averyveryverylongprefix_", "kg__"])("rejects KEY_PREFIX %j", (prefix) => {
+  it.each(["KG_", "k_", "kg", "1kg_", "kg-_", "averyveryverylongprefix_", "kg__", "_kg_", "mayo__ak_", "mayo_ak"])("rejects KEY_PREFIX %j", (prefix) => {
     const err = configError({ TIERS, KEY_PREFIX: prefix });
     expect(err.code).toBe("gateway_misconfigured");
     expect(err.message).toContain("KEY_PREFIX");
     expect(err.details?.map((d) => d.field)).toEqual(["KEY_PREFIX"]);
   });
 
-  it.each(["kg_", "mayoak_", "ab_", "a1234567890abcde_"])("accepts KEY_PREFIX %j", (prefix) => {
+  it.each(["kg_", "mayoak_", "mayo_ak_", "ab_", "a1234567890abcde_", "a_b_c_"])("accepts KEY_PREFIX %j", (prefix) => {
     expect(parseConfig({ TIERS, KEY_PREFIX: prefix }).keyPrefix).toBe(prefix);
   });
 

@@ -12,7 +12,13 @@ export const BUILTIN_SCOPES = {
   "audit:read": "Read the org's audit trail",
 } as const;
 
-export const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]{1,15}_$/;
+/**
+ * SPEC §2 gives `^[a-z][a-z0-9]{1,15}_$` but also `mayo_ak_` as an example operators use; that
+ * example needs inner underscores, so single inner underscores are allowed (never doubled, never
+ * leading). Length stays 3-17 characters, as in SPEC's pattern.
+ */
+export const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_$/;
+export const KEY_PREFIX_RULE = "must be 3-17 characters: a lowercase letter, then lowercase letters, digits or single underscores, ending in _ (e.g. kg_, mayo_ak_)";
 const SCOPE_NAME = /^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$/;
 const TIER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const METHODS = ["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -60,7 +66,7 @@ const intFromVar = (fallback: number) => z.coerce.number().int().positive().defa
 const configSchema = z
   .object({
     ORIGIN_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8788"),
-    KEY_PREFIX: z.string().regex(KEY_PREFIX_PATTERN, "must match ^[a-z][a-z0-9]{1,15}_$").default("kg_"),
+    KEY_PREFIX: z.string().refine((p) => p.length >= 3 && p.length <= 17 && KEY_PREFIX_PATTERN.test(p), KEY_PREFIX_RULE).default("kg_"),
     ORIGIN_TIMEOUT_MS: intFromVar(10_000),
     RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
     RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
