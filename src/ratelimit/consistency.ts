@@ -26,6 +26,15 @@ export function fastSyncThreshold(limit: number): number {
 /** Identifiers whose local budget an isolate keeps; the oldest is dropped (after reporting its spend) beyond this. */
 const MAX_BUDGETS = 10_000;
 
+/**
+ * How long a small amount of unsent spend waits for more to share its report. Spent in waitUntil,
+ * never in a response; it delays only when other isolates hear of the spend, not the bound (unsent
+ * spend counts against the local budget like spend in flight).
+ */
+export const REPORT_DELAY_MS = 50;
+/** A waiting report that has not woken by then is presumed lost with its request, and replaced. */
+const REPORT_OVERDUE_MS = 5_000;
+
 interface Budget {
   request: RateLimitRequest;
   /** The store's window (`floor(t / windowMs)`) at its last answer. */
@@ -36,6 +45,8 @@ interface Budget {
   unsent: number;
   /** Sent to the store, not yet acknowledged. */
   inflight: number;
+  /** When a report waiting for more spend wakes (0: none waiting). */
+  reportWakesAt: number;
 }
 
 /**
@@ -45,8 +56,10 @@ interface Budget {
  * admitted past its limit, whatever the concurrency.
  *
  * `fast`: an isolate that has recently heard the store's remaining budget for an identifier admits
- * from that budget on its own, without a round trip, and reports what it admitted in the background
- * (one write in flight per identifier, coalescing everything admitted meanwhile). It asks the store
+ * from that budget on its own, without a round trip, and reports what it admitted in the background:
+ * one write in flight per identifier, sent once half a batch is waiting or `REPORT_DELAY_MS` after
+ * the first unsent admission, whichever comes first, so a busy key costs the store one write per
+ * half batch or per delay, not one per request. It asks the store
  * synchronously when it has no fresh answer (first request, new window), when the budget it knows
  * drops to `fastSyncThreshold(limit)` or below, or when `fastBatchSize(limit)` admissions are still
  * unacknowledged.
@@ -63,8 +76,13 @@ interface Budget {
 export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   const budgets = new Map<string, Budget>();
 
+  /**
+   * Sends the budget's unsent spend, then whatever was admitted while it was in flight, until none is
+   * left. One write in flight per budget: a report that finds one in flight leaves the rest to it.
+   * A remainder under half a batch first waits `REPORT_DELAY_MS` for company.
+   */
   async function report(budget: Budget): Promise<void> {
-    while (budget.unsent > 0) {
+    while (budget.unsent > 0 && budget.inflight === 0) {
       const count = budget.unsent;
       budget.unsent = 0;
       budget.inflight = count;
@@ -78,14 +96,37 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
       } finally {
         budget.inflight = 0;
       }
+      if (budget.unsent > 0 && !halfBatchWaiting(budget)) {
+        if (!claimWait(budget, Date.now())) return;
+        await waitForCompany(budget);
+      }
     }
+  }
+
+  /** After a local admission or a store answer: sends the unsent spend now, after a wait, or leaves it to the report in flight. */
+  function reportSoon(budget: Budget, background: Background, now: number): void {
+    if (budget.unsent === 0 || budget.inflight > 0) return;
+    if (halfBatchWaiting(budget)) return background.waitUntil(report(budget));
+    if (claimWait(budget, now)) background.waitUntil(waitForCompany(budget).then(() => report(budget)));
+  }
+
+  /** Only one report waits per budget; one overdue by `REPORT_OVERDUE_MS` is presumed lost and replaced. */
+  function claimWait(budget: Budget, now: number): boolean {
+    if (budget.reportWakesAt !== 0 && now < budget.reportWakesAt + REPORT_OVERDUE_MS) return false;
+    budget.reportWakesAt = now + REPORT_DELAY_MS;
+    return true;
+  }
+
+  async function waitForCompany(budget: Budget): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, REPORT_DELAY_MS));
+    budget.reportWakesAt = 0;
   }
 
   function budgetFor(request: RateLimitRequest, background: Background): Budget {
     let budget = budgets.get(request.identifier);
     if (budget && budget.request.limit === request.limit && budget.request.windowMs === request.windowMs) return budget;
     if (budget && budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));
-    budget = { request, windowIndex: -1, known: 0, unsent: 0, inflight: 0 };
+    budget = { request, windowIndex: -1, known: 0, unsent: 0, inflight: 0, reportWakesAt: 0 };
     budgets.delete(request.identifier);
     budgets.set(request.identifier, budget);
     if (budgets.size > MAX_BUDGETS) {
@@ -103,12 +144,12 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     const unacknowledged = budget.unsent + budget.inflight;
     if (budget.windowIndex === index && unacknowledged < fastBatchSize(request.limit) && budget.known - unacknowledged > fastSyncThreshold(request.limit)) {
       budget.unsent++;
-      if (budget.inflight === 0) background.waitUntil(report(budget));
+      reportSoon(budget, background, now);
       return { allowed: true, limit: request.limit, remaining: budget.known - budget.unsent - budget.inflight, resetAt: (index + 1) * request.windowMs, retryAt: now };
     }
     const decision = await store.limit(request);
     remember(budget, decision);
-    if (budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));
+    reportSoon(budget, background, now);
     const remaining = Math.max(0, decision.remaining - budget.unsent - budget.inflight);
     return remaining === decision.remaining ? decision : { ...decision, remaining };
   }
@@ -130,6 +171,10 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
       );
     },
   };
+}
+
+function halfBatchWaiting(budget: Budget): boolean {
+  return budget.unsent * 2 >= fastBatchSize(budget.request.limit);
 }
 
 function remember(budget: Budget, decision: RateLimitDecision): void {
