@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { RateLimitDecision } from "./interface";
-import { consume, record, type SlidingWindowDecision, type WindowCounts } from "./sliding_window";
+import { advance, consume, record, type SlidingWindowDecision, type WindowCounts } from "./sliding_window";
 
 interface CountsRow extends Record<string, number> {
   window_ms: number;
@@ -16,13 +16,20 @@ interface CountsRow extends Record<string, number> {
  * here runs without awaiting, so each decision is atomic without locks; concurrent requests for one
  * key queue at its object and are decided one after the other.
  *
- * The counts live in memory for speed and are written to the object's SQLite storage before a
- * decision that changed them is answered, so an eviction or restart never forgets spend (the output
- * gate holds the answer until the write is durable). A denial changes nothing and writes nothing.
+ * The counts live in memory for speed. Storage holds a reservation ahead of them: when an admission
+ * takes `current` past what is stored, the object writes `current + strictReserve(limit) - 1`
+ * before answering (the output gate holds the answer until the write is durable), so the next
+ * admissions up to that ceiling need no write. After an eviction or restart the object resumes from
+ * the stored ceiling, as if the whole reservation had been spent: it may refuse up to
+ * `strictReserve(limit) - 1` requests (1% of the limit) that would have fitted, but never forgets spend,
+ * so it never admits past the limit. A denial changes nothing and writes nothing; neither does a
+ * refund (counts only go down, and the stored ceiling still covers them).
  */
 export class RateLimiterObject extends DurableObject<Env> {
   /** Keyed by window length: a key whose override changes its window starts a fresh counter. */
   private readonly counts = new Map<number, WindowCounts>();
+  /** What storage holds per window length: never below `counts` once advanced to the same instant. */
+  private readonly stored = new Map<number, WindowCounts>();
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
 
@@ -32,7 +39,9 @@ export class RateLimiterObject extends DurableObject<Env> {
       "CREATE TABLE IF NOT EXISTS window_counts (window_ms INTEGER PRIMARY KEY, window_index INTEGER NOT NULL, current INTEGER NOT NULL, previous INTEGER NOT NULL)",
     );
     for (const row of ctx.storage.sql.exec<CountsRow>("SELECT window_ms, window_index, current, previous FROM window_counts")) {
-      this.counts.set(row.window_ms, { index: row.window_index, current: row.current, previous: row.previous });
+      const counts = { index: row.window_index, current: row.current, previous: row.previous };
+      this.counts.set(row.window_ms, counts);
+      this.stored.set(row.window_ms, counts);
     }
   }
 
@@ -41,7 +50,7 @@ export class RateLimiterObject extends DurableObject<Env> {
     assertWindow(limit, windowMs);
     const now = Date.now();
     const decision = consume(this.counts.get(windowMs), limit, windowMs, now);
-    if (decision.allowed) this.save(windowMs, decision.counts, now);
+    if (decision.allowed) this.save(windowMs, decision.counts, limit, now);
     return toDecision(decision, limit);
   }
 
@@ -51,7 +60,7 @@ export class RateLimiterObject extends DurableObject<Env> {
     if (!Number.isSafeInteger(count)) throw new RangeError("count must be an integer");
     const now = Date.now();
     const decision = record(this.counts.get(windowMs), limit, windowMs, now, count);
-    this.save(windowMs, decision.counts, now);
+    this.save(windowMs, decision.counts, limit, now);
     return toDecision(decision, limit);
   }
 
@@ -64,6 +73,7 @@ export class RateLimiterObject extends DurableObject<Env> {
       if (deadAt <= now) {
         this.ctx.storage.sql.exec("DELETE FROM window_counts WHERE window_ms = ?", windowMs);
         this.counts.delete(windowMs);
+        this.stored.delete(windowMs);
       } else {
         nextDue = nextDue === 0 ? deadAt : Math.min(nextDue, deadAt);
       }
@@ -72,15 +82,22 @@ export class RateLimiterObject extends DurableObject<Env> {
     if (nextDue > 0) await this.ctx.storage.setAlarm(nextDue);
   }
 
-  /** Storage first: if the write throws, memory keeps the old counts and the caller sees the error. */
-  private save(windowMs: number, counts: WindowCounts, now: number): void {
-    this.ctx.storage.sql.exec(
-      "INSERT INTO window_counts (window_ms, window_index, current, previous) VALUES (?, ?, ?, ?) ON CONFLICT (window_ms) DO UPDATE SET window_index = excluded.window_index, current = excluded.current, previous = excluded.previous",
-      windowMs,
-      counts.index,
-      counts.current,
-      counts.previous,
-    );
+  /**
+   * Writes a new reservation when storage no longer covers `counts` (storage first: if the write
+   * throws, memory keeps the old counts and the caller sees the error), then keeps `counts`.
+   */
+  private save(windowMs: number, counts: WindowCounts, limit: number, now: number): void {
+    if (!covers(this.stored.get(windowMs), counts, windowMs, now)) {
+      const reserved = { index: counts.index, current: counts.current + strictReserve(limit) - 1, previous: counts.previous };
+      this.ctx.storage.sql.exec(
+        "INSERT INTO window_counts (window_ms, window_index, current, previous) VALUES (?, ?, ?, ?) ON CONFLICT (window_ms) DO UPDATE SET window_index = excluded.window_index, current = excluded.current, previous = excluded.previous",
+        windowMs,
+        reserved.index,
+        reserved.current,
+        reserved.previous,
+      );
+      this.stored.set(windowMs, reserved);
+    }
     this.counts.set(windowMs, counts);
     // Counts are dead two windows after their own; one alarm write per window at most.
     const deadAt = (counts.index + 2) * windowMs;
@@ -89,6 +106,21 @@ export class RateLimiterObject extends DurableObject<Env> {
       void this.ctx.storage.setAlarm(Math.max(deadAt, now + 1));
     }
   }
+}
+
+/**
+ * Admissions one storage write reserves: 1% of the limit, at least 1 (a write per admission). It is
+ * also the most an eviction can cost an identifier: up to this many minus one admissions that fitted.
+ */
+export function strictReserve(limit: number): number {
+  return Math.max(1, Math.floor(limit / 100));
+}
+
+/** Whether resuming from `stored` would count at least `counts` (both seen from `now`). */
+function covers(stored: WindowCounts | undefined, counts: WindowCounts, windowMs: number, now: number): boolean {
+  if (!stored) return false;
+  const at = advance(stored, windowMs, now);
+  return at.index === counts.index && at.current >= counts.current && at.previous >= counts.previous;
 }
 
 function assertWindow(limit: number, windowMs: number): void {

@@ -3,6 +3,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { strictReserve } from "../../src/ratelimit/durable_object";
 import { sleep, uniqueId } from "./harness";
 
 const stubFor = (identifier: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(identifier));
@@ -17,6 +18,26 @@ describe("RateLimiterObject", () => {
     const after = [];
     for (let i = 0; i < 4; i++) after.push((await stub.check(5, 60_000)).allowed);
     expect(after).toEqual([true, true, false, false]);
+  });
+
+  it("never admits past its limit after an eviction, and loses at most one reservation less one", async () => {
+    const stub = stubFor(uniqueId());
+    const limit = 200; // strictReserve(200) = 2: one write covers two admissions
+    for (let i = 0; i < 151; i++) expect((await stub.check(limit, 60_000)).allowed).toBe(true);
+    await evictDurableObject(stub);
+    let admitted = 0;
+    while ((await stub.check(limit, 60_000)).allowed) admitted++;
+    expect(admitted).toBeLessThanOrEqual(limit - 151);
+    expect(admitted).toBeGreaterThanOrEqual(limit - 151 - (strictReserve(limit) - 1));
+  });
+
+  it("writes once per reservation, not once per admission", async () => {
+    const stub = stubFor(uniqueId());
+    const limit = 1_000; // strictReserve(1000) = 10
+    for (let i = 0; i < 5; i++) await stub.check(limit, 60_000);
+    const rows = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ current: number }>("SELECT current FROM window_counts").toArray());
+    expect(rows).toEqual([{ current: strictReserve(limit) }]);
+    expect((await stub.check(limit, 60_000)).remaining).toBe(limit - 6);
   });
 
   it("keeps separate counters for separate window lengths", async () => {
