@@ -9,14 +9,30 @@ export interface DurableObjectLimiterOptions {
 
 export const DEFAULT_LIMITER_TIMEOUT_MS = 1_000;
 
+/** Object ids a limiter keeps (idFromName hashes the name on every call); the oldest is dropped beyond this. */
+const MAX_CACHED_IDS = 10_000;
+
 /**
  * The zero-configuration backend: one `RateLimiterObject` per identifier. Any failure to get an
  * answer (the object threw, was reset, is overloaded, or did not answer within `timeoutMs`) is
  * `RateLimiterUnavailableError`, so `RATE_LIMIT_FAILURE_MODE` alone decides what the caller sees.
+ *
+ * Ids are plain values and are kept for the isolate's life; stubs are not: workerd binds a stub to
+ * the request that made it (another request's call through it fails), so each call makes its own.
  */
 export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TIMEOUT_MS }: DurableObjectLimiterOptions): RateLimiter {
+  const ids = new Map<string, DurableObjectId>();
+  const stubFor = (identifier: string) => {
+    let id = ids.get(identifier);
+    if (!id) {
+      id = namespace.idFromName(identifier);
+      ids.set(identifier, id);
+      if (ids.size > MAX_CACHED_IDS) ids.delete(ids.keys().next().value!);
+    }
+    return namespace.get(id);
+  };
   const call = (identifier: string, invoke: (stub: DurableObjectStub<RateLimiterObject>) => Promise<RateLimitDecision>) =>
-    withDeadline(() => invoke(namespace.get(namespace.idFromName(identifier))), timeoutMs, "durable-object");
+    withDeadline(() => invoke(stubFor(identifier)), timeoutMs, "durable-object");
 
   return {
     limit: (request: RateLimitRequest) => call(request.identifier, (stub) => stub.check(request.limit, request.windowMs)),
