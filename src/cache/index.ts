@@ -38,31 +38,8 @@ export const lookupStats = { d1Reads: 0 };
  * so a flood of well-formed made-up keys costs at most one D1 read per key per TTL.
  */
 export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
-  // Without a request context (scripts, tests) background work is simply awaited.
-  const background = (work: Promise<unknown>) => (ctx ? ctx.waitUntil(work) : work);
-  const remember = (hash: string, record: KeyRecord | null) =>
-    memory.set(hash, record, record ? config.memoryCacheTtlMs : config.negativeCacheTtlMs);
-
-  /**
-   * Writes a D1 answer to KV from the background. For a found key the write is checked afterwards:
-   * a revoke (in any isolate) that landed between our D1 read and our put has already purged KV,
-   * so our put would bring the old record back for the whole TTL. Re-reading D1 after the put and
-   * deleting on any difference closes that window: either the re-read sees the change, or the
-   * change, and its purge, come after our put.
-   */
-  async function fillKv(hash: string, record: KeyRecord | null): Promise<void> {
-    const ttl = record ? KV_POSITIVE_TTL_SECONDS : Math.max(KV_MIN_TTL_SECONDS, Math.ceil(config.negativeCacheTtlMs / 1000));
-    await env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: ttl });
-    // Negative entries are not re-checked: a key's hash is unknown until the key is created, so nothing
-    // can have raced it, and re-checking would double the D1 cost of an unknown-key flood.
-    if (record === null) return;
-    const current = await findKeyRecordByHash(env.DB, hash);
-    if (JSON.stringify(current) !== JSON.stringify(record)) {
-      memory.delete(hash);
-      await env.KEY_CACHE.delete(kvKey(hash));
-    }
-  }
-
+  // Made for every request, so the helpers live at module level: each call makes only this object
+  // and its two methods (wrangler's keep-names bundling also redefined every nested helper's name).
   return {
     async get(hash) {
       const cached = memory.get(hash);
@@ -71,15 +48,18 @@ export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): K
 
       const fromKv = await env.KEY_CACHE.get<KvEntry>(kvKey(hash), { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS });
       if (fromKv !== null) {
-        if (epoch === purgeEpoch) remember(hash, fromKv.r);
+        if (epoch === purgeEpoch) remember(config, hash, fromKv.r);
         return fromKv.r;
       }
 
       lookupStats.d1Reads++;
       const record = await findKeyRecordByHash(env.DB, hash);
       if (epoch === purgeEpoch) {
-        remember(hash, record);
-        await background(fillKv(hash, record));
+        remember(config, hash, record);
+        // Without a request context (scripts, tests) background work is simply awaited.
+        const filling = fillKv(env, config, hash, record);
+        if (ctx) ctx.waitUntil(filling);
+        else await filling;
       }
       return record;
     },
@@ -90,6 +70,30 @@ export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): K
       await Promise.all(hashes.map((hash) => env.KEY_CACHE.delete(kvKey(hash))));
     },
   };
+}
+
+function remember(config: Config, hash: string, record: KeyRecord | null): void {
+  memory.set(hash, record, record ? config.memoryCacheTtlMs : config.negativeCacheTtlMs);
+}
+
+/**
+ * Writes a D1 answer to KV from the background. For a found key the write is checked afterwards:
+ * a revoke (in any isolate) that landed between our D1 read and our put has already purged KV,
+ * so our put would bring the old record back for the whole TTL. Re-reading D1 after the put and
+ * deleting on any difference closes that window: either the re-read sees the change, or the
+ * change, and its purge, come after our put.
+ */
+async function fillKv(env: Env, config: Config, hash: string, record: KeyRecord | null): Promise<void> {
+  const ttl = record ? KV_POSITIVE_TTL_SECONDS : Math.max(KV_MIN_TTL_SECONDS, Math.ceil(config.negativeCacheTtlMs / 1000));
+  await env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: ttl });
+  // Negative entries are not re-checked: a key's hash is unknown until the key is created, so nothing
+  // can have raced it, and re-checking would double the D1 cost of an unknown-key flood.
+  if (record === null) return;
+  const current = await findKeyRecordByHash(env.DB, hash);
+  if (JSON.stringify(current) !== JSON.stringify(record)) {
+    memory.delete(hash);
+    await env.KEY_CACHE.delete(kvKey(hash));
+  }
 }
 
 /** Test and benchmark hook: forget everything this isolate holds in memory. */
