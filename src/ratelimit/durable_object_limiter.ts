@@ -40,18 +40,33 @@ export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TI
   };
 }
 
-/** Runs `work`, turning any failure or an answer later than `timeoutMs` into `RateLimiterUnavailableError`. */
-export async function withDeadline<T>(work: () => Promise<T>, timeoutMs: number, store: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RateLimiterUnavailableError(`${store} rate limiter did not answer within ${timeoutMs} ms`)), timeoutMs);
+/**
+ * Runs `work`, turning any failure or an answer later than `timeoutMs` into `RateLimiterUnavailableError`.
+ * One timer and one promise per call (it runs for every strict request): no Promise.race, no async frame.
+ */
+export function withDeadline<T>(work: () => Promise<T>, timeoutMs: number, store: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RateLimiterUnavailableError(`${store} rate limiter did not answer within ${timeoutMs} ms`)), timeoutMs);
+    let answer: Promise<T>;
+    try {
+      answer = work();
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(unavailable(store, err));
+      },
+    );
   });
-  try {
-    return await Promise.race([work(), deadline]);
-  } catch (err) {
-    if (err instanceof RateLimiterUnavailableError) throw err;
-    throw new RateLimiterUnavailableError(`${store} rate limiter failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
+}
+
+function unavailable(store: string, err: unknown): RateLimiterUnavailableError {
+  if (err instanceof RateLimiterUnavailableError) return err;
+  return new RateLimiterUnavailableError(`${store} rate limiter failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
