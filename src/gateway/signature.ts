@@ -44,6 +44,9 @@ export interface SignedRequest {
   body: string;
 }
 
+/** CryptoKey, named through `crypto` so Node programs (whose types have no global CryptoKey) compile this file too. */
+export type SigningKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 const encoder = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
@@ -60,12 +63,12 @@ export async function contentDigest(bytes: Uint8Array): Promise<string> {
   return `sha-256=:${btoa(binary)}:`;
 }
 
-export function importSigningKey(secret: string): Promise<CryptoKey> {
+export function importSigningKey(secret: string): Promise<SigningKey> {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
 /** The header value for one request. */
-export async function signatureHeader(key: CryptoKey, request: SignedRequest): Promise<string> {
+export async function signatureHeader(key: SigningKey, request: SignedRequest): Promise<string> {
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(canonicalString(request))));
   let hex = "";
   for (const byte of mac) hex += HEX[byte];
@@ -87,6 +90,6 @@ export function parseSignatureHeader(value: string): ParsedSignature | null {
 }
 
 /** True when `mac` signs `request` under `key`. `crypto.subtle.verify` compares in constant time. */
-export function verifySignature(key: CryptoKey, mac: Uint8Array<ArrayBuffer>, request: SignedRequest): Promise<boolean> {
+export function verifySignature(key: SigningKey, mac: Uint8Array<ArrayBuffer>, request: SignedRequest): Promise<boolean> {
   return crypto.subtle.verify("HMAC", key, mac, encoder.encode(canonicalString(request)));
 }

@@ -8,6 +8,7 @@ import {
   REQUEST_ID_HEADER,
   SIGNATURE_HEADER,
   type SignedRequest,
+  type SigningKey,
   UNSIGNED_BODY,
   verifySignature,
 } from "../gateway/signature.ts";
@@ -155,9 +156,9 @@ export async function verifyIncoming(incoming: IncomingParts, secret: string | r
 }
 
 // An origin uses one or two secrets for its whole life; importing an HMAC key is async and not free.
-const keys = new Map<string, Promise<CryptoKey>>();
+const keys = new Map<string, Promise<SigningKey>>();
 
-function keyFor(secret: string): Promise<CryptoKey> {
+function keyFor(secret: string): Promise<SigningKey> {
   let key = keys.get(secret);
   if (!key) {
     if (keys.size >= 16) keys.clear();
