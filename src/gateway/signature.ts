@@ -55,7 +55,11 @@ export function canonicalString(r: SignedRequest): string {
 }
 
 /** RFC 9530 `Content-Digest` of a whole body, SHA-256 only: `sha-256=:<base64>:`. */
+/** The digest of no bytes: every signed GET carries it, so it is not recomputed per request. */
+const EMPTY_BODY_DIGEST = "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:";
+
 export async function contentDigest(bytes: Uint8Array): Promise<string> {
+  if (bytes.byteLength === 0) return EMPTY_BODY_DIGEST;
   // Bodies are never SharedArrayBuffer views; the cast only narrows TextEncoder's declared return type.
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
   let binary = "";
