@@ -118,6 +118,20 @@ describe("origin signature v2", () => {
     expect(over.headers["x-keygate-signature"]).toBe(await expectedSignature(over, "/demo/l", "unsigned-body"));
   });
 
+  it("a small body that never finishes arriving is bounded by ORIGIN_TIMEOUT_MS, not waited on forever", async () => {
+    const { key } = await seedKey({ scopes: ["demo:write"] });
+    const stalled = new ReadableStream<Uint8Array>({ start: (controller) => controller.enqueue(new Uint8Array(10)) });
+    const ctx = createExecutionContext();
+    const res = await handleRequest(
+      new Request("http://gw.test/demo/stalled", { method: "POST", headers: { "x-api-key": key }, body: stalled }),
+      { ...env, ORIGIN_SIGNING_SECRET: SECRET, ORIGIN_TIMEOUT_MS: "300" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("origin_timeout");
+  });
+
   it("sends a gateway request id even without a signing secret, never the client's", async () => {
     const { key } = await seedKey();
     const ctx = createExecutionContext();
