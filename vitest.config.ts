@@ -31,7 +31,8 @@ export default defineConfig({
     // (npm start, check-config) in plain Node, where they actually run.
     projects: [
       { extends: true, test: { name: "workers" } },
-      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 } },
+      // One file at a time: every `npm start` in a checkout shares .wrangler/state, and two at once fail with SQLITE_BUSY.
+      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, fileParallelism: false } },
     ],
   },
 });

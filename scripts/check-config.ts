@@ -21,6 +21,7 @@ interface GatewayConfig {
   tiers: Record<string, { limit: number; window: number; org_limit?: number; mode: string }>;
   routes: unknown[];
   memoryCacheTtlMs: number;
+  signedBodyMaxBytes: number;
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -97,6 +98,7 @@ export async function checkConfig(configPath: string, envName: string | undefine
   out.log(`  rate limiter   ${config.rateLimitBackend}, failure mode ${config.rateLimitFailureMode}`);
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
+  out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
   for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "./demo-origin.ts";
-import { resolveAdminToken, type AdminToken } from "./dev-vars.ts";
+import { readDevVars, resolveAdminToken, type AdminToken } from "./dev-vars.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // Run wrangler's own entry on this very Node (22, from node_modules) rather than whatever `wrangler` is on PATH.
@@ -39,7 +39,11 @@ async function main(): Promise<void> {
   if (stopping) return;
   if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  const originUrl = await startOrigin();
+  // The demo origin verifies what the worker signs, so it needs the worker's secret: from the environment
+  // (then also handed to the worker, like ADMIN_TOKEN) or from .dev.vars (which wrangler dev reads itself).
+  const signingSecretFromEnv = process.env.ORIGIN_SIGNING_SECRET?.trim() || undefined;
+  const signingSecret = signingSecretFromEnv ?? (readDevVars(join(ROOT, ".dev.vars"))?.ORIGIN_SIGNING_SECRET?.trim() || undefined);
+  const originUrl = await startOrigin(signingSecret);
   if (stopping) return;
 
   const dev = wranglerProcess([
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
     // token goes on the command line (visible to `ps`) only when it came from the environment.
     "--var", `ORIGIN_URL:${originUrl}`,
     ...(admin.source === "environment" ? ["--var", `ADMIN_TOKEN:${admin.token}`] : []),
+    ...(signingSecretFromEnv ? ["--var", `ORIGIN_SIGNING_SECRET:${signingSecretFromEnv}`] : []),
   ], {
     // Without this, miniflare tries to download the Request.cf sample from workers.cloudflare.com on every start.
     CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
 }
 
 /** The operator's own API when ORIGIN_URL is set; otherwise the bundled echo origin on DEMO_ORIGIN_PORT. */
-async function startOrigin(): Promise<string> {
+async function startOrigin(signingSecret: string | undefined): Promise<string> {
   const external = process.env.ORIGIN_URL?.trim();
   if (external) {
     console.log(`keygate: proxying to ORIGIN_URL=${external}`);
@@ -77,12 +82,12 @@ async function startOrigin(): Promise<string> {
   }
   const originPort = portFromEnv("DEMO_ORIGIN_PORT", 8788);
   await assertPortFree(originPort, "DEMO_ORIGIN_PORT");
-  const origin = await startDemoOrigin(originPort, HOST);
+  const origin = await startDemoOrigin(originPort, HOST, { signingSecret });
   cleanups.push(async () => {
     origin.server.closeAllConnections();
     await new Promise<void>((resolve) => origin.server.close(() => resolve()));
   });
-  console.log(`keygate: demo origin listening on ${origin.url}`);
+  console.log(`keygate: demo origin listening on ${origin.url}${signingSecret ? " (verifying X-Keygate-Signature)" : ""}`);
   return origin.url;
 }
 

@@ -28,6 +28,7 @@ describe("parseConfig defaults", () => {
     expect(config.routes).toEqual([]);
     expect(config.memoryCacheTtlMs).toBe(5_000);
     expect(config.negativeCacheTtlMs).toBe(30_000);
+    expect(config.signedBodyMaxBytes).toBe(1_048_576);
     expect(config.adminToken).toBeUndefined();
     expect(config.upstash).toBeUndefined();
   });
@@ -143,6 +144,14 @@ describe("parseConfig rejects bad config and names the bad field", () => {
 
   it("rejects an operator token too short to resist guessing", () => {
     expect(configError({ TIERS, ADMIN_TOKEN: "short" }).details?.[0]?.field).toBe("ADMIN_TOKEN");
+  });
+
+  it("takes SIGNED_BODY_MAX_BYTES from 0 to 16 MiB and names it otherwise", () => {
+    expect(parseConfig({ TIERS, SIGNED_BODY_MAX_BYTES: "65536" }).signedBodyMaxBytes).toBe(65_536);
+    expect(parseConfig({ TIERS, SIGNED_BODY_MAX_BYTES: 0 }).signedBodyMaxBytes).toBe(0);
+    for (const bad of ["-1", "1.5", "lots", String(16 * 1024 * 1024 + 1)]) {
+      expect(configError({ TIERS, SIGNED_BODY_MAX_BYTES: bad }).message).toContain("SIGNED_BODY_MAX_BYTES");
+    }
   });
 
   it("rejects an ORIGIN_URL that is not http(s)", () => {

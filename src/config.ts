@@ -75,6 +75,8 @@ const configSchema = z
     ROUTES: jsonValue(z.array(route)).default([]),
     MEMORY_CACHE_TTL_MS: intFromVar(5_000),
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
+    // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
+    SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
     ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
@@ -114,6 +116,8 @@ export interface Config {
   routes: RouteRule[];
   memoryCacheTtlMs: number;
   negativeCacheTtlMs: number;
+  /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
+  signedBodyMaxBytes: number;
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
@@ -142,6 +146,7 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     routes: raw.ROUTES,
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
+    signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,

@@ -18,6 +18,7 @@ export interface Env {
   ROUTES?: unknown;
   MEMORY_CACHE_TTL_MS?: string | number;
   NEGATIVE_CACHE_TTL_MS?: string | number;
+  SIGNED_BODY_MAX_BYTES?: string | number;
 
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;

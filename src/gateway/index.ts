@@ -55,6 +55,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
       signingSecret: config.originSigningSecret,
+      signedBodyMaxBytes: config.signedBodyMaxBytes,
     });
     response = withHeaders(origin, rateLimitHeaders);
   } catch (err) {

@@ -1,5 +1,6 @@
 import { KeygateError } from "../errors";
-import { importSigningKey, SIGNATURE_HEADER, signatureHeader } from "./signature";
+import { CONTENT_DIGEST_HEADER, contentDigest, importSigningKey, REQUEST_ID_HEADER, SIGNATURE_HEADER, signatureHeader, UNSIGNED_BODY } from "./signature";
+import { captureBody } from "./signed_body";
 
 /**
  * SPEC §3 step 7: forward the request to the origin and hand its response back untouched.
@@ -21,6 +22,8 @@ export interface ProxyOptions {
   identity?: ProxyIdentity;
   /** ORIGIN_SIGNING_SECRET: when set, X-Keygate-Signature is added (see signature.ts). */
   signingSecret?: string;
+  /** SIGNED_BODY_MAX_BYTES: bodies up to this size are hashed into the signature (see signed_body.ts). */
+  signedBodyMaxBytes?: number;
 }
 
 /** Credentials are the gateway's business only: the origin never sees a key. */
@@ -33,16 +36,18 @@ const KEYGATE_HEADER_PREFIX = "x-keygate-";
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
   const pathAndQuery = originBasePath(options.originUrl) + url.pathname + url.search;
   const headers = forwardedHeaders(request.headers, url);
-  if (options.identity) await addIdentity(headers, options.identity, options.signingSecret, request.method, pathAndQuery);
 
   const controller = new AbortController();
+  // Also bounds the wait for a small body the signature has to hash before anything is sent.
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
+    // The client's body stream itself unless the signature needs it whole: bytes flow through as they arrive.
+    let body: BodyInit | null = request.body;
+    if (options.identity) body = await addIdentity(headers, request, options.identity, options, pathAndQuery, controller.signal);
     return await fetch(options.originUrl.origin + pathAndQuery, {
       method: request.method,
       headers,
-      // The client's body stream itself: bytes flow through as they arrive, never held whole.
-      body: request.body,
+      body,
       // The origin's redirects are the client's to follow, not ours.
       redirect: "manual",
       signal: controller.signal,
@@ -89,18 +94,32 @@ function lastHop(chain: string): string {
   return (comma === -1 ? chain : chain.slice(comma + 1)).trim();
 }
 
-async function addIdentity(headers: Headers, identity: ProxyIdentity, secret: string | undefined, method: string, pathAndQuery: string): Promise<void> {
+/** 1 MiB, SIGNED_BODY_MAX_BYTES's default. */
+const DEFAULT_SIGNED_BODY_MAX_BYTES = 1024 * 1024;
+
+/** Sets the identity headers, the request id and, with a secret, the signature; returns the body to send. */
+async function addIdentity(headers: Headers, request: Request, identity: ProxyIdentity, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
   // Space-separated, as OAuth 2.0 writes a scope list (RFC 6749 §3.3); scope names contain no spaces.
   const scopes = identity.scopes.join(" ");
+  // The gateway's own id, never the client's: origins use it to refuse replays, so a client must not pick it.
+  const requestId = crypto.randomUUID();
   headers.set("x-keygate-org-id", identity.orgId);
   headers.set("x-keygate-key-id", identity.keyId);
   headers.set("x-keygate-scopes", scopes);
   headers.set("x-keygate-tier", identity.tier);
-  if (secret) {
-    const key = await signingKeyFor(secret);
-    const timestamp = Math.floor(Date.now() / 1000);
-    headers.set(SIGNATURE_HEADER, await signatureHeader(key, timestamp, { orgId: identity.orgId, keyId: identity.keyId, scopes, tier: identity.tier }, method, pathAndQuery));
-  }
+  headers.set(REQUEST_ID_HEADER, requestId);
+  if (!options.signingSecret) return request.body;
+
+  const captured = await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
+  let bodyField = UNSIGNED_BODY;
+  // A client's Content-Digest is not the gateway's to vouch for: replaced when hashed, dropped otherwise,
+  // so its presence always means "covered by the signature".
+  if (captured.signed) headers.set(CONTENT_DIGEST_HEADER, (bodyField = await contentDigest(captured.bytes)));
+  else headers.delete(CONTENT_DIGEST_HEADER);
+  const key = await signingKeyFor(options.signingSecret);
+  const signed = { timestamp: Math.floor(Date.now() / 1000), requestId, orgId: identity.orgId, keyId: identity.keyId, scopes, tier: identity.tier, method: request.method, pathAndQuery, body: bodyField };
+  headers.set(SIGNATURE_HEADER, await signatureHeader(key, signed));
+  return captured.body;
 }
 
 // Importing an HMAC key is async and not free: done once per isolate (the secret never changes within one).

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../src/app";
 import type { Env } from "../../src/env";
-import { verifyGatewaySignature } from "../../src/gateway/signature";
+import { KeygateSignatureError, verifyKeygateRequest } from "keygate/origin";
 import { seedKey } from "./seed";
 
 interface Echo {
@@ -88,20 +88,25 @@ describe("headers the origin sees", () => {
     expect(headers["x-forwarded-for"]).toBe("198.51.100.1, 203.0.113.7");
     expect(headers["x-forwarded-proto"]).toBe("http");
     expect(headers["x-forwarded-host"]).toBe("gw.test");
-    expect(headers["x-request-id"]).toBe("req-123");
+    // Replaced by the gateway's own id: origins use it against replays, so a client must not choose it.
+    expect(headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("carries a signature the origin can verify when ORIGIN_SIGNING_SECRET is set", async () => {
+  it("carries a signature the origin can verify with keygate/origin when ORIGIN_SIGNING_SECRET is set", async () => {
     const secret = "origin-signing-secret-for-tests-01";
-    const { key } = await seedKey({ scopes: ["demo:write"] });
-    const res = await gatewayWith({ ORIGIN_SIGNING_SECRET: secret }, "/demo/orders?limit=5", { method: "POST", headers: { "x-api-key": key }, body: "{}" });
+    const { key, id, orgId } = await seedKey({ scopes: ["demo:write"] });
+    const res = await gatewayWith({ ORIGIN_SIGNING_SECRET: secret }, "/demo/orders?limit=5", { method: "POST", headers: { "x-api-key": key }, body: '{"amount":1}' });
     expect(res.status).toBe(200);
     const echo = (await res.json()) as Echo;
-    expect(echo.headers["x-keygate-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-    const received = { secret, headers: echo.headers, method: echo.method, pathAndQuery: "/demo/orders?limit=5" };
-    expect(await verifyGatewaySignature(received)).toBe(true);
-    expect(await verifyGatewaySignature({ ...received, secret: "some-other-secret-0123456789" })).toBe(false);
-    expect(await verifyGatewaySignature({ ...received, headers: { ...echo.headers, "x-keygate-scopes": "admin" } })).toBe(false);
+    expect(echo.headers["x-keygate-signature"]).toMatch(/^t=\d+,v2=[0-9a-f]{64}$/);
+    // The request exactly as the demo origin received it.
+    const received = (overrides: { headers?: Record<string, string>; body?: string } = {}) =>
+      new Request(`http://origin.test${echo.path}?limit=5`, { method: echo.method, headers: overrides.headers ?? echo.headers, body: overrides.body ?? echo.body });
+    expect(await verifyKeygateRequest(received(), secret)).toMatchObject({ orgId, keyId: id, scopes: ["demo:write"], tier: "free", bodySigned: true });
+    const refused = (request: Request, withSecret = secret) => verifyKeygateRequest(request, withSecret).then(() => "accepted", (err: KeygateSignatureError) => err.code);
+    expect(await refused(received(), "some-other-secret-0123456789")).toBe("signature_mismatch");
+    expect(await refused(received({ headers: { ...echo.headers, "x-keygate-scopes": "admin" } }))).toBe("signature_mismatch");
+    expect(await refused(received({ body: '{"amount":1000000}' }))).toBe("body_digest_mismatch");
   });
 
   it("carries no signature when no secret is configured", async () => {

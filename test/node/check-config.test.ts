@@ -50,6 +50,7 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/scopes\s+demo:read, demo:write/);
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
+    expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {

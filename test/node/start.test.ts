@@ -1,34 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { start, TOKEN, untilOutput } from "./npm-start.ts";
 import { freePort } from "./redis-server.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SCRIPT = join(ROOT, "scripts", "start.ts");
-const TOKEN = "start-test-operator-token-0123456789";
-
-/** Runs `npm start`'s script; the token comes from the environment so the repo's .dev.vars is never touched. */
-function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [SCRIPT], {
-    cwd: ROOT,
-    env: { ...process.env, ADMIN_TOKEN: TOKEN, FORCE_COLOR: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let text = "";
-  child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  return { child, output: () => text };
-}
-
-async function untilOutput(run: ReturnType<typeof start>, marker: string): Promise<void> {
-  while (!run.output().includes(marker)) {
-    if (run.child.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function refusesConnections(port: number): Promise<boolean> {
   try {

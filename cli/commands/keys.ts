@@ -1,0 +1,205 @@
+import { createInterface } from "node:readline/promises";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Context, jsonObject, list, type PagingOptions, positiveInt, withPaging } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { type Column, record, table } from "../render.ts";
+import type { Runner } from "./runner.ts";
+
+interface Key {
+  id: string;
+  name: string;
+  identifier: string;
+  last4: string;
+  scopes: string[];
+  status: "active" | "expired" | "revoked";
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  key?: string;
+}
+
+const STATUS_STYLE = { active: "green", expired: "yellow", revoked: "red" } as const;
+
+const KEY_COLUMNS: Column<Key>[] = [
+  { header: "ID", value: (key) => key.id },
+  { header: "NAME", value: (key) => key.name },
+  // What an operator can match against a key someone holds, never more of it.
+  { header: "KEY", value: (key) => `${key.identifier}…${key.last4}` },
+  { header: "SCOPES", value: (key) => key.scopes },
+  { header: "STATUS", value: (key) => key.status, style: (key) => STATUS_STYLE[key.status] },
+  { header: "CREATED", value: (key) => key.created_at },
+  { header: "LAST USED", value: (key) => key.last_used_at },
+  { header: "EXPIRES", value: (key) => key.expires_at },
+];
+
+const keyPath = (org: string, key?: string) => `/orgs/${encodeURIComponent(org)}/keys${key === undefined ? "" : `/${encodeURIComponent(key)}`}`;
+
+function showKey(context: Context, data: unknown): void {
+  const { key: _secret, ...shown } = data as Key;
+  context.print(data, () => record(shown, context.stdout, { status: STATUS_STYLE[(data as Key).status] }));
+}
+
+/** Create and rotate: the one time the full key exists outside the client that will use it. */
+function showNewKey(context: Context, data: unknown): void {
+  const { key, ...rest } = data as Key;
+  context.print(data, () => `${record(rest, context.stdout, { status: STATUS_STYLE[rest.status] })}\n\nkey  ${key}`);
+  context.note("Store this key now: it is shown only this once and cannot be read again (rotate it if it is lost).");
+}
+
+/** `600/60s` -> {limit: 600, window: "60s"}. */
+function rateLimit(value: string): { limit: number; window: string } {
+  const match = /^(\d+)\/(\d+[smhd])$/.exec(value);
+  if (!match || Number(match[1]) < 1) throw new InvalidArgumentError('must be <requests>/<window>, e.g. "600/60s" or "10000/1h"');
+  return { limit: Number(match[1]), window: match[2]! };
+}
+
+export function registerKeys(program: Command, run: Runner): void {
+  const keys = program.command("keys").description("create, list, read, change, rotate and revoke an org's API keys");
+
+  withPaging(keys.command("list").description("list an org's keys, newest first").argument("<org>", "org id (org_…)"))
+    .option("--status <list>", "active, expired, revoked (comma-separated)")
+    .option("--name <text>", "only names containing this (case-insensitive)")
+    .option("--unused-since <date>", "keys never used, or last used before this date (2026-01-31 or an ISO date-time)")
+    .option("--sort <field>", "created_at, last_used_at, expires_at or name; prefix - for descending (default -created_at)")
+    .addHelpText("after", "\nExamples:\n  keygate keys list org_3kTMd9vW1qXb2LcY8nZp\n  keygate keys list org_3kTMd9vW1qXb2LcY8nZp --status active --all --json")
+    .action(
+      run(async (context, org: string, options: PagingOptions & { status?: string; name?: string; unusedSince?: string; sort?: string }) => {
+        const query = { status: options.status, name: options.name, unused_since: options.unusedSince, sort: options.sort };
+        await context.list(keyPath(org), query, options, (rows) => table(rows as Key[], KEY_COLUMNS, context.stdout));
+      }),
+    );
+
+  keys
+    .command("create")
+    .description("create a key; the key itself is printed this once")
+    .argument("<org>", "org id (org_…)")
+    .requiredOption("--name <name>", "display name, 1-100 characters")
+    .requiredOption("--scopes <list>", "scopes from the gateway's catalogue, comma-separated or repeated", list)
+    .addOption(new Option("--expires-in <preset>", "lifetime from now (default never)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
+    .option("--expires-at <date-time>", "exact expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)")
+    .option("--rate-limit <limit/window>", 'per-key limit instead of the tier\'s, e.g. "600/60s"', rateLimit)
+    .option("--meta <json>", "free-form JSON object stored with the key", jsonObject)
+    .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
+    .addHelpText("after", '\nExample:\n  keygate keys create org_3kTMd9vW1qXb2LcY8nZp --name "CI pipeline" --scopes demo:read,demo:write --expires-in 90d')
+    .action(
+      run(async (context, org: string, options: { name: string; scopes: string[]; expiresIn?: string; expiresAt?: string; rateLimit?: object; meta?: object; data?: object }) => {
+        const body = {
+          ...options.data,
+          name: options.name,
+          scopes: options.scopes,
+          ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
+          ...(options.expiresAt === undefined ? {} : { expires_at: options.expiresAt }),
+          ...(options.rateLimit === undefined ? {} : { rate_limit: options.rateLimit }),
+          ...(options.meta === undefined ? {} : { meta: options.meta }),
+        };
+        showNewKey(context, (await context.api.post(keyPath(org), body)).data);
+      }),
+    );
+
+  keys
+    .command("get")
+    .description("show one key (never the key itself)")
+    .argument("<org>", "org id (org_…)")
+    .argument("<key>", "key id (key_…)")
+    .action(
+      run(async (context, org: string, key: string) => {
+        showKey(context, (await context.api.get(keyPath(org, key))).data);
+      }),
+    );
+
+  keys
+    .command("update")
+    .description("rename a key, or change its scopes, rate limit or meta; takes effect on its next request")
+    .argument("<org>", "org id (org_…)")
+    .argument("<key>", "key id (key_…)")
+    .option("--name <name>", "new display name")
+    .option("--scopes <list>", "new scopes (replace the old ones), comma-separated or repeated", list)
+    .addOption(new Option("--rate-limit <limit/window>", 'new per-key limit, e.g. "600/60s"').argParser(rateLimit).conflicts("tierRateLimit"))
+    .option("--tier-rate-limit", "drop the per-key limit: the tier's applies again")
+    .option("--meta <json>", "new meta (a JSON object)", jsonObject)
+    .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
+    .addHelpText("after", "\nExample:\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --scopes demo:read --rate-limit 100/60s")
+    .action(
+      run(async (context, org: string, key: string, options: { name?: string; scopes?: string[]; rateLimit?: object; tierRateLimit?: boolean; meta?: object; data?: object }) => {
+        const body = {
+          ...options.data,
+          ...(options.name === undefined ? {} : { name: options.name }),
+          ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
+          ...(options.rateLimit === undefined ? {} : { rate_limit: options.rateLimit }),
+          ...(options.tierRateLimit ? { rate_limit: null } : {}),
+          ...(options.meta === undefined ? {} : { meta: options.meta }),
+        };
+        if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --scopes, --rate-limit, --tier-rate-limit, --meta or --data");
+        showKey(context, (await context.api.patch(keyPath(org, key), body)).data);
+      }),
+    );
+
+  keys
+    .command("rotate")
+    .description("replace a key with a new one (same name, scopes, limits); the new key is printed this once")
+    .argument("<org>", "org id (org_…)")
+    .argument("<key>", "key id (key_…)")
+    .option("--grace-period <duration>", 'how long the old key keeps working, "0s" to "7d" (default 0s: revoked now)')
+    .addHelpText("after", "\nExample:\n  keygate keys rotate org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --grace-period 1h")
+    .action(
+      run(async (context, org: string, key: string, options: { gracePeriod?: string }) => {
+        const body = options.gracePeriod === undefined ? {} : { grace_period: options.gracePeriod };
+        showNewKey(context, (await context.api.post(`${keyPath(org, key)}/rotate`, body)).data);
+      }),
+    );
+
+  keys
+    .command("revoke")
+    .description("revoke a key: immediate and permanent")
+    .argument("<org>", "org id (org_…)")
+    .argument("<key>", "key id (key_…)")
+    .option("-y, --yes", "do not ask for confirmation (required when not run from a terminal)")
+    .addHelpText("after", "\nExample:\n  keygate keys revoke org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --yes")
+    .action(
+      run(async (context, org: string, key: string, options: { yes?: boolean }) => {
+        if (!options.yes) await confirmRevoke(key);
+        showKey(context, (await context.api.post(`${keyPath(org, key)}/revoke`)).data);
+      }),
+    );
+
+  keys
+    .command("limits")
+    .description("every rate-limit policy of a key: limit, remaining, reset (spends nothing)")
+    .argument("<org>", "org id (org_…)")
+    .argument("<key>", "key id (key_…)")
+    .action(
+      run(async (context, org: string, key: string) => {
+        context.print((await context.api.get(`${keyPath(org, key)}/limits`)).data);
+      }),
+    );
+
+  keys
+    .command("usage")
+    .description("a key's traffic: totals by status class and recent calls")
+    .argument("<org>", "org id (org_…)")
+    .argument("<key>", "key id (key_…)")
+    .option("--since <date>", "from this date or ISO date-time")
+    .option("--until <date>", "up to this date or ISO date-time (a bare date includes that whole day, UTC)")
+    .addOption(new Option("--granularity <unit>", "bucket size of the time series").choices(["minute", "hour", "day"]))
+    .option("--page <n>", "page of recent calls", positiveInt)
+    .option("--per-page <n>", "recent calls per page (1-100)", positiveInt)
+    .addHelpText("after", "\nExample:\n  keygate keys usage org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --since 2026-01-01 --granularity hour")
+    .action(
+      run(async (context, org: string, key: string, options: { since?: string; until?: string; granularity?: string; page?: number; perPage?: number }) => {
+        const query = { since: options.since, until: options.until, granularity: options.granularity, page: options.page, per_page: options.perPage };
+        context.print((await context.api.get(`${keyPath(org, key)}/usage`, query)).data);
+      }),
+    );
+}
+
+/** Revocation cannot be undone: ask at a terminal, and refuse to guess anywhere else. */
+async function confirmRevoke(key: string): Promise<void> {
+  if (!process.stdin.isTTY) throw new UsageError(`revoking ${key} is permanent: pass --yes to confirm`);
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`Revoke ${key}? Every request with it fails from now on, and this cannot be undone. [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not revoked");
+  } finally {
+    prompt.close();
+  }
+}

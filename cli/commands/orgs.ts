@@ -1,0 +1,86 @@
+import type { Command } from "commander";
+import { type Context, jsonObject, type PagingOptions, positiveInt, withPaging } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { type Column, record, table } from "../render.ts";
+import type { Runner } from "./runner.ts";
+
+interface Org {
+  id: string;
+  name: string;
+  tier: string;
+  max_active_keys: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const ORG_COLUMNS: Column<Org>[] = [
+  { header: "ID", value: (org) => org.id },
+  { header: "NAME", value: (org) => org.name },
+  { header: "TIER", value: (org) => org.tier },
+  { header: "MAX KEYS", value: (org) => org.max_active_keys },
+  { header: "CREATED", value: (org) => org.created_at },
+];
+
+const showOrg = (context: Context, org: unknown) => context.print(org, () => record(org as Record<string, unknown>, context.stdout));
+
+export function registerOrgs(program: Command, run: Runner): void {
+  const orgs = program.command("orgs").description("create, list, read and change orgs (operator token only, except get)");
+
+  withPaging(orgs.command("list").description("list orgs, newest first"))
+    .option("--name <text>", "only names containing this (case-insensitive)")
+    .option("--tier <tier>", "only this tier")
+    .option("--sort <field>", "created_at, name or tier; prefix - for descending (default -created_at)")
+    .addHelpText("after", "\nExamples:\n  keygate orgs list\n  keygate orgs list --tier pro --all --json")
+    .action(
+      run(async (context, options: PagingOptions & { name?: string; tier?: string; sort?: string }) => {
+        const rows = { name: options.name, tier: options.tier, sort: options.sort };
+        await context.list("/orgs", rows, options, (data) => table(data as Org[], ORG_COLUMNS, context.stdout));
+      }),
+    );
+
+  orgs
+    .command("create")
+    .description("create an org")
+    .argument("<name>", "display name, 1-100 characters")
+    .requiredOption("--tier <tier>", "one of the gateway's TIERS (e.g. free)")
+    .option("--max-active-keys <n>", "most active keys the org may hold (default 25)", positiveInt)
+    .addHelpText("after", '\nExample:\n  keygate orgs create "Acme Corp" --tier free')
+    .action(
+      run(async (context, name: string, options: { tier: string; maxActiveKeys?: number }) => {
+        const { data } = await context.api.post("/orgs", { name, tier: options.tier, ...(options.maxActiveKeys === undefined ? {} : { max_active_keys: options.maxActiveKeys }) });
+        showOrg(context, data);
+      }),
+    );
+
+  orgs
+    .command("get")
+    .description("show one org")
+    .argument("<org>", "org id (org_…)")
+    .action(
+      run(async (context, org: string) => {
+        showOrg(context, (await context.api.get(`/orgs/${encodeURIComponent(org)}`)).data);
+      }),
+    );
+
+  orgs
+    .command("update")
+    .description("rename an org, change its tier or its active-key limit")
+    .argument("<org>", "org id (org_…)")
+    .option("--name <name>", "new display name")
+    .option("--tier <tier>", "new tier; takes effect on the org's next request")
+    .option("--max-active-keys <n>", "new active-key limit", positiveInt)
+    .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
+    .addHelpText("after", "\nExample:\n  keygate orgs update org_3kTMd9vW1qXb2LcY8nZp --tier pro")
+    .action(
+      run(async (context, org: string, options: { name?: string; tier?: string; maxActiveKeys?: number; data?: Record<string, unknown> }) => {
+        const body = {
+          ...options.data,
+          ...(options.name === undefined ? {} : { name: options.name }),
+          ...(options.tier === undefined ? {} : { tier: options.tier }),
+          ...(options.maxActiveKeys === undefined ? {} : { max_active_keys: options.maxActiveKeys }),
+        };
+        if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --tier, --max-active-keys or --data");
+        showOrg(context, (await context.api.patch(`/orgs/${encodeURIComponent(org)}`, body)).data);
+      }),
+    );
+}

@@ -1,0 +1,119 @@
+// What every command needs: the API client built from --url/--token or the environment, and the
+// output rules (tables on stdout for people; with --json, `data` alone on stdout and the rest on stderr).
+import { type Command, InvalidArgumentError } from "commander";
+import { type ApiResponse, ManagementClient, type Pagination, type Query } from "./api.ts";
+import { generic } from "./render.ts";
+import { UsageError } from "./errors.ts";
+
+export interface GlobalOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export class Context {
+  readonly json: boolean;
+  private readonly io: Io;
+  private readonly options: GlobalOptions;
+  private client?: ManagementClient;
+
+  constructor(command: Command, io: Io) {
+    this.options = command.optsWithGlobals<GlobalOptions>();
+    this.json = this.options.json === true;
+    this.io = io;
+  }
+
+  get stdout(): NodeJS.WriteStream {
+    return this.io.stdout;
+  }
+
+  /** Built on first use, so `--help` and usage errors never need a URL or token. */
+  get api(): ManagementClient {
+    if (!this.client) {
+      const url = this.options.url ?? this.io.env.KEYGATE_URL?.trim();
+      const token = this.options.token ?? this.io.env.KEYGATE_TOKEN?.trim();
+      if (!url) throw new UsageError("no gateway URL: set KEYGATE_URL or pass --url (e.g. http://127.0.0.1:8787)");
+      if (!token) throw new UsageError("no token: set KEYGATE_TOKEN (the operator's ADMIN_TOKEN or an org key) or pass --token");
+      if (!/^https?:\/\//.test(url)) throw new UsageError(`--url/KEYGATE_URL must start with http:// or https:// (got "${url}")`);
+      this.client = new ManagementClient(url, token);
+    }
+    return this.client;
+  }
+
+  /** The command's result: `data` as JSON with --json, else what `human` renders. */
+  print(data: unknown, human: () => string = () => generic(data, this.io.stdout)): void {
+    this.io.stdout.write(this.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+  }
+
+  /** Notes for people (paging hints, warnings): stdout normally, stderr with --json so stdout stays parseable. */
+  note(text: string): void {
+    (this.json ? this.io.stderr : this.io.stdout).write(`${text}\n`);
+  }
+
+  /** A list command: one page (with a hint when there are more), or every page with --all. */
+  async list(path: string, query: Query, paging: PagingOptions, human: (rows: unknown[]) => string): Promise<void> {
+    if (paging.all) {
+      if (paging.page !== undefined) throw new UsageError("--all reads every page: drop --page");
+      const rows = await this.api.all(path, query);
+      return this.print(rows, () => human(rows));
+    }
+    const response = await this.api.get(path, { ...query, page: paging.page, per_page: paging.perPage });
+    const rows = Array.isArray(response.data) ? response.data : [];
+    this.print(rows, () => (rows.length === 0 ? "(none)" : human(rows)));
+    const hint = pagingHint(response);
+    // A hint in the middle of --json output would break a parser: stderr then.
+    if (hint) (this.json ? this.io.stderr : this.io.stdout).write(`${hint}\n`);
+  }
+}
+
+export interface PagingOptions {
+  page?: number;
+  perPage?: number;
+  all?: boolean;
+}
+
+function pagingHint(response: ApiResponse): string | null {
+  const p: Pagination | undefined = response.pagination;
+  if (!p) return null;
+  const pages = Math.max(1, Math.ceil(p.total / p.per_page));
+  if (pages <= 1 && p.page <= 1) return null;
+  return `page ${p.page} of ${pages} (${p.total} in all); --page <n> for another, --all for every page`;
+}
+
+/** Adds --page, --per-page and --all to a list command. */
+export function withPaging(command: Command): Command {
+  return command
+    .option("--page <n>", "page number, from 1", positiveInt)
+    .option("--per-page <n>", "items per page (1-100, default 20)", positiveInt)
+    .option("--all", "read every page (100 at a time) and print them together");
+}
+
+export function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return Number(value);
+}
+
+/** `--meta '{"team":"payments"}'`, `--data '{...}'`: a JSON object. */
+export function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError("must be JSON, e.g. '{\"team\":\"payments\"}'");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+/** Repeatable, comma-separated: `--scopes a,b --scopes c` is [a, b, c]. */
+export function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((item) => item.trim()).filter(Boolean)];
+}
+
+export type Action<A extends unknown[]> = (context: Context, ...args: A) => Promise<void>;

@@ -1,0 +1,65 @@
+// `keygate`: the operator CLI for the management API (SPEC §12). Talks to /_keygate/v1 only.
+import { Command, CommanderError } from "commander";
+import { ApiError } from "./api.ts";
+import { registerAudit } from "./commands/audit.ts";
+import { registerKeys } from "./commands/keys.ts";
+import { registerOrgs } from "./commands/orgs.ts";
+import { runner } from "./commands/runner.ts";
+import type { Io } from "./context.ts";
+import { CliError, EXIT } from "./errors.ts";
+
+const ENVIRONMENT_HELP = `
+Environment:
+  KEYGATE_URL    the gateway, e.g. https://keygate.example.workers.dev (or --url)
+  KEYGATE_TOKEN  the operator's ADMIN_TOKEN, or an org key with keys:read/keys:write/audit:read (or --token;
+                 prefer the variable: a --token is visible to other users of the machine in its process list)
+
+Exit codes: 0 done, 1 the API refused (its code and message on stderr) or could not be reached, 2 usage error.`;
+
+export function buildProgram(io: Io): Command {
+  const program = new Command("keygate")
+    .description("Manage a keygate gateway's orgs, API keys and audit trail from the terminal.")
+    .option("--url <url>", "gateway URL (default: $KEYGATE_URL)")
+    .option("--token <token>", "operator token or org key (default: $KEYGATE_TOKEN)")
+    .option("--json", "print the response's data as JSON (for scripts); notes go to stderr")
+    // Set before any subcommand exists: commander copies these into every subcommand.
+    .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .addHelpText("after", ENVIRONMENT_HELP);
+  const run = runner(io);
+  registerOrgs(program, run);
+  registerKeys(program, run);
+  registerAudit(program, run);
+  return program;
+}
+
+/** Runs one command line; returns the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (err) {
+    return reportFailure(err, io);
+  }
+}
+
+function reportFailure(err: unknown, io: Io): number {
+  // Commander has already printed its message (or the help it was asked for).
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (err instanceof ApiError) {
+    io.stderr.write(`error: ${err.code}: ${err.message}\n`);
+    for (const detail of err.details) io.stderr.write(`  ${detail.field}: ${detail.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof CliError) {
+    io.stderr.write(`error: ${err.message}\n`);
+    return err.exitCode;
+  }
+  throw err;
+}

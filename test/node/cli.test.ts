@@ -1,0 +1,292 @@
+// The operator CLI (SPEC §12) run as a process, the way an operator runs it, against one local
+// gateway (`npm start`) for the whole file.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, startGateway, type LocalGateway } from "./npm-start.ts";
+import { freePort } from "./redis-server.ts";
+
+const BIN = join(ROOT, "cli", "keygate.ts");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runProcess(command: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // stdin is not a terminal here, as in a script or CI.
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let gateway: LocalGateway;
+
+/** `keygate <args>` with KEYGATE_URL and KEYGATE_TOKEN pointing at the test gateway unless overridden. */
+function keygate(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return runProcess(process.execPath, [BIN, ...args], { KEYGATE_URL: gateway.url, KEYGATE_TOKEN: gateway.token, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env });
+}
+
+/** Runs a --json command that must succeed and returns its parsed stdout. */
+async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
+  const run = await keygate([...args, "--json"]);
+  expect(run.stderr.replace(/^Store this key now.*\n/m, "")).toBe("");
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as T;
+}
+
+interface Key {
+  id: string;
+  key?: string;
+  identifier: string;
+  last4: string;
+  status: string;
+  scopes: string[];
+}
+
+beforeAll(async () => {
+  gateway = await startGateway();
+}, 180_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+describe("keygate --help", () => {
+  it("lists every command, the environment variables and the exit codes", async () => {
+    const run = await keygate(["--help"], { KEYGATE_URL: undefined, KEYGATE_TOKEN: undefined });
+    expect(run.code).toBe(0);
+    for (const text of ["orgs", "keys", "audit", "KEYGATE_URL", "KEYGATE_TOKEN", "--json", "Exit codes"]) expect(run.stdout).toContain(text);
+  });
+
+  it.each([
+    "orgs list", "orgs create", "orgs get", "orgs update",
+    "keys list", "keys create", "keys get", "keys update", "keys rotate", "keys revoke", "keys limits", "keys usage",
+    "audit",
+  ])("%s --help explains the command and the global options, without a URL or token", async (command) => {
+    const run = await keygate([...command.split(" "), "--help"], { KEYGATE_URL: undefined, KEYGATE_TOKEN: undefined });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Usage: keygate ${command}`);
+    expect(run.stdout).toContain("--json");
+  });
+});
+
+describe("npx keygate in the checkout", () => {
+  it.each([
+    ["npx", ["keygate", "--help"]],
+    ["npm", ["exec", "keygate", "--", "--help"]],
+  ])("%s runs the checkout's own bin on the project's Node", async (command, args) => {
+    const run = await runProcess(command, args, {});
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Usage: keygate");
+  });
+});
+
+describe("orgs", () => {
+  it("create prints the org as a table for people, and get and update change it", async () => {
+    const created = await keygate(["orgs", "create", "Acme CLI", "--tier", "free"]);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^name\s+Acme CLI$/m);
+    expect(created.stdout).toMatch(/^tier\s+free$/m);
+    const id = /^id\s+(org_\w+)$/m.exec(created.stdout)![1]!;
+
+    expect(await json(["orgs", "get", id])).toMatchObject({ id, name: "Acme CLI", tier: "free" });
+    expect(await json(["orgs", "update", id, "--tier", "pro", "--max-active-keys", "5"])).toMatchObject({ id, tier: "pro", max_active_keys: 5 });
+  });
+
+  it("list prints aligned columns, no colour codes off a terminal, and --all --json every org", async () => {
+    const { id } = await json<{ id: string }>(["orgs", "create", "Listed Org", "--tier", "pro"]);
+    const table = await keygate(["orgs", "list", "--name", "Listed Org"]);
+    expect(table.code).toBe(0);
+    const [header, row] = table.stdout.split("\n");
+    expect(header).toMatch(/^ID\s+NAME\s+TIER\s+MAX KEYS\s+CREATED$/);
+    expect(row!.indexOf("Listed Org")).toBe(header!.indexOf("NAME"));
+    expect(table.stdout).not.toContain("\x1b[");
+    const all = await json<Array<{ id: string }>>(["orgs", "list", "--all"]);
+    expect(all.map((org) => org.id)).toContain(id);
+  });
+});
+
+describe("keys", () => {
+  let org: string;
+  beforeAll(async () => {
+    org = (await json<{ id: string }>(["orgs", "create", "Keys CLI", "--tier", "free"])).id;
+  });
+
+  it("create prints the key once with a warning, and the key works at the gateway", async () => {
+    const run = await keygate(["keys", "create", org, "--name", "CI pipeline", "--scopes", "demo:read,demo:write", "--expires-in", "90d", "--rate-limit", "100/60s", "--meta", '{"team":"payments"}']);
+    expect(run.code).toBe(0);
+    const key = /^key\s+(kg_\w+)$/m.exec(run.stdout)![1]!;
+    expect(run.stdout.split(key).length).toBe(2);
+    expect(run.stdout).toContain("Store this key now: it is shown only this once");
+    expect(run.stdout).toMatch(/^rate_limit\.limit\s+100$/m);
+    expect(run.stdout).toMatch(/^meta\.team\s+payments$/m);
+    const call = await fetch(`${gateway.url}/demo/hello`, { headers: { authorization: `Bearer ${key}` } });
+    expect(call.status).toBe(200);
+  });
+
+  it("create --json prints only data on stdout (with the key) and the warning on stderr", async () => {
+    const run = await keygate(["keys", "create", org, "--name", "scripted", "--scopes", "demo:read", "--json"]);
+    expect(run.code).toBe(0);
+    const created = JSON.parse(run.stdout) as Key;
+    expect(created.key).toMatch(/^kg_\w{49}$/);
+    expect(created).toMatchObject({ name: "scripted", scopes: ["demo:read"], status: "active" });
+    expect(run.stderr).toContain("Store this key now");
+  });
+
+  it("get, list and update never print a key, only identifier and last4", async () => {
+    const created = await json<Key>(["keys", "create", org, "--name", "shown-once", "--scopes", "demo:read"]);
+    const get = await keygate(["keys", "get", org, created.id]);
+    const list = await keygate(["keys", "list", org, "--all"]);
+    const update = await keygate(["keys", "update", org, created.id, "--name", "renamed", "--scopes", "demo:read", "--scopes", "demo:write"]);
+    for (const run of [get, list, update]) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).not.toContain(created.key);
+    }
+    expect(list.stdout).toContain(`${created.identifier}…${created.last4}`);
+    expect(update.stdout).toMatch(/^scopes\s+demo:read,demo:write$/m);
+    expect(await json(["keys", "update", org, created.id, "--tier-rate-limit"])).toMatchObject({ rate_limit: null });
+  });
+
+  it("list pages: one page with a hint, --json keeps the hint off stdout, --all reads every page", async () => {
+    const paged = (await json<{ id: string }>(["orgs", "create", "Paged", "--tier", "free"])).id;
+    for (const name of ["k1", "k2", "k3"]) await json(["keys", "create", paged, "--name", name, "--scopes", "demo:read"]);
+    const page = await keygate(["keys", "list", paged, "--per-page", "2"]);
+    expect(page.stdout).toContain("page 1 of 2 (3 in all)");
+    const second = await keygate(["keys", "list", paged, "--per-page", "2", "--page", "2", "--json"]);
+    expect((JSON.parse(second.stdout) as Key[]).length).toBe(1);
+    expect(second.stderr).toContain("page 2 of 2 (3 in all)");
+    const all = await json<Key[]>(["keys", "list", paged, "--all"]);
+    expect(all.map((key) => key.id).length).toBe(3);
+  });
+
+  it("rotate prints the new key once; the old one stops working", async () => {
+    const old = await json<Key>(["keys", "create", org, "--name", "to-rotate", "--scopes", "demo:read"]);
+    const run = await keygate(["keys", "rotate", org, old.id]);
+    expect(run.code).toBe(0);
+    const fresh = /^key\s+(kg_\w+)$/m.exec(run.stdout)![1]!;
+    expect(run.stdout).toMatch(new RegExp(`^rotated_from\\s+${old.id}$`, "m"));
+    expect(run.stdout).toContain("Store this key now");
+    expect((await fetch(`${gateway.url}/demo/x`, { headers: { authorization: `Bearer ${fresh}` } })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/demo/x`, { headers: { authorization: `Bearer ${old.key}` } })).status).toBe(401);
+  });
+
+  it("revoke asks for --yes off a terminal and revokes nothing without it", async () => {
+    const target = await json<Key>(["keys", "create", org, "--name", "to-revoke", "--scopes", "demo:read"]);
+    const refused = await keygate(["keys", "revoke", org, target.id]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("pass --yes to confirm");
+    expect((await json<Key>(["keys", "get", org, target.id])).status).toBe("active");
+    expect(await json(["keys", "revoke", org, target.id, "--yes"])).toMatchObject({ id: target.id, status: "revoked" });
+    expect((await fetch(`${gateway.url}/demo/x`, { headers: { authorization: `Bearer ${target.key}` } })).status).toBe(401);
+  });
+
+  it("usage shows a key's calls once the gateway has recorded them", async () => {
+    const used = await json<Key>(["keys", "create", org, "--name", "used", "--scopes", "demo:read"]);
+    expect((await fetch(`${gateway.url}/demo/usage-probe`, { headers: { authorization: `Bearer ${used.key}` } })).status).toBe(200);
+    // Usage goes through the queue in batches: poll (bounded) until the call shows up.
+    let usage: { recent?: Array<{ path?: string }> } = {};
+    for (let attempt = 0; attempt < 60 && !usage.recent?.length; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      usage = await json(["keys", "usage", org, used.id]);
+    }
+    expect(usage.recent?.[0]?.path).toBe("/demo/usage-probe");
+    const table = await keygate(["keys", "usage", org, used.id]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^recent$/m);
+    expect(table.stdout).toMatch(/\/demo\/usage-probe\s+200/);
+  });
+
+  it("limits needs an org and a key, and reports the API's 404 for an unknown key", async () => {
+    const usage = await keygate(["keys", "limits", org]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("missing required argument 'key'");
+    const missing = await keygate(["keys", "limits", org, "key_doesnotexist0000000"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: not_found: /m);
+    expect(missing.stdout).toBe("");
+  });
+});
+
+describe("audit", () => {
+  it("shows an org's events as a table, and filters by action", async () => {
+    const org = (await json<{ id: string }>(["orgs", "create", "Audited", "--tier", "free"])).id;
+    const key = await json<Key>(["keys", "create", org, "--name", "audited", "--scopes", "demo:read"]);
+    await json(["keys", "revoke", org, key.id, "--yes"]);
+    const table = await keygate(["audit", org]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^TIME\s+ACTION\s+ACTOR\s+KEY\s+COUNT\s+DETAILS$/m);
+    for (const action of ["org.created", "key.created", "key.revoked"]) expect(table.stdout).toContain(action);
+    const revoked = await json<Array<{ action: string; key_id: string }>>(["audit", org, "--action", "key.revoked", "--all"]);
+    expect(revoked).toEqual([expect.objectContaining({ action: "key.revoked", key_id: key.id })]);
+  });
+});
+
+describe("API errors exit 1 with the code and message on stderr", () => {
+  it("a validation error names the field", async () => {
+    const run = await keygate(["orgs", "create", "Bad Tier", "--tier", "gold"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^error: validation_error: /m);
+    expect(run.stderr).toMatch(/^ {2}tier: must be one of: free, pro, enterprise$/m);
+  });
+
+  it("an unknown org is not_found, with --json too", async () => {
+    const run = await keygate(["orgs", "get", "org_doesnotexist00000000", "--json"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^error: not_found: org org_doesnotexist00000000 not found$/m);
+  });
+
+  it("a wrong token is unauthorized, and no token is ever printed", async () => {
+    const token = "not-the-operator-token-0123456789";
+    const run = await keygate(["orgs", "list", "--token", token]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: unauthorized: /m);
+    expect(run.stdout + run.stderr).not.toContain(token);
+    const ok = await keygate(["orgs", "list"]);
+    expect(ok.stdout + ok.stderr).not.toContain(gateway.token);
+  });
+
+  it("a gateway that is not there: cannot reach, exit 1", async () => {
+    const run = await keygate(["orgs", "list", "--url", `http://127.0.0.1:${await freePort()}`]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/m);
+  });
+});
+
+describe("usage errors exit 2 before any request", () => {
+  it.each([
+    ["an unknown command", ["tokens", "list"], "unknown command 'tokens'"],
+    ["a missing argument", ["orgs", "get"], "missing required argument 'org'"],
+    ["a missing required option", ["keys", "create", "org_x", "--name", "x"], "required option '--scopes <list>' not specified"],
+    ["a malformed rate limit", ["keys", "create", "org_x", "--name", "x", "--scopes", "a", "--rate-limit", "fast"], "must be <requests>/<window>"],
+    ["an expiry preset outside the list", ["keys", "create", "org_x", "--name", "x", "--scopes", "a", "--expires-in", "2y"], "Allowed choices are 30d, 90d, 1y, never"],
+    ["meta that is not a JSON object", ["keys", "create", "org_x", "--name", "x", "--scopes", "a", "--meta", "[1]"], "must be a JSON object"],
+    ["a page that is not a number", ["orgs", "list", "--page", "two"], "must be a whole number"],
+    ["--all with --page", ["orgs", "list", "--all", "--page", "2"], "--all reads every page: drop --page"],
+    ["an update with nothing to change", ["orgs", "update", "org_x"], "nothing to change"],
+    ["a command group alone", ["keys"], "Usage: keygate keys"],
+  ])("%s", async (_, args, message) => {
+    const run = await keygate(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(message);
+  });
+
+  it("no gateway URL or token: says which variable to set", async () => {
+    const noUrl = await keygate(["orgs", "list"], { KEYGATE_URL: undefined });
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toContain("set KEYGATE_URL or pass --url");
+    const noToken = await keygate(["orgs", "list"], { KEYGATE_TOKEN: undefined });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain("set KEYGATE_TOKEN");
+  });
+});
