@@ -61,6 +61,12 @@ const route = z.strictObject({
   tiers: z.array(z.string()).min(1).optional(),
 });
 
+/** GitHub's public keys for secret scanning partner payloads (SPEC §10). */
+export const GITHUB_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning";
+/** Standard Webhooks secrets: `whsec_` and base64 of 24-64 random bytes (32-88 base64 characters). */
+const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,86}={0,2}$/;
+const WEBHOOK_SECRET_RULE = "must be whsec_ followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))";
+
 const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const configSchema = z
@@ -81,6 +87,11 @@ const configSchema = z
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     ORIGIN_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    // SPEC §10: leak response and events.
+    GITHUB_SECRET_SCANNING_KEYS_URL: z.url({ protocol: /^https?$/ }).default(GITHUB_KEYS_URL),
+    LEAKED_KEY_ACTION: z.enum(["revoke", "notify"]).default("revoke"),
+    WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_PATTERN, WEBHOOK_SECRET_RULE).optional(),
   })
   .superRefine((raw, ctx) => {
     const scopes = new Set([...Object.keys(BUILTIN_SCOPES), ...Object.keys(raw.SCOPES)]);
@@ -96,6 +107,7 @@ const configSchema = z
         if (!tiers.has(name)) ctx.addIssue({ code: "custom", path: ["ROUTES", i, "tiers", j], message: `tier "${name}" is not in TIERS` });
       });
     });
+    if (raw.WEBHOOK_URL && !raw.WEBHOOK_SECRET) ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "is required when WEBHOOK_URL is set" });
     if (raw.RATE_LIMIT_BACKEND === "upstash" && !(raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "is required when RATE_LIMIT_BACKEND is upstash (with UPSTASH_REDIS_REST_TOKEN)" });
     }
@@ -121,6 +133,12 @@ export interface Config {
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
+  /** Where the GitHub secret scanning public keys document is fetched from. */
+  githubKeysUrl: string;
+  /** What a report of a live key does: revoke it (default) or only record and announce the leak. */
+  leakedKeyAction: "revoke" | "notify";
+  /** Event webhooks (Standard Webhooks); absent when WEBHOOK_URL is unset. */
+  webhook?: { url: string; secret: string };
 }
 
 /** Parses raw vars; throws a `gateway_misconfigured` error that names the first bad field. */
@@ -150,6 +168,9 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
+    githubKeysUrl: raw.GITHUB_SECRET_SCANNING_KEYS_URL,
+    leakedKeyAction: raw.LEAKED_KEY_ACTION,
+    webhook: raw.WEBHOOK_URL && raw.WEBHOOK_SECRET ? { url: raw.WEBHOOK_URL, secret: raw.WEBHOOK_SECRET } : undefined,
   };
 }
 

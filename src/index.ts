@@ -2,10 +2,15 @@ import { handleRequest } from "./app";
 import type { Env } from "./env";
 import { consumeUsage } from "./usage/consumer";
 import type { UsageMessage } from "./usage/record";
+import { deliverWebhooks, WEBHOOK_QUEUE_NAME } from "./webhooks/deliver";
+import type { WebhookEvent } from "./webhooks/events";
 
 export { RateLimiterObject } from "./ratelimit/durable_object";
 
 export default {
   fetch: handleRequest,
-  queue: consumeUsage,
-} satisfies ExportedHandler<Env, UsageMessage>;
+  queue(batch: MessageBatch<UsageMessage | WebhookEvent>, env: Env): Promise<void> {
+    if (batch.queue === WEBHOOK_QUEUE_NAME) return deliverWebhooks(batch as MessageBatch<WebhookEvent>, env);
+    return consumeUsage(batch as MessageBatch<UsageMessage>, env);
+  },
+} satisfies ExportedHandler<Env, UsageMessage | WebhookEvent>;

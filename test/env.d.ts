@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends KeygateEnv {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_LEAK_FIXTURES_URL: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

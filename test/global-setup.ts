@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { startDemoOrigin } from "../scripts/demo-origin.ts";
+import { startLeakFixtures } from "./node/leak-fixtures.ts";
 import { startRedisServer } from "./node/redis-server.ts";
 import { startBridgeControl, startUpstashBridge } from "./node/upstash-bridge.ts";
 
@@ -19,7 +20,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("upstashToken", token);
   project.provide("redisBridgeControlUrl", control.url);
 
+  // GitHub's public keys endpoint and a webhook receiver (SPEC §10), verifying with the secret the worker signs with.
+  const webhookSecret = `whsec_${randomBytes(32).toString("base64")}`;
+  const fixtures = await startLeakFixtures({ webhookSecret });
+  project.provide("leakFixturesUrl", fixtures.url);
+  project.provide("webhookSecret", webhookSecret);
+
   return async () => {
+    await fixtures.close();
     await control.close();
     await bridge.close();
     await redis.stop();
@@ -34,5 +42,7 @@ declare module "vitest" {
     upstashUrl: string;
     upstashToken: string;
     redisBridgeControlUrl: string;
+    leakFixturesUrl: string;
+    webhookSecret: string;
   }
 }

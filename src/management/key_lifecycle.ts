@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and } from "drizzle-orm";
 import { parseDuration } from "../duration";
+import { newId } from "../keys/ids";
+import { eventOf } from "../webhooks/events";
 import { KeygateError } from "../errors";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
@@ -12,16 +14,15 @@ import {
   keyExists,
   type KeyRow,
   keyStatus,
-  revokedAtExactly,
-  revokeKeyOnce,
   revokeKeyWhen,
   rotatable,
   underKeyLimit,
 } from "../store/keys";
 import { findOrg } from "../store/orgs";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
-import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { actorOf, keyCacheOf, type ManagementApp, publisherOf, revocationOf } from "./context";
 import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
+import { revokeKey } from "./revocation";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
 
@@ -81,16 +82,8 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const db = c.get("db");
     const row = await findKey(db, org_id, key_id);
     if (!row) throw keyNotFound(key_id);
-    const cache = keyCacheOf(c);
     const now = Date.now();
-    if (row.revokedAt === null) {
-      await db.batch([
-        revokeKeyOnce(db, key_id, now),
-        recordAuditIf(db, { orgId: org_id, action: "key.revoked", actor: actorOf(caller), keyId: key_id, details: { name: row.name } }, now, revokedAtExactly(db, key_id, now)),
-      ]);
-    }
-    // Purged on every call, so retrying a revoke whose purge failed finishes the job.
-    await cache.purge([row.hash]);
+    await revokeKey(revocationOf(c), row, actorOf(caller), now);
     const current = row.revokedAt === null ? await findKey(db, org_id, key_id) : row;
     return c.json({ data: presentKey(current!, now) }, 200);
   });
@@ -120,22 +113,20 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now) : and(rotatable(db, org_id, old.id, now), underKeyLimit(db, org_id, now, old.id))!;
     const written = keyExists(db, row.id);
     const actor = actorOf(caller);
+    const rotated = {
+      id: newId("evt"),
+      orgId: org_id,
+      action: "key.rotated" as const,
+      actor,
+      keyId: old.id,
+      details: { rotated_to: row.id, grace_period: gracePeriod, old_key_revoked_at: oldExpiresAt === null ? iso(now) : null, old_key_expires_at: iso(oldExpiresAt) },
+    };
+    const created = { id: newId("evt"), orgId: org_id, action: "key.created" as const, actor, keyId: row.id, details: keySettings(row) };
     const [inserted] = await db.batch([
       insertKeyIf(db, row, canRotate),
       oldExpiresAt === null ? revokeKeyWhen(db, old.id, now, written) : expireKeyAt(db, old.id, oldExpiresAt, now, written),
-      recordAuditIf(
-        db,
-        {
-          orgId: org_id,
-          action: "key.rotated",
-          actor,
-          keyId: old.id,
-          details: { rotated_to: row.id, grace_period: gracePeriod, old_key_revoked_at: oldExpiresAt === null ? iso(now) : null, old_key_expires_at: iso(oldExpiresAt) },
-        },
-        now,
-        written,
-      ),
-      recordAuditIf(db, { orgId: org_id, action: "key.created", actor, keyId: row.id, details: keySettings(row) }, now, written),
+      recordAuditIf(db, rotated, now, written),
+      recordAuditIf(db, created, now, written),
     ]);
     if (changedRows(inserted) === 0) {
       // Lost a race (revoked or rotated meanwhile) or the limit refused the grace-period overlap.
@@ -147,6 +138,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       throw keyLimitReached(org_id, org.maxActiveKeys);
     }
     await keyCacheOf(c).purge([old.hash, row.hash]);
+    await publisherOf(c)([eventOf(rotated, now), eventOf(created, now)]);
     c.header("Cache-Control", "no-store");
     return c.json({ data: { ...presentKey(row, now), key } }, 201);
   });

@@ -9,9 +9,10 @@ import { recordAudit, recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import { findKey, insertKeyIf, keyExists, type KeyChanges, type KeyRow, type KeyStatus, listKeys, underKeyLimit, updateKey } from "../store/keys";
 import type { KeyRateLimit } from "../store/schema";
+import { eventOf } from "../webhooks/events";
 import { findOrg } from "../store/orgs";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
-import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { actorOf, keyCacheOf, type ManagementApp, publisherOf } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidFields } from "./validation";
@@ -201,13 +202,12 @@ export function registerKeyRoutes(app: ManagementApp): void {
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.
-    const [inserted] = await db.batch([
-      insertKeyIf(db, row, underKeyLimit(db, org_id, now)),
-      recordAuditIf(db, { orgId: org_id, action: "key.created", actor: actorOf(caller), keyId: row.id, details: keySettings(row) }, now, keyExists(db, row.id)),
-    ]);
+    const created = { id: newId("evt"), orgId: org_id, action: "key.created" as const, actor: actorOf(caller), keyId: row.id, details: keySettings(row) };
+    const [inserted] = await db.batch([insertKeyIf(db, row, underKeyLimit(db, org_id, now)), recordAuditIf(db, created, now, keyExists(db, row.id))]);
     if (changedRows(inserted) === 0) throw keyLimitReached(org_id, org.maxActiveKeys);
     // A lookup of this hash may have been cached as "unknown" (negative cache): it must not survive.
     await keyCacheOf(c).purge([row.hash]);
+    await publisherOf(c)([eventOf(created, now)]);
     c.header("Cache-Control", "no-store");
     return c.json({ data: { ...presentKey(row, now), key } }, 201);
   });
@@ -258,11 +258,10 @@ export function registerKeyRoutes(app: ManagementApp): void {
     if (Object.keys(changes).length === 0) return c.json({ data: presentKey(row, Date.now()) }, 200);
 
     const now = Date.now();
-    await db.batch([
-      updateKey(db, key_id, next, now),
-      recordAudit(db, { orgId: org_id, action: "key.updated", actor: actorOf(caller), keyId: key_id, details: { changes } }, now),
-    ]);
+    const updated = { id: newId("evt"), orgId: org_id, action: "key.updated" as const, actor: actorOf(caller), keyId: key_id, details: { changes } };
+    await db.batch([updateKey(db, key_id, next, now), recordAudit(db, updated, now)]);
     await keyCacheOf(c).purge([row.hash]);
+    await publisherOf(c)([eventOf(updated, now)]);
     return c.json({ data: presentKey({ ...row, ...next, updatedAt: now }, now) }, 200);
   });
 }

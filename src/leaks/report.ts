@@ -1,0 +1,77 @@
+import { z } from "@hono/zod-openapi";
+import type { Config } from "../config";
+import { parseKey } from "../keys/format";
+import { hashKey } from "../keys/hash";
+import { newId } from "../keys/ids";
+import { type RevocationDeps, revokeKey } from "../management/revocation";
+import { recordAuditIf } from "../store/audit";
+import { changedRows } from "../store/conditional";
+import { keysByHashes, leakNotYetRecorded } from "../store/key_events";
+import { type KeyRow, keyStatus } from "../store/keys";
+import { eventOf } from "../webhooks/events";
+
+/** GitHub sends at most 1,000 matches per request. */
+export const MAX_TOKENS_PER_REPORT = 1000;
+
+export const LeakedTokenSchema = z
+  .object({
+    token: z.string().min(1).max(1024).openapi({ description: "The matched string (never stored, logged or echoed)" }),
+    type: z.string().min(1).max(200).openapi({ description: "The secret type name registered with GitHub", example: "keygate_api_key" }),
+    url: z.string().max(2048).default("").openapi({ description: "Where GitHub found it", example: "https://github.com/octo/repo/blob/abc/config.env" }),
+    source: z.string().max(100).default("").openapi({ description: "content, commit, pull_request, gist, npm, …", example: "content" }),
+  })
+  .openapi("LeakedToken");
+
+export const LeakReportSchema = z.array(LeakedTokenSchema).max(MAX_TOKENS_PER_REPORT).openapi("LeakReport");
+
+export const LeakLabelSchema = z
+  .object({
+    token_hash: z.string().length(64).openapi({ description: "SHA-256 of the token, lowercase hex" }),
+    token_type: z.string().max(200),
+    label: z.enum(["true_positive", "false_positive"]).openapi({ description: "true_positive: a key this gateway issued (whatever its status now)" }),
+  })
+  .openapi("LeakLabel");
+
+export type LeakedToken = z.infer<typeof LeakedTokenSchema>;
+export type LeakLabel = z.infer<typeof LeakLabelSchema>;
+
+/** The audit actor of everything a leak report does. */
+export const LEAK_ACTOR = "github-secret-scanning";
+
+/** Live keys handled at once: each costs a D1 batch, a KV delete and a queue send. */
+const CONCURRENCY = 16;
+
+/**
+ * Answers every token and handles each live key of this gateway once per report, per
+ * LEAKED_KEY_ACTION. A token that fails the format check is a false positive without any lookup;
+ * the well-formed ones are looked up together in one D1 round trip.
+ */
+export async function handleLeakReport(deps: RevocationDeps, config: Config, tokens: LeakedToken[], now: number): Promise<LeakLabel[]> {
+  const hashes = await Promise.all(tokens.map((t) => hashKey(t.token)));
+  const candidates = new Set(hashes.filter((_, i) => parseKey(tokens[i]!.token, config.keyPrefix).ok));
+  const found = new Map((await keysByHashes(deps.db, [...candidates])).map((row) => [row.hash, row]));
+
+  // The first report of each live key in this request decides its url/source/type.
+  const live = new Map<string, { row: KeyRow; report: LeakedToken }>();
+  hashes.forEach((hash, i) => {
+    const row = found.get(hash);
+    if (row && keyStatus(row, now) === "active" && !live.has(row.id)) live.set(row.id, { row, report: tokens[i]! });
+  });
+  const work = [...live.values()];
+  for (let i = 0; i < work.length; i += CONCURRENCY) {
+    await Promise.all(work.slice(i, i + CONCURRENCY).map(({ row, report }) => handleLiveKey(deps, config, row, report, now)));
+  }
+
+  return tokens.map((t, i) => ({ token_hash: hashes[i]!, token_type: t.type, label: found.has(hashes[i]!) ? "true_positive" : "false_positive" }));
+}
+
+async function handleLiveKey(deps: RevocationDeps, config: Config, row: KeyRow, report: LeakedToken, now: number): Promise<void> {
+  const details = { name: row.name, url: report.url, source: report.source, type: report.type, action: config.leakedKeyAction };
+  if (config.leakedKeyAction === "revoke") {
+    await revokeKey(deps, row, LEAK_ACTOR, now, { reason: "leaked", alsoRecord: [{ action: "key.leaked", actor: LEAK_ACTOR, details }] });
+    return;
+  }
+  const entry = { id: newId("evt"), orgId: row.orgId, action: "key.leaked" as const, actor: LEAK_ACTOR, keyId: row.id, details };
+  const [inserted] = await deps.db.batch([recordAuditIf(deps.db, entry, now, leakNotYetRecorded(deps.db, row.id, report.url))]);
+  if (changedRows(inserted) > 0) await deps.publish([eventOf(entry, now)]);
+}
