@@ -1,9 +1,11 @@
 import { handleRequest } from "./app";
+import { loadConfig } from "./config";
 import type { Env } from "./env";
 import { consumeUsage } from "./usage/consumer";
 import type { UsageMessage } from "./usage/record";
 import { deliverWebhooks, WEBHOOK_QUEUE_NAME } from "./webhooks/deliver";
 import type { WebhookEvent } from "./webhooks/events";
+import { announceExpiringKeys, EXPIRING_KEYS_CRON } from "./webhooks/expiring";
 
 export { RateLimiterObject } from "./ratelimit/durable_object";
 
@@ -12,5 +14,8 @@ export default {
   queue(batch: MessageBatch<UsageMessage | WebhookEvent>, env: Env): Promise<void> {
     if (batch.queue === WEBHOOK_QUEUE_NAME) return deliverWebhooks(batch as MessageBatch<WebhookEvent>, env);
     return consumeUsage(batch as MessageBatch<UsageMessage>, env);
+  },
+  async scheduled(controller: ScheduledController, env: Env): Promise<void> {
+    if (controller.cron === EXPIRING_KEYS_CRON) await announceExpiringKeys(env, loadConfig(env), controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env, UsageMessage | WebhookEvent>;
