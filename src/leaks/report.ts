@@ -3,7 +3,7 @@ import type { Config } from "../config";
 import { parseKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
-import { type RevocationDeps, revokeKey } from "../management/revocation";
+import { type RevocationDeps, revokeKeys } from "../management/revocation";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import { keysByHashes, leakNotYetRecorded } from "../store/key_events";
@@ -38,8 +38,8 @@ export type LeakLabel = z.infer<typeof LeakLabelSchema>;
 /** The audit actor of everything a leak report does. */
 export const LEAK_ACTOR = "github-secret-scanning";
 
-/** Live keys handled at once: each costs a D1 batch, a KV delete and a queue send. */
-const CONCURRENCY = 16;
+/** key.leaked inserts per D1 batch in notify mode. */
+const AUDITS_PER_BATCH = 100;
 
 /**
  * Answers every token and handles each live key of this gateway once per report, per
@@ -58,20 +58,29 @@ export async function handleLeakReport(deps: RevocationDeps, config: Config, tok
     if (row && keyStatus(row, now) === "active" && !live.has(row.id)) live.set(row.id, { row, report: tokens[i]! });
   });
   const work = [...live.values()];
-  for (let i = 0; i < work.length; i += CONCURRENCY) {
-    await Promise.all(work.slice(i, i + CONCURRENCY).map(({ row, report }) => handleLiveKey(deps, config, row, report, now)));
+  if (config.leakedKeyAction === "revoke") {
+    const revocations = work.map(({ row, report }) => ({ row, reason: "leaked", alsoRecord: [{ action: "key.leaked" as const, actor: LEAK_ACTOR, details: leakDetails(config, row, report) }] }));
+    await revokeKeys(deps, revocations, LEAK_ACTOR, now);
+  } else {
+    await recordLeaks(deps, config, work, now);
   }
 
   return tokens.map((t, i) => ({ token_hash: hashes[i]!, token_type: t.type, label: found.has(hashes[i]!) ? "true_positive" : "false_positive" }));
 }
 
-async function handleLiveKey(deps: RevocationDeps, config: Config, row: KeyRow, report: LeakedToken, now: number): Promise<void> {
-  const details = { name: row.name, url: report.url, source: report.source, type: report.type, action: config.leakedKeyAction };
-  if (config.leakedKeyAction === "revoke") {
-    await revokeKey(deps, row, LEAK_ACTOR, now, { reason: "leaked", alsoRecord: [{ action: "key.leaked", actor: LEAK_ACTOR, details }] });
-    return;
+function leakDetails(config: Config, row: KeyRow, report: LeakedToken) {
+  return { name: row.name, url: report.url, source: report.source, type: report.type, action: config.leakedKeyAction };
+}
+
+/** notify: a key.leaked row (and event) per key and location not recorded before; the key keeps working. */
+async function recordLeaks(deps: RevocationDeps, config: Config, work: { row: KeyRow; report: LeakedToken }[], now: number): Promise<void> {
+  const { db } = deps;
+  for (let i = 0; i < work.length; i += AUDITS_PER_BATCH) {
+    const entries = work
+      .slice(i, i + AUDITS_PER_BATCH)
+      .map(({ row, report }) => ({ id: newId("evt"), orgId: row.orgId, action: "key.leaked" as const, actor: LEAK_ACTOR, keyId: row.id, details: leakDetails(config, row, report) }));
+    const [first, ...rest] = entries.map((entry) => recordAuditIf(db, entry, now, leakNotYetRecorded(db, entry.keyId, entry.details.url)));
+    const results = await db.batch([first!, ...rest]);
+    await deps.publish(entries.filter((_, j) => changedRows(results[j]) > 0).map((entry) => eventOf(entry, now)));
   }
-  const entry = { id: newId("evt"), orgId: row.orgId, action: "key.leaked" as const, actor: LEAK_ACTOR, keyId: row.id, details };
-  const [inserted] = await deps.db.batch([recordAuditIf(deps.db, entry, now, leakNotYetRecorded(deps.db, row.id, report.url))]);
-  if (changedRows(inserted) > 0) await deps.publish([eventOf(entry, now)]);
 }
