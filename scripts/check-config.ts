@@ -22,6 +22,9 @@ interface GatewayConfig {
   routes: unknown[];
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  githubKeysUrl: string;
+  leakedKeyAction: string;
+  webhook?: { url: string };
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -33,7 +36,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
+const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "WEBHOOK_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -99,6 +102,8 @@ export async function checkConfig(configPath: string, envName: string | undefine
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  leaked keys    ${config.leakedKeyAction === "revoke" ? "revoked" : "flagged only (notify)"} when GitHub reports them (LEAKED_KEY_ACTION); GitHub's keys from ${config.githubKeysUrl}`);
+  out.log(`  webhooks       ${config.webhook ? `${config.webhook.url} (signed with WEBHOOK_SECRET)` : "off (WEBHOOK_URL is not set)"}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
   for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);

@@ -28,6 +28,16 @@ try {
   await shutdown(1);
 }
 
+/** SPEC §10: leak response and webhook settings go from this environment to the worker, like ADMIN_TOKEN. */
+function passedThroughVars(): string[] {
+  // Listed here, not in a module-level const: main() runs before the module's later consts exist.
+  const names = ["WEBHOOK_URL", "WEBHOOK_SECRET", "GITHUB_SECRET_SCANNING_KEYS_URL", "LEAKED_KEY_ACTION"];
+  return names.flatMap((name) => {
+    const value = process.env[name]?.trim();
+    return value ? ["--var", `${name}:${value}`] : [];
+  });
+}
+
 async function main(): Promise<void> {
   const port = portFromEnv("PORT", 8787);
   const admin = resolveAdminToken(join(ROOT, ".dev.vars"));
@@ -57,6 +67,7 @@ async function main(): Promise<void> {
     "--var", `ORIGIN_URL:${originUrl}`,
     ...(admin.source === "environment" ? ["--var", `ADMIN_TOKEN:${admin.token}`] : []),
     ...(signingSecretFromEnv ? ["--var", `ORIGIN_SIGNING_SECRET:${signingSecretFromEnv}`] : []),
+    ...passedThroughVars(),
   ], {
     // Without this, miniflare tries to download the Request.cf sample from workers.cloudflare.com on every start.
     CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
