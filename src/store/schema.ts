@@ -70,6 +70,8 @@ export const auditEvents = sqliteTable(
   (t) => [
     index("audit_org_created_idx").on(t.orgId, t.createdAt),
     uniqueIndex("audit_aggregate_key_unique").on(t.aggregateKey),
+    // "Has this key been announced as expiring / leaked here before?" (src/store/key_events.ts), and the key_id filter.
+    index("audit_key_action_idx").on(t.keyId, t.action),
   ],
 );
 
