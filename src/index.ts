@@ -12,7 +12,8 @@ export { RateLimiterObject } from "./ratelimit/durable_object";
 export default {
   fetch: handleRequest,
   queue(batch: MessageBatch<UsageMessage | WebhookEvent>, env: Env): Promise<void> {
-    if (batch.queue === WEBHOOK_QUEUE_NAME) return deliverWebhooks(batch as MessageBatch<WebhookEvent>, env);
+    // By name prefix, so an [env.staging] queue named "keygate-webhooks-staging" is routed here too.
+    if (batch.queue.startsWith(WEBHOOK_QUEUE_NAME)) return deliverWebhooks(batch as MessageBatch<WebhookEvent>, env);
     return consumeUsage(batch as MessageBatch<UsageMessage>, env);
   },
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {

@@ -3,7 +3,7 @@ import type { Env } from "../env";
 import type { WebhookEvent } from "./events";
 import { signedHeaders, webhookBody } from "./sign";
 
-/** The queue's name in wrangler.toml; `src/index.ts` routes its batches here. */
+/** The queue's name in wrangler.toml (or its prefix, per environment); `src/index.ts` routes its batches here. */
 export const WEBHOOK_QUEUE_NAME = "keygate-webhooks";
 
 /** A receiver gets this long to answer one delivery before the attempt counts as failed. */
