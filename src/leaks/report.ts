@@ -65,6 +65,8 @@ export async function handleLeakReport(deps: RevocationDeps, config: Config, tok
     await recordLeaks(deps, config, work, now);
   }
 
+  // For `wrangler tail`: counts only, never a token or a hash.
+  console.log(`keygate: secret scanning report: ${tokens.length} token(s), ${found.size} of this gateway, ${work.length} live (${config.leakedKeyAction})`);
   return tokens.map((t, i) => ({ token_hash: hashes[i]!, token_type: t.type, label: found.has(hashes[i]!) ? "true_positive" : "false_positive" }));
 }
 

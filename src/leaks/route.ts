@@ -45,6 +45,7 @@ const secretScanningRoute = createRoute({
     401: error("Missing or invalid signature (`invalid_signature`)"),
     413: error("Body over 2 MiB"),
     415: error("Body is not JSON"),
+    500: error("The gateway configuration is invalid (`gateway_misconfigured`) or an unexpected error"),
     503: error("GitHub's public keys could not be fetched (`signing_keys_unavailable`)"),
   },
 });

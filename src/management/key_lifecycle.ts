@@ -1,9 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and } from "drizzle-orm";
 import { parseDuration } from "../duration";
-import { newId } from "../keys/ids";
-import { eventOf } from "../webhooks/events";
 import { KeygateError } from "../errors";
+import { newId } from "../keys/ids";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import {
@@ -19,6 +18,7 @@ import {
   underKeyLimit,
 } from "../store/keys";
 import { findOrg } from "../store/orgs";
+import { eventOf } from "../webhooks/events";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp, publisherOf, revocationOf } from "./context";
 import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";

@@ -149,6 +149,8 @@ describe("POST /secret-scanning/github", () => {
       401,
       "invalid_signature",
     );
+    // The operator token is no substitute for GitHub's signature.
+    await expectError(await worker.report(body, null, { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }), 401, "invalid_signature");
     // Signed by a key GitHub does not list (someone else's key under GitHub's identifier).
     const impostor = { ...(await newGithubSigner()), identifier: signer.identifier };
     await expectError(await worker.report(body, impostor), 401, "invalid_signature");
