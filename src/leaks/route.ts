@@ -77,7 +77,8 @@ function githubSignature(): MiddlewareHandler<ManagementEnv> {
 }
 
 export function registerSecretScanningRoutes(app: ManagementApp): void {
-  app.use(SECRET_SCANNING_PATH, githubSignature());
+  // POST only, so other methods get the router's 405 rather than a 401 about signatures.
+  app.post(SECRET_SCANNING_PATH, githubSignature());
   app.openapi(secretScanningRoute, async (c) => {
     const tokens = c.req.valid("json");
     return c.json(await handleLeakReport(revocationOf(c), c.get("config"), tokens, Date.now()), 200);

@@ -205,6 +205,12 @@ describe("POST /secret-scanning/github", () => {
     expect(await keyStatus(orgId, keyId)).toBe("revoked");
   });
 
+  it("answers other methods 405 with Allow: POST", async () => {
+    const res = await adminFetch("/secret-scanning/github");
+    await expectError(res, 405, "method_not_allowed");
+    expect(res.headers.get("allow")).toBe("POST");
+  });
+
   it("is listed in the OpenAPI document without a credential", async () => {
     const doc = await expectJson<{ paths: Record<string, { post?: { security?: unknown[] } }> }>(await adminFetch("/openapi.json"), 200);
     expect(doc.paths["/_keygate/v1/secret-scanning/github"]?.post?.security).toEqual([]);
