@@ -127,3 +127,18 @@ export function assertCanGrant(caller: Caller, scopes: readonly string[]): void 
     });
   }
 }
+
+/**
+ * SPEC §9: an org key may not update, revoke or rotate a key holding a scope it does not hold
+ * itself (a `keys:write` key must not demote or revoke an `admin` key). The operator and `admin`
+ * keys may act on any key of the org.
+ */
+export function assertCanManage(caller: Caller, target: { id: string; scopes: readonly string[] }): void {
+  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  const missing = target.scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  if (missing.length > 0) {
+    throw new KeygateError("insufficient_scope", `key ${target.id} holds scopes this key lacks (${missing.join(", ")}); only a key holding them, or the operator, may change it`, {
+      details: missing.map((scope) => ({ field: "scopes", message: `the calling key does not hold ${scope}` })),
+    });
+  }
+}

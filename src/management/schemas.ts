@@ -45,8 +45,11 @@ export const PaginationSchema = z
 export const dataOf = <T extends z.ZodType>(schema: T) => z.object({ data: schema });
 export const pageOf = <T extends z.ZodType>(schema: T) => z.object({ data: z.array(schema), pagination: PaginationSchema });
 
+/** Deep pages are refused rather than turned into huge offsets: page x per_page stays far inside an int32. */
+export const MAX_PAGE = 10_000;
+
 export const pageQuery = {
-  page: z.coerce.number().int().min(1).default(1).openapi({ description: "1-based page number" }),
+  page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1).openapi({ description: `1-based page number (max ${MAX_PAGE})` }),
   per_page: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Items per page (max 100)" }),
 };
 
