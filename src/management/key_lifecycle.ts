@@ -37,6 +37,7 @@ const RotateKeyBody = z
   .openapi("RotateKey");
 
 const revokeKeyRoute = createRoute({
+  operationId: "revokeKey",
   method: "post",
   path: "/orgs/{org_id}/keys/{key_id}/revoke",
   tags: ["keys"],
@@ -48,6 +49,7 @@ const revokeKeyRoute = createRoute({
 });
 
 const rotateKeyRoute = createRoute({
+  operationId: "rotateKey",
   method: "post",
   path: "/orgs/{org_id}/keys/{key_id}/rotate",
   tags: ["keys"],

@@ -14,7 +14,7 @@ import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./au
 import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
-import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { dataOf, errorResponses, instant, int32, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
@@ -23,11 +23,12 @@ const DAY_MS = 86_400_000;
 export const durationText = (min: number, max: number, example: string) =>
   z
     .string()
+    .max(16)
     .refine((text) => {
       const ms = parseDuration(text);
       return ms !== null && ms >= min && ms <= max;
     }, `must be a duration like "60s", "15m", "1h" or "7d", between ${min / 1000}s and ${max / DAY_MS}d`)
-    .openapi({ example });
+    .openapi({ example, pattern: "^\\d+(ms|s|m|h|d)$" });
 
 /** A key's scopes travel to the origin in one `X-Keygate-Scopes` header: both bounds keep it small enough for any origin. */
 export const MAX_SCOPES_PER_KEY = 50;
@@ -65,7 +66,7 @@ const Scopes = z
   });
 const RateLimitInput = z
   .strictObject({
-    limit: z.number().int().min(1).max(1_000_000_000),
+    limit: int32(1, 1_000_000_000),
     window: durationText(1_000, DAY_MS, "60s"),
     mode: consistencyMode.optional(),
   })
@@ -86,6 +87,7 @@ const CreateKeyBody = z
     expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: 'Lifetime from now; "never" (the default) for no expiry' }),
     expires_at: z.iso
       .datetime({ offset: true })
+      .max(40)
       .optional()
       .openapi({ description: `Exact expiry (future, at most ${MAX_KEY_LIFETIME_TEXT} from now); instead of expires_in` }),
     rate_limit: RateLimitInput.optional(),
@@ -119,6 +121,7 @@ const ListKeysQuery = z.object({
   sort: sortQuery(["created_at", "-created_at", "last_used_at", "-last_used_at", "expires_at", "-expires_at", "name", "-name"], "-created_at"),
   status: z
     .string()
+    .max(100)
     .regex(STATUS_LIST, "must be a comma-separated list of active, expired, revoked")
     .optional()
     .openapi({ description: "active, expired or revoked; several comma-separated", example: "active" }),
@@ -127,10 +130,12 @@ const ListKeysQuery = z.object({
 });
 
 const createKeyRoute = createRoute({
+  operationId: "createKey",
   method: "post",
   path: "/orgs/{org_id}/keys",
   tags: ["keys"],
   summary: "Create a key (needs keys:write); the full key is in this response only",
+  description: "Scopes must be in the catalogue (at most 50), and an org key can only grant scopes it holds. Expiry: expires_in or expires_at, at most 100 years ahead. 409 key_limit_reached at the org's max_active_keys.",
   security,
   request: { params: OrgIdParam, body: jsonRequest(CreateKeyBody) },
   responses: {
@@ -140,26 +145,31 @@ const createKeyRoute = createRoute({
 });
 
 const listKeysRoute = createRoute({
+  operationId: "listKeys",
   method: "get",
   path: "/orgs/{org_id}/keys",
   tags: ["keys"],
   summary: "List keys (needs keys:read)",
+  description: "Paged (page, per_page up to 100); filters status, name, unused_since; never the key itself.",
   security,
   request: { params: OrgIdParam, query: ListKeysQuery },
   responses: { 200: jsonResponse(pageOf(KeySchema), "A page of keys"), ...errorResponses(400, 401, 403, 404) },
 });
 
 const getKeyRoute = createRoute({
+  operationId: "getKey",
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
   summary: "Read a key (needs keys:read); never the key itself",
+  description: "The key's identifier and last 4 characters identify it; the full key was shown once, at create or rotate.",
   security,
   request: { params: KeyIdParams },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The key"), ...errorResponses(401, 403, 404) },
 });
 
 const updateKeyRoute = createRoute({
+  operationId: "updateKey",
   method: "patch",
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
