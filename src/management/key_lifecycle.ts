@@ -42,10 +42,14 @@ const revokeKeyRoute = createRoute({
   path: "/orgs/{org_id}/keys/{key_id}/revoke",
   tags: ["keys"],
   summary: "Revoke a key (needs keys:write): immediate, permanent, idempotent",
-  description: "Revoking a revoked key answers 200 with the original revoked_at and writes no second audit event.",
+  description: [
+    "Revoking a revoked key answers 200 with the original revoked_at and writes no second audit event.",
+    "An org key may not revoke a key holding a scope it lacks (403 insufficient_scope).",
+    "409 conflict only if the key kept changing concurrently through every retry.",
+  ].join(" "),
   security,
   request: { params: KeyIdParams },
-  responses: { 200: jsonResponse(dataOf(KeySchema), "The revoked key"), ...errorResponses(401, 403, 404, 413, 415) },
+  responses: { 200: jsonResponse(dataOf(KeySchema), "The revoked key"), ...errorResponses(401, 403, 404, 409, 413, 415) },
 });
 
 const rotateKeyRoute = createRoute({
@@ -55,7 +59,9 @@ const rotateKeyRoute = createRoute({
   tags: ["keys"],
   summary: "Rotate a key (needs keys:write): a new key with the same name, scopes, limits and meta",
   description: [
-    "The new key gets the old key's lifetime (expires_at - created_at) counted from now, or no expiry if the old key had none.",
+    "The new key gets every setting of the old key as it is when the rotation commits (a concurrent PATCH is either carried over or refused),",
+    "and the old key's lifetime (expires_at - created_at) counted from now, capped at 100 years, or no expiry if the old key had none.",
+    "An org key may not rotate a key holding a scope it lacks (403 insufficient_scope).",
     "The old key is revoked now (grace_period 0s, the default) or expires at the end of the grace period, never later than it would have.",
     "Only an active key that has not been rotated before can be rotated (409 conflict otherwise).",
     "With an immediate revoke the active-key count does not grow, so the limit never refuses it; with a grace period",

@@ -174,7 +174,8 @@ const updateKeyRoute = createRoute({
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
   summary: "Rename a key or change its scopes, rate limit or meta (needs keys:write)",
-  description: "Takes effect on the next request: the key's cached record is purged.",
+  description:
+    "Takes effect on the next request: the key's cached record is purged. An org key may not change a key holding a scope it lacks (403 insufficient_scope). Concurrent changes are applied one after the other; 409 conflict if the key is revoked meanwhile.",
   security,
   request: { params: KeyIdParams, body: jsonRequest(UpdateKeyBody) },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The updated key"), ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
