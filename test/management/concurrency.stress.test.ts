@@ -1,6 +1,7 @@
 // Issue 17.1: every pair of mutating operations on one key, run concurrently many times. Each trial's
 // outcome (statuses, the old key, its successor, the audit trail) must equal the outcome of running
 // the two operations one after the other in some order: no lost update, no double audit row.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { adminFetch, createKey, createOrg, type KeyJson } from "../harness";
 
@@ -131,6 +132,34 @@ describe(`concurrent mutations of one key: ${pairs.length} pairs x ${TRIALS} tri
       const matches = orders.some((e) => canonical(e.statuses) === canonical(seen.statuses) && canonical(e.model) === canonical(seen.model));
       expect(matches, `trial ${trial}: observed ${JSON.stringify(seen)} is neither serial order: ${JSON.stringify(orders)}`).toBe(true);
     }
+  });
+});
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+describe("generated sets of three concurrent mutations (fast-check)", () => {
+  it("always end as some serial order of the three would (25 generated triples)", async () => {
+    const { id: orgId } = await createOrg({ max_active_keys: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.tuple(...[0, 1, 2].map(() => fc.constantFrom(...OPS))), async (ops) => {
+        const { id: keyId } = await createKey(orgId, { ...INITIAL, meta: INITIAL.meta! });
+        const seen = await observe(orgId, keyId, await Promise.all(ops.map((op) => op.run(orgId, keyId))));
+        for (const code of seen.errors) expect(code).toBe("conflict");
+        const outcomes = permutations([0, 1, 2]).map((order) => {
+          const { statuses, model } = expected(order.map((i) => ops[i]!));
+          // Statuses back in request order.
+          const byRequest: number[] = [];
+          order.forEach((requestIndex, step) => (byRequest[requestIndex] = statuses[step]!));
+          return { statuses: byRequest, model };
+        });
+        const ok = outcomes.some((e) => canonical(e.statuses) === canonical(seen.statuses) && canonical(e.model) === canonical(seen.model));
+        expect(ok, `${ops.map((o) => o.name).join(" || ")}: observed ${JSON.stringify(seen)}`).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
   });
 });
 
