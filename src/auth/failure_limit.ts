@@ -79,3 +79,25 @@ export async function countAuthFailure(config: Config, env: Env, source: string,
     warnStoreUnavailable("AUTH_FAILURE_LIMIT", err);
   }
 }
+
+/**
+ * Rate-limit headers for answers given before a credential is known (401, the 429 above, a 400 for
+ * conflicting credentials): the source's failed-authentication budget as this isolate knows it (other
+ * locations may have counted more), as policy `auth_failures`.
+ */
+export function authFailureBudgetHeaders(config: Config, source: string, now = Date.now()): Record<string, string> {
+  const { limit, windowMs } = config.authFailureLimit;
+  const window = Math.floor(now / windowMs);
+  const until = blocked.get(source);
+  const seen = local.get(source);
+  const used = until !== undefined && until > now ? limit : seen && seen.window === window ? Math.min(limit, seen.count) : 0;
+  const resetAt = until !== undefined && until > now ? until : (window + 1) * windowMs;
+  const seconds = secondsUntil(resetAt, now);
+  return {
+    "RateLimit-Policy": `"auth_failures";q=${limit};w=${Math.max(1, Math.ceil(windowMs / 1000))}`,
+    RateLimit: `"auth_failures";r=${limit - used};t=${seconds}`,
+    "X-RateLimit-Limit": String(limit),
+    "X-RateLimit-Remaining": String(limit - used),
+    "X-RateLimit-Reset": String(seconds),
+  };
+}

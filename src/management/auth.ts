@@ -5,7 +5,7 @@ import { type Config, loadConfig } from "../config";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
-import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { type AuthFailureReasonCode, usageRecorder } from "../usage/record";
 import type { Caller, ManagementEnv } from "./context";
 
@@ -83,7 +83,16 @@ export function managementAuth(): MiddlewareHandler<ManagementEnv> {
     const config = loadConfig(c.env);
     c.set("config", config);
     c.set("db", drizzle(c.env.DB));
-    c.set("caller", await authenticateCaller(c.req.raw.headers, c.env, config, c.executionCtx as ExecutionContext));
+    let caller: Caller;
+    try {
+      caller = await authenticateCaller(c.req.raw.headers, c.env, config, c.executionCtx as ExecutionContext);
+    } catch (err) {
+      // No credential's budget applies yet: the answer carries the source's failed-authentication budget.
+      if (!(err instanceof KeygateError)) throw err;
+      const budget = authFailureBudgetHeaders(config, clientSource(c.req.raw.headers));
+      throw new KeygateError(err.code, err.message, { details: err.details, headers: { ...err.headers, ...budget } });
+    }
+    c.set("caller", caller);
     await next();
   };
 }

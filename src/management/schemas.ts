@@ -29,7 +29,7 @@ export const idString = (example: string) => z.string().max(64).regex(ID_PATTERN
 const headerSchema = (description: string, schema: Record<string, unknown>) => ({ description, schema });
 export const RATE_LIMIT_HEADERS = {
   "RateLimit-Policy": headerSchema(
-    'The per-credential management limit (MANAGEMENT_RATE_LIMIT), e.g. `"default";q=600;w=60`. X-RateLimit-Limit carries its q as well.',
+    'The per-credential management limit (MANAGEMENT_RATE_LIMIT), e.g. `"default";q=600;w=60`; on answers given before a credential is identified (401, 429 too_many_auth_failures) the address\'s failed-authentication budget (AUTH_FAILURE_LIMIT), `"auth_failures";q=20;w=60`. X-RateLimit-Limit carries its q as well.',
     { type: "string", maxLength: 200 },
   ),
   RateLimit: headerSchema('What is left of it, e.g. `"default";r=599;t=60` (draft-ietf-httpapi-ratelimit-headers)', { type: "string", maxLength: 200 }),

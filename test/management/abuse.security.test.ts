@@ -69,6 +69,23 @@ describe("AUTH_FAILURE_LIMIT (default 20 per 60 s)", () => {
     expect((await call("/demo/items", { "x-api-key": key, "cf-connecting-ip": freshSource() })).status).toBe(200);
   });
 
+  it("answers given before a credential is known carry the address's failed-authentication budget", async () => {
+    const source = freshSource();
+    const first = await call(`${MANAGEMENT}/orgs`, { ...wrongToken, "cf-connecting-ip": source });
+    await expectError(first, 401, "unauthorized");
+    expect(first.headers.get("ratelimit-policy")).toBe('"auth_failures";q=20;w=60');
+    expect(first.headers.get("x-ratelimit-remaining")).toBe("19");
+    expect(first.headers.get("www-authenticate")).toContain("Bearer");
+    const missing = await call(`${MANAGEMENT}/orgs`, { "cf-connecting-ip": source });
+    await expectError(missing, 401, "missing_credentials");
+    expect(missing.headers.get("x-ratelimit-remaining")).toBe("19");
+    for (let i = 0; i < 19; i++) await call(`${MANAGEMENT}/orgs`, { ...wrongToken, "cf-connecting-ip": source });
+    const refused = await call(`${MANAGEMENT}/orgs`, { ...operator, "cf-connecting-ip": source });
+    await expectError(refused, 429, "too_many_auth_failures");
+    expect(refused.headers.get("ratelimit")).toMatch(/^"auth_failures";r=0;t=\d+$/);
+    expect(refused.headers.get("x-ratelimit-remaining")).toBe("0");
+  });
+
   it("missing credentials are not failures, and 19 failures leave the source working", async () => {
     const source = freshSource();
     for (let i = 0; i < 30; i++) await expectError(await call(`${MANAGEMENT}/orgs`, { "cf-connecting-ip": source }), 401, "missing_credentials");

@@ -191,6 +191,11 @@ async function check(operation: Operation, req: ReturnType<typeof requestFor> ex
   expect(res.status, where).toBeLessThan(500);
   expect(Object.keys(operation.op.responses as Json), where).toContain(String(res.status));
   expect(res.headers.get("content-type"), where).toMatch(/^application\/json/);
+  // The document promises the rate-limit headers on every 2xx and 4xx answer of an authenticated operation.
+  if (!operation.path.endsWith("/health")) {
+    for (const name of ["ratelimit-policy", "ratelimit", "x-ratelimit-remaining", "x-ratelimit-reset"]) expect(res.headers.get(name), `${where}: ${name}`).not.toBeNull();
+    if (res.status === 429) expect(res.headers.get("retry-after"), where).not.toBeNull();
+  }
   const json = JSON.parse(text) as Json;
   if (res.status >= 400) {
     expect(Object.keys(json), where).toEqual(["error"]);
