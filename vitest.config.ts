@@ -10,6 +10,10 @@ export default defineConfig({
       miniflare: {
         bindings: {
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+          // Test requests share one source ("unknown") and one operator token: the suite-wide limits are
+          // out of the way; test/management/abuse.security.test.ts checks the real defaults with its own env.
+          AUTH_FAILURE_LIMIT: "1000000/60s",
+          MANAGEMENT_RATE_LIMIT: "1000000/60s",
           ORIGIN_URL: inject<string>("originUrl"),
           // The Upstash bridge (test/node/upstash-bridge.ts). RATE_LIMIT_BACKEND stays "durable-object"
           // from wrangler.toml; the Upstash tests build that backend (or a config for it) explicitly.

@@ -22,6 +22,8 @@ interface GatewayConfig {
   routes: unknown[];
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  authFailureLimit: { limit: number; windowMs: number };
+  managementRateLimit: { limit: number; windowMs: number };
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -99,6 +101,7 @@ export async function checkConfig(configPath: string, envName: string | undefine
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
   for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);

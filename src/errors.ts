@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   // 429
   rate_limited: 429,
+  too_many_auth_failures: 429,
   // 5xx
   internal_error: 500,
   gateway_misconfigured: 500,

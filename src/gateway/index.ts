@@ -2,6 +2,7 @@ import type { KeyRecord } from "../cache/interface";
 import { keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
+import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
@@ -24,6 +25,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
   const usage = usageRecorder(env.USAGE_QUEUE);
+  // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
+  const source = clientSource(request.headers);
+  const refusal = authFailureRefusal(source, startedAt);
+  if (refusal) return renderError(refusal);
 
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
@@ -34,12 +39,13 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
-        source: request.headers.get("cf-connecting-ip") ?? "unknown",
+        source,
         reason: err.code as AuthFailureReasonCode,
         keyId: known?.id ?? null,
         orgId: known?.orgId ?? null,
         at: startedAt,
       });
+      if (err.code !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || err.code === "invalid_key" }, startedAt);
     }
     return renderError(err);
   }
