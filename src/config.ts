@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "./duration";
 import type { Env } from "./env";
-import { KeygateError } from "./errors";
+import { KeygateError, logMisconfigured } from "./errors";
 import { routePatternProblem } from "./gateway/route_policy";
 
 /** Scopes every deployment has: they guard the management API itself. */
@@ -163,11 +163,25 @@ export function loadConfig(env: Env): Config {
       result = parseConfig(env as unknown as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof KeygateError)) throw err;
-      console.error(`keygate: ${err.message}`);
+      // Logged (with every bad field) when first rendered: errors.ts logMisconfigured.
       result = err;
     }
     parsedConfigs.set(env, result);
   }
   if (result instanceof KeygateError) throw result;
   return result;
+}
+
+/** For /health: whether this isolate's config parses. The reasons go to the log, never to the caller. */
+export function configStatus(env: Env): "valid" | "invalid" {
+  try {
+    loadConfig(env);
+    return "valid";
+  } catch (err) {
+    if (err instanceof KeygateError && err.code === "gateway_misconfigured") {
+      logMisconfigured(err);
+      return "invalid";
+    }
+    throw err;
+  }
 }

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { configStatus } from "../config";
 import type { ManagementApp } from "./context";
 import { jsonResponse } from "./schemas";
 
@@ -15,14 +16,23 @@ const healthRoute = createRoute({
   method: "get",
   path: "/health",
   tags: ["meta"],
-  summary: "Liveness (no auth)",
+  summary: "Liveness and config validity (no auth)",
+  description: "Answers 200 while the worker is up. `config` is `invalid` when the gateway's configuration does not parse (then every other request answers 500 `gateway_misconfigured`); the reasons are in the worker's log and in `npm run check-config`, never here.",
   security: [],
-  responses: { 200: jsonResponse(z.object({ data: z.object({ status: z.literal("ok") }) }), "The worker is up") },
+  responses: {
+    200: jsonResponse(
+      z.object({ data: z.object({ status: z.enum(["ok", "degraded"]), config: z.enum(["valid", "invalid"]) }) }),
+      "The worker is up; `status` is `degraded` when the config is invalid",
+    ),
+  },
 });
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
 export function registerDocs(app: ManagementApp, basePath: string): void {
-  app.openapi(healthRoute, (c) => c.json({ data: { status: "ok" as const } }, 200));
+  app.openapi(healthRoute, (c) => {
+    const config = configStatus(c.env);
+    return c.json({ data: { status: config === "valid" ? ("ok" as const) : ("degraded" as const), config } }, 200);
+  });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -32,7 +32,7 @@ describe("npm start", () => {
   it("serves the gateway's health endpoint on PORT", async () => {
     const res = await fetch(`http://127.0.0.1:${port}/_keygate/v1/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ data: { status: "ok" } });
+    expect(await res.json()).toEqual({ data: { status: "ok", config: "valid" } });
   });
 
   it("runs the bundled demo origin on DEMO_ORIGIN_PORT", async () => {
