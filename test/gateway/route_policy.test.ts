@@ -107,7 +107,7 @@ describe("a broken ROUTES config", () => {
     const body = (await res.json()) as ErrorEnvelope;
     expect(body.error.code).toBe("gateway_misconfigured");
     expect(JSON.stringify(body)).not.toContain("ROUTES");
-    expect(logged.mock.calls.flat().join("\n")).toContain("ROUTES.0.path");
+    expect(logged.mock.calls.flat().join("\n")).toContain("ROUTES[1].path");
   });
 });
 

@@ -46,7 +46,7 @@ describe("one error envelope everywhere under /_keygate", () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ data: { status: "degraded", config: "invalid" } });
       expect((await fetchWith({ TIERS: "{" }, `${MANAGEMENT}/openapi.json`)).status).toBe(200);
-      expect(logged.mock.calls.flat().join("\n")).toContain("TIERS is not valid JSON");
+      expect(logged.mock.calls.flat().join("\n")).toContain("TIERS: is not valid JSON (line 1, column 2)");
     } finally {
       logged.mockRestore();
     }
