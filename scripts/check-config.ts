@@ -64,6 +64,8 @@ export interface LoadedConfig {
   vars: Record<string, unknown>;
   /** Which local secret came from where (the environment or a .dev.vars file). */
   secretSources: Record<string, string>;
+  /** The .dev.vars file the local secrets came from, if any (.dev.vars.<env> first, as wrangler dev picks). */
+  devVarsFile: string | undefined;
   config: GatewayConfig;
   builtinScopes: Record<string, string>;
 }
@@ -92,7 +94,13 @@ if (import.meta.main) {
  * `.dev.vars.<env>`, then `.dev.vars`, as `npm start` does) and parses it with the worker's own parser.
  * Never throws for a bad config: `problems` are one-line messages, with no stack trace and none of the file's text.
  */
-export async function loadGatewayConfig(configPath: string, envName: string | undefined, environment: NodeJS.ProcessEnv = process.env): Promise<ConfigLoad> {
+export async function loadGatewayConfig(
+  configPath: string,
+  envName: string | undefined,
+  environment: NodeJS.ProcessEnv = process.env,
+  /** Vars that win over everything (npm start's ORIGIN_URL for the demo origin). */
+  overrides: Record<string, string> = {},
+): Promise<ConfigLoad> {
   if (!existsSync(configPath)) return { ok: false, problems: [`${configPath} not found`] };
   const where = `${configPath}${envName ? ` [env.${envName}]` : ""}`;
 
@@ -126,10 +134,12 @@ export async function loadGatewayConfig(configPath: string, envName: string | un
     }
   }
 
+  Object.assign(vars, overrides);
+
   const { parseConfig, displayField, BUILTIN_SCOPES } = (await tsImport("../src/config.ts", import.meta.url)) as ConfigModule;
   try {
     const config = parseConfig(vars);
-    return { ok: true, loaded: { configPath, envName, where, wrangler, vars, secretSources, config, builtinScopes: BUILTIN_SCOPES } };
+    return { ok: true, loaded: { configPath, envName, where, wrangler, vars, secretSources, devVarsFile, config, builtinScopes: BUILTIN_SCOPES } };
   } catch (err) {
     const error = err as GatewayMisconfigured;
     if (error?.code !== "gateway_misconfigured") throw err;
