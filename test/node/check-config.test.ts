@@ -193,7 +193,11 @@ describe("npm run check-config", () => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG });
     const dir = join(dirname(config), ".wrangler", "state", "v3", "d1", "miniflare-D1DatabaseObject");
     mkdirSync(dir, { recursive: true });
+    // node:sqlite's "experimental" warning is noise in the test output, as check-config itself keeps it out.
+    const emitWarning = process.emitWarning;
+    process.emitWarning = () => undefined;
     const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+    process.emitWarning = emitWarning;
     const db = new DatabaseSync(join(dir, "local.sqlite"));
     db.exec(`CREATE TABLE orgs (id TEXT PRIMARY KEY, tier TEXT NOT NULL);
       CREATE TABLE api_keys (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, rate_limit TEXT, revoked_at INTEGER);
