@@ -112,7 +112,7 @@ export async function loadGatewayConfig(
     // wrangler's own reader applies [env.*] exactly as deploy does (vars are not inherited from the top level).
     wrangler = unstable_readConfig({ config: configPath, env: envName });
   } catch (err) {
-    return { ok: false, problems: [wranglerErrorLine(err, configPath)] };
+    return { ok: false, problems: wranglerErrorLines(err, configPath) };
   }
 
   const vars: Record<string, unknown> = { ...wrangler.vars };
@@ -154,16 +154,19 @@ export async function loadGatewayConfig(
   }
 }
 
-/** A TOML syntax error as `file:line:column: message`; anything else wrangler refuses as its first line. */
-function wranglerErrorLine(err: unknown, configPath: string): string {
+/**
+ * A TOML syntax error as one line `file:line:column: message`; anything else wrangler refuses as its own
+ * diagnostic list (which names fields, never values), without a stack trace.
+ */
+function wranglerErrorLines(err: unknown, configPath: string): string[] {
   const error = err as { text?: string; message?: string; location?: { file?: string; line?: number; column?: number } };
   if (error?.location?.line) {
     const { file = configPath, line, column = 0 } = error.location;
     // wrangler's locations have 1-based lines and 0-based columns (esbuild's convention).
-    return `${file}:${line}:${column + 1}: ${error.text ?? "invalid TOML"}`;
+    return [`${file}:${line}:${column + 1}: ${error.text ?? "invalid TOML"}`];
   }
-  const message = (error?.text ?? error?.message ?? String(err)).split("\n")[0];
-  return `${configPath}: ${message}`;
+  const lines = (error?.message ?? String(err)).split("\n").filter((line) => line.trim() !== "" && !/^\s+at /.test(line));
+  return [`${configPath}: ${lines[0]}`, ...lines.slice(1).map((line) => `  ${line.trim()}`)];
 }
 
 /** Prints `config OK` and a summary, or what is wrong; returns the exit code. */

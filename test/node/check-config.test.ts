@@ -152,6 +152,21 @@ describe("npm run check-config", () => {
     expect(run.out).not.toContain("compatibility_date");
   });
 
+  it("lists the allowed values when a var is not one of them", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "redis"') });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('- RATE_LIMIT_BACKEND: Invalid option: expected one of "durable-object"|"upstash"');
+  });
+
+  it("passes on what wrangler itself refuses in the file, without a stack trace", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('binding = "DB"', 'bindingx = "DB"') });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('"d1_databases[0]" bindings should have a string "binding" field');
+    expect(run.out).not.toMatch(/\n\s+at /);
+  });
+
   it("gives the line and column of a JSON var that does not parse", async (context) => {
     const config = project(context, { "wrangler.toml": `${REPO_CONFIG}\n[env.json]\n[env.json.vars]\nTIERS = '{"free": {"limit": 5,}}'\n` });
     const run = await check(config, "json");
