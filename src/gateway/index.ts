@@ -7,6 +7,7 @@ import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
+import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
@@ -35,7 +36,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   try {
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
+    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
