@@ -7,6 +7,7 @@ import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
 import { extractCredential } from "./credentials";
+import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
 
@@ -24,6 +25,15 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
   const usage = usageRecorder(env.USAGE_QUEUE);
+
+  // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
+  // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
+  let path: string;
+  try {
+    path = canonicalPath(url.pathname);
+  } catch (err) {
+    return renderError(err);
+  }
 
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
@@ -48,9 +58,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
-    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    authorizeRoute(routePolicy(config.routes), request.method, path, record);
     rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
+      path,
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
@@ -68,7 +79,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     keyId: record.id,
     orgId: record.orgId,
     method: request.method,
-    path: recordedPath(url.pathname),
+    path: recordedPath(path),
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,

@@ -15,6 +15,8 @@ export interface ProxyIdentity {
 }
 
 export interface ProxyOptions {
+  /** The path to forward, already normalised (see path.ts); `url.pathname` when absent. */
+  path?: string;
   originUrl: URL;
   /** Time allowed until the origin's response headers arrive; the body may then stream for as long as it takes. */
   timeoutMs: number;
@@ -34,7 +36,7 @@ const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, "h
 const KEYGATE_HEADER_PREFIX = "x-keygate-";
 
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
-  const pathAndQuery = originBasePath(options.originUrl) + url.pathname + url.search;
+  const pathAndQuery = originBasePath(options.originUrl) + (options.path ?? url.pathname) + url.search;
   const headers = forwardedHeaders(request.headers, url);
 
   const controller = new AbortController();
