@@ -31,6 +31,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let path: string;
   try {
     path = canonicalPath(url.pathname);
+    // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
+    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    }
   } catch (err) {
     return renderError(err);
   }
