@@ -66,3 +66,52 @@ describe("KV failing", () => {
     expect(await code(stranger)).toBe("invalid_key");
   });
 });
+
+describe("origin resetting the connection", () => {
+  it("before its response headers: 502 origin_unreachable", async () => {
+    const { key } = await seedKey({ tier: "enterprise", scopes: ["demo:read"] });
+    const res = await callWith(env, "/demo/reset/0", get(key));
+    expect(res.status).toBe(502);
+    expect(await code(res)).toBe("origin_unreachable");
+  });
+
+  it("mid-body: the status is already sent, so the client's body read fails instead of ending as if complete", async () => {
+    const { key } = await seedKey({ tier: "enterprise", scopes: ["demo:read"] });
+    const res = await callWith(env, "/demo/reset/65536", get(key));
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow();
+  });
+});
+
+describe("usage queue failing", () => {
+  it("responses are unaffected, and the failure is logged once per interval however many flushes fail", async () => {
+    const { key } = await seedKey({ tier: "enterprise", scopes: ["demo:read"] });
+    let sends = 0;
+    const queue = new Proxy(env.USAGE_QUEUE, {
+      get(target, prop) {
+        if (prop === "send" || prop === "sendBatch") {
+          return () => {
+            sends++;
+            return Promise.reject(new Error("queue unavailable (injected fault)"));
+          };
+        }
+        return Reflect.get(target, prop) as unknown;
+      },
+    });
+    const down: Env = { ...env, USAGE_QUEUE: queue };
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await callWith(down, "/demo/x", get(key));
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-demo-origin")).toBe("keygate");
+      }
+    } finally {
+      console.error = original;
+    }
+    expect(sends).toBeGreaterThanOrEqual(5);
+    expect(logged.filter((args) => String(args[0]).includes("usage queue send failed"))).toHaveLength(1);
+  });
+});
