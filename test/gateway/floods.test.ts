@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMemoryCache } from "../../src/cache";
 import { indexedHash } from "../../src/cache/key_index";
 import { apiKeys } from "../../src/store/schema";
@@ -17,7 +17,8 @@ beforeEach(() => clearMemoryCache());
 
 describe("unknown-key floods (issue 18.7)", () => {
   it("distinct made-up keys, each sent 3 times: 0 KV writes, 1 D1 read and 1 KV read per distinct key", async () => {
-    const { env: counted, counts } = countingEnv();
+    // A negative TTL no run outlasts, however slow the machine: the count must not depend on timing.
+    const { env: counted, counts } = countingEnv({ NEGATIVE_CACHE_TTL_MS: "600000" });
     const keys = Array.from({ length: 40 }, () => unknownKey());
     for (let round = 0; round < 3; round++) {
       for (const key of keys) {
@@ -55,37 +56,52 @@ describe("a warm key (issue 19.6, 19.7)", () => {
     expect(counts).toEqual(warm);
   });
 
+  // The clock is moved by hand (only Date is faked): no assertion here depends on how fast the machine is.
   it("past MEMORY_CACHE_TTL_MS the record is served while it refreshes behind the response, and a revoke shows on the next request", async () => {
-    const ttl = 300;
+    const ttl = 5_000;
     const { key, id, hash } = await seedKey({ tier: "enterprise", scopes: ["demo:read"] });
     const { env: counted, counts } = countingEnv({ MEMORY_CACHE_TTL_MS: String(ttl) });
-    expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
-    // Revoked behind the gateway's back, and KV cleared as a purge elsewhere would: only this isolate's memory is stale.
-    await drizzle(env.DB).update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id));
-    await env.KEY_CACHE.delete(`kr:${hash}`);
-    await new Promise((resolve) => setTimeout(resolve, ttl + 50));
-    const before = { ...counts };
-    // Stale: still served (the refresh runs in waitUntil, which callWith awaits)...
-    expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
-    expect(counts.kvGet).toBe(before.kvGet + 1);
-    expect(counts.d1).toBeGreaterThan(before.d1);
-    // ...and the refreshed record is what the next request sees.
-    const res = await callWith(counted, "/demo/x", get(key));
-    expect(res.status).toBe(401);
-    expect(await code(res)).toBe("key_revoked");
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    try {
+      expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
+      // Revoked behind the gateway's back, and KV cleared as a purge elsewhere would: only this isolate's memory is stale.
+      await drizzle(env.DB).update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id));
+      await env.KEY_CACHE.delete(`kr:${hash}`);
+      vi.setSystemTime(Date.now() + ttl - 1);
+      const fresh = { ...counts };
+      expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
+      expect(counts).toEqual(fresh);
+      vi.setSystemTime(Date.now() + 2);
+      const before = { ...counts };
+      // Stale: still served (the refresh runs in waitUntil, which callWith awaits)...
+      expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
+      expect(counts.kvGet).toBe(before.kvGet + 1);
+      expect(counts.d1).toBeGreaterThan(before.d1);
+      // ...and the refreshed record is what the next request sees.
+      const res = await callWith(counted, "/demo/x", get(key));
+      expect(res.status).toBe(401);
+      expect(await code(res)).toBe("key_revoked");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("past twice the TTL (the hard bound) the record is dropped: the request waits for a fresh lookup", async () => {
-    const ttl = 200;
+    const ttl = 5_000;
     const { key, id, hash } = await seedKey({ tier: "enterprise", scopes: ["demo:read"] });
     const { env: counted } = countingEnv({ MEMORY_CACHE_TTL_MS: String(ttl) });
-    expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
-    await drizzle(env.DB).update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id));
-    await env.KEY_CACHE.delete(`kr:${hash}`);
-    await new Promise((resolve) => setTimeout(resolve, 2 * ttl + 50));
-    const res = await callWith(counted, "/demo/x", get(key));
-    expect(res.status).toBe(401);
-    expect(await code(res)).toBe("key_revoked");
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    try {
+      expect((await callWith(counted, "/demo/x", get(key))).status).toBe(200);
+      await drizzle(env.DB).update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id));
+      await env.KEY_CACHE.delete(`kr:${hash}`);
+      vi.setSystemTime(Date.now() + 2 * ttl + 1);
+      const res = await callWith(counted, "/demo/x", get(key));
+      expect(res.status).toBe(401);
+      expect(await code(res)).toBe("key_revoked");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a valid key's hash is indexed in isolate memory (no SHA-256 on its next request); an unknown key's never is", async () => {

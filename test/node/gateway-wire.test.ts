@@ -87,3 +87,12 @@ describe("request-targets as sent on the wire (issue 18.1)", () => {
     expect(res.head).not.toMatch(/x-demo-origin/i);
   });
 });
+
+describe("secrets scan of what the gateway printed (issue 18)", () => {
+  it("npm start's whole output holds neither the key nor the operator token", () => {
+    const output = gateway.output();
+    expect(output.length).toBeGreaterThan(0);
+    expect(output.includes(key)).toBe(false);
+    expect(output.includes(gateway.token)).toBe(false);
+  });
+});
