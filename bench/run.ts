@@ -95,21 +95,45 @@ async function measure(): Promise<void> {
 
   // Per scenario and concurrency, over the measured windows: CPU of the serving workerd and storage
   // operations, each read before a window and after it has settled (background work included).
-  const costs = new Map<string, { cpuMs: number; requests: number; ops: StorageRates | null }>();
+  // Requests are counted as sent (the pool's cursor), not as answered: a request cut off at the end of
+  // a window was still served, and its CPU and storage operations land in the settle time.
+  // "Steady" counts only from a quarter into each window: the scenarios interleave, so each window
+  // starts after a pause longer than the memory cache's hard bound, and its first requests are misses.
+  interface Cost {
+    cpuMs: number;
+    requests: number;
+    ops: StorageRates | null;
+    steadyRequests: number;
+    steadyOps: StorageRates | null;
+  }
+  const zero = (): StorageRates => ({ d1Reads: 0, kvReads: 0, kvWrites: 0, doCalls: 0 });
+  const costs = new Map<string, Cost>();
   const window = async (scenario: Scenario, connections: number, durationSec: number, measured: boolean): Promise<WindowResult> => {
     const pids = scenario.worker?.pids ?? [];
     const opsBefore = await storageOps(scenario.worker);
     const cpuBefore = measureCpu && pids.length ? cpuMs(pids) : 0;
+    const sentBefore = scenario.pool.cursor;
+    const marks: { quarter?: Promise<{ ops: StorageRates | null; sent: number }> } = {};
+    const quarterTimer = setTimeout(() => {
+      const sent = scenario.pool.cursor;
+      marks.quarter = storageOps(scenario.worker).then((ops) => ({ ops, sent }));
+    }, (durationSec * 1000) / 4);
     const result = await runLoad({ url: scenario.url, path: PATH, connections, durationSec, pool: scenario.pool });
+    clearTimeout(quarterTimer);
     await sleep(SETTLE_MS);
     const cpuAfter = measureCpu && pids.length ? cpuMs(pids) : 0;
     const opsAfter = await storageOps(scenario.worker);
+    const mid = marks.quarter ? await marks.quarter : null;
     if (measured) {
       const key = `${scenario.id}@${connections}`;
-      const acc = costs.get(key) ?? { cpuMs: 0, requests: 0, ops: opsBefore ? { d1Reads: 0, kvReads: 0, kvWrites: 0, doCalls: 0 } : null };
+      const acc = costs.get(key) ?? { cpuMs: 0, requests: 0, ops: opsBefore ? zero() : null, steadyRequests: 0, steadyOps: opsBefore ? zero() : null };
       acc.cpuMs += cpuAfter - cpuBefore;
-      acc.requests += result.requests;
+      acc.requests += scenario.pool.cursor - sentBefore;
       if (acc.ops && opsBefore && opsAfter) for (const field of STORAGE_OPS) acc.ops[field] += opsAfter[field] - opsBefore[field];
+      if (acc.steadyOps && mid?.ops && opsAfter) {
+        acc.steadyRequests += scenario.pool.cursor - mid.sent;
+        for (const field of STORAGE_OPS) acc.steadyOps[field] += opsAfter[field] - mid.ops[field];
+      }
       costs.set(key, acc);
     }
     return result;
@@ -148,6 +172,7 @@ async function measure(): Promise<void> {
         summary: summarize(windows.get(`${s.id}@${connections}`) ?? []),
         ...(measureCpu && s.worker && requests > 0 ? { cpuUsPerRequest: (cost!.cpuMs * 1000) / requests } : {}),
         ...(cost?.ops && requests > 0 ? { storagePer1000: scale(cost.ops, 1000 / requests) } : {}),
+        ...(cost?.steadyOps && cost.steadyRequests > 0 ? { steadyStoragePer1000: scale(cost.steadyOps, 1000 / cost.steadyRequests) } : {}),
       };
     }),
   );

@@ -21,7 +21,7 @@ const row = (id: string, concurrency: number, rps: number, p50: number, expected
   expectedStatus,
   summary: { requests: 100, rps, rpsMin: rps, rpsMax: rps, p50, p99: p50 * 2, errors: 0, statuses: statuses ?? { [expectedStatus]: 100 } },
   cpuUsPerRequest: cpu,
-  ...(id === "passthrough" ? {} : { storagePer1000: ops }),
+  ...(id === "passthrough" ? {} : { storagePer1000: ops, steadyStoragePer1000: ops }),
 });
 
 const flood = (d1Reads: number, kvWrites = 0): UnknownKeyFlood => ({ distinctKeys: 256, ops: { d1Reads, kvReads: 256, kvWrites, doCalls: 0 }, negativeCacheTtlMs: 30_000 });
