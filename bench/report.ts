@@ -246,7 +246,8 @@ export function formatMarkdown(report: BenchReport): string {
   ].join("\n");
 }
 
-export async function writeReport(benchDir: string, report: BenchReport): Promise<void> {
-  await writeFile(join(benchDir, "results.json"), JSON.stringify(report, null, 2) + "\n");
-  await writeFile(join(benchDir, "RESULTS.md"), formatMarkdown(report));
+/** `suffix` "-ab" for A/B runs, so they never overwrite the full run's files. */
+export async function writeReport(benchDir: string, report: BenchReport, suffix = ""): Promise<void> {
+  await writeFile(join(benchDir, `results${suffix}.json`), JSON.stringify(report, null, 2) + "\n");
+  await writeFile(join(benchDir, `RESULTS${suffix}.md`), formatMarkdown(report));
 }

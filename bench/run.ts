@@ -30,8 +30,18 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     profile: { type: "string" },
     concurrency: { type: "string" },
+    // A/B: `--variant label=/path/to/tree` (repeatable) adds a gateway bundled from that tree.
+    variant: { type: "string", multiple: true },
+    // `--only passthrough,do-fast,do-strict`: a shorter run of just these scenarios (plus the variants).
+    only: { type: "string" },
   },
 });
+const variants = (args.variant ?? []).map((spec) => {
+  const [label, root] = spec.split("=", 2);
+  if (!label || !root || !/^[a-z0-9-]+$/.test(label)) throw new Error(`--variant takes label=/path/to/tree (label: a-z, 0-9, -), got "${spec}"`);
+  return { label, root };
+});
+const only = args.only ? args.only.split(",").map((id) => id.trim()) : undefined;
 const quick = args.quick ?? false;
 const PLAN = {
   rounds: Number(args.rounds ?? (quick ? 2 : 3)),
@@ -88,8 +98,9 @@ async function measure(): Promise<void> {
   const startedAt = Date.now();
   const machine = machineInfo();
   log(`${quick ? "quick" : "full"} run: ${PLAN.rounds} interleaved rounds × ${PLAN.windowSec} s per scenario and concurrency`);
-  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys });
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, variants, only });
   const { scenarios } = bench;
+  if (variants.length || only) bench.notes.push(`A/B run: ${only ? `scenarios ${only.join(", ")}` : "all scenarios"}${variants.length ? `; variants ${variants.map((v) => `${v.label} (${v.root})`).join(", ")}` : ""}`);
   const measureCpu = cpuMeasurable();
   if (!measureCpu) bench.notes.push("CPU per request not measured: /proc is not readable here (Linux only)");
 
@@ -207,8 +218,10 @@ async function measure(): Promise<void> {
   };
   report.targets = evaluateTargets(rows, unknownKeyFlood, addedP50AtC1);
   console.log(formatConsole(report));
-  await writeReport(join(ROOT, "bench"), report);
-  log(`wrote bench/results.json and bench/RESULTS.md; ${Math.round((Date.now() - startedAt) / 1000)} s in all`);
+  // A run limited by --only cannot evaluate every target: it never replaces the full run's files.
+  const suffix = only ? "-ab" : "";
+  await writeReport(join(ROOT, "bench"), report, suffix);
+  log(`wrote bench/results${suffix}.json and bench/RESULTS${suffix}.md; ${Math.round((Date.now() - startedAt) / 1000)} s in all`);
 }
 
 /** `ops` × factor, added to `into` when given. */

@@ -2,6 +2,7 @@
 // with the Durable Object limiter and, when redis-server is available, a second gateway on the
 // Upstash backend; then the scenarios that drive them.
 import { randomBytes } from "node:crypto";
+import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
 import { buildWorker } from "./build.ts";
@@ -52,6 +53,13 @@ export interface SetUpOptions {
   malformedKeys: number;
   /** For profiling runs: open every workerd's inspector (on a free port each). */
   inspect?: boolean;
+  /**
+   * A/B runs: more gateways, each bundled from another source tree (e.g. a worktree with one change
+   * reverted), measured side by side with this one as `do-fast~<label>` and `do-strict~<label>`.
+   */
+  variants?: { label: string; root: string }[];
+  /** Only these scenario ids (variants always run); all when absent. */
+  only?: string[];
 }
 
 interface GatewayConfig {
@@ -171,6 +179,24 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
       probeKey: bearer(generateKey(config.keyPrefix)),
     },
   ];
+
+  for (const variant of options.variants ?? []) {
+    log(`variant ${variant.label}: bundling the gateway from ${variant.root}`);
+    const build = await buildWorker(variant.root, `gateway-${variant.label}`, "bench/workers/gateway.ts", { configPath: join(variant.root, "wrangler.toml") }, options.signal);
+    // workerd reads scripts from under the root it was given: the bundle moves into this checkout.
+    const scriptPath = join(root, "bench", ".tmp", `gateway-${variant.label}.js`);
+    await copyFile(build.scriptPath, scriptPath);
+    const worker = await start({ name: "gateway", scriptPath, base, withBindings: true, bindings: gatewayVars, probeEntrypoint: "BenchProbe" });
+    const keys = await seedGateway(worker, new ManagementClient(worker.url, adminToken), root);
+    scenarios.push(
+      { id: `do-strict~${variant.label}`, label: `gateway, DO strict [${variant.label}]`, url: worker.url, worker, pool: keyPool([bearer(keys.strict.key)]), expectedStatus: 200 },
+      { id: `do-fast~${variant.label}`, label: `gateway, DO fast [${variant.label}]`, url: worker.url, worker, pool: keyPool([bearer(keys.fast.key)]), expectedStatus: 200 },
+    );
+  }
+  if (options.only) {
+    const keep = new Set(options.only);
+    for (let i = scenarios.length - 1; i >= 0; i--) if (!keep.has(scenarios[i]!.id) && !scenarios[i]!.id.includes("~")) scenarios.splice(i, 1);
+  }
 
   for (const scenario of scenarios) {
     const status = await probeStatus(scenario);
