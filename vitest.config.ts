@@ -44,7 +44,8 @@ export default defineConfig({
   ],
   test: {
     globalSetup: ["./test/global-setup.ts"],
-    setupFiles: ["./test/apply-migrations.ts"],
+    // secrets-scan.ts fails any file during which the worker printed a full key or the admin token.
+    setupFiles: ["./test/apply-migrations.ts", "./test/secrets-scan.ts"],
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: [...configDefaults.exclude, "test/node/**", ...unrunnable],
     reporters: ["default", skippedSuites],

@@ -9,6 +9,7 @@ import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usag
 import { AuthFailure, verifyKey } from "./authenticate";
 import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
+import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
 
@@ -30,6 +31,19 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   const source = clientSource(request.headers);
   const refusal = authFailureRefusal(source, startedAt);
   if (refusal) return renderError(refusal);
+
+  // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
+  // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
+  let path: string;
+  try {
+    path = canonicalPath(url.pathname);
+    // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
+    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    }
+  } catch (err) {
+    return renderError(err);
+  }
 
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
@@ -55,9 +69,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
-    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    authorizeRoute(routePolicy(config.routes), request.method, path, record);
     rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
+      path,
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
@@ -75,7 +90,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     keyId: record.id,
     orgId: record.orgId,
     method: request.method,
-    path: recordedPath(url.pathname),
+    path: recordedPath(path),
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,
