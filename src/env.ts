@@ -24,6 +24,8 @@ export interface Env {
   GITHUB_SECRET_SCANNING_KEYS_URL?: string;
   LEAKED_KEY_ACTION?: string;
   WEBHOOK_URL?: string;
+  AUTH_FAILURE_LIMIT?: string | number;
+  MANAGEMENT_RATE_LIMIT?: string | number;
 
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;

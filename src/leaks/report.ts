@@ -1,8 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
+import { KeygateError } from "../errors";
 import { parseKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
+import { WRITE_ATTEMPTS } from "../management/concurrency";
 import { type RevocationDeps, revokeKeys } from "../management/revocation";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
@@ -59,8 +61,7 @@ export async function handleLeakReport(deps: RevocationDeps, config: Config, tok
   });
   const work = [...live.values()];
   if (config.leakedKeyAction === "revoke") {
-    const revocations = work.map(({ row, report }) => ({ row, reason: "leaked", alsoRecord: [{ action: "key.leaked" as const, actor: LEAK_ACTOR, details: leakDetails(config, row, report) }] }));
-    await revokeKeys(deps, revocations, LEAK_ACTOR, now);
+    await revokeLeaked(deps, config, work, now);
   } else {
     await recordLeaks(deps, config, work, now);
   }
@@ -68,6 +69,21 @@ export async function handleLeakReport(deps: RevocationDeps, config: Config, tok
   // For `wrangler tail`: counts only, never a token or a hash.
   console.log(`keygate: secret scanning report: ${tokens.length} token(s), ${found.size} of this gateway, ${work.length} live (${config.leakedKeyAction})`);
   return tokens.map((t, i) => ({ token_hash: hashes[i]!, token_type: t.type, label: found.has(hashes[i]!) ? "true_positive" : "false_positive" }));
+}
+
+/** Revokes each live key; one changed since it was read (a concurrent PATCH) is read again and retried. */
+async function revokeLeaked(deps: RevocationDeps, config: Config, work: { row: KeyRow; report: LeakedToken }[], now: number): Promise<void> {
+  let pending = work;
+  for (let attempt = 0; pending.length > 0 && attempt < WRITE_ATTEMPTS; attempt++) {
+    const revocations = pending.map(({ row, report }) => ({ row, reason: "leaked", alsoRecord: [{ action: "key.leaked" as const, actor: LEAK_ACTOR, details: leakDetails(config, row, report) }] }));
+    const { stale } = await revokeKeys(deps, revocations, LEAK_ACTOR, now);
+    if (stale.size === 0) return;
+    const reports = new Map(pending.filter(({ row }) => stale.has(row.id)).map(({ row, report }) => [row.hash, report]));
+    const fresh = await keysByHashes(deps.db, [...reports.keys()]);
+    pending = fresh.filter((row) => keyStatus(row, now) === "active").map((row) => ({ row, report: reports.get(row.hash)! }));
+  }
+  // Not a 200: GitHub retries a report that failed, and the keys revoked so far stay revoked (repeats change nothing).
+  if (pending.length > 0) throw new KeygateError("conflict", `${pending.length} reported key(s) changed concurrently ${WRITE_ATTEMPTS} times in a row; send the report again`);
 }
 
 function leakDetails(config: Config, row: KeyRow, report: LeakedToken) {

@@ -2,7 +2,7 @@ import type { KeyCache } from "../cache/interface";
 import { newId } from "../keys/ids";
 import { type AuditEntry, recordAuditIf } from "../store/audit";
 import { changedRows, type Db } from "../store/conditional";
-import { type KeyRow, revokedAtExactly, revokeKeyOnce } from "../store/keys";
+import { type KeyRow, keyUnchanged, revokeKeyOnce } from "../store/keys";
 import { eventOf, type WebhookEvent } from "../webhooks/events";
 import type { PublishEvents } from "../webhooks/publish";
 
@@ -23,17 +23,25 @@ export interface Revocation {
 /** Keys per D1 batch: a few statements each, well under D1's per-batch limits. */
 const KEYS_PER_BATCH = 50;
 
+export interface RevocationResult {
+  /** Ids this call revoked. */
+  revoked: Set<string>;
+  /** Ids that changed since they were read (another write won): read them again and retry. */
+  stale: Set<string>;
+}
+
 /**
  * The one revoke: the management API's POST .../revoke and leak reports both come here. For each key,
- * `revoked_at` is set once and key.revoked (and `alsoRecord`) written in the same batch, only for the
- * revoke that happened, so a repeat or a race audits and announces nothing twice. Many keys share D1
- * batches, one cache purge and one queue send: a report of 1,000 live keys fits GitHub's time budget.
- * The caches are purged on every call, so repeating a revoke whose purge failed finishes the job.
- * Returns the ids this call revoked.
+ * read at `row.version`, the audit rows (key.revoked and `alsoRecord`) and the revoke are written in
+ * one batch under the same condition (the key is still at that version and not revoked), so there is
+ * exactly one key.revoked per revocation and a repeat or a lost race audits and announces nothing.
+ * Many keys share D1 batches, one cache purge and one queue send: a report of 1,000 live keys fits
+ * GitHub's time budget. The caches are purged on every call, so repeating a revoke whose purge
+ * failed finishes the job.
  */
-export async function revokeKeys(deps: RevocationDeps, revocations: Revocation[], actor: string, now: number): Promise<Set<string>> {
+export async function revokeKeys(deps: RevocationDeps, revocations: Revocation[], actor: string, now: number): Promise<RevocationResult> {
   const { db } = deps;
-  const revoked = new Set<string>();
+  const result: RevocationResult = { revoked: new Set(), stale: new Set() };
   const events: WebhookEvent[] = [];
   const pending = revocations.filter((r) => r.row.revokedAt === null);
   for (let i = 0; i < pending.length; i += KEYS_PER_BATCH) {
@@ -43,25 +51,24 @@ export async function revokeKeys(deps: RevocationDeps, revocations: Revocation[]
         ...(alsoRecord ?? []).map((entry) => ({ ...entry, ...base, id: newId("evt") })),
         { ...base, id: newId("evt"), action: "key.revoked" as const, actor, details: reason ? { name: row.name, reason } : { name: row.name } },
       ];
-      const happened = revokedAtExactly(db, row.id, now);
-      return { row, entries, statements: [revokeKeyOnce(db, row.id, now), ...entries.map((entry) => recordAuditIf(db, entry, now, happened))] };
+      // Audit first, under the condition the revoke itself checks: both happen or neither.
+      const unchanged = keyUnchanged(db, row.id, row.version);
+      return { row, entries, statements: [...entries.map((entry) => recordAuditIf(db, entry, now, unchanged)), revokeKeyOnce(db, row.id, now, row.version)] };
     });
     const [first, ...rest] = chunk.flatMap((c) => c.statements);
     const results = await db.batch([first!, ...rest]);
     let offset = 0;
     for (const { row, entries, statements } of chunk) {
-      if (changedRows(results[offset]) > 0) {
-        revoked.add(row.id);
-        for (const entry of entries) events.push(eventOf(entry, now)!);
-      }
       offset += statements.length;
+      if (changedRows(results[offset - 1]) > 0) {
+        result.revoked.add(row.id);
+        for (const entry of entries) events.push(eventOf(entry, now)!);
+      } else {
+        result.stale.add(row.id);
+      }
     }
   }
   await deps.cache.purge(revocations.map((r) => r.row.hash));
   await deps.publish(events);
-  return revoked;
-}
-
-export async function revokeKey(deps: RevocationDeps, row: KeyRow, actor: string, now: number, options: Omit<Revocation, "row"> = {}): Promise<boolean> {
-  return (await revokeKeys(deps, [{ row, ...options }], actor, now)).has(row.id);
+  return result;
 }

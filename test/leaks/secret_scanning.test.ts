@@ -205,15 +205,32 @@ describe("POST /secret-scanning/github", () => {
     expect(await keyStatus(orgId, keyId)).toBe("revoked");
   });
 
+  it("counts bad signatures against the sender's AUTH_FAILURE_LIMIT, then refuses it 429 before reading anything", async () => {
+    const { signer, worker } = await scanningSetup({ AUTH_FAILURE_LIMIT: "3/60s" });
+    const from = { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` };
+    const body = JSON.stringify(leakItems([{ token: "kg_x" }]));
+    const ok = await worker.report(body, signer, { headers: from });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("ratelimit-policy")).toBe('"auth_failures";q=3;w=60');
+    const impostor = { ...(await newGithubSigner()), identifier: signer.identifier };
+    for (let i = 0; i < 3; i++) await expectError(await worker.report(body, impostor, { headers: from }), 401, "invalid_signature");
+    const refused = await worker.report(body, signer, { headers: from });
+    await expectError(refused, 429, "too_many_auth_failures");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another address (GitHub's) is unaffected.
+    expect((await worker.report(body, signer, { headers: { "cf-connecting-ip": "192.0.2.77" } })).status).toBe(200);
+  });
+
   it("answers other methods 405 with Allow: POST", async () => {
     const res = await adminFetch("/secret-scanning/github");
     await expectError(res, 405, "method_not_allowed");
     expect(res.headers.get("allow")).toBe("POST");
   });
 
-  it("is listed in the OpenAPI document without a credential", async () => {
-    const doc = await expectJson<{ paths: Record<string, { post?: { security?: unknown[] } }> }>(await adminFetch("/openapi.json"), 200);
-    expect(doc.paths["/_keygate/v1/secret-scanning/github"]?.post?.security).toEqual([]);
+  it("is listed in the OpenAPI document with GitHub's signature as its only credential", async () => {
+    const doc = await expectJson<{ paths: Record<string, { post?: { security?: unknown[] } }>; components: { securitySchemes: Record<string, unknown> } }>(await adminFetch("/openapi.json"), 200);
+    expect(doc.paths["/_keygate/v1/secret-scanning/github"]?.post?.security).toEqual([{ githubSignature: [] }]);
+    expect(doc.components.securitySchemes.githubSignature).toMatchObject({ type: "apiKey", in: "header", name: "Github-Public-Key-Signature" });
     expect(env.GITHUB_SECRET_SCANNING_KEYS_URL).toContain("127.0.0.1");
   });
 });
