@@ -27,6 +27,10 @@ export default defineConfig({
       miniflare: {
         bindings: {
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+          // Test requests share one source ("unknown") and one operator token: the suite-wide limits are
+          // out of the way; test/management/abuse.security.test.ts checks the real defaults with its own env.
+          AUTH_FAILURE_LIMIT: "1000000/60s",
+          MANAGEMENT_RATE_LIMIT: "1000000/60s",
           ORIGIN_URL: inject<string>("originUrl"),
           // The Upstash bridge (test/node/upstash-bridge.ts). RATE_LIMIT_BACKEND stays "durable-object"
           // from wrangler.toml; the Upstash tests build that backend (or a config for it) explicitly.
@@ -40,7 +44,8 @@ export default defineConfig({
   ],
   test: {
     globalSetup: ["./test/global-setup.ts"],
-    setupFiles: ["./test/apply-migrations.ts"],
+    // secrets-scan.ts fails any file during which the worker printed a full key or the admin token.
+    setupFiles: ["./test/apply-migrations.ts", "./test/secrets-scan.ts"],
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: [...configDefaults.exclude, "test/node/**", ...unrunnable],
     reporters: ["default", skippedSuites],

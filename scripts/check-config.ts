@@ -31,6 +31,8 @@ export interface GatewayConfig {
   routes: RouteRule[];
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  authFailureLimit: { limit: number; windowMs: number };
+  managementRateLimit: { limit: number; windowMs: number };
   adminToken?: string;
   originSigningSecret?: string;
 }
@@ -193,6 +195,7 @@ export async function checkConfig(
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
   for (const note of routeNotes(config.routes)) out.log(`  note           ${note}`);

@@ -22,6 +22,7 @@ export interface DemoOriginOptions {
  * - `GET /demo/bytes/{n}`: streams n bytes (for download tests), in 64 KiB chunks.
  * - `GET /demo/slow/{ms}`: answers after ms milliseconds (for timeout tests).
  * - `/demo/status/{code}`: answers with that status (a Location for 3xx), to show statuses pass through.
+ * - `/demo/reset/{n}`: promises 4n bytes, sends n, then resets the connection (0: before the headers).
  * - anything else: echoes method, path, query, headers and body (text up to 64 KiB, always its
  *   length and SHA-256) as JSON, and with a signing secret the verified identity as `keygate`.
  *
@@ -58,6 +59,8 @@ function route(req: IncomingMessage, res: ServerResponse, identity: VerifiedRequ
     res.on("close", () => clearTimeout(timer));
     return;
   }
+  const reset = /^\/demo\/reset\/(\d+)$/.exec(url.pathname);
+  if (reset) return resetAfter(res, Number(reset[1]));
   const status = /^\/demo\/status\/([1-5]\d\d)$/.exec(url.pathname);
   if (status && Number(status[1]) >= 200) return sendStatus(res, Number(status[1]));
   const hash = createHash("sha256");
@@ -101,6 +104,13 @@ function sendStatus(res: ServerResponse, status: number): void {
   if (status >= 300 && status < 400) res.setHeader("location", "/demo/moved");
   if (status === 204 || status === 304) return void res.writeHead(status, { "x-demo-origin": "keygate" }).end();
   sendJson(res, status, { status });
+}
+
+/** Promises a large body, sends `sent` bytes of it, then resets the connection (0: before any header). */
+function resetAfter(res: ServerResponse, sent: number): void {
+  if (sent === 0) return void res.socket?.destroy();
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": sent * 4, "x-demo-origin": "keygate" });
+  res.write(Buffer.alloc(sent, 0x62), () => setTimeout(() => res.socket?.resetAndDestroy(), 20));
 }
 
 function streamBytes(res: ServerResponse, total: number): void {

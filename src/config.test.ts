@@ -196,3 +196,25 @@ describe("loadConfig", () => {
     }
   });
 });
+
+describe("abuse limits (SPEC §9)", () => {
+  it("default to 20 failed authentications per source and 600 management calls per credential, per 60 s", () => {
+    const config = parseConfig({ TIERS });
+    expect(config.authFailureLimit).toEqual({ limit: 20, windowMs: 60_000 });
+    expect(config.managementRateLimit).toEqual({ limit: 600, windowMs: 60_000 });
+  });
+
+  it("take a count per window, or a bare count per 60 s", () => {
+    expect(parseConfig({ TIERS, AUTH_FAILURE_LIMIT: "5/10m", MANAGEMENT_RATE_LIMIT: 100 })).toMatchObject({
+      authFailureLimit: { limit: 5, windowMs: 600_000 },
+      managementRateLimit: { limit: 100, windowMs: 60_000 },
+    });
+  });
+
+  it("reject anything else, naming the var", () => {
+    for (const bad of ["0/60s", "-1", "ten", "10/0s", "10/500ms", "10/soon"]) {
+      expect(configError({ TIERS, AUTH_FAILURE_LIMIT: bad }).message, bad).toContain("AUTH_FAILURE_LIMIT");
+      expect(configError({ TIERS, MANAGEMENT_RATE_LIMIT: bad }).message, bad).toContain("MANAGEMENT_RATE_LIMIT");
+    }
+  });
+});

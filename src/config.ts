@@ -76,6 +76,27 @@ const route = z.strictObject({
   tiers: z.array(z.string()).min(1).optional(),
 });
 
+/** A count per window: "600/60s", "20/1m", or a bare number meaning per 60 s. */
+const countPerWindow = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const [count, window = "60s"] = String(value).split("/");
+      const limit = Number(count);
+      const windowMs = parseDuration(window.trim());
+      if (!Number.isSafeInteger(limit) || limit < 1 || windowMs === null || windowMs < 1_000) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is not a limit like "600/60s" (a positive count per a window of at least 1s)` });
+        return z.NEVER;
+      }
+      return { limit, windowMs };
+    });
+
+export interface CountPerWindow {
+  limit: number;
+  windowMs: number;
+}
+
 const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const configSchema = z
@@ -92,6 +113,9 @@ const configSchema = z
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
     // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
+    // SPEC §9: per-source failed authentications, and per-credential management calls.
+    AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
+    MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
     ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
@@ -133,6 +157,10 @@ export interface Config {
   negativeCacheTtlMs: number;
   /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
   signedBodyMaxBytes: number;
+  /** Failed authentications a source (client IP) may make per window before it is refused 429. */
+  authFailureLimit: CountPerWindow;
+  /** Management API calls per credential (the operator token, or each org key) per window. */
+  managementRateLimit: CountPerWindow;
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
@@ -162,6 +190,8 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
+    authFailureLimit: raw.AUTH_FAILURE_LIMIT,
+    managementRateLimit: raw.MANAGEMENT_RATE_LIMIT,
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,

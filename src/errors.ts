@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   validation_error: 400,
   invalid_json: 400,
   conflicting_credentials: 400,
+  invalid_path: 400,
+  invalid_request: 400,
   // 401
   missing_credentials: 401,
   malformed_key: 401,
@@ -33,11 +35,13 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   // 429
   rate_limited: 429,
+  too_many_auth_failures: 429,
   // 5xx
   internal_error: 500,
   gateway_misconfigured: 500,
   origin_unreachable: 502,
   rate_limiter_unavailable: 503,
+  key_store_unavailable: 503,
   origin_timeout: 504,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

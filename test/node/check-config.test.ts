@@ -55,6 +55,7 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
