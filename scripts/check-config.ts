@@ -202,6 +202,9 @@ export async function checkConfig(
   for (const note of notes) out.log(`  note           ${note}`);
   const placeholders = placeholderProblems(loaded.wrangler);
   if (!options.deploy) warnings.push(...placeholders);
+  if (options.deploy && config.originUrl.protocol === "http:") {
+    warnings.push(`ORIGIN_URL ${config.originUrl.origin} is plain http: requests (with their X-Keygate-* identity headers) cross the internet from Cloudflare to your origin unencrypted; use https`);
+  }
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
