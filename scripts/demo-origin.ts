@@ -9,6 +9,9 @@ const ECHO_BODY_LIMIT = 64 * 1024;
 /** SIGNED_BODY_MAX_BYTES's upper bound: whatever the gateway is set to, a body it signed fits. */
 const SIGNED_BODY_LIMIT = 16 * 1024 * 1024;
 
+/** The demo origin's address in the repository's wrangler.toml: `npm start` runs the demo when ORIGIN_URL is still this. */
+export const DEMO_ORIGIN_URL = "http://127.0.0.1:8788";
+
 export interface DemoOriginOptions {
   /** ORIGIN_SIGNING_SECRET: when set, every request must carry a valid keygate signature (401 otherwise). */
   signingSecret?: string;

@@ -2,10 +2,12 @@ import type { KeyRecord } from "../cache/interface";
 import { keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
+import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
+import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
@@ -25,6 +27,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
   const usage = usageRecorder(env.USAGE_QUEUE);
+  // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
+  const source = clientSource(request.headers);
+  const refusal = authFailureRefusal(source, startedAt);
+  if (refusal) return renderError(refusal);
 
   // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
   // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
@@ -44,16 +50,17 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   try {
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
+    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
-        source: request.headers.get("cf-connecting-ip") ?? "unknown",
+        source,
         reason: err.code as AuthFailureReasonCode,
         keyId: known?.id ?? null,
         orgId: known?.orgId ?? null,
         at: startedAt,
       });
+      if (err.code !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || err.code === "invalid_key" }, startedAt);
     }
     return renderError(err);
   }
