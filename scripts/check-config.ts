@@ -198,10 +198,13 @@ export async function checkConfig(
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
-  for (const note of routeNotes(config.routes)) out.log(`  note           ${note}`);
-  const warnings = [...routeWarnings(config.routes), ...orgTierWarnings(loaded)];
+  const { notes, warnings } = configAdvice(loaded);
+  for (const note of notes) out.log(`  note           ${note}`);
   const placeholders = placeholderProblems(loaded.wrangler);
   if (!options.deploy) warnings.push(...placeholders);
+  if (options.deploy && config.originUrl.protocol === "http:") {
+    warnings.push(`ORIGIN_URL ${config.originUrl.origin} is plain http: requests (with their X-Keygate-* identity headers) cross the internet from Cloudflare to your origin unencrypted; use https`);
+  }
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
@@ -214,6 +217,11 @@ export async function checkConfig(
   const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
   out.log(`deploy check OK (${where}): the Worker must also hold the secrets ${requiredSecrets(config).join(", ")} (\`wrangler secret list${envFlag}\` shows them; it needs your account, so it is not checked here)`);
   return 0;
+}
+
+/** What a valid config may still get wrong: `npm start` prints these too. */
+export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
+  return { notes: routeNotes(loaded.config.routes), warnings: [...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
 }
 
 function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {
