@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_SCOPES, loadConfig, parseConfig } from "./config";
+import { BUILTIN_SCOPES, displayField, loadConfig, parseConfig } from "./config";
 import type { Env } from "./env";
 import { KeygateError } from "./errors";
 
@@ -72,7 +72,19 @@ describe("parseConfig with JSON-string vars (from --var or the dashboard)", () =
     expect(err.code).toBe("gateway_misconfigured");
     expect(err.status).toBe(500);
     expect(err.message).toContain("TIERS");
-    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON" });
+    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON (line 1, column 2)" });
+  });
+
+  it("gives the line and column where JSON text stops parsing, never the text", () => {
+    const err = configError({ TIERS: '{\n  "free": { "limit": 5, }\n}' });
+    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON (line 2, column 25)" });
+    expect(configError({ TIERS: '{"free": ' }).details?.[0]?.message).toBe("is not valid JSON (line 1, column 10)");
+  });
+
+  it("counts array indexes from 1 in the message, as an operator counts [[vars.ROUTES]] blocks", () => {
+    expect(displayField("ROUTES.2.scopes.0")).toBe("ROUTES[3].scopes[1]");
+    expect(displayField("TIERS.free.limit")).toBe("TIERS.free.limit");
+    expect(displayField("SCOPES.7")).toBe("SCOPES.7");
   });
 });
 
@@ -97,7 +109,7 @@ describe("parseConfig rejects bad config and names the bad field", () => {
         { method: "GET", path: "/b", scopes: ["demo:read", "demo:delete"] },
       ],
     });
-    expect(err.message).toContain("ROUTES.1.scopes.1");
+    expect(err.message).toContain("ROUTES[2].scopes[2]");
     expect(err.details).toEqual([{ field: "ROUTES.1.scopes.1", message: 'scope "demo:delete" is not in SCOPES' }]);
   });
 

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { parseDuration } from "./duration";
 import type { Env } from "./env";
-import { KeygateError } from "./errors";
+import { displayField, KeygateError, logMisconfigured } from "./errors";
+
+export { displayField };
 import { routePatternProblem } from "./gateway/route_policy";
 
 /** Scopes every deployment has: they guard the management API itself. */
@@ -29,11 +31,24 @@ const jsonValue = <T extends z.ZodType>(schema: T) =>
     if (typeof value !== "string") return value;
     try {
       return JSON.parse(value);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `is not valid JSON${jsonErrorPosition(value, err)}` });
       return z.NEVER;
     }
   }, schema);
+
+/** Where JSON.parse gave up, as "(line L, column C)"; never the text itself (it may be long, or hold more than it should). */
+function jsonErrorPosition(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : "";
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn) return ` (line ${lineColumn[1]}, column ${lineColumn[2]})`;
+  const position = /position (\d+)/.exec(message);
+  const offset = position ? Number(position[1]) : /end of JSON/i.test(message) ? text.length : undefined;
+  if (offset === undefined) return "";
+  const before = text.slice(0, offset).split("\n");
+  return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`;
+}
+
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -156,7 +171,7 @@ export function parseConfig(vars: Record<string, unknown>): Config {
   const parsed = configSchema.safeParse(vars);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.map(String).join(".") || "config";
+    const field = displayField(issue.path.map(String).join(".") || "config");
     throw new KeygateError("gateway_misconfigured", `gateway configuration is invalid: ${field} ${issue.message}`, {
       details: parsed.error.issues.map((i) => ({ field: i.path.map(String).join(".") || "config", message: i.message })),
     });
@@ -193,11 +208,25 @@ export function loadConfig(env: Env): Config {
       result = parseConfig(env as unknown as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof KeygateError)) throw err;
-      console.error(`keygate: ${err.message}`);
+      // Logged (with every bad field) when first rendered: errors.ts logMisconfigured.
       result = err;
     }
     parsedConfigs.set(env, result);
   }
   if (result instanceof KeygateError) throw result;
   return result;
+}
+
+/** For /health: whether this isolate's config parses. The reasons go to the log, never to the caller. */
+export function configStatus(env: Env): "valid" | "invalid" {
+  try {
+    loadConfig(env);
+    return "valid";
+  } catch (err) {
+    if (err instanceof KeygateError && err.code === "gateway_misconfigured") {
+      logMisconfigured(err);
+      return "invalid";
+    }
+    throw err;
+  }
 }

@@ -7,7 +7,9 @@ import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
+import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
+import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
 
@@ -30,12 +32,25 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   const refusal = authFailureRefusal(source, startedAt);
   if (refusal) return renderError(refusal);
 
+  // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
+  // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
+  let path: string;
+  try {
+    path = canonicalPath(url.pathname);
+    // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
+    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    }
+  } catch (err) {
+    return renderError(err);
+  }
+
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
   try {
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
+    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
@@ -54,9 +69,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
-    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    authorizeRoute(routePolicy(config.routes), request.method, path, record);
     rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
+      path,
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
@@ -74,7 +90,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     keyId: record.id,
     orgId: record.orgId,
     method: request.method,
-    path: recordedPath(url.pathname),
+    path: recordedPath(path),
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,

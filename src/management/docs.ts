@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { configStatus } from "../config";
 import type { ManagementApp } from "./context";
 import { ErrorSchema } from "./schemas";
 
@@ -16,11 +17,14 @@ const healthRoute = createRoute({
   method: "get",
   path: "/health",
   tags: ["meta"],
-  summary: "Liveness (no auth)",
-  description: "No credentials, no rate limit and no storage access: a probe must stay cheap (see .spectral.yaml for the rules this route is exempt from).",
+  summary: "Liveness and config validity (no auth)",
+  description: "No credentials, no rate limit and no storage access: a probe must stay cheap (see .spectral.yaml for the rules this route is exempt from). Answers 200 while the worker is up. `config` is `invalid` when the gateway's configuration does not parse (then every other request answers 500 `gateway_misconfigured`); the reasons are in the worker's log and in `npm run check-config`, never here.",
   security: [],
   responses: {
-    200: { description: "The worker is up", content: { "application/json": { schema: z.object({ data: z.object({ status: z.literal("ok") }) }) } } },
+    200: {
+      description: "The worker is up; `status` is `degraded` when the config is invalid",
+      content: { "application/json": { schema: z.object({ data: z.object({ status: z.enum(["ok", "degraded"]), config: z.enum(["valid", "invalid"]) }) }) } },
+    },
     500: { description: "Internal error", content: { "application/json": { schema: ErrorSchema } } },
   },
 });
@@ -34,7 +38,10 @@ const TAGS = [
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
 export function registerDocs(app: ManagementApp, basePath: string): void {
-  app.openapi(healthRoute, (c) => c.json({ data: { status: "ok" as const } }, 200));
+  app.openapi(healthRoute, (c) => {
+    const config = configStatus(c.env);
+    return c.json({ data: { status: config === "valid" ? ("ok" as const) : ("degraded" as const), config } }, 200);
+  });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
