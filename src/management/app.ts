@@ -11,6 +11,7 @@ import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
 import { registerUsageRoutes } from "./usage";
 import { validationHook } from "./validation";
+import { registerWhoamiRoute } from "./whoami";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -23,6 +24,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+managementApp.use("/whoami", managementAuth());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
@@ -30,6 +32,7 @@ registerKeyRoutes(managementApp);
 registerKeyLifecycleRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
+registerWhoamiRoute(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {
