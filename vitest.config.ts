@@ -25,14 +25,14 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: [...configDefaults.exclude, "test/node/**"],
+    exclude: [...configDefaults.exclude, "test/node/**", "test/console/browser.test.ts"],
     testTimeout: 30_000,
     // Two projects: the worker's tests inside workerd (everything above), and the operator scripts
     // (npm start, check-config) in plain Node, where they actually run.
     projects: [
       { extends: true, test: { name: "workers" } },
       // One file at a time: every `npm start` in a checkout shares .wrangler/state, and two at once fail with SQLITE_BUSY.
-      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, fileParallelism: false } },
+      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts", "test/console/browser.test.ts"], environment: "node", testTimeout: 60_000, fileParallelism: false } },
     ],
   },
 });

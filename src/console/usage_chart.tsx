@@ -104,6 +104,7 @@ export function niceMax(value: number): number {
 
 const WIDTH = 720;
 const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+const tick = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
 const hourLabel = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
 /** Stacked bars per hour by status class; the table beside it carries the same numbers for screen readers. */
@@ -125,7 +126,7 @@ export const RequestsChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ b
             <g>
               <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} class="grid" />
               <text x={PAD.left - 6} y={y + 4} text-anchor="end" class="axis">
-                {String(Math.round(max * f))}
+                {tick(max * f)}
               </text>
             </g>
           );
@@ -191,7 +192,7 @@ export const LatencyChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ bu
             <g>
               <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} class="grid" />
               <text x={PAD.left - 6} y={y + 4} text-anchor="end" class="axis">
-                {`${Math.round(max * f)} ms`}
+                {`${tick(max * f)} ms`}
               </text>
             </g>
           );

@@ -51,6 +51,7 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
