@@ -38,12 +38,13 @@ button.danger, .button.danger { background:var(--danger); border-color:var(--dan
 form.inline { display:flex; align-items:center; flex-wrap:wrap; gap:8px; }
 form.inline label { margin:0; } form.inline button { margin:0; }
 .toolbar { display:flex; justify-content:space-between; align-items:center; margin-bottom:12px; gap:12px; }
-.toolbar .button { margin:0; }
+.toolbar .button { margin:0; } .toolbar form.inline button { margin:0; }
 .filters { display:flex; flex-wrap:wrap; gap:12px; align-items:flex-end; margin-bottom:14px; }
 .filters label { margin:0 0 4px; } .filters button { margin:0; }
 table { width:100%; border-collapse:collapse; background:var(--card); border:1px solid var(--line); border-radius:10px; overflow:hidden; margin-bottom:14px; }
 th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:top; font-size:14px; }
 th { background:#eef0f4; font-weight:600; }
+td.code { white-space:nowrap; }
 .code, code { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:13px; }
 .muted { color:var(--muted); }
 .badge { display:inline-block; padding:1px 8px; border-radius:999px; font-size:12px; font-weight:600; background:#e5e7eb; }
