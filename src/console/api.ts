@@ -15,7 +15,7 @@ export interface ApiError {
 }
 
 export type ApiResult<T> =
-  | { ok: true; status: number; data: T; pagination?: { page: number; per_page: number; total: number } }
+  | { ok: true; status: number; data: T; pagination?: { page: number; per_page: number; total: number }; etag: string | null }
   | { ok: false; status: number; error: ApiError };
 
 export interface ApiCall {
@@ -24,6 +24,8 @@ export interface ApiCall {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** e.g. `if-match` with a version read just before, where the API asks for one. */
+  headers?: Record<string, string>;
 }
 
 export const API_BASE = "/_keygate/v1";
@@ -42,6 +44,7 @@ export async function callApi<T>(c: Context<{ Bindings: Env; Variables: any }>, 
     if (value) headers.set(name, value);
   }
   if (call.body !== undefined) headers.set("content-type", "application/json");
+  for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
   const res = await managementApp.request(
     url.toString(),
     { method: call.method ?? "GET", headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) },
@@ -55,7 +58,7 @@ export async function callApi<T>(c: Context<{ Bindings: Env; Variables: any }>, 
     json = undefined;
   }
   const envelope = json as { data?: T; pagination?: { page: number; per_page: number; total: number }; error?: ApiError } | undefined;
-  if (res.ok && envelope && "data" in envelope) return { ok: true, status: res.status, data: envelope.data as T, pagination: envelope.pagination };
+  if (res.ok && envelope && "data" in envelope) return { ok: true, status: res.status, data: envelope.data as T, pagination: envelope.pagination, etag: res.headers.get("etag") };
   const error = envelope?.error && typeof envelope.error.message === "string" ? envelope.error : { code: "internal_error", message: `the API answered ${res.status}` };
   return { ok: false, status: res.status, error };
 }

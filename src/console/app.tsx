@@ -36,7 +36,8 @@ const NOTICES: Record<string, string> = {
   expired: "Your session ended. Sign in again.",
 };
 
-export const consoleApp = new Hono<ConsoleEnv>().basePath(CONSOLE_PREFIX);
+// strict: false, so /_keygate/console/ (as people type it) is the same page as /_keygate/console.
+export const consoleApp = new Hono<ConsoleEnv>({ strict: false }).basePath(CONSOLE_PREFIX);
 
 consoleApp.use(
   "*",
@@ -225,7 +226,10 @@ consoleApp.post("/orgs/:org/tier", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const form = await c.req.parseBody();
-  const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) } });
+  // Where the API versions orgs (ETag), the change is made against the version just read, like any careful client.
+  const current = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
+  const ifMatch: Record<string, string> = current.ok && current.etag ? { "if-match": current.etag } : {};
+  const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) }, headers: ifMatch });
   if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=tier-changed`, 303);
   const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
   return c.html(<OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, 400);

@@ -3,40 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminFetch, createKey, createOrg, gatewayFetch } from "../harness";
-
-const CONSOLE = "/_keygate/console";
-
-/** Cookie header from Set-Cookie lines (name=value only). */
-function cookiesOf(res: Response, jar: Record<string, string> = {}): Record<string, string> {
-  for (const line of res.headers.getSetCookie()) {
-    const [pair] = line.split(";");
-    const [name, ...value] = pair!.split("=");
-    jar[name!.trim()] = value.join("=");
-  }
-  return jar;
-}
-const cookieHeader = (jar: Record<string, string>) => Object.entries(jar).filter(([, v]) => v !== "").map(([k, v]) => `${k}=${v}`).join("; ");
-const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-
-function form(path: string, jar: Record<string, string>, fields: Record<string, string>) {
-  return gatewayFetch(CONSOLE + path, {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: cookieHeader(jar), "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
-
-async function signIn(credential: string): Promise<{ res: Response; jar: Record<string, string> }> {
-  const page = await gatewayFetch(`${CONSOLE}/sign-in`);
-  const jar = cookiesOf(page);
-  const res = await form("/sign-in", jar, { _csrf: csrfIn(await page.text()), credential });
-  return { res, jar: cookiesOf(res, jar) };
-}
-
-async function page(path: string, jar: Record<string, string>) {
-  return gatewayFetch(CONSOLE + path, { redirect: "manual", headers: { cookie: cookieHeader(jar) } });
-}
+import { CONSOLE, cookiesOf, csrfIn, form, page, signIn } from "./support";
 
 describe("console: security", () => {
   it("sends a signed-out visitor to the sign-in page, with a CSP that allows only this origin", async () => {
