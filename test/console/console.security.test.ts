@@ -45,6 +45,20 @@ describe("console: security", () => {
     expect(res.headers.getSetCookie().some((line) => line.startsWith("keygate_console="))).toBe(false);
   });
 
+  it("a failed sign-in is a failed authentication of the API from the browser's address (auth.failed, same per-source accounting)", async () => {
+    const { id } = await createOrg();
+    const revoked = await createKey(id, { scopes: ["admin"] });
+    expect((await adminFetch(`/orgs/${id}/keys/${revoked.id}/revoke`, { method: "POST" })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await signIn(revoked.key, { "cf-connecting-ip": "198.51.100.88" })).res.status).toBe(401);
+    let row: { source: string; reason: string; count: number; key_id: string } | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const trail = await (await adminFetch(`/orgs/${id}/audit?action=auth.failed`)).json<{ data: (typeof row & object)[] }>();
+      row = trail.data.find((event) => event.count >= 2);
+      if (row) break;
+    }
+    expect(row).toMatchObject({ key_id: revoked.id, source: "198.51.100.88", reason: "key_revoked", count: 2 });
+  });
+
   it("refuses a key that holds neither admin nor keys:read", async () => {
     const { id } = await createOrg();
     const { key } = await createKey(id, { scopes: ["demo:read"] });

@@ -15,21 +15,21 @@ export function cookiesOf(res: Response, jar: Record<string, string> = {}): Reco
 export const cookieHeader = (jar: Record<string, string>) => Object.entries(jar).filter(([, v]) => v !== "").map(([k, v]) => `${k}=${v}`).join("; ");
 export const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
 
-export function form(path: string, jar: Record<string, string>, fields: Record<string, string | string[]>) {
+export function form(path: string, jar: Record<string, string>, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) {
   const body = new URLSearchParams();
   for (const [name, value] of Object.entries(fields)) for (const one of [value].flat()) body.append(name, one);
   return gatewayFetch(CONSOLE + path, {
     method: "POST",
     redirect: "manual",
-    headers: { cookie: cookieHeader(jar), "content-type": "application/x-www-form-urlencoded" },
+    headers: { cookie: cookieHeader(jar), "content-type": "application/x-www-form-urlencoded", ...headers },
     body: body.toString(),
   });
 }
 
-export async function signIn(credential: string): Promise<{ res: Response; jar: Record<string, string> }> {
+export async function signIn(credential: string, headers: Record<string, string> = {}): Promise<{ res: Response; jar: Record<string, string> }> {
   const page = await gatewayFetch(`${CONSOLE}/sign-in`);
   const jar = cookiesOf(page);
-  const res = await form("/sign-in", jar, { _csrf: csrfIn(await page.text()), credential });
+  const res = await form("/sign-in", jar, { _csrf: csrfIn(await page.text()), credential }, headers);
   return { res, jar: cookiesOf(res, jar) };
 }
 
