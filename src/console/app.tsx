@@ -17,7 +17,7 @@ import type { ApiKey, ApiOrg } from "./pages/shared";
 import { SignInPage } from "./pages/signin";
 import { type KeyUsageRow, UsagePage } from "./pages/usage";
 import { csrfToken, openSession, PRESESSION_COOKIE, randomToken, sealSession, type Session, SESSION_COOKIE, type SessionKeys, sessionKeys, validCsrfToken } from "./session";
-import { CHART_HOURS, HOUR_MS, sumBuckets, type UsageBucket, usageBuckets } from "./usage_chart";
+import { CHART_HOURS, classTotals, HOUR_MS, sumBuckets, type UsageBucket, usageBuckets } from "./usage_chart";
 
 interface ConsoleEnv {
   Bindings: Env;
@@ -315,10 +315,12 @@ function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {
   return orgId && ID.test(keyId) ? { orgId, keyId } : null;
 }
 
+/** The start of the chart's first hour. */
+const chartSince = (now: number) => new Date(Math.floor(now / HOUR_MS) * HOUR_MS - (CHART_HOURS - 1) * HOUR_MS).toISOString();
+
 /** Per-hour usage over the last 24 h, from whichever usage shape the API answers with. */
 async function keyUsage(c: ConsoleContext, orgId: string, keyId: string, now: number): Promise<{ buckets: UsageBucket[] | null; error: ApiError | null; note: string | null }> {
-  const since = new Date(Math.floor(now / HOUR_MS) * HOUR_MS - (CHART_HOURS - 1) * HOUR_MS).toISOString();
-  const usage = await api<Record<string, unknown>>(c, { path: `/orgs/${orgId}/keys/${keyId}/usage`, query: { since, granularity: "hour", per_page: 100 } });
+  const usage = await api<Record<string, unknown>>(c, { path: `/orgs/${orgId}/keys/${keyId}/usage`, query: { since: chartSince(now), granularity: "hour", per_page: 100 } });
   if (!usage.ok) return { buckets: null, error: usage.error, note: null };
   const buckets = usageBuckets(usage.data, now);
   const sampled = !Array.isArray(usage.data.series) && usage.pagination && usage.pagination.total > usage.pagination.per_page;
@@ -417,8 +419,21 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   const now = Date.now();
   const keys = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { sort: "-last_used_at", per_page: 20 } });
   if (!keys.ok) return c.html(<UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, keys.status === 404 ? 404 : 200);
+  // One call where the API has org-wide usage (series plus per-key totals); otherwise one per key.
+  const org = await api<{ series?: unknown; keys?: Array<{ key_id: string; by_status?: Record<string, number> }> }>(c, {
+    path: `/orgs/${orgId}/usage`,
+    query: { since: chartSince(now), granularity: "hour", per_page: 100 },
+  });
+  if (org.ok && Array.isArray(org.data.series)) {
+    const totals = new Map((org.data.keys ?? []).map((row) => [row.key_id, row.by_status ?? {}]));
+    const rows: KeyUsageRow[] = keys.data.map((key) => ({ key, totals: totals.get(key.id) ?? {} }));
+    return c.html(<UsagePage page={ctx} orgId={orgId} rows={rows} total={usageBuckets(org.data, now)} note="All of the org's keys." />);
+  }
   const rows: KeyUsageRow[] = await Promise.all(
-    keys.data.map(async (key) => ({ key, buckets: (await keyUsage(c, orgId, key.id, now)).buckets })),
+    keys.data.map(async (key) => {
+      const buckets = (await keyUsage(c, orgId, key.id, now)).buckets;
+      return { key, totals: buckets ? classTotals(buckets) : null, buckets };
+    }),
   );
   const total = sumBuckets(rows.flatMap((row) => (row.buckets ? [row.buckets] : [])), now);
   const more = keys.pagination && keys.pagination.total > keys.data.length ? `The ${keys.data.length} most recently used of ${keys.pagination.total} keys.` : null;

@@ -83,6 +83,13 @@ export function usageBuckets(data: unknown, now: number): UsageBucket[] {
 
 export const totalOf = (bucket: UsageBucket) => STATUS_CLASSES.reduce((sum, cls) => sum + bucket.counts[cls], 0);
 
+/** Calls per status class over all buckets. */
+export function classTotals(buckets: UsageBucket[]): Record<StatusClass, number> {
+  const totals = { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 };
+  for (const bucket of buckets) for (const cls of STATUS_CLASSES) totals[cls] += bucket.counts[cls];
+  return totals;
+}
+
 /** Adds b's counts into a (same hours); latencies of a sum are not derivable and are dropped. */
 export function sumBuckets(all: UsageBucket[][], now: number): UsageBucket[] {
   const out = emptyBuckets(now);

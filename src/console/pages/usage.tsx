@@ -1,12 +1,14 @@
 import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
 import { ErrorSummary, Layout, orgBase, type PageContext } from "../layout";
-import { RequestsChart, STATUS_CLASSES, totalOf, type UsageBucket, UsageTable } from "../usage_chart";
+import { RequestsChart, STATUS_CLASSES, type UsageBucket, UsageTable } from "../usage_chart";
 import { type ApiKey, maskedKey, StatusBadge } from "./shared";
 
 export interface KeyUsageRow {
   key: ApiKey;
-  buckets: UsageBucket[] | null;
+  /** Calls per status class in the chart's range; null when the key's usage could not be read. */
+  totals: Record<string, number> | null;
+  buckets?: UsageBucket[] | null;
 }
 
 /** The org's traffic over the last 24 h: the sum over its most recently used keys, and each key's share. */
@@ -15,7 +17,7 @@ export const UsagePage: FC<{ page: PageContext; orgId: string; rows: KeyUsageRow
     <ErrorSummary error={error} title="Usage is not available" />
     <section class="card" aria-labelledby="org-usage-h">
       <h2 id="org-usage-h">Requests, last 24 hours</h2>
-      <RequestsChart buckets={total} title="Requests per hour by status class, all keys shown below" />
+      <RequestsChart buckets={total} title="Requests per hour by status class" />
       {note ? <p class="hint">{note}</p> : null}
       <UsageTable buckets={total} />
     </section>
@@ -31,7 +33,7 @@ export const UsagePage: FC<{ page: PageContext; orgId: string; rows: KeyUsageRow
         </tr>
       </thead>
       <tbody>
-        {rows.map(({ key, buckets }) => (
+        {rows.map(({ key, totals }) => (
           <tr>
             <td>
               <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>{key.name}</a> <span class="code muted">{maskedKey(key)}</span>
@@ -40,9 +42,9 @@ export const UsagePage: FC<{ page: PageContext; orgId: string; rows: KeyUsageRow
               <StatusBadge status={key.status} />
             </td>
             {STATUS_CLASSES.map((cls) => (
-              <td>{buckets ? buckets.reduce((sum, b) => sum + b.counts[cls], 0) : "—"}</td>
+              <td>{totals ? (totals[cls] ?? 0) : "—"}</td>
             ))}
-            <td>{buckets ? buckets.reduce((sum, b) => sum + totalOf(b), 0) : "—"}</td>
+            <td>{totals ? STATUS_CLASSES.reduce((sum, cls) => sum + (totals[cls] ?? 0), 0) : "—"}</td>
           </tr>
         ))}
       </tbody>
