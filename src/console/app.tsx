@@ -4,10 +4,10 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
-import { formatDuration } from "../duration";
 import { AUDIT_ACTIONS } from "../store/audit";
 import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
+import { liveLimitRows, tierLimitText } from "./limits";
 import { canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
@@ -248,15 +248,6 @@ consoleApp.get("/orgs/:org/keys", async (c) => {
   return c.html(<KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} />);
 });
 
-/** The tier's limits in words, from the config the API enforces (whatever shape the tier has). */
-function tierLimitText(config: Config, tierName: string | undefined): string | null {
-  const tier = tierName ? (config.tiers[tierName] as Record<string, unknown> | undefined) : undefined;
-  if (!tier) return null;
-  const limits = Array.isArray(tier.limits) ? (tier.limits as Array<Record<string, unknown>>) : [tier];
-  const text = limits.map((l) => `${l.limit} per ${typeof l.window === "number" ? formatDuration(l.window) : String(l.window)}${l.name ? ` (${l.name})` : ""}`).join(", ");
-  return `${tierName}: ${text}`;
-}
-
 async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undefined> {
   const org = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
   return org.ok ? org.data.tier : undefined;
@@ -335,10 +326,7 @@ async function keyLimits(c: ConsoleContext, orgId: string, key: ApiKey): Promise
   if (tierText) rows.push({ name: rateLimit ? "Tier" : "Limit (from the tier)", text: tierText });
   // Remaining budget, where the API reports it (GET …/limits); its fields are shown as they come.
   const live = await api<Record<string, unknown>>(c, { path: `/orgs/${orgId}/keys/${key.id}/limits` });
-  if (live.ok && live.data && typeof live.data === "object") {
-    const entries = Array.isArray(live.data) ? live.data.map((v, i) => [String(i), v] as const) : Object.entries(live.data);
-    for (const [name, value] of entries) rows.push({ name: `Now: ${name}`, text: typeof value === "object" ? JSON.stringify(value) : String(value) });
-  }
+  if (live.ok) rows.push(...liveLimitRows(live.data));
   return rows;
 }
 
