@@ -68,7 +68,16 @@ const visible = (locator: Locator, timeout = 10_000) => locator.first().waitFor(
 const count = (locator: Locator, n: number) => eventually(async () => expect(await locator.count()).toBe(n));
 const attribute = (locator: Locator, name: string, pattern: RegExp) => eventually(async () => expect(await locator.getAttribute(name)).toMatch(pattern));
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** Every screenshotted page is also checked: each visible control has a label (or an aria-label), each button a name. */
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  if (name.endsWith("docs")) return;
+  const unlabelled = await page.evaluate(`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+    .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label")).map((el) => el.outerHTML)`);
+  expect(unlabelled, name).toEqual([]);
+  const unnamed = await page.evaluate(`[...document.querySelectorAll("button, a")].filter((el) => !(el.textContent || "").trim() && !el.getAttribute("aria-label")).map((el) => el.outerHTML)`);
+  expect(unnamed, name).toEqual([]);
+}
 
 function gatewayCall(key: string, path = "/demo/hello") {
   return fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${key}` } });

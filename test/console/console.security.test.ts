@@ -123,6 +123,18 @@ describe("console: security", () => {
     expect(await res.text()).toContain("not_found");
   });
 
+  it("escapes what users typed: a key named like markup is text on every page", async () => {
+    const { id } = await createOrg({ name: `<img src=x onerror=alert(1)>` });
+    const { id: keyId } = await createKey(id, { name: `<script>alert("k")</script>` });
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    for (const path of ["/orgs", `/orgs/${id}/keys`, `/orgs/${id}/keys/${keyId}`, `/orgs/${id}/keys/${keyId}/revoke`, `/orgs/${id}/audit`, `/orgs/${id}/usage`]) {
+      const html = await (await page(path, jar)).text();
+      expect(html, path).not.toContain("<script>alert");
+      expect(html, path).not.toContain("<img src=x");
+    }
+    expect(await (await page(`/orgs/${id}/keys`, jar)).text()).toContain("&lt;script&gt;alert(&quot;k&quot;)&lt;/script&gt;");
+  });
+
   it("signing out clears the session", async () => {
     const { jar } = await signIn(env.ADMIN_TOKEN!);
     const html = await (await page("/orgs", jar)).text();
