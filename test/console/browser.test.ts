@@ -8,7 +8,9 @@ import { type Browser, type BrowserContext, chromium, type Locator, type Page } 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type LocalGateway } from "../node/npm-start.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Debian's package (what .ci/run installs) first; other distributions name the binary differently.
+const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/Applications/Chromium.app/Contents/MacOS/Chromium"];
+const CHROMIUM = process.env.CHROMIUM_PATH ?? CANDIDATES.find((path) => existsSync(path)) ?? CANDIDATES[0]!;
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const CONSOLE = "/_keygate/console";
 
@@ -18,7 +20,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `The console tests drive Chromium and found none at ${CHROMIUM}. Install it with \`sudo apt-get install chromium\` (Debian/Ubuntu; .ci/run does this), or point CHROMIUM_PATH at a Chromium or Chrome binary.`,
+      `The console tests drive Chromium and found none (looked for CHROMIUM_PATH, ${CANDIDATES.join(", ")}). Install it with \`sudo apt-get install chromium\` (Debian/Ubuntu; .ci/run does this) or \`brew install --cask chromium\` (macOS), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
     );
   }
   mkdirSync(SHOTS, { recursive: true });
