@@ -68,7 +68,8 @@ function registerDocsPage(app: ManagementApp, basePath: string): void {
     c.body(scalarStandalone, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" }),
   );
   app.get("/docs/init.js", (c) => {
-    const config = { url: `${basePath}/openapi.json`, withDefaultFonts: false, hideClientButton: true, telemetry: false };
+    // Nothing that needs Scalar's hosted services (fonts, AI agent, developer toolbar, telemetry): the CSP would refuse them anyway.
+    const config = { url: `${basePath}/openapi.json`, withDefaultFonts: false, hideClientButton: true, telemetry: false, showDeveloperTools: "never", agent: { disabled: true } };
     return c.body(`Scalar.createApiReference("#app", ${JSON.stringify(config)});\n`, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" });
   });
   app.get("/docs", (c) =>
