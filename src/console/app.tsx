@@ -1,7 +1,10 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { html } from "hono/html";
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { AUDIT_ACTIONS } from "../store/audit";
@@ -68,7 +71,7 @@ consoleApp.use("*", async (c, next) => {
   c.set("config", config);
   if (!config.console.sessionSecret) {
     const page: PageContext = { session: null, csrf: "" };
-    return c.html(<SignInPage page={page} disabled="The console is disabled: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET (a secret) to sign in." />, 503);
+    return render(c, <SignInPage page={page} disabled="The console is disabled: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET (a secret) to sign in." />, 503);
   }
   const keys = await sessionKeys(config.console.sessionSecret);
   c.set("keys", keys);
@@ -101,10 +104,15 @@ consoleApp.post("*", bodyLimit({ maxSize: FORM_MAX_BYTES, onError: (c) => c.text
 });
 
 function forbidden(c: ConsoleContext) {
-  return c.html(
+  return render(c, 
     <SignInPage page={pageOf(c)} message="The form could not be checked (it expired, or it was not sent from this console). Go back, reload the page and try again." />,
     403,
   );
+}
+
+/** Every page as a standards-mode HTML document (JSX alone renders no doctype). */
+function render(c: ConsoleContext, body: JSX.Element, status: ContentfulStatusCode = 200) {
+  return c.html(html`<!doctype html>${body}`, status);
 }
 
 function pageOf(c: ConsoleContext, extra: Partial<PageContext> = {}): PageContext {
@@ -125,13 +133,13 @@ consoleApp.get("/", (c) => {
 
 consoleApp.get("/sign-in", (c) => {
   if (c.get("session")) return c.redirect(CONSOLE_PREFIX, 303);
-  return c.html(<SignInPage page={pageOf(c)} notice={noticeOf(c)} />);
+  return render(c, <SignInPage page={pageOf(c)} notice={noticeOf(c)} />);
 });
 
 consoleApp.post("/sign-in", async (c) => {
   const form = await c.req.parseBody();
   const credential = formText(form.credential);
-  const fail = (message: string, status: 400 | 401 | 403 | 429 = 401) => c.html(<SignInPage page={pageOf(c)} message={message} />, status);
+  const fail = (message: string, status: 400 | 401 | 403 | 429 = 401) => render(c, <SignInPage page={pageOf(c)} message={message} />, status);
   if (credential === "" || credential.length > 512) return fail("Enter the operator token or an API key.", 400);
 
   // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
@@ -193,7 +201,7 @@ function orgParam(c: ConsoleContext): string | null {
 }
 
 function notFound(c: ConsoleContext, what: string) {
-  return c.html(
+  return render(c, 
     <KeysPage page={pageOf(c)} orgId={c.req.param("org") ?? ""} keys={[]} error={{ code: "not_found", message: `${what} not found` }} />,
     404,
   );
@@ -206,8 +214,8 @@ consoleApp.get("/orgs", async (c) => {
   const page = Number(c.req.query("page") ?? "1") || 1;
   const result = await api<ApiOrg[]>(c, { path: "/orgs", query: { page, per_page: 50 } });
   const tiers = Object.keys(c.get("config").tiers);
-  if (!result.ok) return c.html(<OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, result.status === 400 ? 400 : 200);
-  return c.html(<OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} />);
+  if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, result.status === 400 ? 400 : 200);
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} />);
 });
 
 consoleApp.post("/orgs", async (c) => {
@@ -216,7 +224,7 @@ consoleApp.post("/orgs", async (c) => {
   const result = await api<ApiOrg>(c, { method: "POST", path: "/orgs", body });
   if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=org-created`, 303);
   const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
-  return c.html(
+  return render(c, 
     <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} pagination={list.ok ? list.pagination : undefined} tiers={Object.keys(c.get("config").tiers)} error={result.error} form={body} />,
     400,
   );
@@ -232,7 +240,7 @@ consoleApp.post("/orgs/:org/tier", async (c) => {
   const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) }, headers: ifMatch });
   if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=tier-changed`, 303);
   const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
-  return c.html(<OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, 400);
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, 400);
 });
 
 // ---- keys ----
@@ -244,8 +252,8 @@ consoleApp.get("/orgs/:org/keys", async (c) => {
   const page = Math.max(1, Number(c.req.query("page") ?? "1") || 1);
   const result = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { status, page, per_page: 20 } });
   const ctx = pageOf(c, { orgId, current: "keys" });
-  if (!result.ok) return c.html(<KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
-  return c.html(<KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} />);
+  if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
+  return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} />);
 });
 
 async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undefined> {
@@ -284,7 +292,7 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return c.html(<CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />);
+  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {
@@ -295,9 +303,9 @@ consoleApp.post("/orgs/:org/keys", async (c) => {
   const ctx = pageOf(c, { orgId, current: "keys" });
   const { body, error } = createBody(form);
   const result = body ? await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${orgId}/keys`, body }) : null;
-  if (result?.ok) return c.html(<RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
+  if (result?.ok) return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
   const shown = result && !result.ok ? result.error : error!;
-  return c.html(<CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />, result?.status === 403 ? 403 : 400);
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />, result?.status === 403 ? 403 : 400);
 });
 
 function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {
@@ -333,10 +341,10 @@ async function keyLimits(c: ConsoleContext, orgId: string, key: ApiKey): Promise
 async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: 200 | 400 | 403 | 409 = 200) {
   const ctx = pageOf(c, { orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${orgId}/keys/${keyId}` });
-  if (!key.ok) return c.html(<KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
   const now = Date.now();
   const [usage, limits] = await Promise.all([keyUsage(c, orgId, keyId, now), keyLimits(c, orgId, key.data)]);
-  return c.html(
+  return render(c, 
     <KeyDetailPage page={ctx} orgId={orgId} apiKey={key.data} buckets={usage.buckets} usageError={usage.error} usageNote={usage.note} limits={limits} error={error} notice={noticeOf(c)} />,
     status,
   );
@@ -356,7 +364,7 @@ consoleApp.post("/orgs/:org/keys/:key/rotate", async (c) => {
   if (!GRACE_PERIODS.some(([value]) => value === grace)) return renderKeyDetail(c, params.orgId, params.keyId, { code: "validation_error", message: "choose one of the grace periods" }, 400);
   const result = await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/rotate`, body: { grace_period: grace } });
   if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : result.status === 409 ? 409 : 400);
-  return c.html(<RevealPage page={pageOf(c, { orgId: params.orgId, current: "keys" })} orgId={params.orgId} apiKey={result.data} rotatedFrom={params.keyId} />, 201);
+  return render(c, <RevealPage page={pageOf(c, { orgId: params.orgId, current: "keys" })} orgId={params.orgId} apiKey={result.data} rotatedFrom={params.keyId} />, 201);
 });
 
 consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
@@ -364,8 +372,8 @@ consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
   if (!params) return notFound(c, "key");
   const ctx = pageOf(c, { orgId: params.orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${params.orgId}/keys/${params.keyId}` });
-  if (!key.ok) return c.html(<KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
-  return c.html(<RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  return render(c, <RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
 });
 
 consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
@@ -393,11 +401,11 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
   const page = Math.max(1, Number(q.page ?? "1") || 1);
   const ctx = pageOf(c, { orgId, current: "audit" });
   if (!canReadAudit(c.get("session"))) {
-    return c.html(<AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: "insufficient_scope", message: "this key lacks the scope audit:read" }} />, 403);
+    return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: "insufficient_scope", message: "this key lacks the scope audit:read" }} />, 403);
   }
   const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
-  if (!result.ok) return c.html(<AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : 200);
-  return c.html(<AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
+  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : 200);
+  return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
 });
 
 consoleApp.get("/orgs/:org/usage", async (c) => {
@@ -406,7 +414,7 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   const ctx = pageOf(c, { orgId, current: "usage" });
   const now = Date.now();
   const keys = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { sort: "-last_used_at", per_page: 20 } });
-  if (!keys.ok) return c.html(<UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, keys.status === 404 ? 404 : 200);
+  if (!keys.ok) return render(c, <UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, keys.status === 404 ? 404 : 200);
   // One call where the API has org-wide usage (series plus per-key totals); otherwise one per key.
   const org = await api<{ series?: unknown; keys?: Array<{ key_id: string; by_status?: Record<string, number> }> }>(c, {
     path: `/orgs/${orgId}/usage`,
@@ -415,7 +423,7 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   if (org.ok && Array.isArray(org.data.series)) {
     const totals = new Map((org.data.keys ?? []).map((row) => [row.key_id, row.by_status ?? {}]));
     const rows: KeyUsageRow[] = keys.data.map((key) => ({ key, totals: totals.get(key.id) ?? {} }));
-    return c.html(<UsagePage page={ctx} orgId={orgId} rows={rows} total={usageBuckets(org.data, now)} note="All of the org's keys." />);
+    return render(c, <UsagePage page={ctx} orgId={orgId} rows={rows} total={usageBuckets(org.data, now)} note="All of the org's keys." />);
   }
   const rows: KeyUsageRow[] = await Promise.all(
     keys.data.map(async (key) => {
@@ -425,7 +433,7 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   );
   const total = sumBuckets(rows.flatMap((row) => (row.buckets ? [row.buckets] : [])), now);
   const more = keys.pagination && keys.pagination.total > keys.data.length ? `The ${keys.data.length} most recently used of ${keys.pagination.total} keys.` : null;
-  return c.html(<UsagePage page={ctx} orgId={orgId} rows={rows} total={total} note={more} />);
+  return render(c, <UsagePage page={ctx} orgId={orgId} rows={rows} total={total} note={more} />);
 });
 
 consoleApp.notFound((c) => c.text("Not found.", 404));

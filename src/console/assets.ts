@@ -38,6 +38,7 @@ button.danger, .button.danger { background:var(--danger); border-color:var(--dan
 form.inline { display:flex; align-items:center; flex-wrap:wrap; gap:8px; }
 form.inline label { margin:0; } form.inline button { margin:0; }
 .toolbar { display:flex; justify-content:space-between; align-items:center; margin-bottom:12px; gap:12px; }
+select + button { margin-left:8px; }
 .toolbar .button { margin:0; } .toolbar form.inline button { margin:0; }
 .filters { display:flex; flex-wrap:wrap; gap:12px; align-items:flex-end; margin-bottom:14px; }
 .filters label { margin:0 0 4px; } .filters button { margin:0; }

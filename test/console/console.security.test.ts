@@ -14,6 +14,7 @@ describe("console: security", () => {
     expect(signIn.headers.get("content-security-policy")).toContain("default-src 'self'");
     expect(signIn.headers.get("cache-control")).toBe("no-store");
     const html = await signIn.text();
+    expect(html.startsWith("<!doctype html><html lang=\"en\">")).toBe(true);
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).toContain('<label for="credential">');
   });
