@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { html } from "hono/html";
 import { secureHeaders } from "hono/secure-headers";
-// The API reference's browser bundle, pinned in package.json and served from this worker, so the docs work offline.
-import scalarStandalone from "../../node_modules/@scalar/api-reference/dist/browser/standalone.js";
+import { configStatus } from "../config";
 import type { ManagementApp } from "./context";
-import { jsonResponse } from "./schemas";
+import { ErrorSchema } from "./schemas";
 
 const DESCRIPTION = [
   "Manage orgs, API keys and the audit trail of a keygate gateway.",
@@ -15,17 +14,35 @@ const DESCRIPTION = [
 ].join("\n");
 
 const healthRoute = createRoute({
+  operationId: "health",
   method: "get",
   path: "/health",
   tags: ["meta"],
-  summary: "Liveness (no auth)",
+  summary: "Liveness and config validity (no auth)",
+  description: "No credentials, no rate limit and no storage access: a probe must stay cheap (see .spectral.yaml for the rules this route is exempt from). Answers 200 while the worker is up. `config` is `invalid` when the gateway's configuration does not parse (then every other request answers 500 `gateway_misconfigured`); the reasons are in the worker's log and in `npm run check-config`, never here.",
   security: [],
-  responses: { 200: jsonResponse(z.object({ data: z.object({ status: z.literal("ok") }) }), "The worker is up") },
+  responses: {
+    200: {
+      description: "The worker is up; `status` is `degraded` when the config is invalid",
+      content: { "application/json": { schema: z.object({ data: z.object({ status: z.enum(["ok", "degraded"]), config: z.enum(["valid", "invalid"]) }) }) } },
+    },
+    500: { description: "Internal error", content: { "application/json": { schema: ErrorSchema } } },
+  },
 });
+
+const TAGS = [
+  { name: "orgs", description: "Tenants (operator only, except reading one's own org)" },
+  { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
+  { name: "audit", description: "An org's audit trail" },
+  { name: "meta", description: "Liveness, and who a credential is" },
+];
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
 export function registerDocs(app: ManagementApp, basePath: string): void {
-  app.openapi(healthRoute, (c) => c.json({ data: { status: "ok" as const } }, 200));
+  app.openapi(healthRoute, (c) => {
+    const config = configStatus(c.env);
+    return c.json({ data: { status: config === "valid" ? ("ok" as const) : ("degraded" as const), config } }, 200);
+  });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -34,9 +51,11 @@ export function registerDocs(app: ManagementApp, basePath: string): void {
   });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
-    info: { title: "keygate management API", version: "1.0.0", description: DESCRIPTION },
-    servers: [{ url: new URL(c.req.url).origin }],
+    info: { title: "keygate management API", version: "1.0.0", description: DESCRIPTION, contact: { name: "The operator of this gateway" } },
+    // The deployment that served this document, whichever environment it is.
+    servers: [{ url: new URL(c.req.url).origin, description: "This gateway (the production, staging or local deployment that served this document)", "x-internal": false }],
     security: [{ bearer: [] }],
+    tags: TAGS,
   }));
 
   registerDocsPage(app, basePath);
@@ -64,9 +83,12 @@ function registerDocsPage(app: ManagementApp, basePath: string): void {
     },
   });
   app.use("/docs", docsHeaders);
-  app.get(`/docs/scalar-${SCALAR_VERSION}.js`, (c) =>
-    c.body(scalarStandalone, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" }),
-  );
+  app.get(`/docs/scalar-${SCALAR_VERSION}.js`, async (c) => {
+    // The API reference's browser bundle, pinned in package.json, as text (wrangler.toml's [[rules]]). Imported
+    // when asked for, so programs that load this module outside the worker (tsx, for the OpenAPI checks) never read it.
+    const { default: bundle } = await import("../../node_modules/@scalar/api-reference/dist/browser/standalone.js");
+    return c.body(bundle, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" });
+  });
   app.get("/docs/init.js", (c) => {
     // Nothing that needs Scalar's hosted services (fonts, AI agent, developer toolbar, telemetry): the CSP would refuse them anyway.
     const config = { url: `${basePath}/openapi.json`, withDefaultFonts: false, hideClientButton: true, telemetry: false, showDeveloperTools: "never", agent: { disabled: true } };

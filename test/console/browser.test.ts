@@ -7,10 +7,11 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type LocalGateway } from "../node/npm-start.ts";
+import { findProgram, SYSTEM_PROGRAMS } from "../system-programs.ts";
 
-// Debian's package (what .ci/run installs) first; other distributions name the binary differently.
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/Applications/Chromium.app/Contents/MacOS/Chromium"];
-const CHROMIUM = process.env.CHROMIUM_PATH ?? CANDIDATES.find((path) => existsSync(path)) ?? CANDIDATES[0]!;
+// Found the way `npm test` looks for it (and installs it where it can): test/system-programs.ts.
+const CHROMIUM_PROGRAM = SYSTEM_PROGRAMS.find((entry) => entry.program === "chromium")!;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? findProgram(CHROMIUM_PROGRAM);
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const CONSOLE = "/_keygate/console";
 
@@ -18,9 +19,9 @@ let gateway: LocalGateway;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
+  if (!CHROMIUM || !existsSync(CHROMIUM)) {
     throw new Error(
-      `The console tests drive Chromium and found none (looked for CHROMIUM_PATH, ${CANDIDATES.join(", ")}). Install it with \`sudo apt-get install chromium\` (Debian/Ubuntu; .ci/run does this) or \`brew install --cask chromium\` (macOS), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+      `The console tests drive Chromium and found none (CHROMIUM_PATH, or ${[CHROMIUM_PROGRAM.program, ...(CHROMIUM_PROGRAM.also ?? [])].join(", ")} on PATH). Install it with \`sudo apt-get install -y ${CHROMIUM_PROGRAM.debian}\` (Debian/Ubuntu) or \`brew install ${CHROMIUM_PROGRAM.brew}\` (macOS), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
     );
   }
   mkdirSync(SHOTS, { recursive: true });
@@ -272,7 +273,7 @@ describe("console in Chromium", () => {
     await page.goto(`${gateway.url}/_keygate/v1/docs`);
     // Rendered by the script (the page's own HTML has only a <noscript> and an empty #app).
     await visible(page.getByRole("heading", { name: "keygate management API" }), 30_000);
-    await visible(page.getByText("Liveness (no auth)"), 30_000);
+    await visible(page.getByText("Create an org (operator only)"), 30_000);
     await shot(page, "13-docs");
     expect(foreign).toEqual([]);
     await context.close();
