@@ -35,6 +35,7 @@ export interface GatewayConfig {
   managementRateLimit: { limit: number; windowMs: number };
   adminToken?: string;
   originSigningSecret?: string;
+  console: { sessionSecret?: string; sessionTtlMs: number };
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -47,7 +48,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
+export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -196,6 +197,7 @@ export async function checkConfig(
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
+  out.log(`  console        /_keygate/console, sign-ins last ${config.console.sessionTtlMs / 1000}s (CONSOLE_SESSION_TTL); session key from ${"CONSOLE_SESSION_SECRET" in loaded.secretSources ? "CONSOLE_SESSION_SECRET" : config.console.sessionSecret ? "ADMIN_TOKEN" : "nothing: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET to enable sign-in"}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
   const { notes, warnings } = configAdvice(loaded);

@@ -56,6 +56,7 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
     expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
+    expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
