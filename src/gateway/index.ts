@@ -4,6 +4,7 @@ import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
+import { tierOf } from "../ratelimit/policy";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
 import { extractCredential } from "./credentials";
@@ -48,8 +49,9 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
-    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
-    rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
+    tierOf(config, record);
+    const rule = authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record, cost: rule.cost });
     const origin = await proxyToOrigin(request, url, {
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,

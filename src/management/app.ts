@@ -7,6 +7,7 @@ import { jsonBody } from "./body";
 import type { ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { registerKeyLifecycleRoutes } from "./key_lifecycle";
+import { registerKeyLimitRoutes } from "./key_limits";
 import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
 import { registerUsageRoutes } from "./usage";
@@ -28,6 +29,7 @@ registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
 registerKeyRoutes(managementApp);
 registerKeyLifecycleRoutes(managementApp);
+registerKeyLimitRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
 

@@ -21,6 +21,7 @@ import {
 import { findOrg } from "../store/orgs";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { tellLimiterKeyEnded } from "./key_limits";
 import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
@@ -89,9 +90,10 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
         recordAuditIf(db, { orgId: org_id, action: "key.revoked", actor: actorOf(caller), keyId: key_id, details: { name: row.name } }, now, revokedAtExactly(db, key_id, now)),
       ]);
     }
-    // Purged on every call, so retrying a revoke whose purge failed finishes the job.
+    // Purged and told on every call, so retrying a revoke whose purge or notice failed finishes the job.
     await cache.purge([row.hash]);
     const current = row.revokedAt === null ? await findKey(db, org_id, key_id) : row;
+    if (current?.revokedAt != null) await tellLimiterKeyEnded(c, current, { reason: "revoked", at: current.revokedAt });
     return c.json({ data: presentKey(current!, now) }, 200);
   });
 
@@ -113,7 +115,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
     const { key, row } = await mintKey(
       c.get("config"),
-      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt: lifetime === null ? null : now + lifetime, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id },
+      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt: lifetime === null ? null : now + lifetime, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id },
       now,
     );
     const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
@@ -147,6 +149,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       throw keyLimitReached(org_id, org.maxActiveKeys);
     }
     await keyCacheOf(c).purge([old.hash, row.hash]);
+    await tellLimiterKeyEnded(c, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
     c.header("Cache-Control", "no-store");
     return c.json({ data: { ...presentKey(row, now), key } }, 201);
   });

@@ -14,6 +14,7 @@ import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput } from "./key_limits";
 import { invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
@@ -34,13 +35,6 @@ const Scopes = z
   .min(1)
   .max(100)
   .openapi({ description: "Scopes from the configured catalogue (SCOPES plus admin, keys:read, keys:write, audit:read)", example: ["demo:read"] });
-const RateLimitInput = z
-  .strictObject({
-    limit: z.number().int().min(1).max(1_000_000_000),
-    window: durationText(1_000, DAY_MS, "60s"),
-    mode: consistencyMode.optional(),
-  })
-  .openapi("KeyRateLimitInput");
 const Meta = z
   .record(z.string().max(100), z.unknown())
   .refine((meta) => JSON.stringify(meta).length <= 4096, "must be at most 4096 bytes as JSON")
@@ -52,7 +46,9 @@ const CreateKeyBody = z
     scopes: Scopes,
     expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: 'Lifetime from now; "never" (the default) for no expiry' }),
     expires_at: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exact expiry (future); instead of expires_in" }),
-    rate_limit: RateLimitInput.optional(),
+    rate_limit: RateLimitInput.optional().openapi({ description: "Shorthand for rate_limits with one limit named default" }),
+    rate_limits: RateLimitsInput.optional(),
+    quota: QuotaInput.optional(),
     meta: Meta.optional(),
   })
   .superRefine((body, ctx) => {
@@ -68,10 +64,12 @@ const UpdateKeyBody = z
   .strictObject({
     name: KeyName.optional(),
     scopes: Scopes.optional(),
-    rate_limit: RateLimitInput.nullable().optional().openapi({ description: "null removes the override (the tier's limit applies)" }),
+    rate_limit: RateLimitInput.nullable().optional().openapi({ description: "Shorthand for rate_limits with one limit named default; null removes the key's own windows" }),
+    rate_limits: RateLimitsInput.nullable().optional().openapi({ description: "Replaces the key's own windows; null removes them (the tier's apply)" }),
+    quota: QuotaInput.nullable().optional().openapi({ description: "null removes the key's own quota (the tier's applies)" }),
     meta: Meta.nullable().optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, meta", when: (payload) => payload.issues.length === 0 })
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, rate_limits, quota, meta", when: (payload) => payload.issues.length === 0 })
   .openapi("UpdateKey");
 
 const STATUS_LIST = /^(active|expired|revoked)(,(active|expired|revoked))*$/;
@@ -143,10 +141,6 @@ function catalogueScopes(config: Config, scopes: string[]): string[] {
   return [...new Set(scopes)];
 }
 
-function storedRateLimit(input: z.infer<typeof RateLimitInput>): KeyRateLimit {
-  return { limit: input.limit, window: parseDuration(input.window)!, ...(input.mode ? { mode: input.mode } : {}) };
-}
-
 function expiryOf(body: { expires_in?: string; expires_at?: string }, now: number): number | null {
   if (body.expires_at !== undefined) return Date.parse(body.expires_at);
   if (body.expires_in === undefined || body.expires_in === "never") return null;
@@ -157,7 +151,7 @@ function expiryOf(body: { expires_in?: string; expires_at?: string }, now: numbe
  * A new key and its row. The row holds the hash and the display parts; the key itself leaves
  * this function only to be shown once in the response.
  */
-export async function mintKey(config: Config, fields: Pick<KeyRow, "orgId" | "name" | "scopes" | "expiresAt" | "rateLimit" | "meta" | "rotatedFrom">, now: number) {
+export async function mintKey(config: Config, fields: Pick<KeyRow, "orgId" | "name" | "scopes" | "expiresAt" | "rateLimit" | "meta" | "rotatedFrom" | "limiterId">, now: number) {
   const key = generateKey(config.keyPrefix);
   const row: KeyRow = {
     ...fields,
@@ -197,7 +191,16 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const now = Date.now();
     const { key, row } = await mintKey(
       config,
-      { orgId: org_id, name: body.name, scopes, expiresAt: expiryOf(body, now), rateLimit: body.rate_limit ? storedRateLimit(body.rate_limit) : null, meta: body.meta ?? null, rotatedFrom: null },
+      {
+        orgId: org_id,
+        name: body.name,
+        scopes,
+        expiresAt: expiryOf(body, now),
+        rateLimit: nextKeyLimits(config, org.tier, caller, null, body),
+        meta: body.meta ?? null,
+        rotatedFrom: null,
+        limiterId: null,
+      },
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.
@@ -248,10 +251,16 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const scopes = body.scopes === undefined ? undefined : catalogueScopes(c.get("config"), body.scopes);
     if (scopes !== undefined) assertCanGrant(caller, scopes);
 
+    let rateLimit: KeyChanges["rateLimit"];
+    if (hasLimitFields(body)) {
+      const org = await findOrg(db, org_id);
+      if (!org) throw orgNotFound(org_id);
+      rateLimit = nextKeyLimits(c.get("config"), org.tier, caller, row.rateLimit, body);
+    }
     const next: KeyChanges = {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(scopes !== undefined ? { scopes } : {}),
-      ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit === null ? null : storedRateLimit(body.rate_limit) } : {}),
+      ...(rateLimit !== undefined ? { rateLimit } : {}),
       ...(body.meta !== undefined ? { meta: body.meta } : {}),
     };
     const changes = keyChanges(row, next);

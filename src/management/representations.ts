@@ -4,6 +4,7 @@ import { formatDuration } from "../duration";
 import type { AuditRow } from "../store/audit";
 import { type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
+import { keyLimitsFields, presentKeyLimits } from "./key_limits";
 import { iso, timestamp } from "./schemas";
 
 // The API's resource shapes: the zod schemas document them, the present* functions build them.
@@ -31,14 +32,6 @@ export function presentOrg(row: OrgRow): z.infer<typeof OrgSchema> {
   };
 }
 
-export const RateLimitSchema = z
-  .object({
-    limit: z.number().int().openapi({ example: 100 }),
-    window: z.string().openapi({ example: "60s" }),
-    mode: consistencyMode.optional(),
-  })
-  .openapi("KeyRateLimit");
-
 export const KeySchema = z
   .object({
     id: z.string().openapi({ example: "key_8hQ2vN5mXcR1tLp0WzKa" }),
@@ -51,7 +44,7 @@ export const KeySchema = z
     expires_at: timestamp.nullable(),
     last_used_at: timestamp.nullable(),
     revoked_at: timestamp.nullable(),
-    rate_limit: RateLimitSchema.nullable().openapi({ description: "Per-key override of the tier's limit; null uses the tier" }),
+    ...keyLimitsFields,
     rotated_from: z.string().nullable().openapi({ description: "Id of the key this one replaced by rotation" }),
     meta: z.record(z.string(), z.unknown()).nullable(),
   })
@@ -73,9 +66,7 @@ export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> 
     expires_at: iso(row.expiresAt),
     last_used_at: iso(row.lastUsedAt),
     revoked_at: iso(row.revokedAt),
-    rate_limit: row.rateLimit
-      ? { limit: row.rateLimit.limit, window: formatDuration(row.rateLimit.window), ...(row.rateLimit.mode ? { mode: row.rateLimit.mode } : {}) }
-      : null,
+    ...presentKeyLimits(row.rateLimit),
     rotated_from: row.rotatedFrom,
     meta: row.meta,
   };

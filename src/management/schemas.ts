@@ -15,11 +15,12 @@ export const ErrorSchema = z
 const ERROR_DESCRIPTIONS = {
   400: "Invalid request: `validation_error` (with `details`) or `invalid_json`",
   401: "Missing, malformed, unknown, revoked or expired credentials",
-  403: "Operator-only route, or the key lacks the scope (`insufficient_scope`, `forbidden`)",
+  403: "Operator-only route, the key lacks the scope (`insufficient_scope`, `forbidden`), or an org key asked for limits above its tier (`exceeds_tier`)",
   404: "No such resource in the caller's org (another org's resources answer 404 too)",
   409: "Conflicts with the current state (`key_limit_reached`, `conflict`)",
   413: "Body over 64 KiB",
   415: "Body is not JSON",
+  503: "The rate limiter store is unavailable (`rate_limiter_unavailable`)",
 } as const;
 
 export function errorResponses<S extends keyof typeof ERROR_DESCRIPTIONS>(...statuses: S[]) {

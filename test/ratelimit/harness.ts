@@ -5,7 +5,9 @@ import { env } from "cloudflare:workers";
 import type { KeyRecord } from "../../src/cache/interface";
 import { type Config, parseConfig } from "../../src/config";
 import { durableObjectLimiter } from "../../src/ratelimit/durable_object_limiter";
+import type { Policy } from "../../src/ratelimit/counters";
 import type { RateLimiter } from "../../src/ratelimit/interface";
+import type { LimitPlan } from "../../src/ratelimit/policy";
 import { upstashLimiter } from "../../src/ratelimit/upstash";
 
 declare global {
@@ -31,6 +33,19 @@ export const BACKENDS: Backend[] = [
     limiter: (options) => upstashLimiter({ url: options?.url ?? env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN!, timeoutMs: options?.timeoutMs }),
   },
 ];
+
+/** A plan over made-up policies for one scope, as `limitPlan` builds them for a key. */
+export function planOf(scope: string, policies: Policy[], options: { mode?: "strict" | "fast"; keyId?: string } = {}): LimitPlan {
+  return {
+    scope,
+    keyId: options.keyId ?? "key_test",
+    counters: policies.map((policy) => ({ id: `${scope}:${policy.name}:${policy.kind === "window" ? policy.windowMs : policy.period}`, policy })),
+    mode: options.mode ?? "strict",
+  };
+}
+
+export const windowPolicy = (limit: number, windowMs = 60_000, name = "default"): Policy => ({ name, kind: "window", limit, windowMs });
+export const quotaPolicy = (limit: number, period: "day" | "month" = "month"): Policy => ({ name: "quota", kind: "quota", limit, period });
 
 /** Identifiers no other test (or earlier run against the same Redis) has used. */
 export function uniqueId(kind: "key" | "org" = "key"): string {
@@ -134,7 +149,7 @@ export async function storeFaults(backend: BackendName): Promise<StoreFaults> {
   return {
     config: (vars = {}) => configFor("durable-object", vars),
     // A storage fault: the object's next write throws, as a real storage error would.
-    down: (identifier) => runInDurableObject(stub(identifier), (_, state) => void state.storage.sql.exec("DROP TABLE window_counts")),
+    down: (identifier) => runInDurableObject(stub(identifier), (_, state) => void state.storage.sql.exec("DROP TABLE counters")),
     // The object is held busy (its input gate closed) for `ms`: every call queues behind it.
     slow: async (identifier, ms) => {
       busy = runInDurableObject(stub(identifier), (_, state) => state.blockConcurrencyWhile(() => sleep(ms)));
