@@ -1,4 +1,3 @@
-import { currentBucket } from "./counters";
 import type { LimitAnswer, RateLimiter } from "./interface";
 import type { LimitPlan } from "./policy";
 
@@ -42,8 +41,6 @@ interface Budget {
   plan: LimitPlan;
   /** `plan.counters`' limits and ids, to notice a changed plan for the same key. */
   signature: string;
-  /** Each counter's bucket at the store's last answer: the budget is only used while all are unchanged. */
-  buckets: number[];
   /** The store's remaining units per counter at its last answer. */
   known: number[];
   /** The store's last answer, whose policies describe local admissions. */
@@ -65,8 +62,8 @@ interface Budget {
  * `fast`: an isolate that has recently heard the store's remaining budget for a key admits from
  * that budget on its own, with no round trip, and reports what it admitted in the background: one
  * write in flight per key, sent once half a batch is waiting or `REPORT_DELAY_MS` after the first
- * unsent admission. It asks the store synchronously when it has no fresh answer (first request, a
- * counter moved to a new bucket), when any counter's remaining would drop to
+ * unsent admission. It asks the store synchronously when it has no answer yet (first request in
+ * this isolate, or the key's plan changed), when any counter's remaining would drop to
  * `fastSyncThreshold(limit)`, or when a batch of units is still unacknowledged.
  *
  * Overshoot bound: an isolate holds at most B = `fastBatchSize(smallest limit)` units the store
@@ -87,7 +84,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
       budget.unsent = 0;
       budget.inflight = count;
       try {
-        remember(budget, await store.record(budget.plan, count), Date.now());
+        remember(budget, await store.record(budget.plan, count));
       } catch (err) {
         // Still unacknowledged: it keeps counting against the local budget and goes with the next report.
         budget.unsent += count;
@@ -126,7 +123,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     let budget = budgets.get(name);
     if (budget && budget.signature === signature) return budget;
     if (budget && budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));
-    budget = { plan, signature, buckets: [], known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended ? budget.last : undefined };
+    budget = { plan, signature, known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended ? budget.last : undefined };
     budgets.delete(name);
     budgets.set(name, budget);
     if (budgets.size > MAX_BUDGETS) {
@@ -137,14 +134,16 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     return budget;
   }
 
-  function localAdmission(budget: Budget, cost: number, now: number): boolean {
+  // A remembered `known` only gets more conservative with time (buckets expire, periods reset; only
+  // other isolates' spend lowers it, which is the stated overshoot), so it is used until the next
+  // answer replaces it: no resync when a bucket turns over.
+  function localAdmission(budget: Budget, cost: number): boolean {
     const { plan } = budget;
-    if (!budget.last || budget.buckets.length !== plan.counters.length) return false;
+    if (!budget.last || budget.known.length !== plan.counters.length) return false;
     const unacknowledged = budget.unsent + budget.inflight + cost;
     let smallest = Infinity;
     for (let i = 0; i < plan.counters.length; i++) {
       const { policy } = plan.counters[i]!;
-      if (currentBucket(policy, now) !== budget.buckets[i]) return false;
       if (budget.known[i]! - unacknowledged < fastSyncThreshold(policy.limit)) return false;
       smallest = Math.min(smallest, policy.limit);
     }
@@ -155,14 +154,14 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     const now = Date.now();
     const budget = budgetFor(plan, background);
     if (budget.last?.ended && budget.last.ended.at <= now) return budget.last;
-    if (localAdmission(budget, cost, now)) {
+    if (localAdmission(budget, cost)) {
       budget.unsent += cost;
       reportSoon(budget, background, now);
       const spent = budget.unsent + budget.inflight;
       return { allowed: true, policies: budget.last!.policies.map((p, i) => ({ ...p, allowed: true, remaining: Math.max(0, budget.known[i]! - spent) })) };
     }
     const answer = await store.limit(plan, cost);
-    remember(budget, answer, now);
+    remember(budget, answer);
     reportSoon(budget, background, now);
     const pending = budget.unsent + budget.inflight;
     return pending === 0 ? answer : { ...answer, policies: answer.policies.map((p) => ({ ...p, remaining: Math.max(0, p.remaining - pending) })) };
@@ -179,8 +178,7 @@ function halfBatchWaiting(budget: Budget): boolean {
   return budget.unsent * 2 >= fastBatchSize(smallest);
 }
 
-function remember(budget: Budget, answer: LimitAnswer, now: number): void {
-  budget.buckets = budget.plan.counters.map((c) => currentBucket(c.policy, now));
+function remember(budget: Budget, answer: LimitAnswer): void {
   budget.known = answer.policies.map((p) => p.remaining);
   budget.last = answer;
 }

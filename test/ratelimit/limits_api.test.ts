@@ -1,13 +1,10 @@
 // SPEC §7 through the worker: named windows and quotas set per key through the management API
 // (exceeds_tier for org keys), GET …/limits reading without spending, route costs, rotation keeping
 // the budget, and a tier that left TIERS.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { handleRequest } from "../../src/app";
 import type { Env } from "../../src/env";
-import { MANAGEMENT } from "../harness";
 import { type ErrorBody, expectError, expectJson, fields } from "../management/support";
+import { workerWith } from "./harness";
 
 const TIERS = {
   free: {
@@ -24,49 +21,9 @@ const ROUTES = [
   { method: "GET", path: "/demo/*", scopes: ["demo:read"] },
 ];
 
-interface LimitState {
-  name: string;
-  kind: string;
-  limit: number;
-  window: string | null;
-  period: string | null;
-  seconds: number;
-  remaining: number;
-  reset_at: string | null;
-  reset_seconds: number | null;
-}
 
-/** The worker with these TIERS and ROUTES, as a deploy with them would be; one env object, so one parsed config. */
-function worker(overrides: Partial<Env> = {}) {
-  const variant: Env = { ...env, TIERS: JSON.stringify(TIERS), ROUTES: JSON.stringify(ROUTES), ...overrides };
-  const call = async (path: string, init: { method?: string; json?: unknown; token?: string } = {}) => {
-    const headers = new Headers({ authorization: `Bearer ${init.token ?? env.ADMIN_TOKEN}` });
-    if (init.json !== undefined) headers.set("content-type", "application/json");
-    const ctx = createExecutionContext();
-    const res = await handleRequest(
-      new Request(`http://gw.test${path}`, { method: init.method ?? (init.json === undefined ? "GET" : "POST"), headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) }),
-      variant,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
-    return res;
-  };
-  const api = (path: string, init?: { method?: string; json?: unknown; token?: string }) => call(MANAGEMENT + path, init);
-  return {
-    api,
-    gateway: (key: string, path = "/demo/items", method = "GET") => call(path, { token: key, method }),
-    async org(tier = "free") {
-      return (await expectJson<{ data: { id: string } }>(await api("/orgs", { json: { name: "limits org", tier } }), 201)).data.id;
-    },
-    async key(orgId: string, body: Record<string, unknown> = {}, token?: string) {
-      const res = await api(`/orgs/${orgId}/keys`, { json: { name: "k", scopes: ["demo:read"], ...body }, token });
-      return (await expectJson<{ data: { id: string; key: string; rate_limits: unknown; quota: unknown; rate_limit: unknown } }>(res, 201)).data;
-    },
-    async limits(orgId: string, keyId: string, token?: string) {
-      return (await expectJson<{ data: { policies: LimitState[]; mode: string; shared_with_rotation_chain_of: string } }>(await api(`/orgs/${orgId}/keys/${keyId}/limits`, { token }), 200)).data;
-    },
-  };
-}
+/** The worker with these TIERS and ROUTES. */
+const worker = (overrides: Partial<Env> = {}) => workerWith({ TIERS: JSON.stringify(TIERS), ROUTES: JSON.stringify(ROUTES), ...overrides });
 
 describe("per-key windows and quotas through the management API", () => {
   it("the operator sets named windows and a quota; the key shows them and the gateway counts them", async () => {
