@@ -76,6 +76,8 @@ export function evaluateTargets(rows: readonly ScenarioRow[], flood: UnknownKeyF
     const [a, b] = [row(rows, id, c), row(rows, "passthrough", c)];
     return isValid(a) && isValid(b) ? ratio(a.summary.rps, b.summary.rps) : Number.NaN;
   };
+  const [three, one] = [row(rows, "do-strict-3", 32), row(rows, "do-strict", 32)];
+  const threeVsOne = isValid(three) && isValid(one) ? ratio(three.summary.rps, one.summary.rps) : Number.NaN;
   const fast1 = row(rows, "do-fast", 1);
   const pass1 = row(rows, "passthrough", 1);
   const addedP50 = isValid(fast1) && isValid(pass1) ? fast1.summary.p50 - pass1.summary.p50 : Number.NaN;
@@ -83,6 +85,7 @@ export function evaluateTargets(rows: readonly ScenarioRow[], flood: UnknownKeyF
     atLeast("gateway DO fast, c=32: req/s vs pass-through", rpsRatio("do-fast", 32), 0.9),
     atMost("gateway DO fast, c=1: added p50 vs pass-through", addedP50, 0.15, " ms"),
     atLeast("gateway DO strict, c=32: req/s vs pass-through", rpsRatio("do-strict", 32), 0.75),
+    atLeast("DO strict, 3 policies (burst + default + monthly quota) vs 1 window, c=32: req/s", threeVsOne, 0.95),
     atLeast("malformed-key flood, c=32: req/s vs pass-through", rpsRatio("malformed", 32), 1.5),
   ];
   const floodRows = rows.filter((r) => r.id === "unknown");
