@@ -13,6 +13,8 @@ export interface KeyRecord {
   expiresAt: number | null;
   revokedAt: number | null;
   rateLimit: StoredKeyLimits | null;
+  /** When the key row last changed (absent in records cached before this field existed). */
+  updatedAt?: number;
   /** The rotation chain's first key, whose limiter counters this key shares (absent or null: its own). */
   limiterId?: string | null;
 }

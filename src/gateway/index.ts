@@ -1,9 +1,10 @@
 import type { KeyRecord } from "../cache/interface";
-import { keyCacheFor } from "../cache";
+import { freshKeyCacheFor, keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
+import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
@@ -49,9 +50,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
-    tierOf(config, record);
-    const rule = authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
-    rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record, cost: rule.cost });
+    ({ record, rateLimitHeaders } = await admit(request, url, config, env, ctx, record));
     const origin = await proxyToOrigin(request, url, {
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
@@ -76,6 +75,26 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     at: startedAt,
   });
   return response;
+}
+
+/**
+ * Steps 5-6: the key's tier must exist, the route must admit it, and its limits must have room. When
+ * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
+ * read again from D1 and the request decided on it: one extra lookup, only after a change.
+ */
+async function admit(request: Request, url: URL, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord) {
+  const decide = (record: KeyRecord, fresh: boolean) => {
+    tierOf(config, record);
+    const rule = authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    return enforceRateLimit({ config, env, ctx, record, cost: rule.cost, acceptStale: fresh });
+  };
+  try {
+    return { record: cached, rateLimitHeaders: await decide(cached, false) };
+  } catch (err) {
+    if (!(err instanceof StaleKeyRecord)) throw err;
+    const record = await verifyKey(extractCredential(request.headers), config, freshKeyCacheFor(env, config, ctx), Date.now());
+    return { record, rateLimitHeaders: await decide(record, true) };
+  }
 }
 
 const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);

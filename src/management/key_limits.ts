@@ -6,7 +6,7 @@ import { limiterFor } from "../ratelimit";
 import { policySeconds } from "../ratelimit/counters";
 import { secondsUntil } from "../ratelimit/headers";
 import { RateLimiterUnavailableError } from "../ratelimit/interface";
-import type { KeyEnd } from "../ratelimit/interface";
+import type { KeyEnd, RateLimiter } from "../ratelimit/interface";
 import { limiterScope, limitPlan } from "../ratelimit/policy";
 import type { KeyRow } from "../store/keys";
 import { findKey } from "../store/keys";
@@ -221,19 +221,25 @@ export function registerKeyLimitRoutes(app: ManagementApp): void {
 }
 
 /**
- * Tells the key's limiter object that the key ended (SPEC §7, revocation through the limiter), so
- * every gateway request for it, wherever its cached record is stale, learns it in the call it
- * already makes. Best effort after the commit: D1 is the truth, and the caller's retry (revoke is
+ * Tells the key's limiter object that the key ended (revoke, rotate) or changed (PATCH), so every
+ * gateway request for it, wherever its cached record is stale, learns it in the call it already
+ * makes (SPEC §7). Best effort after the commit: D1 is the truth, and the caller's retry (revoke is
  * idempotent and tells again) finishes a notice that failed; until then the cache bound applies.
  */
-export async function tellLimiterKeyEnded(c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, end: KeyEnd): Promise<void> {
+async function tellLimiter(c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, what: string, tell: (store: RateLimiter, scope: string) => Promise<void>): Promise<void> {
   const config = c.get("config");
   const org = await findOrg(c.get("db"), row.orgId);
   const scope = org && limiterScope(config, { orgId: row.orgId, tier: org.tier, id: row.id, limiterId: row.limiterId });
   if (!scope) return;
   try {
-    await limiterFor(config, c.env).store.endKey(scope, row.id, end);
+    await tell(limiterFor(config, c.env).store, scope);
   } catch (err) {
-    console.warn(`keygate: telling the limiter that key ${row.id} ended failed (the cache bound applies until a retry): ${err instanceof Error ? err.message : "error"}`);
+    console.warn(`keygate: telling the limiter that key ${row.id} ${what} failed (the cache bound applies until a retry): ${err instanceof Error ? err.message : "error"}`);
   }
 }
+
+export const tellLimiterKeyEnded = (c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, end: KeyEnd) =>
+  tellLimiter(c, row, "ended", (store, scope) => store.endKey(scope, row.id, end));
+
+export const tellLimiterKeyChanged = (c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, at: number) =>
+  tellLimiter(c, row, "changed", (store, scope) => store.keyChanged(scope, row.id, at));

@@ -14,7 +14,7 @@ import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
-import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput } from "./key_limits";
+import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput, tellLimiterKeyChanged } from "./key_limits";
 import { invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
@@ -272,6 +272,7 @@ export function registerKeyRoutes(app: ManagementApp): void {
       recordAudit(db, { orgId: org_id, action: "key.updated", actor: actorOf(caller), keyId: key_id, details: { changes } }, now),
     ]);
     await keyCacheOf(c).purge([row.hash]);
+    await tellLimiterKeyChanged(c, row, now);
     return c.json({ data: presentKey({ ...row, ...next, updatedAt: now }, now) }, 200);
   });
 }

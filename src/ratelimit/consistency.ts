@@ -72,8 +72,9 @@ interface Budget {
  * `limit + B × I` units, I being the isolates serving the key in fast mode at the time.
  * `test/ratelimit/fast_mode.test.ts` drives several budgets (stand-ins for isolates) into the worst case.
  *
- * Every store answer may carry `ended` (the key was revoked): the budget keeps it, and every later
- * request on the key in this isolate is refused at once.
+ * Every store answer may carry `ended` (the key was revoked) or `changedAt` (the key changed after
+ * the record this isolate holds): the budget keeps it, and every later request on the key in this
+ * isolate is refused at once, or sent to reread its record.
  */
 export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   const budgets = new Map<string, Budget>();
@@ -123,7 +124,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     let budget = budgets.get(name);
     if (budget && budget.signature === signature) return budget;
     if (budget && budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));
-    budget = { plan, signature, known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended ? budget.last : undefined };
+    budget = { plan, signature, known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended || budget?.last?.changedAt ? budget.last : undefined };
     budgets.delete(name);
     budgets.set(name, budget);
     if (budgets.size > MAX_BUDGETS) {
@@ -154,6 +155,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     const now = Date.now();
     const budget = budgetFor(plan, background);
     if (budget.last?.ended && budget.last.ended.at <= now) return budget.last;
+    if (budget.last?.changedAt !== undefined && plan.version < budget.last.changedAt) return budget.last;
     if (localAdmission(budget, cost)) {
       budget.unsent += cost;
       reportSoon(budget, background, now);

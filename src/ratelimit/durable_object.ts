@@ -32,8 +32,9 @@ export const KEY_END_RETENTION_MS = 86_400_000;
  * refuse up to 1% of the limit that would have fitted, but never forgets spend, so never admits past
  * the limit. A denial writes nothing; neither does a refund (storage still covers lower counts).
  *
- * It also remembers keys that ended (revoke, rotate): `endKey` is called by the management API, and
- * every later decision for that key answers `ended`, so a request anywhere learns it in the call it
+ * It also remembers keys that ended (revoke, rotate) and keys that changed (PATCH): the management
+ * API calls `endKey` / `keyChanged`, and every later decision for that key answers `ended` or
+ * `changedAt` (for a record older than the change), so a request anywhere learns it in the call it
  * already makes, however stale the cached key record it holds.
  */
 export class RateLimiterObject extends DurableObject<Env> {
@@ -41,6 +42,8 @@ export class RateLimiterObject extends DurableObject<Env> {
   /** What storage holds per counter: never below `counters` bucket for bucket. */
   private readonly stored = new Map<string, Buckets>();
   private readonly ends = new Map<string, KeyEnd>();
+  /** Keys changed (PATCH) at: a request holding an older record is told to reread it. */
+  private readonly changes = new Map<string, number>();
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
 
@@ -49,6 +52,7 @@ export class RateLimiterObject extends DurableObject<Env> {
     const sql = ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS key_ends (key_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS key_changes (key_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     // The v1 single-window table: its counts are not carried over (one window of budget at most).
     sql.exec("DROP TABLE IF EXISTS window_counts");
     for (const row of sql.exec<CounterRow>("SELECT id, buckets FROM counters")) {
@@ -59,20 +63,39 @@ export class RateLimiterObject extends DurableObject<Env> {
     for (const row of sql.exec<EndRow>("SELECT key_id, reason, at FROM key_ends")) {
       this.ends.set(row.key_id, { reason: row.reason as KeyEnd["reason"], at: row.at });
     }
+    for (const row of sql.exec<{ key_id: string; at: number }>("SELECT key_id, at FROM key_changes")) this.changes.set(row.key_id, row.at);
   }
 
-  /** `check` spends `cost` on every counter if all have room; `record` spends it regardless (negative: refunds); `peek` reads. */
-  decide(counters: Counter[], cost: number, operation: Operation, keyId: string): LimitAnswer {
+  /**
+   * `check` spends `cost` on every counter if all have room; `record` spends it regardless (negative:
+   * refunds); `peek` reads. A key that ended, or a record older than the key's last change
+   * (`version`), is answered so (`ended`, `changedAt`) and a `check` spends nothing.
+   */
+  decide(counters: Counter[], cost: number, operation: Operation, keyId: string, version = 0): LimitAnswer {
     assertPlan(counters, cost, operation);
     const now = Date.now();
     const end = this.ends.get(keyId);
     const ended = end && end.at <= now ? end : undefined;
+    const changed = this.changes.get(keyId);
+    const changedAt = changed !== undefined && changed > version ? changed : undefined;
     const policies = counters.map((c) => c.policy);
-    const decision = decide(policies, counters.map((c) => this.counters.get(c.id)), cost, now, ended && operation === "check" ? "peek" : operation);
-    if (operation === "record" || (operation === "check" && decision.allowed && !ended)) {
+    const refused = ended !== undefined || changedAt !== undefined;
+    const decision = decide(policies, counters.map((c) => this.counters.get(c.id)), cost, now, refused && operation === "check" ? "peek" : operation);
+    if (operation === "record" || (operation === "check" && decision.allowed && !refused)) {
       counters.forEach((counter, i) => this.save(counter, decision.counters[i]!, now));
     }
-    return ended ? { allowed: false, policies: decision.policies, ended } : { allowed: decision.allowed, policies: decision.policies };
+    if (ended) return { allowed: false, policies: decision.policies, ended };
+    if (changedAt !== undefined) return { allowed: operation === "check" ? false : decision.allowed, policies: decision.policies, changedAt };
+    return { allowed: decision.allowed, policies: decision.policies };
+  }
+
+  /** A key's row changed at `at` (PATCH): requests holding an older record are told to reread it. Kept as long as ends. */
+  keyChanged(keyId: string, at: number): void {
+    if (!Number.isSafeInteger(at)) throw new RangeError("at must be an integer");
+    if ((this.changes.get(keyId) ?? -1) >= at) return;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO key_changes (key_id, at) VALUES (?, ?)", keyId, at);
+    this.changes.set(keyId, at);
+    this.scheduleCleanup(Math.max(at, Date.now()) + KEY_END_RETENTION_MS);
   }
 
   /** A key ended: every later decision for it says so. Idempotent; the earliest end wins. */
@@ -89,7 +112,9 @@ export class RateLimiterObject extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.sql.exec("DELETE FROM counters WHERE dead_at <= ?", now);
     this.ctx.storage.sql.exec("DELETE FROM key_ends WHERE at <= ?", now - KEY_END_RETENTION_MS);
+    this.ctx.storage.sql.exec("DELETE FROM key_changes WHERE at <= ?", now - KEY_END_RETENTION_MS);
     for (const [keyId, end] of this.ends) if (end.at <= now - KEY_END_RETENTION_MS) this.ends.delete(keyId);
+    for (const [keyId, at] of this.changes) if (at <= now - KEY_END_RETENTION_MS) this.changes.delete(keyId);
     const rows = this.ctx.storage.sql.exec<CounterRow>("SELECT id, buckets FROM counters").toArray();
     const alive = new Set(rows.map((r) => r.id));
     for (const id of this.counters.keys()) {
@@ -99,7 +124,10 @@ export class RateLimiterObject extends DurableObject<Env> {
       }
     }
     const next = this.ctx.storage.sql
-      .exec<{ due: number | null }>("SELECT MIN(due) AS due FROM (SELECT MIN(dead_at) AS due FROM counters UNION ALL SELECT MIN(at) + ? AS due FROM key_ends)", KEY_END_RETENTION_MS)
+      .exec<{ due: number | null }>("SELECT MIN(due) AS due FROM (SELECT MIN(dead_at) AS due FROM counters UNION ALL SELECT MIN(at) + ? AS due FROM key_ends UNION ALL SELECT MIN(at) + ? AS due FROM key_changes)",
+        KEY_END_RETENTION_MS,
+        KEY_END_RETENTION_MS,
+      )
       .one().due;
     this.alarmAt = next ?? 0;
     if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, now + 1));

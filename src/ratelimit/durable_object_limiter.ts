@@ -35,13 +35,14 @@ export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TI
     return namespace.get(id);
   };
   const call = (plan: LimitPlan, cost: number, operation: "check" | "record" | "peek") =>
-    withDeadline(() => stubFor(plan.scope).decide(plan.counters, cost, operation, plan.keyId) as Promise<LimitAnswer>, timeoutMs, "durable-object");
+    withDeadline(() => stubFor(plan.scope).decide(plan.counters, cost, operation, plan.keyId, plan.version) as Promise<LimitAnswer>, timeoutMs, "durable-object");
 
   return {
     limit: (plan, cost) => call(plan, cost, "check"),
     record: (plan, count) => call(plan, count, "record"),
     peek: (plan, cost) => call(plan, cost, "peek"),
     endKey: (scope: string, keyId: string, end: KeyEnd) => withDeadline(() => stubFor(scope).endKey(keyId, end), timeoutMs, "durable-object"),
+    keyChanged: (scope: string, keyId: string, at: number) => withDeadline(() => stubFor(scope).keyChanged(keyId, at), timeoutMs, "durable-object"),
   };
 }
 

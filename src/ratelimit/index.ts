@@ -6,7 +6,7 @@ import { AuthFailure } from "../gateway/authenticate";
 import { consistentLimiter, type ConsistentLimiter } from "./consistency";
 import { durableObjectLimiter } from "./durable_object_limiter";
 import { rateLimitHeaders } from "./headers";
-import { type LimitAnswer, RateLimiterUnavailableError } from "./interface";
+import { type LimitAnswer, RateLimiterUnavailableError, StaleKeyRecord } from "./interface";
 import { type LimitPlan, limitPlan } from "./policy";
 import { upstashLimiter } from "./upstash";
 
@@ -17,19 +17,24 @@ export interface EnforceRateLimitInput {
   record: KeyRecord;
   /** The route rule's `cost` (SPEC §7), counted against every window and the quota. */
   cost?: number;
+  /** The record was just read from D1: a `changedAt` answer (D1 replica lag) is not sent back to reread it again. */
+  acceptStale?: boolean;
 }
 
 /**
  * SPEC §3 step 6 and §7, called after route policy: counts the request's cost against every policy
  * of the key (its windows, its quota, the org aggregate) in ONE call to the limiter store (strict)
- * or none (fast, on the local budget). Returns the headers for the proxied response; throws
+ * or none (fast, on the local budget). Throws `StaleKeyRecord` when the limiter knows the key changed
+ * after `record` was cached (the caller rereads it from D1 and calls again). Returns the headers for the proxied response; throws
  * `rate_limited` / `quota_exceeded` (429, `details` naming the violated policies), `key_revoked` /
  * `key_expired` when the limiter knows the key ended though a cache did not, `tier_unavailable`
  * for a key whose tier left TIERS, and `rate_limiter_unavailable` (503) when the store cannot
  * answer and `RATE_LIMIT_FAILURE_MODE` is `closed` (`open` admits and logs).
  */
-export async function enforceRateLimit({ config, env, ctx, record, cost = 1 }: EnforceRateLimitInput): Promise<Record<string, string>> {
-  const plan = planFor(config, record);
+export async function enforceRateLimit({ config, env, ctx, record, cost = 1, acceptStale = false }: EnforceRateLimitInput): Promise<Record<string, string>> {
+  const cached = planFor(config, record);
+  // Just read from D1: decided as is, even if a replica lagged behind the change the limiter knows of.
+  const plan = acceptStale ? { ...cached, version: Number.MAX_SAFE_INTEGER } : cached;
   const policies = plan.counters.map((c) => c.policy);
   let answer: LimitAnswer;
   try {
@@ -43,6 +48,7 @@ export async function enforceRateLimit({ config, env, ctx, record, cost = 1 }: E
     return rateLimitHeaders(policies, undefined, Date.now());
   }
   if (answer.ended) throw new AuthFailure(answer.ended.reason === "revoked" ? "key_revoked" : "key_expired", record);
+  if (answer.changedAt !== undefined) throw new StaleKeyRecord();
 
   const headers = rateLimitHeaders(policies, answer.policies, Date.now());
   if (answer.allowed) return headers;

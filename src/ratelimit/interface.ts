@@ -12,6 +12,11 @@ export interface LimitAnswer {
    * grace period): the request is refused whatever a stale cache says. Durable Object backend only.
    */
   ended?: KeyEnd;
+  /**
+   * The limiter object was told the key changed (PATCH) after the version the request's record
+   * carries: the record is stale; nothing was spent (check). Durable Object backend only.
+   */
+  changedAt?: number;
 }
 
 export interface KeyEnd {
@@ -37,6 +42,16 @@ export interface RateLimiter {
   peek(plan: LimitPlan, cost: number): Promise<LimitAnswer>;
   /** Tells the limiter that a key ended, so requests anywhere see it in their own call (no-op where unsupported). */
   endKey(scope: string, keyId: string, end: KeyEnd): Promise<void>;
+  /** Tells the limiter that a key's row changed at `at`, so requests holding an older record learn it (no-op where unsupported). */
+  keyChanged(scope: string, keyId: string, at: number): Promise<void>;
+}
+
+/** The limiter knows of a change to the key newer than the record the request was decided with. */
+export class StaleKeyRecord extends Error {
+  constructor() {
+    super("the key changed after this record was cached");
+    this.name = "StaleKeyRecord";
+  }
 }
 
 export class RateLimiterUnavailableError extends Error {

@@ -23,6 +23,8 @@ export interface LimitPlan {
   counters: Counter[];
   /** Strict unless every window of the key is fast. */
   mode: ConsistencyMode;
+  /** The record's `updatedAt` (0 when unknown): the limiter answers `changedAt` when it knows a later change. */
+  version: number;
 }
 
 /**
@@ -61,6 +63,7 @@ export function limitPlan(config: Config, record: KeyRecord): LimitPlan {
     keyId: record.id,
     counters,
     mode: windows.every((w) => w.mode === "fast") ? "fast" : "strict",
+    version: record.updatedAt ?? 0,
   };
 }
 

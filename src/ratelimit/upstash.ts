@@ -83,7 +83,7 @@ return states
  * so the configured failure mode decides; a timeout is never an admission (the library answered
  * `success: true, reason: "timeout"`, which this module never did take as one either).
  *
- * Revocation through the limiter is a Durable Object feature: `endKey` is a no-op here, and keys
+ * Revocation through the limiter is a Durable Object feature: `endKey` and `keyChanged` are no-ops here, and keys
  * on this backend keep the cache bound (memory TTL plus KV propagation) stated in the README.
  */
 export function upstashLimiter({ url, token, timeoutMs = DEFAULT_LIMITER_TIMEOUT_MS }: UpstashLimiterOptions): RateLimiter {
@@ -123,5 +123,6 @@ export function upstashLimiter({ url, token, timeoutMs = DEFAULT_LIMITER_TIMEOUT
     record: (plan, count) => call(plan, count, "record"),
     peek: (plan, cost) => call(plan, cost, "peek"),
     endKey: async () => undefined,
+    keyChanged: async () => undefined,
   };
 }

@@ -15,6 +15,7 @@ export async function findKeyRecordByHash(db: D1Database, hash: string): Promise
       revokedAt: apiKeys.revokedAt,
       rateLimit: apiKeys.rateLimit,
       limiterId: apiKeys.limiterId,
+      updatedAt: apiKeys.updatedAt,
     })
     .from(apiKeys)
     .innerJoin(orgs, eq(orgs.id, apiKeys.orgId))

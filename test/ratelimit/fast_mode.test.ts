@@ -20,6 +20,7 @@ function counted(store: RateLimiter): RateLimiter & { limitCalls: number } {
     record: (plan: LimitPlan, count: number) => store.record(plan, count),
     peek: (plan: LimitPlan, cost: number) => store.peek(plan, cost),
     endKey: store.endKey,
+    keyChanged: store.keyChanged,
   };
   return wrapper;
 }

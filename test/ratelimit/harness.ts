@@ -92,6 +92,7 @@ export function planOf(scope: string, policies: Policy[], options: { mode?: "str
     keyId: options.keyId ?? "key_test",
     counters: policies.map((policy) => ({ id: `${scope}:${policy.name}:${policy.kind === "window" ? policy.windowMs : policy.period}`, policy })),
     mode: options.mode ?? "strict",
+    version: 0,
   };
 }
 

@@ -150,4 +150,47 @@ describe("revocation through the limiter (Durable Object backend)", () => {
     // ...but its background report (sent within REPORT_DELAY_MS, awaited with the request's waitUntil) brought the news.
     await expectError(await w.gateway(key.key), 401, "key_revoked");
   });
+
+  /** Changed "at another location": D1 has the new scopes and the limiter object was told, but this isolate still caches the old record. */
+  async function narrowScopesElsewhere(keyId: string, scope: string, scopes: string[]) {
+    const at = Date.now() + 1; // strictly after the cached record's updated_at
+    await env.DB.prepare("UPDATE api_keys SET scopes = ?, updated_at = ? WHERE id = ?").bind(JSON.stringify(scopes), at, keyId).run();
+    await durableObjectLimiter({ namespace: env.RATE_LIMITER }).keyChanged(scope, keyId, at);
+  }
+
+  it("PATCH tells the key's limiter object when the key changed", async () => {
+    const w = workerWith();
+    const org = await w.org();
+    const key = await w.key(org);
+    expect((await w.api(`/orgs/${org}/keys/${key.id}`, { method: "PATCH", json: { name: "renamed" } })).status).toBe(200);
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`key:${key.id}`));
+    const changes = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ key_id: string }>("SELECT key_id FROM key_changes").toArray());
+    expect(changes).toEqual([{ key_id: key.id }]);
+  });
+
+  it("strict: a request holding a record older than the key's last change is decided on the current one", async () => {
+    const w = workerWith();
+    const org = await w.org();
+    const key = await w.key(org, { scopes: ["demo:read", "demo:write"] });
+    expect((await w.gateway(key.key, "/demo/items", "POST")).status).toBe(200); // cached with demo:write
+    await narrowScopesElsewhere(key.id, `key:${key.id}`, ["demo:read"]);
+    // The stale record still says demo:write; the limiter says it changed; D1's record does not have it.
+    await expectError(await w.gateway(key.key, "/demo/items", "POST"), 403, "insufficient_scope");
+    const read = await w.gateway(key.key, "/demo/items");
+    expect(read.status).toBe(200);
+    expect(JSON.parse(await read.text()).headers["x-keygate-scopes"]).toBe("demo:read");
+    // Counted once per admitted request: the refused stale attempt spent nothing.
+    expect(read.headers.get("RateLimit")).toMatch(/^"default";r=58;/);
+  });
+
+  it("fast: an isolate using the key learns of the change from its next report", async () => {
+    const w = workerWith();
+    const org = await w.org();
+    const key = await w.key(org, { scopes: ["demo:read", "demo:write"], rate_limits: [{ name: "default", limit: 1_000, window: "60s", mode: "fast" }] });
+    for (let i = 0; i < 3; i++) expect((await w.gateway(key.key, "/demo/items", "POST")).status).toBe(200);
+    await narrowScopesElsewhere(key.id, `key:${key.id}`, ["demo:read"]);
+    expect((await w.gateway(key.key, "/demo/items", "POST")).status).toBe(200); // local budget, stale record
+    await expectError(await w.gateway(key.key, "/demo/items", "POST"), 403, "insufficient_scope");
+    expect((await w.gateway(key.key, "/demo/items")).status).toBe(200);
+  });
 });
