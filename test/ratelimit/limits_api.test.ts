@@ -89,6 +89,10 @@ describe("per-key windows and quotas through the management API", () => {
     const writer = await w.key(org, { scopes: ["keys:write", "keys:read", "demo:read"] });
     const asOrg = (path: string, json: unknown, method = "POST") => w.api(`/orgs/${org}${path}`, { json, method, token: writer.key });
 
+    // The probe's case: a free-tier org key minting itself a billion per second.
+    const probe = await expectError(await asOrg("/keys", { name: "k", scopes: ["demo:read"], rate_limit: { limit: 1_000_000_000, window: "1s" } }), 403, "exceeds_tier");
+    expect(fields(probe)).toEqual(["rate_limit.limit", "rate_limit.window"]);
+    await expectError(await asOrg(`/keys/${writer.id}`, { rate_limit: { limit: 1_000_000_000, window: "1s" } }, "PATCH"), 403, "exceeds_tier");
     const higher = await expectError(await asOrg("/keys", { name: "k", scopes: ["demo:read"], rate_limits: [{ name: "burst", limit: 6, window: "1s" }] }), 403, "exceeds_tier");
     expect(fields(higher)).toEqual(["rate_limits[0].limit"]);
     const shorter = await expectError(await asOrg("/keys", { name: "k", scopes: ["demo:read"], rate_limit: { limit: 20, window: "30s" } }), 403, "exceeds_tier");
