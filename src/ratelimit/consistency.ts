@@ -51,7 +51,16 @@ interface Budget {
   inflight: number;
   /** When a report waiting for more spend wakes (0: none waiting). */
   reportWakesAt: number;
+  /** The store's last refusal, repeated locally until `until` for requests of the same `cost` (the same answer the store would give). */
+  denied?: { until: number; cost: number; answer: LimitAnswer };
 }
+
+/**
+ * How long an isolate repeats a refusal without asking the store again: a key hammering at 429 costs
+ * at most one store call per second per isolate (instead of one per request), and a limit raised
+ * meanwhile is seen within a second. Never past the moment the store said the cost fits again.
+ */
+export const DENIAL_REUSE_MS = 1_000;
 
 /**
  * The two consistency modes over one store.
@@ -71,6 +80,9 @@ interface Budget {
  * everything already reported (reports are added unconditionally). So each counter holds at most
  * `limit + B × I` units, I being the isolates serving the key in fast mode at the time.
  * `test/ratelimit/fast_mode.test.ts` drives several budgets (stand-ins for isolates) into the worst case.
+ *
+ * In both modes a refusal is repeated locally for up to `DENIAL_REUSE_MS` (never past the moment the
+ * store said the cost fits again), so a key hammering at 429 does not hammer the store.
  *
  * Every store answer may carry `ended` (the key was revoked) or `changedAt` (the key changed after
  * the record this isolate holds): the budget keeps it, and every later request on the key in this
@@ -151,9 +163,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     return unacknowledged <= fastBatchSize(smallest);
   }
 
-  async function fast(plan: LimitPlan, cost: number, background: Background): Promise<LimitAnswer> {
-    const now = Date.now();
-    const budget = budgetFor(plan, background);
+  async function fast(plan: LimitPlan, cost: number, budget: Budget, background: Background, now: number): Promise<LimitAnswer> {
     if (budget.last?.ended && budget.last.ended.at <= now) return budget.last;
     if (budget.last?.changedAt !== undefined && plan.version < budget.last.changedAt) return budget.last;
     if (localAdmission(budget, cost)) {
@@ -171,8 +181,24 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
 
   return {
     store,
-    limit: (plan, cost, background) => (plan.mode === "fast" ? fast(plan, cost, background) : store.limit(plan, cost)),
+    async limit(plan, cost, background) {
+      const now = Date.now();
+      const budget = budgetFor(plan, background);
+      const denied = budget.denied;
+      if (denied && now < denied.until && cost === denied.cost) return denied.answer;
+      const answer = plan.mode === "fast" ? await fast(plan, cost, budget, background, now) : await store.limit(plan, cost);
+      budget.denied = denialOf(answer, cost, now);
+      return answer;
+    },
   };
+}
+
+/** A plain refusal (not an ended or changed key), to repeat until the earliest moment every refusing policy fits the cost again. */
+function denialOf(answer: LimitAnswer, cost: number, now: number): Budget["denied"] {
+  if (answer.allowed || answer.ended || answer.changedAt !== undefined) return undefined;
+  let fits = now;
+  for (const policy of answer.policies) if (!policy.allowed) fits = Math.max(fits, policy.resetAt);
+  return { until: Math.min(fits, now + DENIAL_REUSE_MS), cost, answer };
 }
 
 function halfBatchWaiting(budget: Budget): boolean {

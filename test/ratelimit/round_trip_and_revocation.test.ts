@@ -71,6 +71,22 @@ describe("one round trip per request", () => {
     expect(counted.calls).toBeLessThanOrEqual(4);
   });
 
+  it("a key hammering at 429 costs at most one store call per isolate per second, with the same Retry-After", async () => {
+    const { namespace, counted } = countingNamespace();
+    const w = workerWith({ RATE_LIMITER: namespace });
+    const org = await w.org();
+    const key = await w.key(org, { rate_limits: [{ name: "default", limit: 2, window: "60s" }] });
+    for (let i = 0; i < 2; i++) expect((await w.gateway(key.key)).status).toBe(200);
+    counted.calls = 0;
+    const started = Date.now();
+    const refused = [];
+    for (let i = 0; i < 10; i++) refused.push(await w.gateway(key.key));
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    expect(refused.every((res) => res.status === 429)).toBe(true);
+    expect(counted.calls).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
+    for (const res of refused) expect(res.headers.get("Retry-After")).toBe(res.headers.get("X-RateLimit-Reset"));
+  });
+
   it("Upstash, strict: one script call per request for all four policies", async () => {
     const bridge = await ownBridge();
     try {
