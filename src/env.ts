@@ -19,6 +19,8 @@ export interface Env {
   MEMORY_CACHE_TTL_MS?: string | number;
   NEGATIVE_CACHE_TTL_MS?: string | number;
   SIGNED_BODY_MAX_BYTES?: string | number;
+  AUTH_FAILURE_LIMIT?: string | number;
+  MANAGEMENT_RATE_LIMIT?: string | number;
 
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;

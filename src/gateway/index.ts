@@ -2,13 +2,16 @@ import type { KeyRecord } from "../cache/interface";
 import { freshKeyCacheFor, keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
+import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
+import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
+import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
 
@@ -26,22 +29,40 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
   const usage = usageRecorder(env.USAGE_QUEUE);
+  // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
+  const source = clientSource(request.headers);
+  const refusal = authFailureRefusal(source, startedAt);
+  if (refusal) return renderError(refusal);
+
+  // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
+  // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
+  let path: string;
+  try {
+    path = canonicalPath(url.pathname);
+    // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
+    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    }
+  } catch (err) {
+    return renderError(err);
+  }
 
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
   try {
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
+    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
-        source: request.headers.get("cf-connecting-ip") ?? "unknown",
+        source,
         reason: err.code as AuthFailureReasonCode,
         keyId: known?.id ?? null,
         orgId: known?.orgId ?? null,
         at: startedAt,
       });
+      if (err.code !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || err.code === "invalid_key" }, startedAt);
     }
     return renderError(err);
   }
@@ -50,8 +71,9 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
-    ({ record, rateLimitHeaders } = await admit(request, url, config, env, ctx, record));
+    ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record));
     const origin = await proxyToOrigin(request, url, {
+      path,
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
@@ -69,7 +91,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     keyId: record.id,
     orgId: record.orgId,
     method: request.method,
-    path: recordedPath(url.pathname),
+    path: recordedPath(path),
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,
@@ -82,10 +104,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
  * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
-async function admit(request: Request, url: URL, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord) {
+async function admit(request: Request, path: string, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord) {
   const decide = (record: KeyRecord, fresh: boolean) => {
     tierOf(config, record);
-    const rule = authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    const rule = authorizeRoute(routePolicy(config.routes), request.method, path, record);
     return enforceRateLimit({ config, env, ctx, record, cost: rule.cost, acceptStale: fresh });
   };
   try {

@@ -15,17 +15,18 @@ import { type KeyLimits, keyLimitsOf, type KeyWindowLimit, type StoredKeyLimits 
 import { authorizeOrg, orgNotFound } from "./auth";
 import type { Caller, ManagementApp, ManagementEnv } from "./context";
 import type { Context } from "hono";
-import { dataOf, errorResponses, iso, jsonResponse, KeyIdParams, security, timestamp } from "./schemas";
+import { dataOf, errorResponses, idString, int32, int64, iso, jsonResponse, KeyIdParams, security, timestamp } from "./schemas";
 import { invalidFields } from "./validation";
 
 const windowText = z
   .string()
+  .max(16)
   .refine((text) => {
     const ms = parseDuration(text);
     return ms !== null && ms >= MIN_WINDOW_MS && ms <= MAX_WINDOW_MS;
   }, 'must be a duration like "1s", "60s", "1h" or "7d", between 1s and 31d')
-  .openapi({ example: "60s" });
-const limitCount = z.number().int().min(1).max(1_000_000_000);
+  .openapi({ example: "60s", pattern: "^\\d+(ms|s|m|h|d)$" });
+const limitCount = int32(1, 1_000_000_000);
 
 /** v1 shorthand: one window, the tier's `default`. */
 export const RateLimitInput = z.strictObject({ limit: limitCount, window: windowText, mode: consistencyMode.optional() }).openapi("KeyRateLimitInput");
@@ -116,13 +117,15 @@ function checkAgainstTier(config: Config, tierName: string, caller: Caller, next
 
 // Representation -------------------------------------------------------------------------------
 
-export const KeyRateLimitSchema = z.object({ limit: z.number().int().openapi({ example: 100 }), window: z.string().openapi({ example: "60s" }), mode: consistencyMode.optional() }).openapi("KeyRateLimit");
-export const KeyNamedLimitSchema = KeyRateLimitSchema.extend({ name: z.string().openapi({ example: "burst" }) }).openapi("KeyNamedLimit");
-export const KeyQuotaSchema = z.object({ limit: z.number().int(), period: quotaPeriod }).openapi("KeyQuota");
+export const KeyRateLimitSchema = z
+  .object({ limit: int32(1, 1_000_000_000).openapi({ example: 100 }), window: z.string().max(16).openapi({ example: "60s" }), mode: consistencyMode.optional() })
+  .openapi("KeyRateLimit");
+export const KeyNamedLimitSchema = KeyRateLimitSchema.extend({ name: z.string().max(32).openapi({ example: "burst" }) }).openapi("KeyNamedLimit");
+export const KeyQuotaSchema = z.object({ limit: int32(1, 1_000_000_000), period: quotaPeriod }).openapi("KeyQuota");
 
 export const keyLimitsFields = {
   rate_limit: KeyRateLimitSchema.nullable().openapi({ description: "The key's own `default` window (v1 shorthand); null: the tier's" }),
-  rate_limits: z.array(KeyNamedLimitSchema).nullable().openapi({ description: "The key's own windows, replacing the tier's of the same names; null: the tier's" }),
+  rate_limits: z.array(KeyNamedLimitSchema).max(MAX_LIMITS_PER_KEY).nullable().openapi({ description: "The key's own windows, replacing the tier's of the same names; null: the tier's" }),
   quota: KeyQuotaSchema.nullable().openapi({ description: "The key's own quota; null: the tier's (if any)" }),
 };
 
@@ -141,24 +144,24 @@ export function presentKeyLimits(stored: StoredKeyLimits | null) {
 
 const PolicyStateSchema = z
   .object({
-    name: z.string().openapi({ example: "default" }),
+    name: z.string().max(32).openapi({ example: "default" }),
     kind: z.enum(["window", "quota"]),
-    limit: z.number().int(),
-    window: z.string().nullable().openapi({ description: 'The window ("60s"); null for a quota', example: "60s" }),
+    limit: int64(1),
+    window: z.string().max(16).nullable().openapi({ description: 'The window ("60s"); null for a quota', example: "60s" }),
     period: quotaPeriod.nullable().openapi({ description: "The quota's UTC calendar period; null for a window" }),
-    seconds: z.number().int().openapi({ description: "The span in RateLimit-Policy's w= (a month counts 30 days)" }),
-    remaining: z.number().int().openapi({ description: "Units left now" }),
+    seconds: int32(1, 2_678_400).openapi({ description: "The span in RateLimit-Policy's w= (a month counts 30 days)" }),
+    remaining: int64(0).openapi({ description: "Units left now" }),
     reset_at: timestamp.nullable().openapi({ description: "When the next unit comes back (a quota: when the period resets); null when nothing is spent" }),
-    reset_seconds: z.number().int().nullable(),
+    reset_seconds: int32(0, 2_678_400).nullable(),
   })
   .openapi("LimitState");
 
 const KeyLimitsSchema = z
   .object({
-    key_id: z.string(),
+    key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
     mode: consistencyMode,
-    shared_with_rotation_chain_of: z.string().openapi({ description: "The first key of this key's rotation chain: its successors share these counters" }),
-    policies: z.array(PolicyStateSchema),
+    shared_with_rotation_chain_of: idString("key_8hQ2vN5mXcR1tLp0WzKa").openapi({ description: "The first key of this key's rotation chain: its successors share these counters" }),
+    policies: z.array(PolicyStateSchema).max(32),
   })
   .openapi("KeyLimits");
 

@@ -11,6 +11,9 @@ export interface DurableObjectLimiterOptions {
 
 export const DEFAULT_LIMITER_TIMEOUT_MS = 1_000;
 
+/** Durable Object calls made by this isolate; read by the benchmark's probe (storage operations per request). */
+export const limiterStats = { doCalls: 0 };
+
 /** Object ids a limiter keeps (idFromName hashes the name on every call); the oldest is dropped beyond this. */
 const MAX_CACHED_IDS = 10_000;
 
@@ -34,8 +37,10 @@ export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TI
     }
     return namespace.get(id);
   };
-  const call = (plan: LimitPlan, cost: number, operation: "check" | "record" | "peek") =>
-    withDeadline(() => stubFor(plan.scope).decide(plan.counters, cost, operation, plan.keyId, plan.version) as Promise<LimitAnswer>, timeoutMs, "durable-object");
+  const call = (plan: LimitPlan, cost: number, operation: "check" | "record" | "peek") => {
+    limiterStats.doCalls++;
+    return withDeadline(() => stubFor(plan.scope).decide(plan.counters, cost, operation, plan.keyId, plan.version) as Promise<LimitAnswer>, timeoutMs, "durable-object");
+  };
 
   return {
     limit: (plan, cost) => call(plan, cost, "check"),

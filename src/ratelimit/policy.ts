@@ -72,3 +72,14 @@ export function limiterScope(config: Config, key: { orgId: string; tier: string;
   if (!Object.hasOwn(config.tiers, key.tier)) return null;
   return config.tiers[key.tier]!.org_limit ? `org:${key.orgId}` : `key:${key.limiterId ?? key.id}`;
 }
+
+/** A plan of one strict window for an identifier that is not a key (abuse limits: failed authentications per source, management calls per credential). */
+export function singleWindowPlan(identifier: string, limit: number, windowMs: number): LimitPlan {
+  return {
+    scope: identifier,
+    keyId: identifier,
+    counters: [{ id: `w:${windowMs}`, policy: { name: "default", kind: "window", limit, windowMs } }],
+    mode: "strict",
+    version: 0,
+  };
+}

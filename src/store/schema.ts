@@ -67,6 +67,13 @@ export const apiKeys = sqliteTable(
     expiresAt: integer("expires_at"),
     revokedAt: integer("revoked_at"),
     lastUsedAt: integer("last_used_at"),
+    /**
+     * Optimistic concurrency: bumped by every management write to the row (update, revoke, rotate,
+     * and any write added later). Each such write is conditional on the version it read, so a write
+     * based on a stale read changes nothing instead of silently undoing a concurrent one.
+     * (`last_used_at`, written by the usage consumer, is not a management change and does not bump it.)
+     */
+    version: integer("version").notNull().default(0),
   },
   (t) => [
     uniqueIndex("api_keys_hash_unique").on(t.hash),
