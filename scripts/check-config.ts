@@ -27,7 +27,10 @@ export interface GatewayConfig {
   rateLimitBackend: string;
   rateLimitFailureMode: string;
   scopes: Record<string, string>;
-  tiers: Record<string, { limit: number; window: number; org_limit?: number; mode: string }>;
+  tiers: Record<
+    string,
+    { limits: Array<{ name: string; limit: number; window: number; mode: string }>; quota?: { limit: number; period: string }; org_limit?: number; org_window: number; mode: string }
+  >;
   routes: RouteRule[];
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
@@ -227,8 +230,11 @@ export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings:
 }
 
 function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {
-  const org = tier.org_limit ? `, org ${tier.org_limit}` : "";
-  return `${name} ${tier.limit}/${tier.window / 1000}s${org} (${tier.mode})`;
+  const single = tier.limits.length === 1 && tier.limits[0]!.name === "default";
+  const windows = tier.limits.map((l) => `${single ? "" : `${l.name} `}${l.limit}/${l.window / 1000}s${l.mode === tier.mode ? "" : ` ${l.mode}`}`);
+  const quota = tier.quota ? `, quota ${tier.quota.limit}/${tier.quota.period}` : "";
+  const org = tier.org_limit ? `, org ${tier.org_limit}${tier.org_window === tier.limits[0]!.window ? "" : `/${tier.org_window / 1000}s`}` : "";
+  return `${name} ${windows.join(" + ")}${quota}${org} (${tier.mode})`;
 }
 
 /** Not errors for local dev (which runs fine with them), but a deploy fails or is unusable. */

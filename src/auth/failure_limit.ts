@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Env } from "../env";
 import { KeygateError } from "../errors";
 import { secondsUntil } from "../ratelimit/headers";
+import { singleWindowPlan } from "../ratelimit/policy";
 import { limiterStore, warnStoreUnavailable } from "./limiter_store";
 
 /**
@@ -86,8 +87,9 @@ export async function countAuthFailure(config: Config, env: Env, source: string,
   countLocally(source, limit, windowMs, now);
   if (!options.shared) return;
   try {
-    const decision = await limiterStore(config, env).record({ identifier: `authfail:${source}`, limit, windowMs, mode: "strict" }, 1);
-    if (exhausted(limit - decision.remaining, limit)) block(source, Math.max(decision.resetAt, now + 1));
+    const answer = await limiterStore(config, env).record(singleWindowPlan(`authfail:${source}`, limit, windowMs), 1);
+    const counted = answer.policies[0]!;
+    if (exhausted(limit - counted.remaining, limit)) block(source, Math.max(counted.resetAt, now + 1));
   } catch (err) {
     // Counting failures must never turn a 401 into a 5xx: without the store, only the isolate's count applies.
     warnStoreUnavailable("AUTH_FAILURE_LIMIT", err);

@@ -59,7 +59,8 @@ describe("AUTH_FAILURE_LIMIT (default 20 per 60 s)", () => {
     await expectError(refused, 429, "too_many_auth_failures");
     const retryAfter = Number(refused.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Until the shared count gives a failure back: the 60 s window plus at most one bucket (6 s) of the exact sliding window.
+    expect(retryAfter).toBeLessThanOrEqual(66);
     await expectJson(await call(`${MANAGEMENT}/orgs`, { ...operator, "cf-connecting-ip": freshSource() }), 200);
   });
 
