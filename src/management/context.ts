@@ -6,6 +6,7 @@ import type { Config } from "../config";
 import type { Env } from "../env";
 import type { Db } from "../store/conditional";
 import { eventPublisher, type PublishEvents } from "../webhooks/publish";
+import { tellLimiterKeyEnded } from "./key_limits";
 import type { RevocationDeps } from "./revocation";
 
 /** Who is calling: the operator (ADMIN_TOKEN) or one org's API key. */
@@ -34,5 +35,10 @@ export function publisherOf(c: Context<ManagementEnv>): PublishEvents {
 }
 
 export function revocationOf(c: Context<ManagementEnv>): RevocationDeps {
-  return { db: c.get("db"), cache: keyCacheOf(c), publish: publisherOf(c) };
+  return {
+    db: c.get("db"),
+    cache: keyCacheOf(c),
+    publish: publisherOf(c),
+    tellEnded: (row, at) => tellLimiterKeyEnded(c, row, { reason: "revoked", at }),
+  };
 }

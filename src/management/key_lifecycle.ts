@@ -23,6 +23,7 @@ import { eventOf } from "../webhooks/events";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp, publisherOf, revocationOf } from "./context";
+import { tellLimiterKeyEnded } from "./key_limits";
 import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
 import { revokeKeys } from "./revocation";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
@@ -126,7 +127,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       // old key is revoked, or its version moved on).
       const { id: _id, hash: _hash, identifier: _identifier, last4: _last4, createdAt: _createdAt, updatedAt: _updatedAt, revokedAt: _revokedAt, lastUsedAt: _lastUsedAt, version: _version, ...settings } = old;
       const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
-      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt: lifetime === null ? null : now + lifetime, rotatedFrom: old.id }, now);
+      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt: lifetime === null ? null : now + lifetime, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
       const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
       const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
       const written = keyExists(db, row.id);
@@ -157,6 +158,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
         throw keyLimitReached(org_id, org.maxActiveKeys);
       }
       await keyCacheOf(c).purge([old.hash, row.hash]);
+      await tellLimiterKeyEnded(c, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
       await publisherOf(c)([eventOf(rotated, now), eventOf(created, now)]);
       c.header("Cache-Control", "no-store");
       return c.json({ data: { ...presentKey(row, now), key } }, 201);

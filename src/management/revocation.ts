@@ -10,6 +10,8 @@ export interface RevocationDeps {
   db: Db;
   cache: KeyCache;
   publish: PublishEvents;
+  /** Tells the key's limiter object it ended (SPEC §7), so strict and fast mode refuse it at once. */
+  tellEnded: (row: KeyRow, at: number) => Promise<void>;
 }
 
 export interface Revocation {
@@ -37,7 +39,7 @@ export interface RevocationResult {
  * exactly one key.revoked per revocation and a repeat or a lost race audits and announces nothing.
  * Many keys share D1 batches, one cache purge and one queue send: a report of 1,000 live keys fits
  * GitHub's time budget. The caches are purged on every call, so repeating a revoke whose purge
- * failed finishes the job.
+ * failed finishes the job; the same goes for telling the key's limiter object.
  */
 export async function revokeKeys(deps: RevocationDeps, revocations: Revocation[], actor: string, now: number): Promise<RevocationResult> {
   const { db } = deps;
@@ -69,6 +71,10 @@ export async function revokeKeys(deps: RevocationDeps, revocations: Revocation[]
     }
   }
   await deps.cache.purge(revocations.map((r) => r.row.hash));
+  // Told on every call for every revoked key, like the purge, so a retry finishes a notice that failed.
+  await Promise.all(
+    revocations.filter(({ row }) => !result.stale.has(row.id)).map(({ row }) => deps.tellEnded(row, row.revokedAt ?? now)),
+  );
   await deps.publish(events);
   return result;
 }
