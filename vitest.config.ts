@@ -17,6 +17,11 @@ export default defineConfig({
           UPSTASH_REDIS_REST_TOKEN: inject<string>("upstashToken"),
           TEST_REDIS_BRIDGE_CONTROL_URL: inject<string>("redisBridgeControlUrl"),
           TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
+          // Usage leaves the isolate quickly in tests, so pipeline tests do not wait 10 s per flush.
+          USAGE_FLUSH_INTERVAL_MS: "50",
+        },
+        analyticsEngineDatasets: {
+          USAGE_EVENTS: { dataset: "keygate_usage_test" },
         },
       },
     })),

@@ -23,7 +23,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   } catch (err) {
     return renderError(err);
   }
-  const usage = usageRecorder(env.USAGE_QUEUE);
+  const usage = usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS });
 
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
@@ -47,8 +47,9 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   // Steps 5-7: may this key call this route, now; then forward.
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
+  let route = "";
   try {
-    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    route = authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record).path;
     rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
       originUrl: config.originUrl,
@@ -69,6 +70,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     orgId: record.orgId,
     method: request.method,
     path: recordedPath(url.pathname),
+    route,
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,

@@ -1,4 +1,5 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { HISTOGRAM_BUCKETS } from "../usage/histogram";
 
 // Times are epoch milliseconds (INTEGER): cheap to compare on the hot path and in filters.
 
@@ -69,12 +70,59 @@ export const auditEvents = sqliteTable(
   },
   (t) => [
     index("audit_org_created_idx").on(t.orgId, t.createdAt),
+    // Retention prunes aggregated auth.failed rows by age (AUTH_FAILURE_RETENTION) without a full scan.
+    index("audit_action_last_seen_idx").on(t.action, t.lastSeenAt),
     uniqueIndex("audit_aggregate_key_unique").on(t.aggregateKey),
   ],
 );
 
-export const usageEvents = sqliteTable(
-  "usage_events",
+/**
+ * One INTEGER column per latency histogram bucket (src/usage/histogram.ts), so upserts add them up
+ * in SQL (zeros cost SQLite one header byte each). Only raw SQL in store/usage.ts reads them, so
+ * they are left out of the table's TypeScript type.
+ */
+function histogramColumns() {
+  return Object.fromEntries(Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => [`h${i}`, integer(`h${i}`).notNull().default(0)])) as unknown as Record<never, never>;
+}
+
+/**
+ * SPEC §8: a key's calls per minute and status class (1-5). Written only by the usage consumer's
+ * upserts, kept USAGE_MINUTE_RETENTION. Rows grow with keys x minutes, never with call volume.
+ */
+export const usageMinutes = sqliteTable(
+  "usage_minutes",
+  {
+    keyId: text("key_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** Epoch ms of the minute's start. */
+    minute: integer("minute").notNull(),
+    statusClass: integer("status_class").notNull(),
+    count: integer("count").notNull(),
+    maxMs: integer("max_ms").notNull(),
+    ...histogramColumns(),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.minute, t.statusClass] }), index("usage_minutes_org_idx").on(t.orgId, t.minute)],
+);
+
+/** The same per hour, rolled up by the consumer in the same transaction; kept USAGE_HOUR_RETENTION. Day buckets are summed from these. */
+export const usageHours = sqliteTable(
+  "usage_hours",
+  {
+    keyId: text("key_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** Epoch ms of the hour's start. */
+    hour: integer("hour").notNull(),
+    statusClass: integer("status_class").notNull(),
+    count: integer("count").notNull(),
+    maxMs: integer("max_ms").notNull(),
+    ...histogramColumns(),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.hour, t.statusClass] }), index("usage_hours_org_idx").on(t.orgId, t.hour)],
+);
+
+/** A bounded sample of each key's latest calls: the consumer keeps at most RECENT_PER_KEY rows per key (a ring). */
+export const usageRecent = sqliteTable(
+  "usage_recent",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     keyId: text("key_id").notNull(),
@@ -85,7 +133,17 @@ export const usageEvents = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     at: integer("at").notNull(),
   },
-  (t) => [index("usage_key_at_idx").on(t.keyId, t.at)],
+  (t) => [index("usage_recent_key_at_idx").on(t.keyId, t.at)],
+);
+
+/** Usage messages already applied (by the producer's message id): a redelivered message is skipped, not counted twice. */
+export const usageApplied = sqliteTable(
+  "usage_applied",
+  {
+    id: text("id").primaryKey(),
+    appliedAt: integer("applied_at").notNull(),
+  },
+  (t) => [index("usage_applied_at_idx").on(t.appliedAt)],
 );
 
 /**
