@@ -22,6 +22,10 @@ interface GatewayConfig {
   routes: unknown[];
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  usageFlushIntervalMs: number;
+  usageMinuteRetentionMs: number;
+  usageHourRetentionMs: number;
+  authFailureRetentionMs: number;
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -99,10 +103,24 @@ export async function checkConfig(configPath: string, envName: string | undefine
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(
+    `  usage          aggregated per isolate, sent every ${config.usageFlushIntervalMs} ms; kept: minutes ${days(config.usageMinuteRetentionMs)}, hours ${days(config.usageHourRetentionMs)}, failed auth ${days(config.authFailureRetentionMs)}; Analytics Engine ${analyticsEngine(wrangler)}`,
+  );
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
   for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);
   return 0;
+}
+
+/** "48h", "400d": retention periods as an operator wrote them (most of the time). */
+function days(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 7 * 86_400_000) return `${ms / 86_400_000}d`;
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms} ms`;
+}
+
+function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): string {
+  const dataset = (wrangler.analytics_engine_datasets ?? []).find((d: { binding: string; dataset?: string }) => d.binding === "USAGE_EVENTS");
+  return dataset ? `USAGE_EVENTS -> ${dataset.dataset ?? "(dataset named after the binding)"}` : "off (no USAGE_EVENTS binding)";
 }
 
 function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {
@@ -119,5 +137,6 @@ function deployWarnings(wrangler: ReturnType<typeof unstable_readConfig>): strin
   for (const kv of wrangler.kv_namespaces ?? []) {
     if (!kv.id || PLACEHOLDER_ID.test(kv.id)) warnings.push(`KV ${kv.binding}: id is a placeholder; set it from \`wrangler kv namespace create\``);
   }
+  if (!(wrangler.triggers?.crons ?? []).length) warnings.push("no [triggers] crons: usage and failed-auth retention never runs, so D1 keeps every aggregate");
   return warnings;
 }

@@ -46,11 +46,13 @@ export async function pruneUsage(db: D1Database, settings: RetentionSettings, no
   const report: PruneReport = { deleted: {}, statements: 0, incomplete: false };
   let open = targets(settings);
   for (const t of open) report.deleted[t.table] = 0;
+  // Each table gets at least one statement per run, or a tight budget would starve the last ones forever.
+  const budget = Math.max(limits.statements, open.length);
   // Round-robin, so one huge table cannot starve the others of the run's budget.
   while (open.length > 0) {
     const next: Target[] = [];
     for (const target of open) {
-      if (report.statements >= limits.statements) {
+      if (report.statements >= budget) {
         report.incomplete = true;
         return report;
       }

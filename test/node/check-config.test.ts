@@ -51,6 +51,8 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/usage\s+aggregated per isolate, sent every 10000 ms; kept: minutes 48h, hours 400d, failed auth 90d; Analytics Engine off/);
+    expect(run.out).not.toContain("no [triggers] crons");
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
