@@ -22,7 +22,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
-for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);

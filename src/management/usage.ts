@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { findKey } from "../store/keys";
 import { findOrg } from "../store/orgs";
-import { type Granularity, perKeyTotals, recentCalls, type UsageBucket, type UsageRange, usageSeries, type UsageSummary } from "../store/usage";
-import { authorizeOrg, orgNotFound } from "./auth";
+import { appliedWithin, type Granularity, perKeyTotals, recentCalls, type UsageBucket, type UsageRange, usageSeries, type UsageSummary } from "../store/usage";
+import { usageRecorder } from "../usage/record";
+import { authorizeOrg, orgNotFound, requireOperator } from "./auth";
 import type { ManagementApp } from "./context";
 import { keyNotFound } from "./keys";
 import { errorResponses, instant, iso, isoInstant, jsonResponse, KeyIdParams, OrgIdParam, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
@@ -105,6 +106,33 @@ const orgUsageRoute = createRoute({
   },
 });
 
+const flushRoute = createRoute({
+  method: "post",
+  path: "/usage/flush",
+  tags: ["usage"],
+  summary: "Send this isolate's buffered usage now and wait until it is stored (operator only)",
+  description:
+    "Usage is aggregated per gateway isolate for USAGE_FLUSH_INTERVAL_MS before it goes through the queue. This sends what the isolate serving this request holds and waits (at most 10 s) until the queue consumer has stored it. `npm start` calls it before stopping, so stopping loses nothing; in production it only drains the one isolate that serves it (harmless, rarely useful).",
+  security,
+  responses: {
+    200: jsonResponse(
+      z.object({
+        data: z
+          .object({
+            messages: count.openapi({ description: "Queue messages this isolate sent in the last minute, this drain's included" }),
+            stored: z.boolean().openapi({ description: "Whether the consumer stored all of them within 10 s" }),
+          })
+          .openapi("UsageFlush"),
+      }),
+      "What was sent, and whether it is stored",
+    ),
+    ...errorResponses(401, 403),
+  },
+});
+
+/** How long the drain waits for the consumer (the queue's batch timeout is 2 s). */
+const FLUSH_WAIT_MS = 10_000;
+
 /** The range a query asks for, or 400 when it is backwards or longer than its granularity allows. */
 function rangeOf(orgId: string, query: { since?: string; until?: string; granularity: Granularity }): UsageRange {
   const bounds = GRANULARITY_RANGES[query.granularity];
@@ -125,6 +153,14 @@ const rangeJson = (range: UsageRange, result: { totals: UsageSummary; series: Us
 });
 
 export function registerUsageRoutes(app: ManagementApp): void {
+  app.openapi(flushRoute, async (c) => {
+    requireOperator(c.get("caller"));
+    const config = c.get("config");
+    const ids = await usageRecorder(c.env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: c.env.USAGE_EVENTS }).flush();
+    const stored = ids.length === 0 || (await appliedWithin(c.env.DB, ids, FLUSH_WAIT_MS));
+    return c.json({ data: { messages: ids.length, stored } }, 200);
+  });
+
   app.openapi(keyUsageRoute, async (c) => {
     const { org_id, key_id } = c.req.valid("param");
     authorizeOrg(c.get("caller"), org_id, "keys:read");

@@ -213,3 +213,15 @@ export async function perKeyTotals(db: D1Database, range: UsageRange): Promise<K
   }
   return [...keys.values()].sort((a, b) => b.count - a.count || (a.key_id < b.key_id ? -1 : 1));
 }
+
+/** Polls `usage_applied` until every one of these message ids is there, or the time is up. */
+export async function appliedWithin(db: D1Database, ids: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const list = JSON.stringify(ids);
+  for (;;) {
+    const row = await db.prepare("SELECT count(*) AS n FROM usage_applied WHERE id IN (SELECT value FROM json_each(?))").bind(list).first<{ n: number }>();
+    if ((row?.n ?? 0) >= ids.length) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

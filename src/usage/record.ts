@@ -100,14 +100,20 @@ const MAX_PENDING_MESSAGES = 200;
 /** Longest recorded method and source: the consumer drops messages with longer ones as malformed. */
 const MAX_METHOD = 16;
 const MAX_SOURCE = 64;
+/** What a drain waits for: messages sent this recently may still be in the queue (its batch timeout is seconds). */
+const RECENTLY_SENT_MS = 60_000;
+const RECENTLY_SENT_MAX = 1_000;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 export interface UsageRecorder {
   call(ctx: ExecutionContext, record: CallRecord): void;
   authFailure(ctx: ExecutionContext, record: AuthFailureRecord): void;
-  /** Sends everything buffered now (shutdown/drain); resolves once the queue took it or refused it. */
-  flush(): Promise<void>;
+  /**
+   * Sends everything buffered now (shutdown/drain); resolves with the ids of every message this
+   * isolate sent in the last minute, this flush's included: what may still wait in the queue.
+   */
+  flush(): Promise<string[]>;
 }
 
 export interface RecorderOptions {
@@ -152,19 +158,26 @@ function createRecorder(queue: Queue<UsageMessage>, options: RecorderOptions): U
   let failures = new Map<string, FailureAggregate>();
   let entries = 0;
   let pending: UsageMessage[] = [];
+  /** Ids and send times of recently sent messages, oldest first (bounded: RECENTLY_SENT_MAX, RECENTLY_SENT_MS). */
+  let recentlySent: { id: string; at: number }[] = [];
   /** When the scheduled flush should long have run; 0 when none is scheduled. */
   let flushOverdueAt = 0;
 
   function scheduleFlush(ctx: ExecutionContext): void {
-    if (entries >= FLUSH_AT_ENTRIES) return ctx.waitUntil(flush());
+    if (entries >= FLUSH_AT_ENTRIES) return ctx.waitUntil(flush().then(() => undefined));
     const now = Date.now();
     if (flushOverdueAt !== 0 && now < flushOverdueAt) return;
     flushOverdueAt = now + flushIntervalMs + FLUSH_OVERDUE_MS;
-    ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, flushIntervalMs)).then(flush));
+    ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, flushIntervalMs)).then(() => flush()));
   }
 
-  async function flush(): Promise<void> {
+  async function flush(): Promise<string[]> {
     flushOverdueAt = 0;
+    const sent = () => {
+      const since = Date.now() - RECENTLY_SENT_MS;
+      recentlySent = recentlySent.filter((m) => m.at >= since).slice(-RECENTLY_SENT_MAX);
+      return recentlySent.map((m) => m.id);
+    };
     const messages = pending.concat(toMessages(keys, failures));
     keys = new Map();
     failures = new Map();
@@ -172,16 +185,20 @@ function createRecorder(queue: Queue<UsageMessage>, options: RecorderOptions): U
     pending = [];
     for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) {
       try {
-        await queue.sendBatch(messages.slice(i, i + MESSAGES_PER_SEND).map((body) => ({ body, contentType: "json" })));
+        const chunk = messages.slice(i, i + MESSAGES_PER_SEND);
+        await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" })));
+        const at = Date.now();
+        for (const message of chunk) recentlySent.push({ id: message.id, at });
       } catch (err) {
         // Kept as built (same ids), so a send that did land after all is not counted twice.
         pending = messages.slice(i).concat(pending);
         const dropped = Math.max(0, pending.length - MAX_PENDING_MESSAGES);
         if (dropped > 0) pending = pending.slice(dropped);
         console.error("keygate: usage queue send failed; will retry on the next flush", err instanceof Error ? err.message : String(err), { pending: pending.length, dropped });
-        return;
+        return sent();
       }
     }
+    return sent();
   }
 
   return {

@@ -243,3 +243,20 @@ describe("usage feeds the key list and the audit trail", () => {
     expect(event[0]).toMatchObject({ action: "auth.failed", key_id: id, count: 4, source: "203.0.113.50", reason: "key_revoked" });
   });
 });
+
+describe("POST /usage/flush (the drain `npm start` runs before stopping)", () => {
+  it("sends the isolate's buffered usage and answers once the consumer stored it", async () => {
+    const org = await createOrg();
+    const { id, key } = await createKey(org.id);
+    for (let i = 0; i < 5; i++) await keyFetch(key, `/demo/drain/${i}`);
+    const res = await adminFetch("/usage/flush", { method: "POST" });
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: { messages: number; stored: boolean } };
+    expect(data.stored).toBe(true);
+    expect(data.messages).toBeGreaterThan(0);
+    // No polling: once the drain answered, every call is in D1, whether the drain or the flush timer sent it.
+    const row = await env.DB.prepare("SELECT sum(count) AS n FROM usage_minutes WHERE key_id = ?").bind(id).first<{ n: number | null }>();
+    expect(row?.n).toBe(5);
+  });
+});
+

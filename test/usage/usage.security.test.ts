@@ -64,3 +64,14 @@ describe("GET /orgs/{org_id}/usage security", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("POST /usage/flush security", () => {
+  it("is for the operator only: an org admin key is 403 forbidden, no credentials 401", async () => {
+    const org = await createOrg();
+    const admin = await createKey(org.id, { scopes: ["admin"] });
+    await expectError(await keyFetch(admin.key, `${MANAGEMENT}/usage/flush`, { method: "POST" }), 403, "forbidden");
+    const res = await keyFetch("not-the-admin-token-0123456789", `${MANAGEMENT}/usage/flush`, { method: "POST" });
+    expect(res.status).toBe(401);
+  });
+});
+
