@@ -1,3 +1,4 @@
+-- Custom SQL migration file, put your code below! --
 -- Per-call rows become aggregates (SPEC §8): history is kept as hour and minute buckets (retention prunes
 -- old minute rows on its first run), the latest 100 calls per key become the recent sample.
 INSERT INTO `usage_hours` (`key_id`, `org_id`, `hour`, `status_class`, `count`, `max_ms`, `h0`, `h1`, `h2`, `h3`, `h4`, `h5`, `h6`, `h7`, `h8`, `h9`, `h10`, `h11`, `h12`, `h13`, `h14`, `h15`, `h16`, `h17`, `h18`, `h19`, `h20`, `h21`, `h22`, `h23`, `h24`)
@@ -59,5 +60,4 @@ FROM usage_events GROUP BY 1, 2, 3, 4;--> statement-breakpoint
 INSERT INTO `usage_recent` (`key_id`, `org_id`, `method`, `path`, `status`, `latency_ms`, `at`)
 SELECT key_id, org_id, method, path, status, latency_ms, at FROM (
   SELECT *, row_number() OVER (PARTITION BY key_id ORDER BY at DESC, id DESC) AS n FROM usage_events
-) WHERE n <= 100 ORDER BY at, id;--> statement-breakpoint
-DROP TABLE `usage_events`;
+) WHERE n <= 100 ORDER BY at, id;
