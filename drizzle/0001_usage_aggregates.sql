@@ -1,9 +1,3 @@
-CREATE TABLE `usage_applied` (
-	`id` text PRIMARY KEY NOT NULL,
-	`applied_at` integer NOT NULL
-);
---> statement-breakpoint
-CREATE INDEX `usage_applied_at_idx` ON `usage_applied` (`applied_at`);--> statement-breakpoint
 CREATE TABLE `usage_hours` (
 	`key_id` text NOT NULL,
 	`org_id` text NOT NULL,
@@ -36,10 +30,10 @@ CREATE TABLE `usage_hours` (
 	`h22` integer DEFAULT 0 NOT NULL,
 	`h23` integer DEFAULT 0 NOT NULL,
 	`h24` integer DEFAULT 0 NOT NULL,
-	PRIMARY KEY(`key_id`, `hour`, `status_class`)
+	PRIMARY KEY(`org_id`, `key_id`, `hour`, `status_class`)
 );
 --> statement-breakpoint
-CREATE INDEX `usage_hours_org_idx` ON `usage_hours` (`org_id`,`hour`);--> statement-breakpoint
+CREATE INDEX `usage_hours_hour_idx` ON `usage_hours` (`hour`);--> statement-breakpoint
 CREATE TABLE `usage_minutes` (
 	`key_id` text NOT NULL,
 	`org_id` text NOT NULL,
@@ -72,10 +66,10 @@ CREATE TABLE `usage_minutes` (
 	`h22` integer DEFAULT 0 NOT NULL,
 	`h23` integer DEFAULT 0 NOT NULL,
 	`h24` integer DEFAULT 0 NOT NULL,
-	PRIMARY KEY(`key_id`, `minute`, `status_class`)
+	PRIMARY KEY(`org_id`, `key_id`, `minute`, `status_class`)
 );
 --> statement-breakpoint
-CREATE INDEX `usage_minutes_org_idx` ON `usage_minutes` (`org_id`,`minute`);--> statement-breakpoint
+CREATE INDEX `usage_minutes_minute_idx` ON `usage_minutes` (`minute`);--> statement-breakpoint
 CREATE TABLE `usage_recent` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`key_id` text NOT NULL,

@@ -1,4 +1,6 @@
 -- Custom SQL migration file, put your code below! --
+-- Ids of applied usage messages (src/store/usage.ts). WITHOUT ROWID, which drizzle's schema cannot express.
+CREATE TABLE `usage_applied` (`id` text PRIMARY KEY NOT NULL, `applied_at` integer NOT NULL) WITHOUT ROWID;--> statement-breakpoint
 -- Per-call rows become aggregates (SPEC §8): history is kept as hour and minute buckets (retention prunes
 -- old minute rows on its first run), the latest 100 calls per key become the recent sample.
 INSERT INTO `usage_hours` (`key_id`, `org_id`, `hour`, `status_class`, `count`, `max_ms`, `h0`, `h1`, `h2`, `h3`, `h4`, `h5`, `h6`, `h7`, `h8`, `h9`, `h10`, `h11`, `h12`, `h13`, `h14`, `h15`, `h16`, `h17`, `h18`, `h19`, `h20`, `h21`, `h22`, `h23`, `h24`)

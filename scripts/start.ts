@@ -13,9 +13,14 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const HOST = "127.0.0.1";
 const HEALTH_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 5_000;
+/** The drain waits up to 10 s for the queue consumer; a little more for the request itself. */
+const DRAIN_TIMEOUT_MS = 15_000;
+const LOCAL_USAGE_FLUSH_MS = 1_000;
 
 let current: ChildProcess | undefined;
 let stopping = false;
+/** Set once the gateway answers: stopping then first drains the usage it still holds. */
+let running: { gateway: string; token: string } | undefined;
 const cleanups: Array<() => Promise<void>> = [];
 
 process.on("SIGINT", () => stop());
@@ -57,6 +62,8 @@ async function main(): Promise<void> {
     "--var", `ORIGIN_URL:${originUrl}`,
     ...(admin.source === "environment" ? ["--var", `ADMIN_TOKEN:${admin.token}`] : []),
     ...(signingSecretFromEnv ? ["--var", `ORIGIN_SIGNING_SECRET:${signingSecretFromEnv}`] : []),
+    // Locally, usage leaves the isolate every second (production: wrangler.toml's 10 s), so a reload loses at most that.
+    ...(process.env.USAGE_FLUSH_INTERVAL_MS || readDevVars(join(ROOT, ".dev.vars"))?.USAGE_FLUSH_INTERVAL_MS ? [] : ["--var", `USAGE_FLUSH_INTERVAL_MS:${LOCAL_USAGE_FLUSH_MS}`]),
   ], {
     // Without this, miniflare tries to download the Request.cf sample from workers.cloudflare.com on every start.
     CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
@@ -70,7 +77,9 @@ async function main(): Promise<void> {
 
   const gateway = `http://${HOST}:${port}`;
   await waitForHealth(`${gateway}/_keygate/v1/health`, dev);
-  if (!stopping) printBanner(gateway, originUrl, admin);
+  if (stopping) return;
+  running = { gateway, token: admin.token };
+  printBanner(gateway, originUrl, admin);
 }
 
 /** The operator's own API when ORIGIN_URL is set; otherwise the bundled echo origin on DEMO_ORIGIN_PORT. */
@@ -128,7 +137,28 @@ function stop(): void {
   if (stopping) return;
   stopping = true;
   console.log("\nkeygate: stopping");
-  void shutdown(0);
+  void drainUsage().then(() => shutdown(0));
+}
+
+/**
+ * Usage is aggregated in the worker for a flush interval and then waits in the local queue for its
+ * batch timeout; stopping workerd then would lose it. The drain endpoint sends the isolate's buffer
+ * and answers once the consumer has stored everything sent in the last minute.
+ */
+async function drainUsage(): Promise<void> {
+  if (!running) return;
+  try {
+    const res = await fetch(`${running.gateway}/_keygate/v1/usage/flush`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${running.token}` },
+      signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
+    });
+    const body = (await res.json()) as { data?: { messages: number; stored: boolean } };
+    if (res.ok && body.data?.stored) console.log(`keygate: usage saved (${body.data.messages} queue message${body.data.messages === 1 ? "" : "s"} drained)`);
+    else console.error(`keygate: usage may be incomplete: the drain answered ${res.status}${body.data ? " before everything was stored" : ""}`);
+  } catch (err) {
+    console.error(`keygate: usage may be incomplete: the drain failed (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 let shuttingDown: Promise<void> | undefined;

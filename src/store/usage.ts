@@ -57,12 +57,12 @@ const histogramSums = H.map((h) => `${h} = ${h} + excluded.${h}`).join(", ");
 // (`WHERE ...` is also SQLite's required disambiguation for an upsert fed by a SELECT.)
 const UPSERT_MINUTES = `INSERT INTO usage_minutes (key_id, org_id, minute, status_class, count, max_ms, ${H.join(", ")})
   SELECT value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ${histogramValues} FROM json_each(?) WHERE ${NOT_APPLIED}
-  ON CONFLICT(key_id, minute, status_class) DO UPDATE SET count = count + excluded.count, max_ms = max(max_ms, excluded.max_ms), ${histogramSums}`;
+  ON CONFLICT(org_id, key_id, minute, status_class) DO UPDATE SET count = count + excluded.count, max_ms = max(max_ms, excluded.max_ms), ${histogramSums}`;
 
 // The hourly rollup: the same deltas, added to the minute's hour in the same transaction.
 const UPSERT_HOURS = `INSERT INTO usage_hours (key_id, org_id, hour, status_class, count, max_ms, ${H.join(", ")})
   SELECT value->>1, value->>2, (value->>3) - (value->>3) % 3600000, value->>4, value->>5, value->>6, ${histogramValues} FROM json_each(?) WHERE ${NOT_APPLIED}
-  ON CONFLICT(key_id, hour, status_class) DO UPDATE SET count = count + excluded.count, max_ms = max(max_ms, excluded.max_ms), ${histogramSums}`;
+  ON CONFLICT(org_id, key_id, hour, status_class) DO UPDATE SET count = count + excluded.count, max_ms = max(max_ms, excluded.max_ms), ${histogramSums}`;
 
 const INSERT_RECENT = `INSERT INTO usage_recent (key_id, org_id, method, path, status, latency_ms, at)
   SELECT value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?) WHERE ${NOT_APPLIED}`;

@@ -261,7 +261,7 @@ export function toMessages(keys: Map<string, KeyBuffer>, failures: Map<string, F
   let size = 0;
   const room = (bytes: number): UsageMessage => {
     if (!current || size + bytes > MESSAGE_BUDGET_BYTES) {
-      current = { v: USAGE_MESSAGE_VERSION, id: crypto.randomUUID(), aggregates: [], recent: [], failures: [] };
+      current = { v: USAGE_MESSAGE_VERSION, id: messageId(), aggregates: [], recent: [], failures: [] };
       messages.push(current);
       size = 200;
     }
@@ -279,6 +279,12 @@ export function toMessages(keys: Map<string, KeyBuffer>, failures: Map<string, F
   }
   for (const group of failures.values()) room(2 * (group.source.length + (group.keyId?.length ?? 0) + (group.orgId?.length ?? 0)) + 300).failures.push(group);
   return messages;
+}
+
+/** 128 random bits in 22 characters (base64url): D1 stores one per message in usage_applied, so shorter than a UUID. */
+function messageId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** SPEC §8: one Analytics Engine data point per call. Index: the key id, so per-key queries sample per key. */

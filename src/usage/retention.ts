@@ -27,7 +27,8 @@ function targets(settings: RetentionSettings): Target[] {
     { table: "usage_minutes", sql: older("usage_minutes", "minute"), retentionMs: settings.usageMinuteRetentionMs },
     { table: "usage_hours", sql: older("usage_hours", "hour"), retentionMs: settings.usageHourRetentionMs },
     { table: "usage_recent", sql: older("usage_recent", "at"), retentionMs: settings.usageHourRetentionMs },
-    { table: "usage_applied", sql: older("usage_applied", "applied_at"), retentionMs: APPLIED_RETENTION_MS },
+    // WITHOUT ROWID and unindexed on purpose (it is written once per queue message): a scan, a few days of ids.
+    { table: "usage_applied", sql: "DELETE FROM usage_applied WHERE id IN (SELECT id FROM usage_applied WHERE applied_at < ?1 LIMIT ?2)", retentionMs: APPLIED_RETENTION_MS },
     { table: "auth_failures", sql: older("auth_failures", "last_seen_at"), retentionMs: settings.authFailureRetentionMs },
     { table: "audit_events", sql: older("audit_events", "last_seen_at", "action = 'auth.failed' AND "), retentionMs: settings.authFailureRetentionMs },
   ];

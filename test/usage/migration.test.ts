@@ -16,7 +16,8 @@ describe("migration 0002: usage_events into aggregates", () => {
     try {
       const calls = Array.from({ length: 150 }, (_, i) => [keyId, "org_migrated", "GET", `/m/${i}`, i % 10 === 0 ? 503 : 200, i % 50, base + i * 60_000]);
       await env.DB.prepare("INSERT INTO usage_events (key_id, org_id, method, path, status, latency_ms, at) SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)").bind(JSON.stringify(calls)).run();
-      for (const query of migration!.queries) await env.DB.prepare(query).run();
+      // Its data moves (usage_applied, which it also creates, exists already here).
+      for (const query of migration!.queries.filter((q) => q.includes("usage_events"))) await env.DB.prepare(query).run();
 
       const hours = await env.DB.prepare("SELECT hour, status_class, count, max_ms FROM usage_hours WHERE key_id = ? ORDER BY hour, status_class").bind(keyId).all();
       expect(hours.results).toEqual([
