@@ -24,9 +24,14 @@ export interface KeyPool {
   values: readonly string[];
   /** How many values were handed out so far. */
   cursor: number;
+  /** When set, every request gets a new value from it instead (a flood in which no key ever repeats). */
+  fresh?: () => string;
 }
 
 export const keyPool = (values: readonly string[]): KeyPool => ({ values, cursor: 0 });
+
+/** A pool that never repeats: `values` holds only the first value, for the sanity check. */
+export const freshPool = (make: () => string): KeyPool => ({ values: [make()], cursor: 0, fresh: make });
 
 export function runLoad(spec: LoadSpec): Promise<WindowResult> {
   const pool = spec.pool;
@@ -45,7 +50,9 @@ export function runLoad(spec: LoadSpec): Promise<WindowResult> {
             method: "GET",
             path: spec.path,
             setupRequest(request) {
-              request.headers = { ...request.headers, authorization: pool.values[pool.cursor++ % pool.values.length]! };
+              const authorization = pool.fresh ? pool.fresh() : pool.values[pool.cursor % pool.values.length]!;
+              pool.cursor++;
+              request.headers = { ...request.headers, authorization };
               return request;
             },
           },

@@ -25,6 +25,8 @@ export interface Env {
   USAGE_MINUTE_RETENTION?: string | number;
   USAGE_HOUR_RETENTION?: string | number;
   AUTH_FAILURE_RETENTION?: string | number;
+  AUTH_FAILURE_LIMIT?: string | number;
+  MANAGEMENT_RATE_LIMIT?: string | number;
 
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;

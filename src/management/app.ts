@@ -4,6 +4,7 @@ import { KeygateError, renderError } from "../errors";
 import { registerAuditRoutes } from "./audit";
 import { managementAuth } from "./auth";
 import { jsonBody } from "./body";
+import { managementRateLimit } from "./rate_limit";
 import type { ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { registerKeyLifecycleRoutes } from "./key_lifecycle";
@@ -22,7 +23,8 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
-for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+// Each credential is rate limited (SPEC §9) before its body is even read.
+for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);

@@ -6,7 +6,7 @@ import { usageRecorder } from "../usage/record";
 import { authorizeOrg, orgNotFound, requireOperator } from "./auth";
 import type { ManagementApp } from "./context";
 import { keyNotFound } from "./keys";
-import { errorResponses, instant, iso, isoInstant, jsonResponse, KeyIdParams, OrgIdParam, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
+import { errorResponses, idString, instant, int32, int64, iso, isoInstant, jsonResponse, KeyIdParams, OrgIdParam, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
 import { invalidField } from "./validation";
 
 const HOUR_MS = 3_600_000;
@@ -28,12 +28,13 @@ const RangeQuery = {
     .openapi({ description: "Bucket size of `series`. Longest range: 48h for minute, 31d for hour, 400d for day" }),
 };
 
-const count = z.number().int().min(0);
+const count = int64(0);
+const latency = int32(0, 2_147_483_647);
 const ByStatusSchema = z
   .object({ "1xx": count, "2xx": count, "3xx": count, "4xx": count, "5xx": count })
   .openapi("UsageByStatus", { description: "Calls by status class of the response the client received" });
 const LatencySchema = z
-  .object({ p50: count, p95: count, p99: count, max: count })
+  .object({ p50: latency, p95: latency, p99: latency, max: latency })
   .nullable()
   .openapi("UsageLatency", {
     description: "Gateway receipt to response headers, in ms; percentiles from a fixed histogram (the bucket's upper bound, at most ~1.5x the true value, capped by max). Null without calls",
@@ -47,22 +48,22 @@ const RangeSchema = {
   since: timestamp,
   until: timestamp,
   totals: SummarySchema,
-  series: z.array(BucketSchema).openapi({ description: "Buckets with calls, oldest first (buckets without calls are left out)" }),
+  series: z.array(BucketSchema).max(2880).openapi({ description: "Buckets with calls, oldest first (buckets without calls are left out); at most 2880 (48h of minutes)" }),
 };
 
 const CallSchema = z
   .object({
-    method: z.string().openapi({ example: "GET" }),
-    path: z.string().openapi({ description: "Request path without the query string", example: "/demo/items" }),
-    status: z.number().int().openapi({ description: "Status the client received (the origin's, or the gateway's refusal)", example: 200 }),
-    latency_ms: count.openapi({ description: "Gateway receipt to response headers", example: 12 }),
+    method: z.string().max(16).regex(/^[A-Z]+$/).openapi({ example: "GET" }),
+    path: z.string().max(256).openapi({ description: "Request path without the query string (at most 256 characters)", example: "/demo/items" }),
+    status: int32(100, 599).openapi({ description: "Status the client received (the origin's, or the gateway's refusal)", example: 200 }),
+    latency_ms: latency.openapi({ description: "Gateway receipt to response headers", example: 12 }),
     at: timestamp,
   })
   .openapi("UsageCall");
 
 const KeyUsageSchema = z
   .object({
-    key_id: z.string(),
+    key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
     ...RangeSchema,
     recent: z.array(CallSchema).max(100).openapi({
       description: "A sample of the key's latest calls, newest first, whatever the range: at most 100 per key, and at most 20 per gateway isolate per flush interval for a busy key",
@@ -70,15 +71,16 @@ const KeyUsageSchema = z
   })
   .openapi("KeyUsage");
 
-const KeyTotalsSchema = z.object({ key_id: z.string(), count, by_status: ByStatusSchema }).openapi("KeyUsageTotals");
+const KeyTotalsSchema = z.object({ key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa"), count, by_status: ByStatusSchema }).openapi("KeyUsageTotals");
 const OrgUsageSchema = z
-  .object({ org_id: z.string(), ...RangeSchema, keys: z.array(KeyTotalsSchema).max(100).openapi({ description: "One page of per-key totals in the range, busiest first" }) })
+  .object({ org_id: idString("org_3kTMd9vW1qXb2LcY8nZp"), ...RangeSchema, keys: z.array(KeyTotalsSchema).max(100).openapi({ description: "One page of per-key totals in the range, busiest first" }) })
   .openapi("OrgUsage");
 
 const DESCRIPTION =
   "Aggregated per key, minute and status class in each gateway isolate and written from the usage queue, so the last seconds of traffic (USAGE_FLUSH_INTERVAL_MS plus the queue's batch timeout) may not be here yet. Minute buckets are kept USAGE_MINUTE_RETENTION (48h), hour and day buckets USAGE_HOUR_RETENTION (400d). Calls refused before the key was verified (401) are not usage; they are aggregated as auth.failed in the audit trail.";
 
 const keyUsageRoute = createRoute({
+  operationId: "keyUsage",
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}/usage",
   tags: ["keys"],
@@ -93,6 +95,7 @@ const keyUsageRoute = createRoute({
 });
 
 const orgUsageRoute = createRoute({
+  operationId: "orgUsage",
   method: "get",
   path: "/orgs/{org_id}/usage",
   tags: ["orgs"],
@@ -107,6 +110,7 @@ const orgUsageRoute = createRoute({
 });
 
 const flushRoute = createRoute({
+  operationId: "flushUsage",
   method: "post",
   path: "/usage/flush",
   tags: ["usage"],
@@ -119,7 +123,7 @@ const flushRoute = createRoute({
       z.object({
         data: z
           .object({
-            messages: count.openapi({ description: "Queue messages this isolate sent in the last minute, this drain's included" }),
+            messages: int32(0, 1_000).openapi({ description: "Queue messages this isolate sent in the last minute, this drain's included" }),
             stored: z.boolean().openapi({ description: "Whether the consumer stored all of them within 10 s" }),
           })
           .openapi("UsageFlush"),

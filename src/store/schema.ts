@@ -40,6 +40,13 @@ export const apiKeys = sqliteTable(
     expiresAt: integer("expires_at"),
     revokedAt: integer("revoked_at"),
     lastUsedAt: integer("last_used_at"),
+    /**
+     * Optimistic concurrency: bumped by every management write to the row (update, revoke, rotate,
+     * and any write added later). Each such write is conditional on the version it read, so a write
+     * based on a stale read changes nothing instead of silently undoing a concurrent one.
+     * (`last_used_at`, written by the usage consumer, is not a management change and does not bump it.)
+     */
+    version: integer("version").notNull().default(0),
   },
   (t) => [
     uniqueIndex("api_keys_hash_unique").on(t.hash),
@@ -139,7 +146,7 @@ export const usageRecent = sqliteTable(
 );
 
 // `usage_applied` (ids of usage messages already applied, so a redelivered one counts once) is created
-// by drizzle/0002_move_usage_events.sql as a WITHOUT ROWID table, which drizzle cannot declare: one
+// by drizzle/0003_move_usage_events.sql as a WITHOUT ROWID table, which drizzle cannot declare: one
 // b-tree instead of a table plus its primary-key index halves what every queue message leaves in D1.
 
 /**

@@ -7,7 +7,7 @@ import { USAGE_MESSAGE_VERSION, type UsageMessage } from "./record";
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().min(1).max(64);
-const reason = z.enum(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials"]);
+const reason = z.enum(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials", "invalid_admin_token"]);
 
 /** What this consumer accepts: exactly the current producer's message (record.ts). */
 const MessageSchema = z.object({

@@ -7,6 +7,7 @@
  * So the queue and D1 carry O(keys x minutes) rows whatever the call volume.
  * No record ever holds an API key: calls carry the key's id, failures at most the id of the key.
  */
+import { logThrottled } from "../log";
 import { bucketOf, HISTOGRAM_BUCKETS } from "./histogram";
 
 /** One proxied or refused call by a known, valid key, as the gateway hands it over. */
@@ -24,7 +25,7 @@ export interface CallRecord {
   at: number;
 }
 
-export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "conflicting_credentials";
+export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "conflicting_credentials" | "invalid_admin_token";
 
 /** One failed authentication. keyId/orgId only when the key exists (revoked or expired). */
 export interface AuthFailureRecord {
@@ -194,7 +195,8 @@ function createRecorder(queue: Queue<UsageMessage>, options: RecorderOptions): U
         pending = messages.slice(i).concat(pending);
         const dropped = Math.max(0, pending.length - MAX_PENDING_MESSAGES);
         if (dropped > 0) pending = pending.slice(dropped);
-        console.error("keygate: usage queue send failed; will retry on the next flush", err instanceof Error ? err.message : String(err), { pending: pending.length, dropped });
+        // At most once per interval: a queue that is down fails every flush, and must not flood the log.
+        logThrottled("usage-queue", `usage queue send failed; will retry on the next flush (pending messages: ${pending.length}, dropped: ${dropped})`, err);
         return sent();
       }
     }

@@ -1,4 +1,4 @@
-// drizzle/0002_move_usage_events.sql: per-call rows from before SPEC §8 become aggregates and the
+// drizzle/0003_move_usage_events.sql: per-call rows from before SPEC §8 become aggregates and the
 // recent sample. Replayed here on a usage_events table shaped like 0000_init's, with its own key.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -6,10 +6,10 @@ import { bucketOf } from "../../src/usage/histogram";
 
 const HOUR = 3_600_000;
 
-describe("migration 0002: usage_events into aggregates", () => {
+describe("migration move_usage_events: usage_events into aggregates", () => {
   it("keeps every call's count, status class and latency bucket, by hour and minute, and the latest 100 calls per key", async () => {
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0002_"));
-    expect(migration?.name).toBe("0002_move_usage_events.sql");
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith("_move_usage_events.sql"));
+    expect(migration).toBeDefined();
     const keyId = `key_migrated${Date.now()}`;
     const base = Date.UTC(2025, 0, 1, 10);
     await env.DB.exec("CREATE TABLE IF NOT EXISTS usage_events (id integer PRIMARY KEY AUTOINCREMENT NOT NULL, key_id text NOT NULL, org_id text NOT NULL, method text NOT NULL, path text NOT NULL, status integer NOT NULL, latency_ms integer NOT NULL, at integer NOT NULL)");
