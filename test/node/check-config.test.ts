@@ -58,6 +58,7 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/usage\s+aggregated per isolate, sent every 10000 ms; kept: minutes 48h, hours 400d, failed auth 90d; Analytics Engine off/);
     expect(run.out).not.toContain("no [triggers] crons");
     expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
+    expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
@@ -242,6 +243,7 @@ describe("npm run check-config", () => {
       const run = await check(project(context, { "wrangler.toml": deployable }), undefined, { deploy: true, environment: secrets });
       expect(run.code).toBe(0);
       expect(run.out).toContain("deploy check OK");
+      expect(run.out).not.toContain("plain http");
       expect(run.out).toContain("the Worker must also hold the secrets ADMIN_TOKEN");
       expect(run.out).not.toContain(secrets.ADMIN_TOKEN);
     });
@@ -262,6 +264,7 @@ describe("npm run check-config", () => {
       const run = await check(project(context, { "wrangler.toml": privateOrigin }), undefined, { deploy: true, environment: secrets });
       expect(run.code).toBe(1);
       expect(run.out).toContain("- ORIGIN_URL http://10.0.3.7:8080 is a loopback or private address");
+      expect(run.out).toMatch(/warning\s+ORIGIN_URL http:\/\/10\.0\.3\.7:8080 is plain http/);
       const upstash = deployable.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "upstash"');
       const environment = { ...secrets, UPSTASH_REDIS_REST_URL: "https://eu1-x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "upstash-token" };
       const ok = await check(project(context, { "wrangler.toml": upstash }), "", { deploy: true, environment });

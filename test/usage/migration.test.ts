@@ -1,4 +1,4 @@
-// drizzle/0003_move_usage_events.sql: per-call rows from before SPEC §8 become aggregates and the
+// drizzle/0004_move_usage_events.sql: per-call rows from before SPEC §8 become aggregates and the
 // recent sample. Replayed here on a usage_events table shaped like 0000_init's, with its own key.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
