@@ -22,6 +22,7 @@ import { findOrg } from "../store/orgs";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { tellLimiterKeyEnded } from "./key_limits";
 import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
@@ -95,8 +96,9 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       assertCanManage(caller, row);
       const now = Date.now();
       if (row.revokedAt !== null) {
-        // Idempotent; purged on every call, so retrying a revoke whose purge failed finishes the job.
+        // Idempotent; purged and told on every call, so retrying a revoke whose purge or notice failed finishes the job.
         await cache.purge([row.hash]);
+        await tellLimiterKeyEnded(c, row, { reason: "revoked", at: row.revokedAt });
         return c.json({ data: presentKey(row, now) }, 200);
       }
       // Audit first, under the same condition as the write: exactly one key.revoked per revocation.
@@ -107,6 +109,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       // Changed meanwhile (updated, rotated or revoked by someone else): read it again.
       if (changedRows(revoked) === 0) return STALE;
       await cache.purge([row.hash]);
+      await tellLimiterKeyEnded(c, row, { reason: "revoked", at: now });
       return c.json({ data: presentKey({ ...row, revokedAt: now, updatedAt: now }, now) }, 200);
     });
   });
@@ -134,7 +137,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       // old key is revoked, or its version moved on).
       const { id: _id, hash: _hash, identifier: _identifier, last4: _last4, createdAt: _createdAt, updatedAt: _updatedAt, revokedAt: _revokedAt, lastUsedAt: _lastUsedAt, version: _version, ...settings } = old;
       const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
-      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt: lifetime === null ? null : now + lifetime, rotatedFrom: old.id }, now);
+      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt: lifetime === null ? null : now + lifetime, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
       const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
       const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
       const written = keyExists(db, row.id);
@@ -167,6 +170,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
         throw keyLimitReached(org_id, org.maxActiveKeys);
       }
       await keyCacheOf(c).purge([old.hash, row.hash]);
+      await tellLimiterKeyEnded(c, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
       c.header("Cache-Control", "no-store");
       return c.json({ data: { ...presentKey(row, now), key } }, 201);
     });
