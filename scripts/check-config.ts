@@ -38,6 +38,7 @@ export interface GatewayConfig {
   managementRateLimit: { limit: number; windowMs: number };
   adminToken?: string;
   originSigningSecret?: string;
+  console: { sessionSecret?: string; sessionTtlMs: number };
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -50,7 +51,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
+export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -199,12 +200,16 @@ export async function checkConfig(
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
+  out.log(`  console        /_keygate/console, sign-ins last ${config.console.sessionTtlMs / 1000}s (CONSOLE_SESSION_TTL); session key from ${"CONSOLE_SESSION_SECRET" in loaded.secretSources ? "CONSOLE_SESSION_SECRET" : config.console.sessionSecret ? "ADMIN_TOKEN" : "nothing: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET to enable sign-in"}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
-  for (const note of routeNotes(config.routes)) out.log(`  note           ${note}`);
-  const warnings = [...routeWarnings(config.routes), ...orgTierWarnings(loaded)];
+  const { notes, warnings } = configAdvice(loaded);
+  for (const note of notes) out.log(`  note           ${note}`);
   const placeholders = placeholderProblems(loaded.wrangler);
   if (!options.deploy) warnings.push(...placeholders);
+  if (options.deploy && config.originUrl.protocol === "http:") {
+    warnings.push(`ORIGIN_URL ${config.originUrl.origin} is plain http: requests (with their X-Keygate-* identity headers) cross the internet from Cloudflare to your origin unencrypted; use https`);
+  }
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
@@ -217,6 +222,11 @@ export async function checkConfig(
   const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
   out.log(`deploy check OK (${where}): the Worker must also hold the secrets ${requiredSecrets(config).join(", ")} (\`wrangler secret list${envFlag}\` shows them; it needs your account, so it is not checked here)`);
   return 0;
+}
+
+/** What a valid config may still get wrong: `npm start` prints these too. */
+export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
+  return { notes: routeNotes(loaded.config.routes), warnings: [...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
 }
 
 function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {

@@ -166,6 +166,16 @@ describe("parseConfig rejects bad config and names the bad field", () => {
     }
   });
 
+  it("keys console sessions to CONSOLE_SESSION_SECRET, else ADMIN_TOKEN, and bounds CONSOLE_SESSION_TTL", () => {
+    expect(parseConfig({ TIERS }).console).toEqual({ sessionSecret: undefined, sessionTtlMs: 8 * 3_600_000 });
+    const token = "operator-token-0123456789";
+    expect(parseConfig({ TIERS, ADMIN_TOKEN: token }).console.sessionSecret).toBe(token);
+    const secret = "s".repeat(32);
+    expect(parseConfig({ TIERS, ADMIN_TOKEN: token, CONSOLE_SESSION_SECRET: secret, CONSOLE_SESSION_TTL: "30m" }).console).toEqual({ sessionSecret: secret, sessionTtlMs: 1_800_000 });
+    expect(configError({ TIERS, CONSOLE_SESSION_SECRET: "short" }).message).toContain("CONSOLE_SESSION_SECRET must be at least 32 characters");
+    for (const bad of ["30s", "8d", "soon"]) expect(configError({ TIERS, CONSOLE_SESSION_TTL: bad }).message).toContain("CONSOLE_SESSION_TTL");
+  });
+
   it("rejects an ORIGIN_URL that is not http(s)", () => {
     expect(configError({ TIERS, ORIGIN_URL: "ftp://origin.example" }).details?.[0]?.field).toBe("ORIGIN_URL");
   });

@@ -174,6 +174,9 @@ const configSchema = z
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     ORIGIN_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
+    CONSOLE_SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
   })
   .superRefine((raw, ctx) => {
     const scopes = new Set([...Object.keys(BUILTIN_SCOPES), ...Object.keys(raw.SCOPES)]);
@@ -226,6 +229,8 @@ export interface Config {
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
+  /** The web console: what its session cookie is encrypted with (never the raw value) and how long a sign-in lasts. */
+  console: { sessionSecret?: string; sessionTtlMs: number };
 }
 
 /** Parses raw vars; throws a `gateway_misconfigured` error that names the first bad field. */
@@ -257,6 +262,7 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
+    console: { sessionSecret: raw.CONSOLE_SESSION_SECRET ?? raw.ADMIN_TOKEN, sessionTtlMs: raw.CONSOLE_SESSION_TTL },
   };
 }
 

@@ -13,6 +13,7 @@ import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
 import { registerUsageRoutes } from "./usage";
 import { validationHook } from "./validation";
+import { registerWhoamiRoute } from "./whoami";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -26,6 +27,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 // Each credential is rate limited (SPEC §9) before its body is even read.
 for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+managementApp.use("/whoami", managementAuth(), managementRateLimit());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
@@ -34,6 +36,7 @@ registerKeyLifecycleRoutes(managementApp);
 registerKeyLimitRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
+registerWhoamiRoute(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {
