@@ -7,6 +7,8 @@ export interface Env {
   KEY_CACHE: KVNamespace;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterObject>;
   USAGE_QUEUE: Queue<UsageMessage>;
+  /** Optional Workers Analytics Engine dataset: one data point per call (SPEC §8). */
+  USAGE_EVENTS?: AnalyticsEngineDataset;
 
   ORIGIN_URL?: string;
   KEY_PREFIX?: string;
@@ -19,6 +21,10 @@ export interface Env {
   MEMORY_CACHE_TTL_MS?: string | number;
   NEGATIVE_CACHE_TTL_MS?: string | number;
   SIGNED_BODY_MAX_BYTES?: string | number;
+  USAGE_FLUSH_INTERVAL_MS?: string | number;
+  USAGE_MINUTE_RETENTION?: string | number;
+  USAGE_HOUR_RETENTION?: string | number;
+  AUTH_FAILURE_RETENTION?: string | number;
   AUTH_FAILURE_LIMIT?: string | number;
   MANAGEMENT_RATE_LIMIT?: string | number;
 

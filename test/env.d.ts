@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends KeygateEnv {
       TEST_MIGRATIONS: D1Migration[];
+      USAGE_STORAGE_DB: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");
