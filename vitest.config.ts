@@ -43,6 +43,13 @@ export default defineConfig({
           WEBHOOK_URL: `${inject<string>("leakFixturesUrl")}/webhooks`,
           WEBHOOK_SECRET: inject<string>("webhookSecret"),
           TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
+          // Usage leaves the isolate quickly in tests, so pipeline tests do not wait 10 s per flush.
+          USAGE_FLUSH_INTERVAL_MS: "50",
+        },
+        // A second, empty database: test/usage/storage.test.ts measures D1 growth there, undisturbed by other tests.
+        d1Databases: { DB: "00000000-0000-0000-0000-000000000000", USAGE_STORAGE_DB: "usage-storage-measurement" },
+        analyticsEngineDatasets: {
+          USAGE_EVENTS: { dataset: "keygate_usage_test" },
         },
       },
     })),

@@ -39,6 +39,10 @@ export interface GatewayConfig {
   webhook?: { url: string };
   authFailureLimit: { limit: number; windowMs: number };
   managementRateLimit: { limit: number; windowMs: number };
+  usageFlushIntervalMs: number;
+  usageMinuteRetentionMs: number;
+  usageHourRetentionMs: number;
+  authFailureRetentionMs: number;
   adminToken?: string;
   originSigningSecret?: string;
   console: { sessionSecret?: string; sessionTtlMs: number };
@@ -205,11 +209,15 @@ export async function checkConfig(
   out.log(`  leaked keys    ${config.leakedKeyAction === "revoke" ? "revoked" : "flagged only (notify)"} when GitHub reports them (LEAKED_KEY_ACTION); GitHub's keys from ${config.githubKeysUrl}`);
   out.log(`  webhooks       ${config.webhook ? `${config.webhook.url} (signed with WEBHOOK_SECRET)` : "off (WEBHOOK_URL is not set)"}`);
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
+  out.log(
+    `  usage          aggregated per isolate, sent every ${config.usageFlushIntervalMs} ms; kept: minutes ${days(config.usageMinuteRetentionMs)}, hours ${days(config.usageHourRetentionMs)}, failed auth ${days(config.authFailureRetentionMs)}; Analytics Engine ${analyticsEngine(loaded.wrangler)}`,
+  );
   out.log(`  console        /_keygate/console, sign-ins last ${config.console.sessionTtlMs / 1000}s (CONSOLE_SESSION_TTL); session key from ${"CONSOLE_SESSION_SECRET" in loaded.secretSources ? "CONSOLE_SESSION_SECRET" : config.console.sessionSecret ? "ADMIN_TOKEN" : "nothing: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET to enable sign-in"}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
   const { notes, warnings } = configAdvice(loaded);
   for (const note of notes) out.log(`  note           ${note}`);
+  if (!(loaded.wrangler.triggers?.crons ?? []).length) warnings.push("no [triggers] crons: usage and failed-auth retention never runs, so D1 keeps every aggregate");
   const placeholders = placeholderProblems(loaded.wrangler);
   if (!options.deploy) warnings.push(...placeholders);
   if (options.deploy && config.originUrl.protocol === "http:") {
@@ -227,6 +235,17 @@ export async function checkConfig(
   const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
   out.log(`deploy check OK (${where}): the Worker must also hold the secrets ${requiredSecrets(config).join(", ")} (\`wrangler secret list${envFlag}\` shows them; it needs your account, so it is not checked here)`);
   return 0;
+}
+
+/** "48h", "400d": retention periods as an operator writes them. */
+function days(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 7 * 86_400_000) return `${ms / 86_400_000}d`;
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms} ms`;
+}
+
+function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): string {
+  const dataset = (wrangler.analytics_engine_datasets ?? []).find((d: { binding: string; dataset?: string }) => d.binding === "USAGE_EVENTS");
+  return dataset ? `USAGE_EVENTS -> ${dataset.dataset ?? "(dataset named after the binding)"}` : "off (no USAGE_EVENTS binding)";
 }
 
 /** What a valid config may still get wrong: `npm start` prints these too. */

@@ -29,6 +29,10 @@ describe("parseConfig defaults", () => {
     expect(config.memoryCacheTtlMs).toBe(5_000);
     expect(config.negativeCacheTtlMs).toBe(30_000);
     expect(config.signedBodyMaxBytes).toBe(1_048_576);
+    expect(config.usageFlushIntervalMs).toBe(10_000);
+    expect(config.usageMinuteRetentionMs).toBe(48 * 3_600_000);
+    expect(config.usageHourRetentionMs).toBe(400 * 86_400_000);
+    expect(config.authFailureRetentionMs).toBe(90 * 86_400_000);
     expect(config.adminToken).toBeUndefined();
     expect(config.upstash).toBeUndefined();
   });
@@ -163,6 +167,14 @@ describe("parseConfig rejects bad config and names the bad field", () => {
     expect(parseConfig({ TIERS, SIGNED_BODY_MAX_BYTES: 0 }).signedBodyMaxBytes).toBe(0);
     for (const bad of ["-1", "1.5", "lots", String(16 * 1024 * 1024 + 1)]) {
       expect(configError({ TIERS, SIGNED_BODY_MAX_BYTES: bad }).message).toContain("SIGNED_BODY_MAX_BYTES");
+    }
+  });
+
+  it("takes the usage flush interval and retention periods, and names them when wrong", () => {
+    const config = parseConfig({ TIERS, USAGE_FLUSH_INTERVAL_MS: "2000", USAGE_MINUTE_RETENTION: "24h", USAGE_HOUR_RETENTION: "30d", AUTH_FAILURE_RETENTION: "1w" });
+    expect([config.usageFlushIntervalMs, config.usageMinuteRetentionMs, config.usageHourRetentionMs, config.authFailureRetentionMs]).toEqual([2_000, 86_400_000, 30 * 86_400_000, 7 * 86_400_000]);
+    for (const [name, bad] of [["USAGE_FLUSH_INTERVAL_MS", "60000"], ["USAGE_FLUSH_INTERVAL_MS", "0"], ["USAGE_MINUTE_RETENTION", "forever"], ["USAGE_HOUR_RETENTION", "0s"], ["AUTH_FAILURE_RETENTION", "-1d"]] as const) {
+      expect(configError({ TIERS, [name]: bad }).message).toContain(name);
     }
   });
 

@@ -172,6 +172,11 @@ const configSchema = z
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
     // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
+    // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
+    USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10, "must be at least 10").max(20_000, "must be at most 20000 (waitUntil runs at most 30 s after a response)").default(10_000),
+    USAGE_MINUTE_RETENTION: duration.default(48 * 3_600_000),
+    USAGE_HOUR_RETENTION: duration.default(400 * 86_400_000),
+    AUTH_FAILURE_RETENTION: duration.default(90 * 86_400_000),
     // SPEC §9: per-source failed authentications, and per-credential management calls.
     AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
     MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
@@ -233,6 +238,11 @@ export interface Config {
   negativeCacheTtlMs: number;
   /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
   signedBodyMaxBytes: number;
+  /** How long an isolate aggregates usage before it sends it through the queue. */
+  usageFlushIntervalMs: number;
+  usageMinuteRetentionMs: number;
+  usageHourRetentionMs: number;
+  authFailureRetentionMs: number;
   /** Failed authentications a source (client IP) may make per window before it is refused 429. */
   authFailureLimit: CountPerWindow;
   /** Management API calls per credential (the operator token, or each org key) per window. */
@@ -274,6 +284,10 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
+    usageFlushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
+    usageMinuteRetentionMs: raw.USAGE_MINUTE_RETENTION,
+    usageHourRetentionMs: raw.USAGE_HOUR_RETENTION,
+    authFailureRetentionMs: raw.AUTH_FAILURE_RETENTION,
     authFailureLimit: raw.AUTH_FAILURE_LIMIT,
     managementRateLimit: raw.MANAGEMENT_RATE_LIMIT,
     adminToken: raw.ADMIN_TOKEN,

@@ -9,6 +9,8 @@ export interface Env {
   RATE_LIMITER: DurableObjectNamespace<RateLimiterObject>;
   USAGE_QUEUE: Queue<UsageMessage>;
   WEBHOOK_QUEUE: Queue<WebhookEvent>;
+  /** Optional Workers Analytics Engine dataset: one data point per call (SPEC §8). */
+  USAGE_EVENTS?: AnalyticsEngineDataset;
 
   ORIGIN_URL?: string;
   KEY_PREFIX?: string;
@@ -24,6 +26,10 @@ export interface Env {
   GITHUB_SECRET_SCANNING_KEYS_URL?: string;
   LEAKED_KEY_ACTION?: string;
   WEBHOOK_URL?: string;
+  USAGE_FLUSH_INTERVAL_MS?: string | number;
+  USAGE_MINUTE_RETENTION?: string | number;
+  USAGE_HOUR_RETENTION?: string | number;
+  AUTH_FAILURE_RETENTION?: string | number;
   AUTH_FAILURE_LIMIT?: string | number;
   MANAGEMENT_RATE_LIMIT?: string | number;
 

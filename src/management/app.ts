@@ -27,7 +27,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 // Each credential is rate limited (SPEC §9) before its body is even read.
-for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
 managementApp.use("/whoami", managementAuth(), managementRateLimit());
 
 registerDocs(managementApp, BASE_PATH);

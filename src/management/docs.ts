@@ -34,6 +34,7 @@ const TAGS = [
   { name: "orgs", description: "Tenants (operator only, except reading one's own org)" },
   { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
   { name: "audit", description: "An org's audit trail" },
+  { name: "usage", description: "Draining the usage a gateway isolate still buffers (operator only); usage itself is read per key and per org" },
   { name: "meta", description: "Liveness, and who a credential is" },
   { name: "secret-scanning", description: "GitHub's secret scanning partner endpoint: signed by GitHub, no keygate credential" },
 ];

@@ -166,6 +166,7 @@ const KeyLimitsSchema = z
   .openapi("KeyLimits");
 
 const getKeyLimitsRoute = createRoute({
+  operationId: "getKeyLimits",
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}/limits",
   tags: ["keys"],

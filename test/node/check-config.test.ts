@@ -55,6 +55,8 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/usage\s+aggregated per isolate, sent every 10000 ms; kept: minutes 48h, hours 400d, failed auth 90d; Analytics Engine off/);
+    expect(run.out).not.toContain("no [triggers] crons");
     expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
     expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
   });
