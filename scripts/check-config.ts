@@ -34,6 +34,9 @@ export interface GatewayConfig {
   routes: RouteRule[];
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  githubKeysUrl: string;
+  leakedKeyAction: string;
+  webhook?: { url: string };
   authFailureLimit: { limit: number; windowMs: number };
   managementRateLimit: { limit: number; windowMs: number };
   usageFlushIntervalMs: number;
@@ -55,7 +58,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET"];
+export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET", "WEBHOOK_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -203,6 +206,8 @@ export async function checkConfig(
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  leaked keys    ${config.leakedKeyAction === "revoke" ? "revoked" : "flagged only (notify)"} when GitHub reports them (LEAKED_KEY_ACTION); GitHub's keys from ${config.githubKeysUrl}`);
+  out.log(`  webhooks       ${config.webhook ? `${config.webhook.url} (signed with WEBHOOK_SECRET)` : "off (WEBHOOK_URL is not set)"}`);
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
   out.log(
     `  usage          aggregated per isolate, sent every ${config.usageFlushIntervalMs} ms; kept: minutes ${days(config.usageMinuteRetentionMs)}, hours ${days(config.usageHourRetentionMs)}, failed auth ${days(config.authFailureRetentionMs)}; Analytics Engine ${analyticsEngine(loaded.wrangler)}`,

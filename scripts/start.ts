@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 
   // An ORIGIN_URL in the environment wins over the config's, and is validated with it.
   const originFromEnv = process.env.ORIGIN_URL?.trim() || undefined;
-  const load = await loadGatewayConfig(configPath, args.env, { ...process.env, ADMIN_TOKEN: admin.token }, originFromEnv ? { ORIGIN_URL: originFromEnv } : {});
+  const load = await loadGatewayConfig(configPath, args.env, { ...process.env, ADMIN_TOKEN: admin.token }, { ...(originFromEnv ? { ORIGIN_URL: originFromEnv } : {}), ...eventVarsFromEnv() });
   if (!load.ok) {
     const [first, ...rest] = load.problems;
     throw new StartError(`refusing to start: config INVALID: ${first}\n${rest.join("\n")}${rest.length ? "\n" : ""}(npm run check-config -- --config ${args.config}${args.env ? ` --env ${args.env}` : ""} prints the full report)`);
@@ -123,6 +123,19 @@ async function main(): Promise<void> {
   printBanner(gateway, origin, admin, loaded.config);
 }
 
+/**
+ * SPEC §10: the leak response and webhook vars, from this environment to the worker like ORIGIN_URL (they win
+ * over the config's [vars]); WEBHOOK_SECRET comes with the other secrets (SECRETS).
+ */
+function eventVarsFromEnv(): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of ["WEBHOOK_URL", "GITHUB_SECRET_SCANNING_KEYS_URL", "LEAKED_KEY_ACTION"]) {
+    const value = process.env[name]?.trim();
+    if (value) values[name] = value;
+  }
+  return values;
+}
+
 function configArgs(loaded: LoadedConfig): string[] {
   return ["--config", loaded.configPath, ...(loaded.envName ? ["--env", loaded.envName] : [])];
 }
@@ -161,6 +174,7 @@ function writeEnvFile(loaded: LoadedConfig, admin: AdminToken, origin: Origin): 
     const value = process.env[name]?.trim();
     if (value) values[name] = value;
   }
+  Object.assign(values, eventVarsFromEnv());
   values.ADMIN_TOKEN = admin.token;
   values.ORIGIN_URL = origin.url;
   // Locally, usage leaves the isolate every second (production: wrangler.toml's 10 s), so a reload loses at most that.

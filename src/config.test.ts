@@ -219,6 +219,31 @@ describe("loadConfig", () => {
   });
 });
 
+describe("parseConfig: leak response and webhooks (SPEC §10)", () => {
+  const SECRET = `whsec_${btoa(String.fromCharCode(...new Uint8Array(32).fill(9)))}`;
+
+  it("defaults to GitHub's keys URL, revoking, and no webhooks", () => {
+    const config = parseConfig({ TIERS });
+    expect(config.githubKeysUrl).toBe("https://api.github.com/meta/public_keys/secret_scanning");
+    expect(config.leakedKeyAction).toBe("revoke");
+    expect(config.webhook).toBeUndefined();
+  });
+
+  it("takes WEBHOOK_URL with a whsec_ WEBHOOK_SECRET, and notify", () => {
+    const config = parseConfig({ TIERS, WEBHOOK_URL: "https://hooks.example.com/k", WEBHOOK_SECRET: SECRET, LEAKED_KEY_ACTION: "notify" });
+    expect(config.webhook).toEqual({ url: "https://hooks.example.com/k", secret: SECRET });
+    expect(config.leakedKeyAction).toBe("notify");
+  });
+
+  it("names the field when the webhook or leak settings are wrong", () => {
+    expect(configError({ TIERS, WEBHOOK_URL: "https://hooks.example.com/k" }).message).toContain("WEBHOOK_SECRET is required when WEBHOOK_URL is set");
+    expect(configError({ TIERS, WEBHOOK_URL: "https://h.example/k", WEBHOOK_SECRET: "hunter2-but-longer-than-16" }).message).toContain("WEBHOOK_SECRET must be whsec_");
+    expect(configError({ TIERS, WEBHOOK_URL: "ftp://h.example/k", WEBHOOK_SECRET: SECRET }).message).toContain("WEBHOOK_URL");
+    expect(configError({ TIERS, LEAKED_KEY_ACTION: "delete" }).message).toContain("LEAKED_KEY_ACTION");
+    expect(configError({ TIERS, GITHUB_SECRET_SCANNING_KEYS_URL: "not a url" }).message).toContain("GITHUB_SECRET_SCANNING_KEYS_URL");
+  });
+});
+
 describe("abuse limits (SPEC §9)", () => {
   it("default to 20 failed authentications per source and 600 management calls per credential, per 60 s", () => {
     const config = parseConfig({ TIERS });

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   key_revoked: 401,
   key_expired: 401,
   unauthorized: 401,
+  invalid_signature: 401,
   // 403
   insufficient_scope: 403,
   tier_not_entitled: 403,
@@ -44,6 +45,7 @@ export const ERROR_CODES = {
   gateway_misconfigured: 500,
   origin_unreachable: 502,
   rate_limiter_unavailable: 503,
+  signing_keys_unavailable: 503,
   key_store_unavailable: 503,
   origin_timeout: 504,
 } as const satisfies Record<string, ContentfulStatusCode>;

@@ -2,16 +2,29 @@ import { handleRequest } from "./app";
 import { loadConfig } from "./config";
 import type { Env } from "./env";
 import { consumeUsage } from "./usage/consumer";
+import type { UsageMessage } from "./usage/record";
 import { pruneUsage } from "./usage/retention";
+import { deliverWebhooks, WEBHOOK_QUEUE_NAME } from "./webhooks/deliver";
+import type { WebhookEvent } from "./webhooks/events";
+import { announceExpiringKeys, EXPIRING_KEYS_CRON } from "./webhooks/expiring";
 
 export { RateLimiterObject } from "./ratelimit/durable_object";
 
 export default {
   fetch: handleRequest,
-  queue: consumeUsage,
-  // The Cron Trigger in wrangler.toml: retention (SPEC §8). The trigger's own time is the clock.
-  async scheduled(controller, env) {
+  queue(batch: MessageBatch<UsageMessage | WebhookEvent>, env: Env): Promise<void> {
+    // By name prefix, so an [env.staging] queue named "keygate-webhooks-staging" is routed here too.
+    if (batch.queue.startsWith(WEBHOOK_QUEUE_NAME)) return deliverWebhooks(batch as MessageBatch<WebhookEvent>, env);
+    return consumeUsage(batch as MessageBatch<UsageMessage>, env);
+  },
+  // The Cron Triggers in wrangler.toml, dispatched by their cron string; each trigger's own time is the clock.
+  async scheduled(controller: ScheduledController, env: Env): Promise<void> {
+    if (controller.cron === EXPIRING_KEYS_CRON) {
+      await announceExpiringKeys(env, loadConfig(env), controller.scheduledTime);
+      return;
+    }
+    // Retention (SPEC §8), every 5 minutes in bounded batches.
     const report = await pruneUsage(env.DB, loadConfig(env), controller.scheduledTime);
     if (report.incomplete) console.log("keygate: retention run hit its statement budget; the next run continues", report.deleted);
   },
-} satisfies ExportedHandler<Env, unknown>;
+} satisfies ExportedHandler<Env, UsageMessage | WebhookEvent>;

@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends KeygateEnv {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_LEAK_FIXTURES_URL: string;
       USAGE_STORAGE_DB: D1Database;
     }
     interface GlobalProps {

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { KeygateError, renderError } from "../errors";
+import { registerSecretScanningRoutes } from "../leaks/route";
 import { registerAuditRoutes } from "./audit";
 import { managementAuth } from "./auth";
 import { jsonBody } from "./body";
@@ -36,6 +37,7 @@ registerKeyLifecycleRoutes(managementApp);
 registerKeyLimitRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
+registerSecretScanningRoutes(managementApp);
 registerWhoamiRoute(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */

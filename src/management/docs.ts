@@ -36,6 +36,7 @@ const TAGS = [
   { name: "audit", description: "An org's audit trail" },
   { name: "usage", description: "Draining the usage a gateway isolate still buffers (operator only); usage itself is read per key and per org" },
   { name: "meta", description: "Liveness, and who a credential is" },
+  { name: "secret-scanning", description: "GitHub's secret scanning partner endpoint: signed by GitHub, no keygate credential" },
 ];
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */

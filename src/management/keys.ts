@@ -9,9 +9,10 @@ import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import { findKey, insertKeyIf, keyExists, type KeyChanges, type KeyRow, type KeyStatus, keyUnchanged, listKeys, underKeyLimit, updateKey } from "../store/keys";
 import { findOrg } from "../store/orgs";
+import { eventOf } from "../webhooks/events";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
-import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { actorOf, keyCacheOf, type ManagementApp, publisherOf } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, instant, int32, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput, tellLimiterKeyChanged } from "./key_limits";
@@ -257,13 +258,12 @@ export function registerKeyRoutes(app: ManagementApp): void {
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.
-    const [inserted] = await db.batch([
-      insertKeyIf(db, row, underKeyLimit(db, org_id, now)),
-      recordAuditIf(db, { orgId: org_id, action: "key.created", actor: actorOf(caller), keyId: row.id, details: keySettings(row) }, now, keyExists(db, row.id)),
-    ]);
+    const created = { id: newId("evt"), orgId: org_id, action: "key.created" as const, actor: actorOf(caller), keyId: row.id, details: keySettings(row) };
+    const [inserted] = await db.batch([insertKeyIf(db, row, underKeyLimit(db, org_id, now)), recordAuditIf(db, created, now, keyExists(db, row.id))]);
     if (changedRows(inserted) === 0) throw keyLimitReached(org_id, org.maxActiveKeys);
     // A lookup of this hash may have been cached as "unknown" (negative cache): it must not survive.
     await keyCacheOf(c).purge([row.hash]);
+    await publisherOf(c)([eventOf(created, now)]);
     c.header("Cache-Control", "no-store");
     return c.json({ data: { ...presentKey(row, now), key } }, 201);
   });
@@ -321,13 +321,12 @@ export function registerKeyRoutes(app: ManagementApp): void {
 
       const now = Date.now();
       // The audit insert comes first and has the same condition as the update: both or neither.
-      const [, updated] = await db.batch([
-        recordAuditIf(db, { orgId: org_id, action: "key.updated", actor: actorOf(caller), keyId: key_id, details: { changes } }, now, keyUnchanged(db, key_id, row.version)),
-        updateKey(db, key_id, next, now, row.version),
-      ]);
+      const audit = { id: newId("evt"), orgId: org_id, action: "key.updated" as const, actor: actorOf(caller), keyId: key_id, details: { changes } };
+      const [, updated] = await db.batch([recordAuditIf(db, audit, now, keyUnchanged(db, key_id, row.version)), updateKey(db, key_id, next, now, row.version)]);
       if (changedRows(updated) === 0) return STALE;
       await keyCacheOf(c).purge([row.hash]);
       await tellLimiterKeyChanged(c, row, now);
+      await publisherOf(c)([eventOf(audit, now)]);
       return c.json({ data: presentKey({ ...row, ...next, updatedAt: now }, now) }, 200);
     });
   });

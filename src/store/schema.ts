@@ -108,6 +108,8 @@ export const auditEvents = sqliteTable(
     // Retention prunes aggregated auth.failed rows by age (AUTH_FAILURE_RETENTION) without a full scan.
     index("audit_action_last_seen_idx").on(t.action, t.lastSeenAt),
     uniqueIndex("audit_aggregate_key_unique").on(t.aggregateKey),
+    // "Has this key been announced as expiring / leaked here before?" (src/store/key_events.ts), and the key_id filter.
+    index("audit_key_action_idx").on(t.keyId, t.action),
   ],
 );
 
