@@ -14,11 +14,13 @@ export const ERROR_CODES = {
   invalid_key: 401,
   key_revoked: 401,
   key_expired: 401,
+  key_disabled: 401,
   unauthorized: 401,
   // 403
   insufficient_scope: 403,
   tier_not_entitled: 403,
   forbidden: 403,
+  ip_not_allowed: 403,
   // 404
   not_found: 404,
   no_route: 404,

@@ -4,6 +4,7 @@ import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
+import { assertIpAllowed } from "../restrictions";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
 import { extractCredential } from "./credentials";
@@ -44,10 +45,11 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
 
-  // Steps 5-7: may this key call this route, now; then forward.
+  // Steps 5-7: may this key call from here, this route, now; then forward.
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
+    assertIpAllowed(record, request.headers);
     authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
     rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
@@ -76,7 +78,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   return response;
 }
 
-const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
+const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "key_disabled", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
 function withHeaders(origin: Response, extra: Record<string, string>): Response {

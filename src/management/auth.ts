@@ -5,6 +5,7 @@ import { type Config, loadConfig } from "../config";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
+import { assertIpAllowed } from "../restrictions";
 import { usageRecorder } from "../usage/record";
 import type { Caller, ManagementEnv } from "./context";
 
@@ -57,12 +58,16 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
   }
   if (config.adminToken !== undefined && (await sameSecret(credential, config.adminToken))) return { kind: "operator" };
   if (credential.startsWith(config.keyPrefix)) {
+    let key;
     try {
-      return { kind: "key", key: await verifyKey(credential, config, keyCacheFor(env, config, ctx)) };
+      key = await verifyKey(credential, config, keyCacheFor(env, config, ctx));
     } catch (err) {
       if (err instanceof AuthFailure) recordAuthFailure(err, headers, env, ctx);
       throw err;
     }
+    // A stolen org key is as useless on the management API as at the gateway.
+    assertIpAllowed(key, headers);
+    return { kind: "key", key };
   }
   throw new KeygateError("unauthorized", "the operator token is not valid", {
     headers: { "WWW-Authenticate": wwwAuthenticate("invalid_token") },

@@ -54,7 +54,7 @@ const rotateKeyRoute = createRoute({
   description: [
     "The new key gets the old key's lifetime (expires_at - created_at) counted from now, or no expiry if the old key had none.",
     "The old key is revoked now (grace_period 0s, the default) or expires at the end of the grace period, never later than it would have.",
-    "Only an active key that has not been rotated before can be rotated (409 conflict otherwise).",
+    "Only an active (or disabled) key that has not been rotated before can be rotated (409 conflict otherwise); the new key is enabled and keeps allowed_ips.",
     "With an immediate revoke the active-key count does not grow, so the limit never refuses it; with a grace period",
     "the old key is left out of the count, so an org at its limit may hold one extra key until the grace period ends.",
   ].join(" "),
@@ -68,7 +68,8 @@ const rotateKeyRoute = createRoute({
 
 function notRotatable(row: KeyRow, successor: KeyRow | null, now: number): KeygateError | null {
   const status = keyStatus(row, now);
-  if (status !== "active") return new KeygateError("conflict", `key ${row.id} is ${status}; only an active key can be rotated`);
+  // A disabled key may be rotated: suspend, then hand out a replacement, is how a suspected leak ends.
+  if (status !== "active" && status !== "disabled") return new KeygateError("conflict", `key ${row.id} is ${status}; only an active or disabled key can be rotated`);
   if (successor) return new KeygateError("conflict", `key ${row.id} was already rotated to ${successor.id}`);
   return null;
 }
@@ -113,7 +114,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
     const { key, row } = await mintKey(
       c.get("config"),
-      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt: lifetime === null ? null : now + lifetime, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id },
+      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt: lifetime === null ? null : now + lifetime, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id, allowedIps: old.allowedIps },
       now,
     );
     const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);

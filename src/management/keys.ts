@@ -7,12 +7,13 @@ import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
 import { recordAudit, recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
-import { findKey, insertKeyIf, keyExists, type KeyChanges, type KeyRow, type KeyStatus, listKeys, underKeyLimit, updateKey } from "../store/keys";
+import { findKey, insertKeyIf, KEY_STATUSES, keyExists, type KeyChanges, type KeyRow, type KeyStatus, listKeys, underKeyLimit, updateKey } from "../store/keys";
 import type { KeyRateLimit } from "../store/schema";
 import { findOrg } from "../store/orgs";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
+import { AllowedIps, assertCanRestrict, Enabled, storedAllowedIps } from "./restrictions";
 import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidFields } from "./validation";
 
@@ -54,6 +55,7 @@ const CreateKeyBody = z
     expires_at: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exact expiry (future); instead of expires_in" }),
     rate_limit: RateLimitInput.optional(),
     meta: Meta.optional(),
+    allowed_ips: AllowedIps.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.expires_in !== undefined && body.expires_at !== undefined) {
@@ -70,20 +72,24 @@ const UpdateKeyBody = z
     scopes: Scopes.optional(),
     rate_limit: RateLimitInput.nullable().optional().openapi({ description: "null removes the override (the tier's limit applies)" }),
     meta: Meta.nullable().optional(),
+    allowed_ips: AllowedIps.nullable().optional().openapi({ description: "Replaces the list; [] or null: anywhere. An org key may only narrow it." }),
+    enabled: Enabled.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, meta", when: (payload) => payload.issues.length === 0 })
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, meta, allowed_ips, enabled", when: (payload) => payload.issues.length === 0 })
   .openapi("UpdateKey");
 
-const STATUS_LIST = /^(active|expired|revoked)(,(active|expired|revoked))*$/;
+const STATUS_NAMES = KEY_STATUSES.join("|");
+const STATUS_LIST = new RegExp(`^(${STATUS_NAMES})(,(${STATUS_NAMES}))*$`);
 
 const ListKeysQuery = z.object({
   ...pageQuery,
   sort: sortQuery(["created_at", "-created_at", "last_used_at", "-last_used_at", "expires_at", "-expires_at", "name", "-name"], "-created_at"),
   status: z
     .string()
-    .regex(STATUS_LIST, "must be a comma-separated list of active, expired, revoked")
+    .max(100)
+    .regex(STATUS_LIST, `must be a comma-separated list of ${KEY_STATUSES.join(", ")}`)
     .optional()
-    .openapi({ description: "active, expired or revoked; several comma-separated", example: "active" }),
+    .openapi({ description: `${KEY_STATUSES.join(", ")}; several comma-separated`, example: "active" }),
   name: z.string().min(1).max(100).optional().openapi({ description: "Case-insensitive substring of the name" }),
   unused_since: isoInstant.optional().openapi({ description: "Keys never used, or last used before this date/time" }),
 });
@@ -125,8 +131,9 @@ const updateKeyRoute = createRoute({
   method: "patch",
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
-  summary: "Rename a key or change its scopes, rate limit or meta (needs keys:write)",
-  description: "Takes effect on the next request: the key's cached record is purged.",
+  summary: "Rename a key, change its scopes, rate limit, meta or allowed IPs, or disable/enable it (needs keys:write)",
+  description:
+    "Takes effect on the next request: the key's cached record is purged. `enabled: false` suspends the key (audited as key.disabled), `enabled: true` restores it (key.enabled).",
   security,
   request: { params: KeyIdParams, body: jsonRequest(UpdateKeyBody) },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The updated key"), ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
@@ -157,7 +164,7 @@ function expiryOf(body: { expires_in?: string; expires_at?: string }, now: numbe
  * A new key and its row. The row holds the hash and the display parts; the key itself leaves
  * this function only to be shown once in the response.
  */
-export async function mintKey(config: Config, fields: Pick<KeyRow, "orgId" | "name" | "scopes" | "expiresAt" | "rateLimit" | "meta" | "rotatedFrom">, now: number) {
+export async function mintKey(config: Config, fields: Pick<KeyRow, "orgId" | "name" | "scopes" | "expiresAt" | "rateLimit" | "meta" | "rotatedFrom" | "allowedIps">, now: number) {
   const key = generateKey(config.keyPrefix);
   const row: KeyRow = {
     ...fields,
@@ -168,6 +175,7 @@ export async function mintKey(config: Config, fields: Pick<KeyRow, "orgId" | "na
     updatedAt: now,
     revokedAt: null,
     lastUsedAt: null,
+    disabledAt: null,
   };
   return { key, row };
 }
@@ -178,7 +186,7 @@ export function keyLimitReached(orgId: string, limit: number): KeygateError {
 
 /** Audit detail of a key's settings: never the key, never its hash. */
 export function keySettings(row: KeyRow) {
-  return { name: row.name, scopes: row.scopes, expires_at: row.expiresAt, rate_limit: row.rateLimit, rotated_from: row.rotatedFrom };
+  return { name: row.name, scopes: row.scopes, expires_at: row.expiresAt, rate_limit: row.rateLimit, rotated_from: row.rotatedFrom, allowed_ips: row.allowedIps };
 }
 
 export function registerKeyRoutes(app: ManagementApp): void {
@@ -190,6 +198,8 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const config = c.get("config");
     const scopes = catalogueScopes(config, body.scopes);
     assertCanGrant(caller, scopes);
+    const allowedIps = body.allowed_ips === undefined ? null : storedAllowedIps(body.allowed_ips);
+    assertCanRestrict(caller, null, allowedIps);
     const db = c.get("db");
     const org = await findOrg(db, org_id);
     if (!org) throw orgNotFound(org_id);
@@ -197,7 +207,7 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const now = Date.now();
     const { key, row } = await mintKey(
       config,
-      { orgId: org_id, name: body.name, scopes, expiresAt: expiryOf(body, now), rateLimit: body.rate_limit ? storedRateLimit(body.rate_limit) : null, meta: body.meta ?? null, rotatedFrom: null },
+      { orgId: org_id, name: body.name, scopes, expiresAt: expiryOf(body, now), rateLimit: body.rate_limit ? storedRateLimit(body.rate_limit) : null, meta: body.meta ?? null, rotatedFrom: null, allowedIps },
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.
@@ -247,31 +257,39 @@ export function registerKeyRoutes(app: ManagementApp): void {
     if (row.revokedAt !== null) throw new KeygateError("conflict", `key ${key_id} is revoked; revocation is permanent`);
     const scopes = body.scopes === undefined ? undefined : catalogueScopes(c.get("config"), body.scopes);
     if (scopes !== undefined) assertCanGrant(caller, scopes);
+    const allowedIps = body.allowed_ips === undefined ? undefined : storedAllowedIps(body.allowed_ips ?? []);
+    if (allowedIps !== undefined) assertCanRestrict(caller, row.allowedIps, allowedIps);
 
+    const now = Date.now();
     const next: KeyChanges = {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(scopes !== undefined ? { scopes } : {}),
       ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit === null ? null : storedRateLimit(body.rate_limit) } : {}),
       ...(body.meta !== undefined ? { meta: body.meta } : {}),
+      ...(allowedIps !== undefined ? { allowedIps } : {}),
     };
     const changes = keyChanges(row, next);
-    if (Object.keys(changes).length === 0) return c.json({ data: presentKey(row, Date.now()) }, 200);
+    // Suspending is its own event (key.disabled / key.enabled), not a settings change; repeating it changes nothing.
+    const toggled = body.enabled !== undefined && body.enabled !== (row.disabledAt === null);
+    if (toggled) next.disabledAt = body.enabled ? null : now;
+    if (Object.keys(changes).length === 0 && !toggled) return c.json({ data: presentKey(row, now) }, 200);
 
-    const now = Date.now();
+    const actor = actorOf(caller);
     await db.batch([
       updateKey(db, key_id, next, now),
-      recordAudit(db, { orgId: org_id, action: "key.updated", actor: actorOf(caller), keyId: key_id, details: { changes } }, now),
+      ...(Object.keys(changes).length > 0 ? [recordAudit(db, { orgId: org_id, action: "key.updated", actor, keyId: key_id, details: { changes } }, now)] : []),
+      ...(toggled ? [recordAudit(db, { orgId: org_id, action: body.enabled ? "key.enabled" : "key.disabled", actor, keyId: key_id, details: { name: row.name } }, now)] : []),
     ]);
     await keyCacheOf(c).purge([row.hash]);
     return c.json({ data: presentKey({ ...row, ...next, updatedAt: now }, now) }, 200);
   });
 }
 
-const KEY_API_FIELD = { name: "name", scopes: "scopes", rateLimit: "rate_limit", meta: "meta" } as const;
+const KEY_API_FIELD = { name: "name", scopes: "scopes", rateLimit: "rate_limit", meta: "meta", allowedIps: "allowed_ips" } as const;
 
 function keyChanges(before: KeyRow, next: KeyChanges): Record<string, { from: unknown; to: unknown }> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const field of Object.keys(next) as (keyof KeyChanges)[]) {
+  for (const field of Object.keys(next) as (keyof typeof KEY_API_FIELD)[]) {
     if (JSON.stringify(before[field]) !== JSON.stringify(next[field])) changes[KEY_API_FIELD[field]] = { from: before[field], to: next[field] };
   }
   return changes;

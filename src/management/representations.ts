@@ -2,7 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { consistencyMode } from "../config";
 import { formatDuration } from "../duration";
 import type { AuditRow } from "../store/audit";
-import { type KeyRow, keyStatus } from "../store/keys";
+import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";
+import { KEY_STATUSES, type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
 import { iso, timestamp } from "./schemas";
 
@@ -46,7 +47,10 @@ export const KeySchema = z
     identifier: z.string().openapi({ description: "Key prefix plus the first 8 body characters", example: "kg_4fTq9ZbX" }),
     last4: z.string().openapi({ example: "x7Qa" }),
     scopes: z.array(z.string()),
-    status: z.enum(["active", "expired", "revoked"]),
+    status: z.enum(KEY_STATUSES).openapi({ description: "Computed: revoked and expired are final; disabled is a suspended key (enabled: false)" }),
+    enabled: z.boolean().openapi({ description: "false while the key is suspended" }),
+    disabled_at: timestamp.nullable(),
+    allowed_ips: z.array(z.string().max(MAX_IP_ENTRY_LENGTH)).max(MAX_ALLOWED_IPS).openapi({ description: "Normalised addresses/CIDR ranges the key may be used from; empty: anywhere", example: ["203.0.113.0/24"] }),
     created_at: timestamp,
     expires_at: timestamp.nullable(),
     last_used_at: timestamp.nullable(),
@@ -69,6 +73,9 @@ export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> 
     last4: row.last4,
     scopes: row.scopes,
     status: keyStatus(row, now),
+    enabled: row.disabledAt === null,
+    disabled_at: iso(row.disabledAt),
+    allowed_ips: row.allowedIps ?? [],
     created_at: iso(row.createdAt)!,
     expires_at: iso(row.expiresAt),
     last_used_at: iso(row.lastUsedAt),

@@ -3,7 +3,7 @@ import { newId } from "../keys/ids";
 import { type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { auditEvents } from "./schema";
 
-export const AUDIT_ACTIONS = ["key.created", "key.updated", "key.revoked", "key.rotated", "org.created", "org.updated", "auth.failed"] as const;
+export const AUDIT_ACTIONS = ["key.created", "key.updated", "key.revoked", "key.rotated", "key.disabled", "key.enabled", "org.created", "org.updated", "auth.failed"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditRow = typeof auditEvents.$inferSelect;
 

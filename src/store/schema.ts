@@ -39,6 +39,10 @@ export const apiKeys = sqliteTable(
     expiresAt: integer("expires_at"),
     revokedAt: integer("revoked_at"),
     lastUsedAt: integer("last_used_at"),
+    /** Normalised IPv4/IPv6 addresses and CIDR ranges the key may be used from; null or empty: anywhere. */
+    allowedIps: text("allowed_ips", { mode: "json" }).$type<string[] | null>(),
+    /** Set while the key is suspended (PATCH `enabled: false`); null when enabled. */
+    disabledAt: integer("disabled_at"),
   },
   (t) => [
     uniqueIndex("api_keys_hash_unique").on(t.hash),
