@@ -12,6 +12,7 @@ const IpEntry = z
   .min(1)
   .max(MAX_IP_ENTRY_LENGTH)
   .superRefine((text, ctx) => {
+    if (text.length === 0 || text.length > MAX_IP_ENTRY_LENGTH) return; // already reported by min/max
     const entry = normaliseIpEntry(text);
     if (!entry.ok) ctx.addIssue({ code: "custom", message: entry.message });
   })
