@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration";
 import type { Env } from "./env";
 import { KeygateError } from "./errors";
+import { type CorsConfig, corsConfigSchema } from "./gateway/cors_config";
 import { routePatternProblem } from "./gateway/route_policy";
 
 /** Scopes every deployment has: they guard the management API itself. */
@@ -73,6 +74,7 @@ const configSchema = z
     SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
     TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tier)),
     ROUTES: jsonValue(z.array(route)).default([]),
+    CORS: jsonValue(corsConfigSchema).optional(),
     MEMORY_CACHE_TTL_MS: intFromVar(5_000),
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
     // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
@@ -114,6 +116,8 @@ export interface Config {
   scopes: Record<string, string>;
   tiers: Record<string, TierConfig>;
   routes: RouteRule[];
+  /** Browser origins that may call through the gateway; undefined: no CORS handling at all. */
+  cors?: CorsConfig;
   memoryCacheTtlMs: number;
   negativeCacheTtlMs: number;
   /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
@@ -144,6 +148,7 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     scopes: { ...BUILTIN_SCOPES, ...raw.SCOPES },
     tiers: raw.TIERS,
     routes: raw.ROUTES,
+    cors: raw.CORS,
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,

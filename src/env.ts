@@ -16,6 +16,7 @@ export interface Env {
   SCOPES?: unknown;
   TIERS?: unknown;
   ROUTES?: unknown;
+  CORS?: unknown;
   MEMORY_CACHE_TTL_MS?: string | number;
   NEGATIVE_CACHE_TTL_MS?: string | number;
   SIGNED_BODY_MAX_BYTES?: string | number;
