@@ -20,6 +20,7 @@ interface GatewayConfig {
   scopes: Record<string, string>;
   tiers: Record<string, { limit: number; window: number; org_limit?: number; mode: string }>;
   routes: unknown[];
+  cors?: { origins: string[]; methods?: string[]; max_age: number; credentials: boolean };
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
 }
@@ -99,10 +100,17 @@ export async function checkConfig(configPath: string, envName: string | undefine
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  cors           ${describeCors(config.cors)}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
   for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);
   return 0;
+}
+
+function describeCors(cors: GatewayConfig["cors"]): string {
+  if (!cors) return "off (no CORS var: browsers' preflights get 401 like any keyless request)";
+  const methods = cors.methods ? cors.methods.join(", ") : "every routed method";
+  return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""})`;
 }
 
 function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {

@@ -51,6 +51,22 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\)/);
+  });
+
+  it("names the CORS origin that is not an origin, and refuses '*' with credentials", async (context) => {
+    const withPath = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["http://localhost:5173/app"]') }));
+    expect(withPath.code).toBe(1);
+    expect(withPath.out).toContain("CORS.origins.0");
+    const starWithCredentials = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["*"]\ncredentials = true') }));
+    expect(starWithCredentials.code).toBe(1);
+    expect(starWithCredentials.out).toContain("CORS.credentials");
+  });
+
+  it("says CORS is off when the var is absent", async (context) => {
+    const run = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace(/\[vars\.CORS\]\norigins = .*\n/, "") }));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/cors\s+off/);
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {
