@@ -26,6 +26,9 @@ export interface KeyPool {
   cursor: number;
 }
 
+/** The client address every benchmark request claims; the allowlist key's only matching entry. */
+export const BENCH_CLIENT_IP = "127.0.0.1";
+
 export const keyPool = (values: readonly string[]): KeyPool => ({ values, cursor: 0 });
 
 export function runLoad(spec: LoadSpec): Promise<WindowResult> {
@@ -45,7 +48,9 @@ export function runLoad(spec: LoadSpec): Promise<WindowResult> {
             method: "GET",
             path: spec.path,
             setupRequest(request) {
-              request.headers = { ...request.headers, authorization: pool.values[pool.cursor++ % pool.values.length]! };
+              // CF-Connecting-IP as Cloudflare's edge would set it (workerd takes it from the client here), on every
+              // request to every target, so the allowlist scenario differs from the others only in its key.
+              request.headers = { ...request.headers, authorization: pool.values[pool.cursor++ % pool.values.length]!, "cf-connecting-ip": BENCH_CLIENT_IP };
               return request;
             },
           },
