@@ -91,8 +91,14 @@ function contains(range: Range, address: Address): boolean {
 
 /** The client's address as matched: IPv4-mapped IPv6 as IPv4; null when it is not an address at all. */
 export function clientAddress(ip: string | null): Address | null {
-  if (ip === null || !ipaddr.isValid(ip)) return null;
-  const address = ipaddr.parse(ip);
+  if (!ip) return null;
+  let address: Address;
+  try {
+    // One parse (isValid would parse it a second time); CF-Connecting-IP is always an address.
+    address = ipaddr.parse(ip);
+  } catch {
+    return null;
+  }
   return address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
 }
 
