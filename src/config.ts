@@ -20,7 +20,8 @@ export const BUILTIN_SCOPES = {
  */
 export const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_$/;
 export const KEY_PREFIX_RULE = "must be 3-17 characters: a lowercase letter, then lowercase letters, digits or single underscores, ending in _ (e.g. kg_, mayo_ak_)";
-const SCOPE_NAME = /^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$/;
+// No "*" in catalogue names: `demo:*` is a grant over the catalogue (src/auth/scopes.ts), not an entry in it.
+const SCOPE_NAME = /^[a-z][a-z0-9_.-]*(:[a-z0-9_.-]+)*$/;
 const TIER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const METHODS = ["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 

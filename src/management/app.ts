@@ -9,6 +9,7 @@ import { registerDocs } from "./docs";
 import { registerKeyLifecycleRoutes } from "./key_lifecycle";
 import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
+import { registerScopeRoutes } from "./scopes";
 import { registerUsageRoutes } from "./usage";
 import { validationHook } from "./validation";
 
@@ -23,6 +24,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+managementApp.use("/scopes", managementAuth());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
@@ -30,6 +32,7 @@ registerKeyRoutes(managementApp);
 registerKeyLifecycleRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
+registerScopeRoutes(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {

@@ -2,6 +2,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
+import { grantsScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
@@ -86,7 +87,7 @@ export function managementAuth(): MiddlewareHandler<ManagementEnv> {
 }
 
 export function grants(held: readonly string[], scope: string): boolean {
-  return held.includes("admin") || held.includes(scope);
+  return grantsScope(held, scope);
 }
 
 function insufficientScope(scopes: string[], field = "scopes"): KeygateError {
@@ -121,11 +122,12 @@ export function authorizeOrg(caller: Caller, orgId: string, scope: ManagementSco
 
 /**
  * A key may only hand out scopes it holds itself (or any, with `admin`): otherwise a
- * `keys:write` key could mint an `admin` key and escalate. The operator may grant anything.
+ * `keys:write` key could mint an `admin` key and escalate. A wildcard it holds covers the scopes
+ * under it; handing out a wildcard needs one at least as broad. The operator may grant anything.
  */
 export function assertCanGrant(caller: Caller, scopes: readonly string[]): void {
   if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
-  const missing = scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  const missing = scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `a key can only grant scopes it holds itself; this key lacks ${missing.join(", ")}`, {
       details: missing.map((scope) => ({ field: `scopes[${scopes.indexOf(scope)}]`, message: `the calling key does not hold ${scope}` })),

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { scopeProblem } from "../auth/scopes";
 import { type Config, consistencyMode } from "../config";
 import { parseDuration } from "../duration";
 import { KeygateError } from "../errors";
@@ -143,10 +144,17 @@ export function keyNotFound(keyId: string): KeygateError {
   return new KeygateError("not_found", `key ${keyId} not found`);
 }
 
-/** Every scope must be in the configured catalogue; duplicates are dropped, order kept. */
+/**
+ * Every scope must be in the configured catalogue, or a wildcard over it (`demo:*`); duplicates are
+ * dropped, order kept. A refusal lists the valid scopes too (`valid_scopes`), so a client can
+ * correct itself without another call (`GET /scopes` has their descriptions).
+ */
 function catalogueScopes(config: Config, scopes: string[]): string[] {
-  const unknown = scopes.flatMap((scope, i) => (Object.hasOwn(config.scopes, scope) ? [] : [{ field: `scopes[${i}]`, message: `"${scope}" is not in the scope catalogue` }]));
-  if (unknown.length > 0) throw invalidFields(unknown);
+  const unknown = scopes.flatMap((scope, i) => {
+    const problem = scopeProblem(scope, config.scopes);
+    return problem ? [{ field: `scopes[${i}]`, message: problem }] : [];
+  });
+  if (unknown.length > 0) throw invalidFields([...unknown, ...Object.keys(config.scopes).map((scope) => ({ field: "valid_scopes", message: scope }))]);
   return [...new Set(scopes)];
 }
 
