@@ -21,6 +21,8 @@ interface GatewayConfig {
   tiers: Record<string, { limit: number; window: number; org_limit?: number; mode: string }>;
   routes: unknown[];
   cors?: { origins: string[]; methods?: string[]; max_age: number; credentials: boolean };
+  expiryPolicy: { required: boolean; maxLifetimeMs: number | null };
+  rotationReminderAfterMs: number | null;
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
 }
@@ -101,10 +103,17 @@ export async function checkConfig(configPath: string, envName: string | undefine
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
   out.log(`  cors           ${describeCors(config.cors)}`);
+  out.log(`  key expiry     ${describeExpiry(config.expiryPolicy)}`);
+  out.log(`  rotation       ${config.rotationReminderAfterMs === null ? "reminders off (ROTATION_REMINDER_AFTER = off)" : `key.rotation_due for active keys older than ${config.rotationReminderAfterMs / 86_400_000}d (ROTATION_REMINDER_AFTER)`}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
   for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);
   return 0;
+}
+
+function describeExpiry(policy: GatewayConfig["expiryPolicy"]): string {
+  if (policy.maxLifetimeMs !== null) return `new keys must expire within ${policy.maxLifetimeMs / 86_400_000}d (MAX_KEY_LIFETIME)`;
+  return policy.required ? "new keys must expire (REQUIRE_KEY_EXPIRY)" : "optional (REQUIRE_KEY_EXPIRY false, no MAX_KEY_LIFETIME)";
 }
 
 function describeCors(cors: GatewayConfig["cors"]): string {

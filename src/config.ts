@@ -4,6 +4,7 @@ import type { Env } from "./env";
 import { KeygateError } from "./errors";
 import { type CorsConfig, corsConfigSchema } from "./gateway/cors_config";
 import { routePatternProblem } from "./gateway/route_policy";
+import type { ExpiryPolicy } from "./hygiene/expiry_policy";
 
 /** Scopes every deployment has: they guard the management API itself. */
 export const BUILTIN_SCOPES = {
@@ -65,6 +66,22 @@ const route = z.strictObject({
 
 const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** `true`/`false` as TOML booleans or as text (`--var`, the dashboard). */
+const booleanVar = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]);
+
+/** A duration of at least a day (key lifetimes and ages are counted in days), or `off`. */
+const DAY_MS = 86_400_000;
+const days = (allowOff: boolean) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (allowOff && value === "off") return null;
+    const ms = parseDuration(value);
+    if (ms === null || ms < DAY_MS) {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration of at least a day, like "90d" or "1y"${allowOff ? ', or "off"' : ""}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const configSchema = z
   .object({
     ORIGIN_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8788"),
@@ -79,6 +96,9 @@ const configSchema = z
     MEMORY_CACHE_TTL_MS: intFromVar(5_000),
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
     // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
+    REQUIRE_KEY_EXPIRY: booleanVar.default(false),
+    MAX_KEY_LIFETIME: days(false).optional(),
+    ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
     ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
@@ -117,6 +137,10 @@ export interface Config {
   scopes: Record<string, string>;
   tiers: Record<string, TierConfig>;
   routes: RouteRule[];
+  /** REQUIRE_KEY_EXPIRY and MAX_KEY_LIFETIME, applied when a key is created or rotated. */
+  expiryPolicy: ExpiryPolicy;
+  /** ROTATION_REMINDER_AFTER in ms: active keys older than this get a key.rotation_due reminder; null: off. */
+  rotationReminderAfterMs: number | null;
   /** Browser origins that may call through the gateway; undefined: no CORS handling at all. */
   cors?: CorsConfig;
   memoryCacheTtlMs: number;
@@ -150,6 +174,8 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     tiers: raw.TIERS,
     routes: raw.ROUTES,
     cors: raw.CORS,
+    expiryPolicy: { required: raw.REQUIRE_KEY_EXPIRY, maxLifetimeMs: raw.MAX_KEY_LIFETIME ?? null },
+    rotationReminderAfterMs: raw.ROTATION_REMINDER_AFTER,
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,

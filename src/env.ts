@@ -20,6 +20,9 @@ export interface Env {
   MEMORY_CACHE_TTL_MS?: string | number;
   NEGATIVE_CACHE_TTL_MS?: string | number;
   SIGNED_BODY_MAX_BYTES?: string | number;
+  REQUIRE_KEY_EXPIRY?: string | boolean;
+  MAX_KEY_LIFETIME?: string;
+  ROTATION_REMINDER_AFTER?: string;
 
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;

@@ -80,7 +80,7 @@ export function registerKeys(program: Command, run: Runner): void {
     .argument("<org>", "org id (org_…)")
     .requiredOption("--name <name>", "display name, 1-100 characters")
     .requiredOption("--scopes <list>", "scopes from the gateway's catalogue, comma-separated or repeated", list)
-    .addOption(new Option("--expires-in <preset>", "lifetime from now (default never)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
+    .addOption(new Option("--expires-in <preset>", "lifetime from now (default never; the gateway's REQUIRE_KEY_EXPIRY / MAX_KEY_LIFETIME may require one)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
     .option("--expires-at <date-time>", "exact expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)")
     .option("--rate-limit <limit/window>", 'per-key limit instead of the tier\'s, e.g. "600/60s"', rateLimit)
     .option("--meta <json>", "free-form JSON object stored with the key", jsonObject)
@@ -159,10 +159,16 @@ export function registerKeys(program: Command, run: Runner): void {
     .argument("<org>", "org id (org_…)")
     .argument("<key>", "key id (key_…)")
     .option("--grace-period <duration>", 'how long the old key keeps working, "0s" to "7d" (default 0s: revoked now)')
-    .addHelpText("after", "\nExample:\n  keygate keys rotate org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --grace-period 1h")
+    .addOption(new Option("--expires-in <preset>", "the new key's lifetime (default: the old key's); needed when the gateway's expiry policy refuses the old one").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
+    .option("--expires-at <date-time>", "the new key's exact expiry, ISO 8601")
+    .addHelpText("after", "\nExample:\n  keygate keys rotate org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --grace-period 1h --expires-in 90d")
     .action(
-      run(async (context, org: string, key: string, options: { gracePeriod?: string }) => {
-        const body = options.gracePeriod === undefined ? {} : { grace_period: options.gracePeriod };
+      run(async (context, org: string, key: string, options: { gracePeriod?: string; expiresIn?: string; expiresAt?: string }) => {
+        const body = {
+          ...(options.gracePeriod === undefined ? {} : { grace_period: options.gracePeriod }),
+          ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
+          ...(options.expiresAt === undefined ? {} : { expires_at: options.expiresAt }),
+        };
         showNewKey(context, (await context.api.post(`${keyPath(org, key)}/rotate`, body)).data);
       }),
     );

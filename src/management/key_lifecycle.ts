@@ -21,7 +21,7 @@ import {
 import { findOrg } from "../store/orgs";
 import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
-import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
+import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "./keys";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
 
@@ -32,7 +32,9 @@ const RotateKeyBody = z
     grace_period: durationText(0, MAX_GRACE_MS, "1h")
       .optional()
       .openapi({ description: 'How long the old key keeps working, "0s" to "7d". Default "0s": the old key is revoked at once.' }),
+    ...expiryFields,
   })
+  .superRefine(refineExpiry)
   .openapi("RotateKey");
 
 const revokeKeyRoute = createRoute({
@@ -52,7 +54,8 @@ const rotateKeyRoute = createRoute({
   tags: ["keys"],
   summary: "Rotate a key (needs keys:write): a new key with the same name, scopes, limits and meta",
   description: [
-    "The new key gets the old key's lifetime (expires_at - created_at) counted from now, or no expiry if the old key had none.",
+    "The new key gets the old key's lifetime (expires_at - created_at) counted from now, or no expiry if the old key had none, unless expires_in or expires_at is given;",
+    "a new key outside the operator's expiry policy (REQUIRE_KEY_EXPIRY, MAX_KEY_LIFETIME) is refused 400 with the rule named: give expires_in.",
     "The old key is revoked now (grace_period 0s, the default) or expires at the end of the grace period, never later than it would have.",
     "Only an active (or disabled) key that has not been rotated before can be rotated (409 conflict otherwise); the new key is enabled and keeps allowed_ips.",
     "With an immediate revoke the active-key count does not grow, so the limit never refuses it; with a grace period",
@@ -100,7 +103,8 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const caller = c.get("caller");
     const { org_id, key_id } = c.req.valid("param");
     authorizeOrg(caller, org_id, "keys:write");
-    const gracePeriod = c.req.valid("json").grace_period ?? "0s";
+    const body = c.req.valid("json");
+    const gracePeriod = body.grace_period ?? "0s";
     const graceMs = parseDuration(gracePeriod)!;
     const db = c.get("db");
     const old = await findKey(db, org_id, key_id);
@@ -111,10 +115,13 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     // The new key carries the old key's scopes: rotating must not hand a caller scopes it lacks.
     assertCanGrant(caller, old.scopes);
 
+    // The old key's lifetime, counted from now, unless the body sets a new expiry; either must meet today's policy.
     const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
+    const expiresAt = body.expires_in !== undefined || body.expires_at !== undefined ? expiryOf(body, now) : lifetime === null ? null : now + lifetime;
+    assertExpiryPolicy(c.get("config"), body, expiresAt, now);
     const { key, row } = await mintKey(
       c.get("config"),
-      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt: lifetime === null ? null : now + lifetime, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id, allowedIps: old.allowedIps },
+      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id, allowedIps: old.allowedIps },
       now,
     );
     const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);

@@ -3,6 +3,7 @@ import { scopeProblem } from "../auth/scopes";
 import { type Config, consistencyMode } from "../config";
 import { parseDuration } from "../duration";
 import { KeygateError } from "../errors";
+import { expiryPolicyProblem } from "../hygiene/expiry_policy";
 import { displayParts, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
@@ -16,7 +17,7 @@ import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { AllowedIps, assertCanRestrict, Enabled, storedAllowedIps } from "./restrictions";
 import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
-import { invalidFields } from "./validation";
+import { invalidField, invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
 
@@ -48,23 +49,38 @@ const Meta = z
   .refine((meta) => JSON.stringify(meta).length <= 4096, "must be at most 4096 bytes as JSON")
   .openapi({ description: "Free-form JSON object (at most 4 KiB), returned as given", example: { team: "payments" } });
 
+const POLICY_NOTE = "The operator may require an expiry (REQUIRE_KEY_EXPIRY) or cap the lifetime (MAX_KEY_LIFETIME): a key outside the policy is refused 400, the rule named.";
+
+/** `expires_in` / `expires_at`, shared by create and rotate. */
+export const expiryFields = {
+  expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: `Lifetime from now; "never" for no expiry. ${POLICY_NOTE}` }),
+  expires_at: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exact expiry (future); instead of expires_in" }),
+};
+
+export function refineExpiry(body: { expires_in?: string; expires_at?: string }, ctx: z.RefinementCtx): void {
+  if (body.expires_in !== undefined && body.expires_at !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["expires_at"], message: "give either expires_in or expires_at, not both" });
+  } else if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
+    ctx.addIssue({ code: "custom", path: ["expires_at"], message: "must be in the future" });
+  }
+}
+
+/** Refuses a new key's expiry outside the operator's policy, naming the field the client sent (or would send). */
+export function assertExpiryPolicy(config: Config, body: { expires_at?: string }, expiresAt: number | null, now: number): void {
+  const problem = expiryPolicyProblem(config.expiryPolicy, expiresAt, now);
+  if (problem) throw invalidField(body.expires_at !== undefined ? "expires_at" : "expires_in", problem);
+}
+
 const CreateKeyBody = z
   .strictObject({
     name: KeyName,
     scopes: Scopes,
-    expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: 'Lifetime from now; "never" (the default) for no expiry' }),
-    expires_at: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exact expiry (future); instead of expires_in" }),
+    ...expiryFields,
     rate_limit: RateLimitInput.optional(),
     meta: Meta.optional(),
     allowed_ips: AllowedIps.optional(),
   })
-  .superRefine((body, ctx) => {
-    if (body.expires_in !== undefined && body.expires_at !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["expires_at"], message: "give either expires_in or expires_at, not both" });
-    } else if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
-      ctx.addIssue({ code: "custom", path: ["expires_at"], message: "must be in the future" });
-    }
-  })
+  .superRefine(refineExpiry)
   .openapi("CreateKey");
 
 const UpdateKeyBody = z
@@ -162,7 +178,7 @@ function storedRateLimit(input: z.infer<typeof RateLimitInput>): KeyRateLimit {
   return { limit: input.limit, window: parseDuration(input.window)!, ...(input.mode ? { mode: input.mode } : {}) };
 }
 
-function expiryOf(body: { expires_in?: string; expires_at?: string }, now: number): number | null {
+export function expiryOf(body: { expires_in?: string; expires_at?: string }, now: number): number | null {
   if (body.expires_at !== undefined) return Date.parse(body.expires_at);
   if (body.expires_in === undefined || body.expires_in === "never") return null;
   return now + parseDuration(body.expires_in)!;
@@ -213,9 +229,11 @@ export function registerKeyRoutes(app: ManagementApp): void {
     if (!org) throw orgNotFound(org_id);
 
     const now = Date.now();
+    const expiresAt = expiryOf(body, now);
+    assertExpiryPolicy(config, body, expiresAt, now);
     const { key, row } = await mintKey(
       config,
-      { orgId: org_id, name: body.name, scopes, expiresAt: expiryOf(body, now), rateLimit: body.rate_limit ? storedRateLimit(body.rate_limit) : null, meta: body.meta ?? null, rotatedFrom: null, allowedIps },
+      { orgId: org_id, name: body.name, scopes, expiresAt, rateLimit: body.rate_limit ? storedRateLimit(body.rate_limit) : null, meta: body.meta ?? null, rotatedFrom: null, allowedIps },
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.

@@ -63,6 +63,19 @@ describe("npm run check-config", () => {
     expect(starWithCredentials.out).toContain("CORS.credentials");
   });
 
+  it("prints the key-expiry policy and the rotation reminder age, and names a bad policy var", async (context) => {
+    const plain = await check(project(context, { "wrangler.toml": REPO_CONFIG }));
+    expect(plain.out).toMatch(/key expiry\s+optional/);
+    expect(plain.out).toMatch(/rotation\s+key\.rotation_due for active keys older than 90d/);
+    const strict = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_"\nMAX_KEY_LIFETIME = "365d"\nROTATION_REMINDER_AFTER = "off"') }));
+    expect(strict.code).toBe(0);
+    expect(strict.out).toMatch(/key expiry\s+new keys must expire within 365d/);
+    expect(strict.out).toMatch(/rotation\s+reminders off/);
+    const bad = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_"\nREQUIRE_KEY_EXPIRY = "yes"') }));
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain("REQUIRE_KEY_EXPIRY");
+  });
+
   it("says CORS is off when the var is absent", async (context) => {
     const run = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace(/\[vars\.CORS\]\norigins = .*\n/, "") }));
     expect(run.code).toBe(0);

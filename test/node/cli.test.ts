@@ -196,8 +196,9 @@ describe("keys", () => {
 
   it("rotate prints the new key once; the old one stops working", async () => {
     const old = await json<Key>(["keys", "create", org, "--name", "to-rotate", "--scopes", "demo:read"]);
-    const run = await keygate(["keys", "rotate", org, old.id]);
+    const run = await keygate(["keys", "rotate", org, old.id, "--expires-in", "30d"]);
     expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^expires_at\s+\d{4}-/m);
     const fresh = /^key\s+(kg_\w+)$/m.exec(run.stdout)![1]!;
     expect(run.stdout).toMatch(new RegExp(`^rotated_from\\s+${old.id}$`, "m"));
     expect(run.stdout).toContain("Store this key now");
