@@ -30,9 +30,12 @@ describe("GET /scopes", () => {
     await expectError(await keyFetch((await revokedKey(id)).key, `${MANAGEMENT}/scopes`), 401, "key_revoked");
   });
 
-  it("is in the OpenAPI document", async () => {
-    const doc = await expectJson<{ paths: Record<string, Record<string, unknown>> }>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
+  it("is in the OpenAPI document, whose introduction tells key holders how to keep keys", async () => {
+    const doc = await expectJson<{ info: { description: string }; paths: Record<string, Record<string, unknown>> }>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
     expect(doc.paths[`${MANAGEMENT}/scopes`]?.get).toBeDefined();
+    for (const advice of ["secrets manager", "never commit", "secret scanning", "one key per integration", "expiry", "grace period", "ignore unknown fields"]) {
+      expect(doc.info.description.toLowerCase()).toContain(advice);
+    }
   });
 });
 
