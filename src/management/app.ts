@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { KeygateError, renderError } from "../errors";
 import { registerAuditRoutes } from "./audit";
+import { registerAuthFailureRoutes } from "./auth_failures";
 import { managementAuth } from "./auth";
 import { jsonBody } from "./body";
 import type { ManagementEnv } from "./context";
@@ -24,7 +25,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
-managementApp.use("/scopes", managementAuth());
+for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
@@ -33,6 +34,7 @@ registerKeyLifecycleRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
 registerScopeRoutes(managementApp);
+registerAuthFailureRoutes(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {
