@@ -58,6 +58,7 @@ export interface KeyJson {
   disabled_at: string | null;
   allowed_ips: string[];
   created_at: string;
+  age_days: number;
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;

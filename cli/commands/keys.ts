@@ -65,11 +65,12 @@ export function registerKeys(program: Command, run: Runner): void {
     .option("--status <list>", "active, disabled, expired, revoked (comma-separated)")
     .option("--name <text>", "only names containing this (case-insensitive)")
     .option("--unused-since <date>", "keys never used, or last used before this date (2026-01-31 or an ISO date-time)")
+    .option("--older-than <age>", 'keys at least this old, e.g. "90d": the ones due for rotation')
     .option("--sort <field>", "created_at, last_used_at, expires_at or name; prefix - for descending (default -created_at)")
     .addHelpText("after", "\nExamples:\n  keygate keys list org_3kTMd9vW1qXb2LcY8nZp\n  keygate keys list org_3kTMd9vW1qXb2LcY8nZp --status active --all --json")
     .action(
-      run(async (context, org: string, options: PagingOptions & { status?: string; name?: string; unusedSince?: string; sort?: string }) => {
-        const query = { status: options.status, name: options.name, unused_since: options.unusedSince, sort: options.sort };
+      run(async (context, org: string, options: PagingOptions & { status?: string; name?: string; unusedSince?: string; olderThan?: string; sort?: string }) => {
+        const query = { status: options.status, name: options.name, unused_since: options.unusedSince, older_than: options.olderThan, sort: options.sort };
         await context.list(keyPath(org), query, options, (rows) => table(rows as Key[], KEY_COLUMNS, context.stdout));
       }),
     );

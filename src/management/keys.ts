@@ -109,6 +109,7 @@ const ListKeysQuery = z.object({
     .openapi({ description: `${KEY_STATUSES.join(", ")}; several comma-separated`, example: "active" }),
   name: z.string().min(1).max(100).optional().openapi({ description: "Case-insensitive substring of the name" }),
   unused_since: isoInstant.optional().openapi({ description: "Keys never used, or last used before this date/time" }),
+  older_than: durationText(DAY_MS, 100 * 365 * DAY_MS, "90d").optional().openapi({ description: 'Keys at least this old (age_days), e.g. "90d": the ones due for rotation' }),
 });
 
 const createKeyRoute = createRoute({
@@ -259,6 +260,7 @@ export function registerKeyRoutes(app: ManagementApp): void {
       statuses: query.status?.split(",") as KeyStatus[] | undefined,
       name: query.name,
       unusedSince: query.unused_since === undefined ? undefined : instant(query.unused_since),
+      createdBefore: query.older_than === undefined ? undefined : now - parseDuration(query.older_than)!,
     };
     const { rows, total } = await listKeys(db, org_id, filters, parseSort(query.sort), { page: query.page, perPage: query.per_page }, now);
     return c.json({ data: rows.map((row) => presentKey(row, now)), pagination: { page: query.page, per_page: query.per_page, total } }, 200);

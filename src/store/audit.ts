@@ -3,13 +3,13 @@ import { newId } from "../keys/ids";
 import { type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { auditEvents } from "./schema";
 
-export const AUDIT_ACTIONS = ["key.created", "key.updated", "key.revoked", "key.rotated", "key.disabled", "key.enabled", "org.created", "org.updated", "auth.failed"] as const;
+export const AUDIT_ACTIONS = ["key.created", "key.updated", "key.revoked", "key.rotated", "key.disabled", "key.enabled", "key.rotation_due", "org.created", "org.updated", "auth.failed"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditRow = typeof auditEvents.$inferSelect;
 
 export interface AuditEntry {
   orgId: string;
-  action: Exclude<AuditAction, "auth.failed">;
+  action: Exclude<AuditAction, "auth.failed" | "key.rotation_due">;
   /** "operator" or the id of the org key that acted. */
   actor: string;
   keyId?: string | null;

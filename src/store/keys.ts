@@ -14,6 +14,8 @@ export interface KeyFilters {
   name?: string;
   /** Keys never used, or last used before this time (epoch ms). */
   unusedSince?: number;
+  /** Keys created at or before this time (epoch ms): `older_than`. */
+  createdBefore?: number;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function listKeys(db: Db, orgId: string, filters: KeyFilters, sort:
     filters.statuses?.length ? or(...filters.statuses.map((s) => statusIs(s, now))) : undefined,
     filters.name === undefined ? undefined : sql`${apiKeys.name} like ${containsPattern(filters.name)} escape '\\'`,
     filters.unusedSince === undefined ? undefined : or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, filters.unusedSince)),
+    filters.createdBefore === undefined ? undefined : lte(apiKeys.createdAt, filters.createdBefore),
   );
   const [rows, totals] = await db.batch([
     db

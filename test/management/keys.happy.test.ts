@@ -33,6 +33,7 @@ describe("keys: create", () => {
       disabled_at: null,
       allowed_ips: [],
       created_at: expect.any(String),
+      age_days: 0,
       expires_at: null,
       last_used_at: null,
       revoked_at: null,

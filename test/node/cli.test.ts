@@ -180,6 +180,7 @@ describe("keys", () => {
     expect(await json(["keys", "update", org, created.id, "--enable"])).toMatchObject({ status: "active", enabled: true });
     expect((await call()).status).toBe(200);
     expect((await json<Key[]>(["keys", "list", org, "--status", "disabled", "--all"])).map((key) => key.id)).not.toContain(created.id);
+    expect(await json<Key[]>(["keys", "list", org, "--older-than", "90d", "--all"])).toEqual([]);
   });
 
   it("list pages: one page with a hint, --json keeps the hint off stdout, --all reads every page", async () => {
