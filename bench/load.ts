@@ -24,12 +24,17 @@ export interface KeyPool {
   values: readonly string[];
   /** How many values were handed out so far. */
   cursor: number;
+  /** When set, every request gets a new value from it instead (a flood in which no key ever repeats). */
+  fresh?: () => string;
 }
 
 /** The client address every benchmark request claims; the allowlist key's only matching entry. */
 export const BENCH_CLIENT_IP = "127.0.0.1";
 
 export const keyPool = (values: readonly string[]): KeyPool => ({ values, cursor: 0 });
+
+/** A pool that never repeats: `values` holds only the first value, for the sanity check. */
+export const freshPool = (make: () => string): KeyPool => ({ values: [make()], cursor: 0, fresh: make });
 
 export function runLoad(spec: LoadSpec): Promise<WindowResult> {
   const pool = spec.pool;
@@ -48,9 +53,11 @@ export function runLoad(spec: LoadSpec): Promise<WindowResult> {
             method: "GET",
             path: spec.path,
             setupRequest(request) {
+              const authorization = pool.fresh ? pool.fresh() : pool.values[pool.cursor % pool.values.length]!;
+              pool.cursor++;
               // CF-Connecting-IP as Cloudflare's edge would set it (workerd takes it from the client here), on every
               // request to every target, so the allowlist scenario differs from the others only in its key.
-              request.headers = { ...request.headers, authorization: pool.values[pool.cursor++ % pool.values.length]!, "cf-connecting-ip": BENCH_CLIENT_IP };
+              request.headers = { ...request.headers, authorization, "cf-connecting-ip": BENCH_CLIENT_IP };
               return request;
             },
           },

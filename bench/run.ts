@@ -12,9 +12,11 @@ import { parseArgs } from "node:util";
 import { measureColdKey } from "./cold.ts";
 import { runLoad } from "./load.ts";
 import { busyMs, hotFunctions, profileWhile, writeProfile } from "./profile.ts";
-import { evaluateTargets, formatConsole, machineInfo, versions, writeReport, type BenchReport, type ScenarioRow, type UnknownKeyFlood } from "./report.ts";
-import { d1Reads, PATH, setUpBench, type BenchEnvironment, type Scenario } from "./setup.ts";
-import { formatTable, summarize, type WindowResult } from "./stats.ts";
+import os from "node:os";
+import { cpuMeasurable, cpuMs } from "./cpu.ts";
+import { evaluateTargets, formatConsole, machineInfo, versions, writeReport, type BenchReport, type ScenarioRow, type StorageRates } from "./report.ts";
+import { PATH, setUpBench, STORAGE_OPS, storageOps, type Scenario } from "./setup.ts";
+import { bootstrapMedianDiff, formatTable, sortedSamples, summarize, type WindowResult } from "./stats.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONCURRENCY = [1, 32];
@@ -28,19 +30,27 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     profile: { type: "string" },
     concurrency: { type: "string" },
+    // A/B: `--variant label=/path/to/tree` (repeatable) adds a gateway bundled from that tree.
+    variant: { type: "string", multiple: true },
+    // `--only passthrough,do-fast,do-strict`: a shorter run of just these scenarios (plus the variants).
+    only: { type: "string" },
   },
 });
+const variants = (args.variant ?? []).map((spec) => {
+  const [label, root] = spec.split("=", 2);
+  if (!label || !root || !/^[a-z0-9-]+$/.test(label)) throw new Error(`--variant takes label=/path/to/tree (label: a-z, 0-9, -), got "${spec}"`);
+  return { label, root };
+});
+const only = args.only ? args.only.split(",").map((id) => id.trim()) : undefined;
 const quick = args.quick ?? false;
 const PLAN = {
   rounds: Number(args.rounds ?? (quick ? 2 : 3)),
   windowSec: Number(args.duration ?? (quick ? 2 : 8)),
   warmupSec: Number(args.warmup ?? (quick ? 1 : 3)),
   coldSamples: quick ? 10 : 50,
-  // Distinct keys in each flood. The unknown-key flood repeats its keys, as a misconfigured or
-  // replaying client does: that is what the negative cache is for (a flood of never-repeated keys
-  // costs one D1 read each by construction, which is what the cold-key figure shows).
-  unknownKeys: 256,
+  // Keys of the malformed flood, in turn (the unknown-key flood never repeats a key: setup.ts).
   malformedKeys: 1000,
+  bootstrapIterations: quick ? 400 : 1000,
 };
 
 // ---- lifecycle: everything started is registered at once and stopped together ----
@@ -88,27 +98,60 @@ async function measure(): Promise<void> {
   const startedAt = Date.now();
   const machine = machineInfo();
   log(`${quick ? "quick" : "full"} run: ${PLAN.rounds} interleaved rounds × ${PLAN.windowSec} s per scenario and concurrency`);
-  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys });
-  const { scenarios, gateway } = bench;
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, variants, only });
+  const { scenarios } = bench;
+  if (variants.length || only) bench.notes.push(`A/B run: ${only ? `scenarios ${only.join(", ")}` : "all scenarios"}${variants.length ? `; variants ${variants.map((v) => `${v.label} (${v.root})`).join(", ")}` : ""}`);
+  const measureCpu = cpuMeasurable();
+  if (!measureCpu) bench.notes.push("CPU per request not measured: /proc is not readable here (Linux only)");
 
-  // The flood's D1 reads are counted around each of its windows, from its first request (warm-up
-  // included) to its last; the other scenarios' keys are warm and read nothing from D1.
-  const flood = { reads: 0, firstAt: 0, lastAt: 0 };
-  const window = async (scenario: Scenario, connections: number, durationSec: number): Promise<WindowResult> => {
-    const counting = scenario.id === "unknown";
-    const before = counting ? await d1Reads(gateway) : 0;
-    if (counting && flood.firstAt === 0) flood.firstAt = Date.now();
+  // Per scenario and concurrency, over the measured windows: CPU of the serving workerd and storage
+  // operations, each read before a window and after it has settled (background work included).
+  // Requests are counted as sent (the pool's cursor), not as answered: a request cut off at the end of
+  // a window was still served, and its CPU and storage operations land in the settle time.
+  // "Steady" counts only from a quarter into each window: the scenarios interleave, so each window
+  // starts after a pause longer than the memory cache's hard bound, and its first requests are misses.
+  interface Cost {
+    cpuMs: number;
+    requests: number;
+    ops: StorageRates | null;
+    steadyRequests: number;
+    steadyOps: StorageRates | null;
+  }
+  const zero = (): StorageRates => ({ d1Reads: 0, kvReads: 0, kvWrites: 0, doCalls: 0 });
+  const costs = new Map<string, Cost>();
+  const window = async (scenario: Scenario, connections: number, durationSec: number, measured: boolean): Promise<WindowResult> => {
+    const pids = scenario.worker?.pids ?? [];
+    const opsBefore = await storageOps(scenario.worker);
+    const cpuBefore = measureCpu && pids.length ? cpuMs(pids) : 0;
+    const sentBefore = scenario.pool.cursor;
+    const marks: { quarter?: Promise<{ ops: StorageRates | null; sent: number }> } = {};
+    const quarterTimer = setTimeout(() => {
+      const sent = scenario.pool.cursor;
+      marks.quarter = storageOps(scenario.worker).then((ops) => ({ ops, sent }));
+    }, (durationSec * 1000) / 4);
     const result = await runLoad({ url: scenario.url, path: PATH, connections, durationSec, pool: scenario.pool });
-    if (counting) {
-      flood.lastAt = Date.now();
-      flood.reads += (await d1Reads(gateway)) - before;
-    }
+    clearTimeout(quarterTimer);
     await sleep(SETTLE_MS);
+    const cpuAfter = measureCpu && pids.length ? cpuMs(pids) : 0;
+    const opsAfter = await storageOps(scenario.worker);
+    const mid = marks.quarter ? await marks.quarter : null;
+    if (measured) {
+      const key = `${scenario.id}@${connections}`;
+      const acc = costs.get(key) ?? { cpuMs: 0, requests: 0, ops: opsBefore ? zero() : null, steadyRequests: 0, steadyOps: opsBefore ? zero() : null };
+      acc.cpuMs += cpuAfter - cpuBefore;
+      acc.requests += scenario.pool.cursor - sentBefore;
+      if (acc.ops && opsBefore && opsAfter) for (const field of STORAGE_OPS) acc.ops[field] += opsAfter[field] - opsBefore[field];
+      if (acc.steadyOps && mid?.ops && opsAfter) {
+        acc.steadyRequests += scenario.pool.cursor - mid.sent;
+        for (const field of STORAGE_OPS) acc.steadyOps[field] += opsAfter[field] - mid.ops[field];
+      }
+      costs.set(key, acc);
+    }
     return result;
   };
 
   log(`warm-up: ${PLAN.warmupSec} s per scenario at c=${Math.max(...CONCURRENCY)}`);
-  for (const scenario of scenarios) await window(scenario, Math.max(...CONCURRENCY), PLAN.warmupSec);
+  for (const scenario of scenarios) await window(scenario, Math.max(...CONCURRENCY), PLAN.warmupSec, false);
 
   const windows = new Map<string, WindowResult[]>();
   for (let round = 0; round < PLAN.rounds; round++) {
@@ -116,7 +159,7 @@ async function measure(): Promise<void> {
     const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
     for (const connections of round % 2 ? [...CONCURRENCY].reverse() : CONCURRENCY) {
       for (const scenario of order) {
-        const result = await window(scenario, connections, PLAN.windowSec);
+        const result = await window(scenario, connections, PLAN.windowSec, true);
         const key = `${scenario.id}@${connections}`;
         windows.set(key, [...(windows.get(key) ?? []), result]);
         log(`round ${round + 1}/${PLAN.rounds} c=${connections} ${scenario.label}: ${Math.round((result.requests * 1000) / result.durationMs)} req/s`);
@@ -125,12 +168,41 @@ async function measure(): Promise<void> {
   }
 
   log(`cold key: ${PLAN.coldSamples} first requests after a purge`);
-  const coldKey = await measureColdKey(gateway.url, PATH, bench.coldKey, bench.admin, PLAN.coldSamples);
+  const coldKey = await measureColdKey(bench.gateway.url, PATH, bench.coldKey, bench.admin, PLAN.coldSamples);
   if ((coldKey.statuses[200] ?? 0) !== coldKey.samples * 2 + 1) bench.notes.push(`cold key: unexpected statuses ${JSON.stringify(coldKey.statuses)}`);
 
   const rows: ScenarioRow[] = CONCURRENCY.flatMap((connections) =>
-    scenarios.map((s) => ({ id: s.id, label: s.label, concurrency: connections, expectedStatus: s.expectedStatus, summary: summarize(windows.get(`${s.id}@${connections}`) ?? []) })),
+    scenarios.map((s) => {
+      const cost = costs.get(`${s.id}@${connections}`);
+      const requests = cost?.requests ?? 0;
+      return {
+        id: s.id,
+        label: s.label,
+        concurrency: connections,
+        expectedStatus: s.expectedStatus,
+        summary: summarize(windows.get(`${s.id}@${connections}`) ?? []),
+        ...(measureCpu && s.worker && requests > 0 ? { cpuUsPerRequest: (cost!.cpuMs * 1000) / requests } : {}),
+        ...(cost?.ops && requests > 0 ? { storagePer1000: scale(cost.ops, 1000 / requests) } : {}),
+        ...(cost?.steadyOps && cost.steadyRequests > 0 ? { steadyStoragePer1000: scale(cost.steadyOps, 1000 / cost.steadyRequests) } : {}),
+      };
+    }),
   );
+
+  log(`bootstrap: ${PLAN.bootstrapIterations} resamples for the c=1 added p50`);
+  const c1 = (id: string) => sortedSamples((windows.get(`${id}@1`) ?? []).map((w) => w.latencies));
+  const addedP50AtC1 = windows.has("do-fast@1") && windows.has("passthrough@1") ? bootstrapMedianDiff(c1("do-fast"), c1("passthrough"), PLAN.bootstrapIterations) : null;
+
+  const floodCosts = CONCURRENCY.map((c) => costs.get(`unknown@${c}`)).filter((c) => c?.ops);
+  const unknownKeyFlood = floodCosts.length
+    ? {
+        distinctKeys: floodCosts.reduce((n, c) => n + c!.requests, 0),
+        ops: floodCosts.reduce<StorageRates>((sum, c) => scale(c!.ops!, 1, sum), { d1Reads: 0, kvReads: 0, kvWrites: 0, doCalls: 0 }),
+        negativeCacheTtlMs: bench.negativeCacheTtlMs,
+      }
+    : null;
+
+  const loadAtEnd = os.loadavg().map((n) => Math.round(n * 100) / 100);
+  bench.notes.push(`load average at the end: ${loadAtEnd.join(" / ")} (${machine.cores} cores)`);
   const report: BenchReport = {
     date: new Date(startedAt).toISOString(),
     mode: quick ? "quick" : "full",
@@ -138,29 +210,24 @@ async function measure(): Promise<void> {
     machine,
     versions: versions(ROOT),
     rows,
-    unknownKeyFlood: unknownKeyFlood(bench, flood),
+    unknownKeyFlood,
+    addedP50AtC1,
     coldKey,
     targets: [],
     notes: bench.notes,
   };
-  report.targets = evaluateTargets(rows, report.unknownKeyFlood);
+  report.targets = evaluateTargets(rows, unknownKeyFlood, addedP50AtC1);
   console.log(formatConsole(report));
-  await writeReport(join(ROOT, "bench"), report);
-  log(`wrote bench/results.json and bench/RESULTS.md; ${Math.round((Date.now() - startedAt) / 1000)} s in all`);
+  // A run limited by --only cannot evaluate every target: it never replaces the full run's files.
+  const suffix = only ? "-ab" : "";
+  await writeReport(join(ROOT, "bench"), report, suffix);
+  log(`wrote bench/results${suffix}.json and bench/RESULTS${suffix}.md; ${Math.round((Date.now() - startedAt) / 1000)} s in all`);
 }
 
-function unknownKeyFlood(bench: BenchEnvironment, flood: { reads: number; firstAt: number; lastAt: number }): UnknownKeyFlood | null {
-  const scenario = bench.scenarios.find((s) => s.id === "unknown");
-  if (!scenario || flood.firstAt === 0) return null;
-  const distinctKeys = Math.min(scenario.pool.cursor, scenario.pool.values.length);
-  const spanMs = flood.lastAt - flood.firstAt;
-  return {
-    distinctKeys,
-    d1Reads: flood.reads,
-    spanMs,
-    negativeCacheTtlMs: bench.negativeCacheTtlMs,
-    allowedReads: distinctKeys * Math.max(1, Math.ceil(spanMs / bench.negativeCacheTtlMs)),
-  };
+/** `ops` × factor, added to `into` when given. */
+function scale(ops: StorageRates, factor: number, into: StorageRates = { d1Reads: 0, kvReads: 0, kvWrites: 0, doCalls: 0 }): StorageRates {
+  for (const field of STORAGE_OPS) into[field] += ops[field] * factor;
+  return into;
 }
 
 // ---- the profiling run ----
@@ -170,7 +237,7 @@ function unknownKeyFlood(bench: BenchEnvironment, flood: { reads: number; firstA
  * worker itself and Miniflare's outbound interceptor (a local-only hop every outbound fetch takes).
  */
 async function profile(scenarioId: string): Promise<void> {
-  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, unknownKeys: PLAN.unknownKeys, malformedKeys: PLAN.malformedKeys, inspect: true });
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, inspect: true });
   const scenario = bench.scenarios.find((s) => s.id === scenarioId);
   if (!scenario?.worker?.inspectorPort) throw new Error(`--profile takes one of: ${bench.scenarios.filter((s) => s.worker).map((s) => s.id).join(", ")}`);
   const connections = Number(args.concurrency ?? Math.max(...CONCURRENCY));

@@ -2,10 +2,11 @@
 // with the Durable Object limiter and, when redis-server is available, a second gateway on the
 // Upstash backend; then the scenarios that drive them.
 import { randomBytes } from "node:crypto";
+import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
 import { buildWorker } from "./build.ts";
-import { BENCH_CLIENT_IP, keyPool, type KeyPool } from "./load.ts";
+import { BENCH_CLIENT_IP, freshPool, keyPool, type KeyPool } from "./load.ts";
 import { startOrigin } from "./origin.ts";
 import { applyMigrations, type BenchKey, ManagementClient } from "./seed.ts";
 import { startWorker, wranglerWorkerOptions, type RunningWorker, type WorkerSpec } from "./targets.ts";
@@ -49,10 +50,16 @@ export interface SetUpOptions {
   log(message: string): void;
   /** Aborted when the benchmark is stopped: kills a build in progress. */
   signal: AbortSignal;
-  unknownKeys: number;
   malformedKeys: number;
   /** For profiling runs: open every workerd's inspector (on a free port each). */
   inspect?: boolean;
+  /**
+   * A/B runs: more gateways, each bundled from another source tree (e.g. a worktree with one change
+   * reverted), measured side by side with this one as `do-fast~<label>` and `do-strict~<label>`.
+   */
+  variants?: { label: string; root: string }[];
+  /** Only these scenario ids (variants always run); all when absent. */
+  only?: string[];
 }
 
 interface GatewayConfig {
@@ -90,6 +97,10 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     ADMIN_TOKEN: adminToken,
     RATE_LIMIT_BACKEND: "durable-object",
     TIERS: { ...(wranglerVars.TIERS as object), ...BENCH_TIERS },
+    // The floods come from one address and seeding makes many management calls: with the default
+    // abuse limits (SPEC §9) they would measure the 429 refusal instead of the lookups they are about.
+    AUTH_FAILURE_LIMIT: "1000000000/60s",
+    MANAGEMENT_RATE_LIMIT: "1000000000/60s",
   };
   // The worker's own parser and key generator (src/ is Workers code with extensionless imports,
   // so it is loaded through tsx, as scripts/check-config.ts does): the figures use the TTLs and
@@ -128,6 +139,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
       base,
       withBindings: true,
       bindings: { ...gatewayVars, RATE_LIMIT_BACKEND: "upstash", UPSTASH_REDIS_REST_URL: store.url, UPSTASH_REDIS_REST_TOKEN: store.token },
+      probeEntrypoint: "BenchProbe",
     });
     upstash = { gateway: upstashGateway, keys: await seedGateway(upstashGateway, new ManagementClient(upstashGateway.url, adminToken), root) };
   } catch (err) {
@@ -161,15 +173,35 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     },
     {
       id: "unknown",
-      label: "unknown-key flood",
+      label: "unknown-key flood (no key repeats)",
       url: gateway.url,
       worker: gateway,
-      pool: pool(options.unknownKeys, () => generateKey(config.keyPrefix)),
+      // Every request a key never seen before, made as real keys are: the negative cache cannot help,
+      // so this is what an attacker minting keys costs (a cycling pool would flatter the gateway).
+      pool: freshPool(() => bearer(generateKey(config.keyPrefix))),
       expectedStatus: 401,
-      // Checked with a key outside the pool, so every D1 read of the pool's keys is counted.
+      // Checked with a key outside the flood, so every storage operation of the flood's keys is counted.
       probeKey: bearer(generateKey(config.keyPrefix)),
     },
   ];
+
+  for (const variant of options.variants ?? []) {
+    log(`variant ${variant.label}: bundling the gateway from ${variant.root}`);
+    const build = await buildWorker(variant.root, `gateway-${variant.label}`, "bench/workers/gateway.ts", { configPath: join(variant.root, "wrangler.toml") }, options.signal);
+    // workerd reads scripts from under the root it was given: the bundle moves into this checkout.
+    const scriptPath = join(root, "bench", ".tmp", `gateway-${variant.label}.js`);
+    await copyFile(build.scriptPath, scriptPath);
+    const worker = await start({ name: "gateway", scriptPath, base, withBindings: true, bindings: gatewayVars, probeEntrypoint: "BenchProbe" });
+    const keys = await seedGateway(worker, new ManagementClient(worker.url, adminToken), root);
+    scenarios.push(
+      { id: `do-strict~${variant.label}`, label: `gateway, DO strict [${variant.label}]`, url: worker.url, worker, pool: keyPool([bearer(keys.strict.key)]), expectedStatus: 200 },
+      { id: `do-fast~${variant.label}`, label: `gateway, DO fast [${variant.label}]`, url: worker.url, worker, pool: keyPool([bearer(keys.fast.key)]), expectedStatus: 200 },
+    );
+  }
+  if (options.only) {
+    const keep = new Set(options.only);
+    for (let i = scenarios.length - 1; i >= 0; i--) if (!keep.has(scenarios[i]!.id) && !scenarios[i]!.id.includes("~")) scenarios.splice(i, 1);
+  }
 
   for (const scenario of scenarios) {
     const status = await probeStatus(scenario);
@@ -216,8 +248,20 @@ function withWrongChecksum(key: string): string {
   return key.slice(0, -1) + (key.endsWith("A") ? "B" : "A");
 }
 
-/** Lookups that reached D1 in the gateway's isolate, read from the bench-only probe entrypoint. */
-export async function d1Reads(gateway: RunningWorker): Promise<number> {
-  const response = await fetch(`${gateway.probeUrl}/`);
-  return ((await response.json()) as { d1Reads: number }).d1Reads;
+/** Storage operations of a gateway's hot path so far (bench/workers/gateway.ts). */
+export interface StorageOps {
+  d1Reads: number;
+  kvReads: number;
+  kvWrites: number;
+  doCalls: number;
+}
+
+export const STORAGE_OPS: readonly (keyof StorageOps)[] = ["d1Reads", "kvReads", "kvWrites", "doCalls"];
+
+/** Read from the bench-only probe entrypoint of a gateway's isolate; null for targets without one. */
+export async function storageOps(worker: RunningWorker | undefined): Promise<StorageOps | null> {
+  if (!worker?.probeUrl) return null;
+  const response = await fetch(`${worker.probeUrl}/`);
+  const ops = (await response.json()) as Partial<StorageOps>;
+  return { d1Reads: ops.d1Reads ?? 0, kvReads: ops.kvReads ?? 0, kvWrites: ops.kvWrites ?? 0, doCalls: ops.doCalls ?? 0 };
 }

@@ -121,3 +121,50 @@ export function formatMarkdownTable(header: readonly string[], rows: readonly (r
   const align = header.map((_, i) => (i < textColumns ? ":--" : "--:"));
   return [header, align, ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }
+
+/** Deterministic PRNG (mulberry32): a bootstrap that gives the same interval for the same samples. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function resampledMedian(sample: Float64Array, scratch: Float64Array, random: () => number): number {
+  const n = sample.length;
+  for (let i = 0; i < n; i++) scratch[i] = sample[(random() * n) | 0]!;
+  scratch.sort();
+  return percentile(scratch, 50);
+}
+
+export interface Interval {
+  estimate: number;
+  lo: number;
+  hi: number;
+  /** Confidence level, e.g. 0.95. */
+  level: number;
+  iterations: number;
+}
+
+/**
+ * Percentile-bootstrap confidence interval for median(a) − median(b): both samples are resampled
+ * with replacement, independently, `iterations` times. Resampling single requests treats them as
+ * independent, which neighbouring requests on one connection are not quite; the interval is a
+ * floor on the uncertainty, not a ceiling. NaN bounds when either sample is empty.
+ */
+export function bootstrapMedianDiff(a: Float64Array, b: Float64Array, iterations = 1000, level = 0.95, seed = 1): Interval {
+  const estimate = percentile(Float64Array.from(a).sort(), 50) - percentile(Float64Array.from(b).sort(), 50);
+  if (a.length === 0 || b.length === 0) return { estimate, lo: Number.NaN, hi: Number.NaN, level, iterations: 0 };
+  const random = mulberry32(seed);
+  const scratchA = new Float64Array(a.length);
+  const scratchB = new Float64Array(b.length);
+  const diffs = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) diffs[i] = resampledMedian(a, scratchA, random) - resampledMedian(b, scratchB, random);
+  diffs.sort();
+  const tail = (1 - level) / 2;
+  return { estimate, lo: percentile(diffs, tail * 100), hi: percentile(diffs, (1 - tail) * 100), level, iterations };
+}

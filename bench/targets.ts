@@ -3,6 +3,7 @@
 // so no router or proxy of Miniflare's or wrangler's sits in front of one target and not another.
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { workerdPids } from "./cpu.ts";
 
 const HOST = "127.0.0.1";
 
@@ -21,6 +22,8 @@ export interface RunningWorker {
   probeUrl?: string;
   /** workerd's DevTools inspector, when the spec asked for one. */
   inspectorPort?: number;
+  /** The workerd process(es) this instance started: their CPU time is this target's (bench/cpu.ts). */
+  pids: number[];
   miniflare: Miniflare;
   stop(): Promise<void>;
 }
@@ -51,6 +54,8 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     bindings: { ...(spec.withBindings ? (base.bindings as Record<string, unknown>) : {}), ...spec.bindings },
     unsafeDirectSockets: sockets,
   };
+  // Instances are started one at a time, so the workerd processes that appear are this one's.
+  const before = workerdPids();
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
       host: HOST,
@@ -67,7 +72,8 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     await miniflare.ready;
     const url = stripSlash(await miniflare.unsafeGetDirectURL(spec.name));
     const probeUrl = spec.probeEntrypoint ? stripSlash(await miniflare.unsafeGetDirectURL(spec.name, spec.probeEntrypoint)) : undefined;
-    return { name: spec.name, url, probeUrl, inspectorPort: spec.inspectorPort, miniflare, stop: () => miniflare.dispose() };
+    const pids = [...workerdPids()].filter((pid) => !before.has(pid));
+    return { name: spec.name, url, probeUrl, inspectorPort: spec.inspectorPort, pids, miniflare, stop: () => miniflare.dispose() };
   } catch (err) {
     await miniflare.dispose().catch(() => {});
     throw err;

@@ -1,17 +1,26 @@
-// `npm run check-config [-- --env <name>] [--config <path>]`: validates the gateway config before a deploy
-// with the very parser the worker runs, so an error here is the error the worker would answer with.
-import { existsSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+// `npm run check-config [-- --env <name>] [--config <path>] [--deploy]`: validates the gateway config with the
+// very parser the worker runs, so an error here is the error the worker would log. `npm start` runs the same
+// validation (loadGatewayConfig) and refuses to start on an invalid config. `--deploy` is the strict pre-deploy
+// check: placeholder ids, a loopback/private ORIGIN_URL and missing secrets become errors.
+import { existsSync, readdirSync } from "node:fs";
+import { isIP } from "node:net";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { tsImport } from "tsx/esm/api";
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
 import { readDevVars } from "./dev-vars.ts";
 
 /**
- * The slice of src/config.ts this script prints. src/ is Workers code (its types need the Workers
+ * The slice of src/config.ts this script uses. src/ is Workers code (its types need the Workers
  * runtime), so it is loaded through tsx at run time rather than type-checked into this Node program.
  */
-interface GatewayConfig {
+export interface RouteRule {
+  method: string | string[];
+  path: string;
+  scopes: string[];
+  tiers?: string[];
+}
+export interface GatewayConfig {
   originUrl: URL;
   keyPrefix: string;
   originTimeoutMs: number;
@@ -19,15 +28,20 @@ interface GatewayConfig {
   rateLimitFailureMode: string;
   scopes: Record<string, string>;
   tiers: Record<string, { limit: number; window: number; org_limit?: number; mode: string }>;
-  routes: unknown[];
+  routes: RouteRule[];
   cors?: { origins: string[]; methods?: string[]; max_age: number; credentials: boolean };
   expiryPolicy: { required: boolean; maxLifetimeMs: number | null };
   rotationReminderAfterMs: number | null;
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  authFailureLimit: { limit: number; windowMs: number };
+  managementRateLimit: { limit: number; windowMs: number };
+  adminToken?: string;
+  originSigningSecret?: string;
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
+  displayField(field: string): string;
   BUILTIN_SCOPES: Record<string, string>;
 }
 interface GatewayMisconfigured {
@@ -36,7 +50,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
+export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -45,69 +59,166 @@ export interface Output {
   error(line: string): void;
 }
 
-if (import.meta.main) {
-  const { values: args } = parseArgs({
-    options: {
-      env: { type: "string", short: "e" },
-      config: { type: "string", short: "c", default: "wrangler.toml" },
-    },
-  });
-  process.exit(await checkConfig(args.config, args.env));
+export interface LoadedConfig {
+  configPath: string;
+  envName: string | undefined;
+  /** "wrangler.toml [env.production]", for messages. */
+  where: string;
+  wrangler: ReturnType<typeof unstable_readConfig>;
+  /** Every var and local secret, as the worker would receive them. */
+  vars: Record<string, unknown>;
+  /** Which local secret came from where (the environment or a .dev.vars file). */
+  secretSources: Record<string, string>;
+  /** The .dev.vars file the local secrets came from, if any (.dev.vars.<env> first, as wrangler dev picks). */
+  devVarsFile: string | undefined;
+  config: GatewayConfig;
+  builtinScopes: Record<string, string>;
 }
 
-/** Prints `config OK` and a summary, or the worker's `gateway_misconfigured` message; returns the exit code. */
-export async function checkConfig(configPath: string, envName: string | undefined, out: Output = console): Promise<number> {
-  const fail = (message: string): number => {
-    out.error(`config INVALID: ${message}`);
-    return 1;
-  };
-  if (!existsSync(configPath)) return fail(`${configPath} not found`);
+export type ConfigLoad = { ok: true; loaded: LoadedConfig } | { ok: false; problems: string[] };
+
+if (import.meta.main) {
+  let args;
+  try {
+    ({ values: args } = parseArgs({
+      options: {
+        env: { type: "string", short: "e" },
+        config: { type: "string", short: "c", default: "wrangler.toml" },
+        deploy: { type: "boolean", default: false },
+      },
+    }));
+  } catch (err) {
+    console.error(`check-config: ${(err as Error).message}\nusage: npm run check-config -- [--config wrangler.toml] [--env <name>] [--deploy]`);
+    process.exit(2);
+  }
+  process.exit(await checkConfig(args.config, args.env, console, { deploy: args.deploy }));
+}
+
+/**
+ * Reads the wrangler config the way `wrangler dev`/`deploy` do, adds local secrets (the environment wins over
+ * `.dev.vars.<env>`, then `.dev.vars`, as `npm start` does) and parses it with the worker's own parser.
+ * Never throws for a bad config: `problems` are one-line messages, with no stack trace and none of the file's text.
+ */
+export async function loadGatewayConfig(
+  configPath: string,
+  envName: string | undefined,
+  environment: NodeJS.ProcessEnv = process.env,
+  /** Vars that win over everything (npm start's ORIGIN_URL for the demo origin). */
+  overrides: Record<string, string> = {},
+): Promise<ConfigLoad> {
+  if (!existsSync(configPath)) return { ok: false, problems: [`${configPath} not found`] };
   const where = `${configPath}${envName ? ` [env.${envName}]` : ""}`;
 
-  // wrangler only warns about an unknown --env and then uses the top level; before a deploy that is a typo to stop on.
-  const { rawConfig } = experimental_readRawConfig({ config: configPath });
-  if (envName && !(rawConfig.env && envName in rawConfig.env)) return fail(`${configPath} has no [env.${envName}] section`);
+  let wrangler: ReturnType<typeof unstable_readConfig>;
+  try {
+    // wrangler only warns about an unknown --env and then uses the top level; before a deploy that is a typo to stop on.
+    const { rawConfig } = experimental_readRawConfig({ config: configPath });
+    if (envName && !(rawConfig.env && envName in rawConfig.env)) return { ok: false, problems: [`${configPath} has no [env.${envName}] section`] };
+    // wrangler's own reader applies [env.*] exactly as deploy does (vars are not inherited from the top level).
+    wrangler = unstable_readConfig({ config: configPath, env: envName });
+  } catch (err) {
+    return { ok: false, problems: wranglerErrorLines(err, configPath) };
+  }
 
-  // wrangler's own reader applies [env.*] exactly as deploy does (vars are not inherited from the top level).
-  const wrangler = unstable_readConfig({ config: configPath, env: envName });
   const vars: Record<string, unknown> = { ...wrangler.vars };
-
+  const secretSources: Record<string, string> = {};
   // Local secrets, the way `wrangler dev` finds them: .dev.vars.<env> first, else .dev.vars.
   const devVarsFile = [envName && `.dev.vars.${envName}`, ".dev.vars"]
     .filter((name): name is string => Boolean(name))
     .map((name) => join(dirname(configPath), name))
     .find((path) => existsSync(path));
-  const devVars = devVarsFile ? (readDevVars(devVarsFile) ?? {}) : {};
-  Object.assign(vars, devVars);
+  for (const [name, value] of Object.entries(devVarsFile ? (readDevVars(devVarsFile) ?? {}) : {})) {
+    vars[name] = value;
+    if (SECRETS.includes(name) && value !== "") secretSources[name] = basename(devVarsFile!);
+  }
+  for (const name of SECRETS) {
+    const value = environment[name]?.trim();
+    if (value) {
+      vars[name] = value;
+      secretSources[name] = "the environment";
+    }
+  }
 
-  const { parseConfig, BUILTIN_SCOPES } = (await tsImport("../src/config.ts", import.meta.url)) as ConfigModule;
-  let config: GatewayConfig;
+  Object.assign(vars, overrides);
+
+  const { parseConfig, displayField, BUILTIN_SCOPES } = (await tsImport("../src/config.ts", import.meta.url)) as ConfigModule;
   try {
-    config = parseConfig(vars);
+    const config = parseConfig(vars);
+    return { ok: true, loaded: { configPath, envName, where, wrangler, vars, secretSources, devVarsFile, config, builtinScopes: BUILTIN_SCOPES } };
   } catch (err) {
     const error = err as GatewayMisconfigured;
     if (error?.code !== "gateway_misconfigured") throw err;
-    out.error(`config INVALID (${where}): ${error.code}`);
-    out.error(`  ${error.message}`);
-    for (const detail of error.details ?? []) out.error(`  - ${detail.field}: ${detail.message}`);
+    return {
+      ok: false,
+      problems: [
+        `${where}: ${error.code}`,
+        `  ${error.message}`,
+        ...(error.details ?? []).map((detail) => `  - ${displayField(detail.field)}: ${detail.message}`),
+      ],
+    };
+  }
+}
+
+/**
+ * A TOML syntax error as one line `file:line:column: message`; anything else wrangler refuses as its own
+ * diagnostic list (which names fields, never values), without a stack trace.
+ */
+function wranglerErrorLines(err: unknown, configPath: string): string[] {
+  const error = err as { text?: string; message?: string; location?: { file?: string; line?: number; column?: number } };
+  if (error?.location?.line) {
+    const { file = configPath, line, column = 0 } = error.location;
+    // wrangler's locations have 1-based lines and 0-based columns (esbuild's convention).
+    return [`${file}:${line}:${column + 1}: ${error.text ?? "invalid TOML"}`];
+  }
+  const lines = (error?.message ?? String(err)).split("\n").filter((line) => line.trim() !== "" && !/^\s+at /.test(line));
+  return [`${configPath}: ${lines[0]}`, ...lines.slice(1).map((line) => `  ${line.trim()}`)];
+}
+
+/** Prints `config OK` and a summary, or what is wrong; returns the exit code. */
+export async function checkConfig(
+  configPath: string,
+  envName: string | undefined,
+  out: Output = console,
+  options: { deploy?: boolean; environment?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
+  const load = await loadGatewayConfig(configPath, envName, options.environment);
+  if (!load.ok) {
+    out.error(`config INVALID: ${load.problems[0]}`);
+    for (const line of load.problems.slice(1)) out.error(line);
     return 1;
   }
-
-  const operatorScopes = Object.keys(config.scopes).filter((scope) => !(scope in BUILTIN_SCOPES));
-  const secrets = SECRETS.filter((name) => typeof vars[name] === "string" && vars[name] !== "");
+  const { loaded } = load;
+  const { config, where } = loaded;
+  const operatorScopes = Object.keys(config.scopes).filter((scope) => !(scope in loaded.builtinScopes));
+  const secrets = Object.entries(loaded.secretSources).map(([name, source]) => `${name} from ${source}`);
   out.log(`config OK (${where})`);
   out.log(`  origin         ${config.originUrl.href} (timeout ${config.originTimeoutMs} ms)`);
   out.log(`  key prefix     ${config.keyPrefix}`);
   out.log(`  rate limiter   ${config.rateLimitBackend}, failure mode ${config.rateLimitFailureMode}`);
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
-  out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(BUILTIN_SCOPES).join(", ")})`);
+  out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
   out.log(`  cors           ${describeCors(config.cors)}`);
   out.log(`  key expiry     ${describeExpiry(config.expiryPolicy)}`);
   out.log(`  rotation       ${config.rotationReminderAfterMs === null ? "reminders off (ROTATION_REMINDER_AFTER = off)" : `key.rotation_due for active keys older than ${config.rotationReminderAfterMs / 86_400_000}d (ROTATION_REMINDER_AFTER)`}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
-  out.log(`  secrets        ${devVarsFile ? `${secrets.join(", ") || "none"} from ${basename(devVarsFile)}` : "no .dev.vars; deployed secrets are set with `wrangler secret put`"}`);
-  for (const warning of deployWarnings(wrangler)) out.log(`  warning        ${warning}`);
+  out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
+  for (const note of routeNotes(config.routes)) out.log(`  note           ${note}`);
+  const warnings = [...routeWarnings(config.routes), ...orgTierWarnings(loaded)];
+  const placeholders = placeholderProblems(loaded.wrangler);
+  if (!options.deploy) warnings.push(...placeholders);
+  for (const warning of warnings) out.log(`  warning        ${warning}`);
+  if (!options.deploy) return 0;
+
+  const problems = [...placeholders, ...deployProblems(loaded)];
+  if (problems.length > 0) {
+    out.error(`config NOT READY TO DEPLOY (${where}):`);
+    for (const problem of problems) out.error(`  - ${problem}`);
+    return 1;
+  }
+  const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
+  out.log(`deploy check OK (${where}): the Worker must also hold the secrets ${requiredSecrets(config).join(", ")} (\`wrangler secret list${envFlag}\` shows them; it needs your account, so it is not checked here)`);
   return 0;
 }
 
@@ -127,14 +238,159 @@ function describeTier(name: string, tier: GatewayConfig["tiers"][string]): strin
   return `${name} ${tier.limit}/${tier.window / 1000}s${org} (${tier.mode})`;
 }
 
-/** Not errors (local dev runs fine with them), but a deploy would fail or be unusable. */
-function deployWarnings(wrangler: ReturnType<typeof unstable_readConfig>): string[] {
-  const warnings: string[] = [];
+/** Not errors for local dev (which runs fine with them), but a deploy fails or is unusable. */
+function placeholderProblems(wrangler: ReturnType<typeof unstable_readConfig>): string[] {
+  const problems: string[] = [];
   for (const db of wrangler.d1_databases ?? []) {
-    if (!db.database_id || PLACEHOLDER_ID.test(db.database_id)) warnings.push(`D1 ${db.binding}: database_id is a placeholder; set it from \`wrangler d1 create\``);
+    if (!db.database_id || PLACEHOLDER_ID.test(db.database_id)) problems.push(`D1 ${db.binding}: database_id is a placeholder; set it from \`wrangler d1 create\``);
   }
   for (const kv of wrangler.kv_namespaces ?? []) {
-    if (!kv.id || PLACEHOLDER_ID.test(kv.id)) warnings.push(`KV ${kv.binding}: id is a placeholder; set it from \`wrangler kv namespace create\``);
+    if (!kv.id || PLACEHOLDER_ID.test(kv.id)) problems.push(`KV ${kv.binding}: id is a placeholder; set it from \`wrangler kv namespace create\``);
   }
+  return problems;
+}
+
+function requiredSecrets(config: GatewayConfig): string[] {
+  return ["ADMIN_TOKEN", ...(config.rateLimitBackend === "upstash" ? ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] : [])];
+}
+
+/** --deploy only: what would make the deployed gateway unreachable, unusable or insecure. */
+function deployProblems(loaded: LoadedConfig): string[] {
+  const problems: string[] = [];
+  const { config } = loaded;
+  const host = config.originUrl.hostname;
+  if (isLocalHost(host)) {
+    problems.push(`ORIGIN_URL ${config.originUrl.origin} is a loopback or private address, which a deployed Worker cannot reach; set it to your API's public URL (e.g. https://origin.example.com)`);
+  }
+  const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
+  for (const name of requiredSecrets(config)) {
+    if (!loaded.secretSources[name]) {
+      problems.push(
+        `secret ${name} is required but is neither in the environment nor in .dev.vars${loaded.envName ? `.${loaded.envName}` : ""}; the deployed Worker's secrets cannot be listed offline, so set it with \`wrangler secret put ${name}${envFlag}\` and export it here (or add it to that file) to pass this check`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Loopback, private, link-local or local-only names: fine for `npm start`, unreachable from Cloudflare. */
+export function isLocalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || /\.(localhost|local|internal|lan|home\.arpa)$/.test(host)) return true;
+  if (isIP(host) === 4) {
+    const [a, b] = host.split(".").map(Number) as [number, number];
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (isIP(host) === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+    if (mapped) return isLocalHost(mapped[1]!);
+    return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host);
+  }
+  return false;
+}
+
+function describeRule(rule: RouteRule, index: number): string {
+  const methods = Array.isArray(rule.method) ? rule.method.join(",") : rule.method;
+  return `ROUTES[${index + 1}] (${methods} ${rule.path})`;
+}
+
+/** `scopes = []` is easy to read as "public"; it is not. */
+function routeNotes(routes: RouteRule[]): string[] {
+  return routes.flatMap((rule, i) =>
+    rule.scopes.length === 0 ? [`${describeRule(rule, i)} has scopes = []: any valid key may call it (it is not public: a request without a valid key is still refused)`] : [],
+  );
+}
+
+/** Rules an earlier rule makes dead: the first matching rule decides, so a later, narrower rule is never reached. */
+function routeWarnings(routes: RouteRule[]): string[] {
+  const warnings: string[] = [];
+  routes.forEach((later, j) => {
+    const earlier = routes.findIndex((rule, i) => i < j && methodsCover(rule.method, later.method) && pathCovers(rule.path, later.path));
+    if (earlier >= 0) {
+      warnings.push(`${describeRule(later, j)} is never used: ${describeRule(routes[earlier]!, earlier)} comes first and matches every request it would; move it above rule ${earlier + 1} if it should apply`);
+    }
+  });
   return warnings;
+}
+
+function methodsCover(earlier: string | string[], later: string | string[]): boolean {
+  const a = new Set(Array.isArray(earlier) ? earlier : [earlier]);
+  const b = Array.isArray(later) ? later : [later];
+  if (a.has("*")) return true;
+  return !b.includes("*") && b.every((method) => a.has(method));
+}
+
+/** Whether every path `later` matches is matched by `earlier` (route_policy.ts semantics: `*` last, `:param` one segment). */
+export function pathCovers(earlier: string, later: string): boolean {
+  const a = earlier.split("/").filter(Boolean);
+  const b = later.split("/").filter(Boolean);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === "*") return true;
+    if (i >= b.length || b[i] === "*") return false;
+    if (a[i]!.startsWith(":")) continue;
+    if (b[i]!.startsWith(":") || a[i] !== b[i]) return false;
+  }
+  return a.length === b.length;
+}
+
+/**
+ * Orgs in the local D1 (npm start's `.wrangler/state`) whose tier is not in TIERS: their keys are refused at
+ * run time. Only the local database can be read offline; the warning says how to check the deployed one.
+ */
+function orgTierWarnings(loaded: LoadedConfig): string[] {
+  const dir = join(resolve(dirname(loaded.configPath)), ".wrangler", "state", "v3", "d1", "miniflare-D1DatabaseObject");
+  if (!existsSync(dir)) return [];
+  const usage = new Map<string, { orgs: number; overrides: number }>();
+  for (const file of readdirSync(dir).filter((name) => name.endsWith(".sqlite"))) {
+    for (const row of readOrgTiers(join(dir, file))) {
+      const entry = usage.get(row.tier) ?? { orgs: 0, overrides: 0 };
+      entry.orgs += row.orgs;
+      entry.overrides += row.overrides;
+      usage.set(row.tier, entry);
+    }
+  }
+  const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
+  return [...usage]
+    .filter(([tier]) => !(tier in loaded.config.tiers))
+    .map(
+      ([tier, { orgs, overrides }]) =>
+        `tier "${tier}" is not in TIERS but ${orgs} org${orgs === 1 ? "" : "s"} in the local D1 use${orgs === 1 ? "s" : ""} it` +
+        (overrides ? ` (${overrides} active key${overrides === 1 ? "" : "s"} with its own rate_limit among them)` : "") +
+        `: their keys are refused (403 tier_unavailable) until the tier is back or the orgs move to another one. ` +
+        `For the deployed database: wrangler d1 execute DB --remote${envFlag} --command "SELECT tier, COUNT(*) FROM orgs GROUP BY tier"`,
+    );
+}
+
+interface OrgTierRow {
+  tier: string;
+  orgs: number;
+  overrides: number;
+}
+
+function readOrgTiers(path: string): OrgTierRow[] {
+  // node:sqlite announces itself as experimental on stderr; that line means nothing to an operator.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => undefined;
+  try {
+    const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const hasOrgs = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'orgs'").get();
+      if (!hasOrgs) return [];
+      return db
+        .prepare(
+          `SELECT o.tier AS tier, COUNT(DISTINCT o.id) AS orgs,
+             (SELECT COUNT(*) FROM api_keys k JOIN orgs o2 ON o2.id = k.org_id WHERE o2.tier = o.tier AND k.rate_limit IS NOT NULL AND k.revoked_at IS NULL) AS overrides
+           FROM orgs o GROUP BY o.tier`,
+        )
+        .all() as unknown as OrgTierRow[];
+    } finally {
+      db.close();
+    }
+  } catch {
+    // A database another version of keygate wrote, or one being written right now: nothing to say about it.
+    return [];
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }

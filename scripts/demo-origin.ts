@@ -9,6 +9,9 @@ const ECHO_BODY_LIMIT = 64 * 1024;
 /** SIGNED_BODY_MAX_BYTES's upper bound: whatever the gateway is set to, a body it signed fits. */
 const SIGNED_BODY_LIMIT = 16 * 1024 * 1024;
 
+/** The demo origin's address in the repository's wrangler.toml: `npm start` runs the demo when ORIGIN_URL is still this. */
+export const DEMO_ORIGIN_URL = "http://127.0.0.1:8788";
+
 export interface DemoOriginOptions {
   /** ORIGIN_SIGNING_SECRET: when set, every request must carry a valid keygate signature (401 otherwise). */
   signingSecret?: string;
@@ -19,6 +22,7 @@ export interface DemoOriginOptions {
  * - `GET /demo/bytes/{n}`: streams n bytes (for download tests), in 64 KiB chunks.
  * - `GET /demo/slow/{ms}`: answers after ms milliseconds (for timeout tests).
  * - `/demo/status/{code}`: answers with that status (a Location for 3xx), to show statuses pass through.
+ * - `/demo/reset/{n}`: promises 4n bytes, sends n, then resets the connection (0: before the headers).
  * - anything else: echoes method, path, query, headers and body (text up to 64 KiB, always its
  *   length and SHA-256) as JSON, and with a signing secret the verified identity as `keygate`.
  *
@@ -55,6 +59,8 @@ function route(req: IncomingMessage, res: ServerResponse, identity: VerifiedRequ
     res.on("close", () => clearTimeout(timer));
     return;
   }
+  const reset = /^\/demo\/reset\/(\d+)$/.exec(url.pathname);
+  if (reset) return resetAfter(res, Number(reset[1]));
   const status = /^\/demo\/status\/([1-5]\d\d)$/.exec(url.pathname);
   if (status && Number(status[1]) >= 200) return sendStatus(res, Number(status[1]));
   const hash = createHash("sha256");
@@ -98,6 +104,13 @@ function sendStatus(res: ServerResponse, status: number): void {
   if (status >= 300 && status < 400) res.setHeader("location", "/demo/moved");
   if (status === 204 || status === 304) return void res.writeHead(status, { "x-demo-origin": "keygate" }).end();
   sendJson(res, status, { status });
+}
+
+/** Promises a large body, sends `sent` bytes of it, then resets the connection (0: before any header). */
+function resetAfter(res: ServerResponse, sent: number): void {
+  if (sent === 0) return void res.socket?.destroy();
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": sent * 4, "x-demo-origin": "keygate" });
+  res.write(Buffer.alloc(sent, 0x62), () => setTimeout(() => res.socket?.resetAndDestroy(), 20));
 }
 
 function streamBytes(res: ServerResponse, total: number): void {

@@ -1,11 +1,18 @@
-// `npm start`: the whole gateway on this machine with no account and no network. Local D1, KV,
-// Durable Objects and Queues come from `wrangler dev`'s local mode; the origin is the bundled demo.
+// `npm start [-- --config <path>] [--env <name>]`: the whole gateway on this machine with no account and no
+// network. Local D1, KV, Durable Objects and Queues come from `wrangler dev`'s local mode. The config is
+// validated first (the check-config parser); the origin is ORIGIN_URL (environment, else the config), and the
+// bundled demo origin only when the config still names the demo's own address.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startDemoOrigin } from "./demo-origin.ts";
+import { parseArgs } from "node:util";
+import { type GatewayConfig, loadGatewayConfig, type LoadedConfig, SECRETS } from "./check-config.ts";
+import { DEMO_ORIGIN_URL, startDemoOrigin } from "./demo-origin.ts";
 import { readDevVars, resolveAdminToken, type AdminToken } from "./dev-vars.ts";
+import { firstCall } from "./start-banner.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // Run wrangler's own entry on this very Node (22, from node_modules) rather than whatever `wrangler` is on PATH.
@@ -14,53 +21,85 @@ const HOST = "127.0.0.1";
 const HEALTH_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 5_000;
 
+// Declared before anything can fail: the catch below calls shutdown(), which reads these.
 let current: ChildProcess | undefined;
 let stopping = false;
-const cleanups: Array<() => Promise<void>> = [];
+let shuttingDown: Promise<void> | undefined;
+const cleanups: Array<() => Promise<void> | void> = [];
 
 process.on("SIGINT", () => stop());
 process.on("SIGTERM", () => stop());
 
+/** A refusal the operator can act on: printed as is, no stack trace. */
+class StartError extends Error {}
+
 try {
   await main();
 } catch (err) {
-  console.error(`\nkeygate: ${err instanceof Error ? err.message : String(err)}`);
+  const message = err instanceof StartError ? err.message : err instanceof Error ? err.message : String(err);
+  console.error(`\nkeygate: ${message}`);
   await shutdown(1);
 }
 
+interface Origin {
+  url: string;
+  /** For the banner: where the URL came from. */
+  source: string;
+}
+
 async function main(): Promise<void> {
+  let args: { config: string; env?: string };
+  try {
+    ({ values: args } = parseArgs({ options: { config: { type: "string", short: "c", default: "wrangler.toml" }, env: { type: "string", short: "e" } } }) as { values: typeof args });
+  } catch (err) {
+    throw new StartError(`${(err as Error).message}\nusage: npm start -- [--config wrangler.toml] [--env <name>]`);
+  }
+  const configPath = resolve(args.config);
   const port = portFromEnv("PORT", 8787);
-  const admin = resolveAdminToken(join(ROOT, ".dev.vars"));
+
+  // The operator token lives where wrangler dev looks for local secrets: beside the config.
+  const devVarsPath = [args.env && `.dev.vars.${args.env}`, ".dev.vars"]
+    .filter((name): name is string => Boolean(name))
+    .map((name) => join(dirname(configPath), name))
+    .find((path) => readDevVars(path) !== undefined) ?? join(dirname(configPath), ".dev.vars");
+  const admin = resolveAdminToken(devVarsPath);
+
+  // An ORIGIN_URL in the environment wins over the config's, and is validated with it.
+  const originFromEnv = process.env.ORIGIN_URL?.trim() || undefined;
+  const load = await loadGatewayConfig(configPath, args.env, { ...process.env, ADMIN_TOKEN: admin.token }, originFromEnv ? { ORIGIN_URL: originFromEnv } : {});
+  if (!load.ok) {
+    const [first, ...rest] = load.problems;
+    throw new StartError(`refusing to start: config INVALID: ${first}\n${rest.join("\n")}${rest.length ? "\n" : ""}(npm run check-config -- --config ${args.config}${args.env ? ` --env ${args.env}` : ""} prints the full report)`);
+  }
+  const loaded = load.loaded;
   await assertPortFree(port, "PORT");
 
   console.log("keygate: applying D1 migrations to the local database (.wrangler/state)");
   // Non-interactive: with no TTY on stdin and CI set, wrangler skips its confirmation prompt.
-  const migrated = await runToEnd(wranglerProcess(["d1", "migrations", "apply", "DB", "--local"], { CI: "true" }));
+  const migrated = await runToEnd(wranglerProcess(["d1", "migrations", "apply", "DB", "--local", ...configArgs(loaded)], { CI: "true" }));
   if (stopping) return;
-  if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
+  if (migrated !== 0) throw new StartError(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  // The demo origin verifies what the worker signs, so it needs the worker's secret: from the environment
-  // (then also handed to the worker, like ADMIN_TOKEN) or from .dev.vars (which wrangler dev reads itself).
-  const signingSecretFromEnv = process.env.ORIGIN_SIGNING_SECRET?.trim() || undefined;
-  const signingSecret = signingSecretFromEnv ?? (readDevVars(join(ROOT, ".dev.vars"))?.ORIGIN_SIGNING_SECRET?.trim() || undefined);
-  const originUrl = await startOrigin(signingSecret);
+  const origin = await startOrigin(loaded, originFromEnv);
   if (stopping) return;
 
-  const dev = wranglerProcess([
-    "dev",
-    "--local",
-    "--ip", HOST,
-    "--port", String(port),
-    "--show-interactive-dev-session=false",
-    // Command-line vars win over wrangler.toml [vars] and .dev.vars. wrangler dev reads .dev.vars itself, so the
-    // token goes on the command line (visible to `ps`) only when it came from the environment.
-    "--var", `ORIGIN_URL:${originUrl}`,
-    ...(admin.source === "environment" ? ["--var", `ADMIN_TOKEN:${admin.token}`] : []),
-    ...(signingSecretFromEnv ? ["--var", `ORIGIN_SIGNING_SECRET:${signingSecretFromEnv}`] : []),
-  ], {
-    // Without this, miniflare tries to download the Request.cf sample from workers.cloudflare.com on every start.
-    CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
-  });
+  const dev = wranglerProcess(
+    [
+      "dev",
+      "--local",
+      ...configArgs(loaded),
+      "--ip", HOST,
+      "--port", String(port),
+      "--show-interactive-dev-session=false",
+      // Secrets (and the origin) reach the worker through a private env file, never the command line, where
+      // every local user could read them with `ps`.
+      "--env-file", writeEnvFile(loaded, admin, origin),
+    ],
+    {
+      // Without this, miniflare tries to download the Request.cf sample from workers.cloudflare.com on every start.
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+    },
+  );
   current = dev;
   dev.on("exit", (code, signal) => {
     if (stopping) return;
@@ -70,25 +109,61 @@ async function main(): Promise<void> {
 
   const gateway = `http://${HOST}:${port}`;
   await waitForHealth(`${gateway}/_keygate/v1/health`, dev);
-  if (!stopping) printBanner(gateway, originUrl, admin);
+  if (!stopping) printBanner(gateway, origin, admin, loaded.config);
 }
 
-/** The operator's own API when ORIGIN_URL is set; otherwise the bundled echo origin on DEMO_ORIGIN_PORT. */
-async function startOrigin(signingSecret: string | undefined): Promise<string> {
-  const external = process.env.ORIGIN_URL?.trim();
-  if (external) {
-    console.log(`keygate: proxying to ORIGIN_URL=${external}`);
-    return external;
+function configArgs(loaded: LoadedConfig): string[] {
+  return ["--config", loaded.configPath, ...(loaded.envName ? ["--env", loaded.envName] : [])];
+}
+
+/**
+ * The origin: ORIGIN_URL from the environment; else the config's ORIGIN_URL; the bundled echo origin (on
+ * DEMO_ORIGIN_PORT) only when the config still names the demo's own address.
+ */
+async function startOrigin(loaded: LoadedConfig, fromEnv: string | undefined): Promise<Origin> {
+  const configured = loaded.config.originUrl.href;
+  if (fromEnv || configured !== new URL(DEMO_ORIGIN_URL).href) {
+    const origin = { url: fromEnv ?? configured.replace(/\/$/, ""), source: fromEnv ? "ORIGIN_URL from the environment" : `ORIGIN_URL from ${basename(loaded.configPath)}` };
+    console.log(`keygate: proxying to ${origin.url} (${origin.source})`);
+    return origin;
   }
-  const originPort = portFromEnv("DEMO_ORIGIN_PORT", 8788);
+  const signingSecret = loaded.config.originSigningSecret;
+  const originPort = portFromEnv("DEMO_ORIGIN_PORT", Number(new URL(DEMO_ORIGIN_URL).port));
   await assertPortFree(originPort, "DEMO_ORIGIN_PORT");
-  const origin = await startDemoOrigin(originPort, HOST, { signingSecret });
+  const demo = await startDemoOrigin(originPort, HOST, { signingSecret });
   cleanups.push(async () => {
-    origin.server.closeAllConnections();
-    await new Promise<void>((resolve) => origin.server.close(() => resolve()));
+    demo.server.closeAllConnections();
+    await new Promise<void>((done) => demo.server.close(() => done()));
   });
-  console.log(`keygate: demo origin listening on ${origin.url}${signingSecret ? " (verifying X-Keygate-Signature)" : ""}`);
-  return origin.url;
+  console.log(`keygate: demo origin listening on ${demo.url}${signingSecret ? " (verifying X-Keygate-Signature)" : ""}`);
+  return { url: demo.url, source: "the bundled demo origin: set ORIGIN_URL in the config or the environment to use your API" };
+}
+
+/**
+ * `wrangler dev --env-file` reads this instead of .dev.vars: the same local secrets (the .dev.vars file the
+ * config check used, then the environment's, then the resolved operator token) plus the origin. The file sits in
+ * a directory only this user can read and is removed on exit.
+ */
+function writeEnvFile(loaded: LoadedConfig, admin: AdminToken, origin: Origin): string {
+  const values: Record<string, string> = { ...(loaded.devVarsFile ? readDevVars(loaded.devVarsFile) : {}) };
+  for (const name of SECRETS) {
+    const value = process.env[name]?.trim();
+    if (value) values[name] = value;
+  }
+  values.ADMIN_TOKEN = admin.token;
+  values.ORIGIN_URL = origin.url;
+  const dir = mkdtempSync(join(tmpdir(), "keygate-start-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, ".env");
+  writeFileSync(path, Object.entries(values).map(([name, value]) => `${name}=${dotenvValue(value)}\n`).join(""), { mode: 0o600 });
+  return path;
+}
+
+/** dotenv quoting: bare when safe, else single quotes (literal), else double quotes with \n escapes. */
+export function dotenvValue(value: string): string {
+  if (/^[A-Za-z0-9_\-.:/@+=,~%]*$/.test(value)) return value;
+  if (!value.includes("'") && !value.includes("\n")) return `'${value}'`;
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
 function wranglerProcess(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
@@ -119,7 +194,7 @@ async function waitForHealth(url: string, dev: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`the gateway did not answer ${url} within ${HEALTH_TIMEOUT_MS / 1000}s`);
+    if (Date.now() > deadline) throw new StartError(`the gateway did not answer ${url} within ${HEALTH_TIMEOUT_MS / 1000}s`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
@@ -131,7 +206,6 @@ function stop(): void {
   void shutdown(0);
 }
 
-let shuttingDown: Promise<void> | undefined;
 function shutdown(code: number): Promise<void> {
   shuttingDown ??= (async () => {
     stopping = true;
@@ -172,7 +246,7 @@ function portFromEnv(name: string, fallback: number): number {
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name}=${raw} is not a port number (1-65535)`);
+  if (!/^\d+$/.test(raw) || !Number.isInteger(port) || port < 1 || port > 65535) throw new StartError(`${name}=${raw} is not a port number (1-65535)`);
   return port;
 }
 
@@ -180,12 +254,12 @@ function portFromEnv(name: string, fallback: number): number {
 function assertPortFree(port: number, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once("error", () => reject(new Error(`${HOST}:${port} is already in use; set ${name} to a free port`)));
+    probe.once("error", () => reject(new StartError(`${HOST}:${port} is already in use; set ${name} to a free port`)));
     probe.listen(port, HOST, () => probe.close(() => resolve()));
   });
 }
 
-function printBanner(gateway: string, originUrl: string, admin: AdminToken): void {
+function printBanner(gateway: string, origin: Origin, admin: AdminToken, config: GatewayConfig): void {
   const api = `${gateway}/_keygate/v1`;
   const tokenLine = {
     environment: "from the ADMIN_TOKEN environment variable",
@@ -200,19 +274,24 @@ function printBanner(gateway: string, originUrl: string, admin: AdminToken): voi
     admin.source === "environment"
       ? "# uses $ADMIN_TOKEN: export it in this shell with the value you started keygate with"
       : `ADMIN_TOKEN=${admin.token}`;
+  const call = firstCall(config);
+  const walkthrough = call
+    ? `  Create an org and a key (the key is shown once), then call ROUTES[${call.rule}] with it:
+
+    ${setToken}
+    ORG=$(curl -s -X POST ${api}/orgs ${auth} -d '${JSON.stringify({ name: "Acme", tier: call.tier })}' | ${extract("id", "org_")})
+    KEY=$(curl -s -X POST ${api}/orgs/$ORG/keys ${auth} -d '${JSON.stringify({ name: "demo", scopes: call.scopes, expires_in: "30d" })}' | ${extract("key")})
+    curl -s${call.method === "GET" ? "" : ` -X ${call.method}`} ${gateway}${call.path} -H "Authorization: Bearer $KEY"`
+    : `  ROUTES is empty, so every request through the gateway answers 404 no_route: add [[vars.ROUTES]] rules
+  (README "Configuration"). The management API works: ${api}/docs`;
   console.log(`
   keygate is running
     gateway         ${gateway}
     docs            ${api}/docs  (OpenAPI: ${api}/openapi.json)
-    origin          ${originUrl}
+    origin          ${origin.url}  (${origin.source})
     operator token  ${tokenLine}
 
-  Create an org and a key (the key is shown once), then call the demo API with it:
-
-    ${setToken}
-    ORG=$(curl -s -X POST ${api}/orgs ${auth} -d '{"name":"Acme","tier":"free"}' | ${extract("id", "org_")})
-    KEY=$(curl -s -X POST ${api}/orgs/$ORG/keys ${auth} -d '{"name":"demo","scopes":["demo:read"],"expires_in":"30d"}' | ${extract("key")})
-    curl -s ${gateway}/demo/hello -H "Authorization: Bearer $KEY"
+${walkthrough}
 
   Ctrl-C stops the gateway and everything it started.
 `);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_SCOPES, loadConfig, parseConfig } from "./config";
+import { BUILTIN_SCOPES, displayField, loadConfig, parseConfig } from "./config";
 import type { Env } from "./env";
 import { KeygateError } from "./errors";
 
@@ -72,7 +72,19 @@ describe("parseConfig with JSON-string vars (from --var or the dashboard)", () =
     expect(err.code).toBe("gateway_misconfigured");
     expect(err.status).toBe(500);
     expect(err.message).toContain("TIERS");
-    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON" });
+    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON (line 1, column 2)" });
+  });
+
+  it("gives the line and column where JSON text stops parsing, never the text", () => {
+    const err = configError({ TIERS: '{\n  "free": { "limit": 5, }\n}' });
+    expect(err.details?.[0]).toEqual({ field: "TIERS", message: "is not valid JSON (line 2, column 25)" });
+    expect(configError({ TIERS: '{"free": ' }).details?.[0]?.message).toBe("is not valid JSON (line 1, column 10)");
+  });
+
+  it("counts array indexes from 1 in the message, as an operator counts [[vars.ROUTES]] blocks", () => {
+    expect(displayField("ROUTES.2.scopes.0")).toBe("ROUTES[3].scopes[1]");
+    expect(displayField("TIERS.free.limit")).toBe("TIERS.free.limit");
+    expect(displayField("SCOPES.7")).toBe("SCOPES.7");
   });
 });
 
@@ -97,7 +109,7 @@ describe("parseConfig rejects bad config and names the bad field", () => {
         { method: "GET", path: "/b", scopes: ["demo:read", "demo:delete"] },
       ],
     });
-    expect(err.message).toContain("ROUTES.1.scopes.1");
+    expect(err.message).toContain("ROUTES[2].scopes[2]");
     expect(err.details).toEqual([{ field: "ROUTES.1.scopes.1", message: 'scope "demo:delete" is not in SCOPES' }]);
   });
 
@@ -181,6 +193,28 @@ describe("loadConfig", () => {
     for (let i = 0; i < 2; i++) {
       expect(() => loadConfig(bad)).toThrow(KeygateError);
       expect(() => loadConfig(bad)).toThrow(/KEY_PREFIX/);
+    }
+  });
+});
+
+describe("abuse limits (SPEC §9)", () => {
+  it("default to 20 failed authentications per source and 600 management calls per credential, per 60 s", () => {
+    const config = parseConfig({ TIERS });
+    expect(config.authFailureLimit).toEqual({ limit: 20, windowMs: 60_000 });
+    expect(config.managementRateLimit).toEqual({ limit: 600, windowMs: 60_000 });
+  });
+
+  it("take a count per window, or a bare count per 60 s", () => {
+    expect(parseConfig({ TIERS, AUTH_FAILURE_LIMIT: "5/10m", MANAGEMENT_RATE_LIMIT: 100 })).toMatchObject({
+      authFailureLimit: { limit: 5, windowMs: 600_000 },
+      managementRateLimit: { limit: 100, windowMs: 60_000 },
+    });
+  });
+
+  it("reject anything else, naming the var", () => {
+    for (const bad of ["0/60s", "-1", "ten", "10/0s", "10/500ms", "10/soon"]) {
+      expect(configError({ TIERS, AUTH_FAILURE_LIMIT: bad }).message, bad).toContain("AUTH_FAILURE_LIMIT");
+      expect(configError({ TIERS, MANAGEMENT_RATE_LIMIT: bad }).message, bad).toContain("MANAGEMENT_RATE_LIMIT");
     }
   });
 });

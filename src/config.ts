@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { parseDuration } from "./duration";
 import type { Env } from "./env";
-import { KeygateError } from "./errors";
+import { displayField, KeygateError, logMisconfigured } from "./errors";
 import { type CorsConfig, corsConfigSchema } from "./gateway/cors_config";
+
+export { displayField };
 import { routePatternProblem } from "./gateway/route_policy";
 import type { ExpiryPolicy } from "./hygiene/expiry_policy";
 
@@ -32,11 +34,24 @@ const jsonValue = <T extends z.ZodType>(schema: T) =>
     if (typeof value !== "string") return value;
     try {
       return JSON.parse(value);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `is not valid JSON${jsonErrorPosition(value, err)}` });
       return z.NEVER;
     }
   }, schema);
+
+/** Where JSON.parse gave up, as "(line L, column C)"; never the text itself (it may be long, or hold more than it should). */
+function jsonErrorPosition(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : "";
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn) return ` (line ${lineColumn[1]}, column ${lineColumn[2]})`;
+  const position = /position (\d+)/.exec(message);
+  const offset = position ? Number(position[1]) : /end of JSON/i.test(message) ? text.length : undefined;
+  if (offset === undefined) return "";
+  const before = text.slice(0, offset).split("\n");
+  return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`;
+}
+
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -63,6 +78,27 @@ const route = z.strictObject({
   scopes: z.array(z.string()).default([]),
   tiers: z.array(z.string()).min(1).optional(),
 });
+
+/** A count per window: "600/60s", "20/1m", or a bare number meaning per 60 s. */
+const countPerWindow = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const [count, window = "60s"] = String(value).split("/");
+      const limit = Number(count);
+      const windowMs = parseDuration(window.trim());
+      if (!Number.isSafeInteger(limit) || limit < 1 || windowMs === null || windowMs < 1_000) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is not a limit like "600/60s" (a positive count per a window of at least 1s)` });
+        return z.NEVER;
+      }
+      return { limit, windowMs };
+    });
+
+export interface CountPerWindow {
+  limit: number;
+  windowMs: number;
+}
 
 const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -100,6 +136,9 @@ const configSchema = z
     MAX_KEY_LIFETIME: days(false).optional(),
     ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
+    // SPEC §9: per-source failed authentications, and per-credential management calls.
+    AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
+    MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
     ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
@@ -147,6 +186,10 @@ export interface Config {
   negativeCacheTtlMs: number;
   /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
   signedBodyMaxBytes: number;
+  /** Failed authentications a source (client IP) may make per window before it is refused 429. */
+  authFailureLimit: CountPerWindow;
+  /** Management API calls per credential (the operator token, or each org key) per window. */
+  managementRateLimit: CountPerWindow;
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
@@ -157,7 +200,7 @@ export function parseConfig(vars: Record<string, unknown>): Config {
   const parsed = configSchema.safeParse(vars);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.map(String).join(".") || "config";
+    const field = displayField(issue.path.map(String).join(".") || "config");
     throw new KeygateError("gateway_misconfigured", `gateway configuration is invalid: ${field} ${issue.message}`, {
       details: parsed.error.issues.map((i) => ({ field: i.path.map(String).join(".") || "config", message: i.message })),
     });
@@ -179,6 +222,8 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
+    authFailureLimit: raw.AUTH_FAILURE_LIMIT,
+    managementRateLimit: raw.MANAGEMENT_RATE_LIMIT,
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
@@ -195,11 +240,25 @@ export function loadConfig(env: Env): Config {
       result = parseConfig(env as unknown as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof KeygateError)) throw err;
-      console.error(`keygate: ${err.message}`);
+      // Logged (with every bad field) when first rendered: errors.ts logMisconfigured.
       result = err;
     }
     parsedConfigs.set(env, result);
   }
   if (result instanceof KeygateError) throw result;
   return result;
+}
+
+/** For /health: whether this isolate's config parses. The reasons go to the log, never to the caller. */
+export function configStatus(env: Env): "valid" | "invalid" {
+  try {
+    loadConfig(env);
+    return "valid";
+  } catch (err) {
+    if (err instanceof KeygateError && err.code === "gateway_misconfigured") {
+      logMisconfigured(err);
+      return "invalid";
+    }
+    throw err;
+  }
 }

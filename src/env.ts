@@ -23,6 +23,8 @@ export interface Env {
   REQUIRE_KEY_EXPIRY?: string | boolean;
   MAX_KEY_LIFETIME?: string;
   ROTATION_REMINDER_AFTER?: string;
+  AUTH_FAILURE_LIMIT?: string | number;
+  MANAGEMENT_RATE_LIMIT?: string | number;
 
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;

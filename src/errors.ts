@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   validation_error: 400,
   invalid_json: 400,
   conflicting_credentials: 400,
+  invalid_path: 400,
+  invalid_request: 400,
   // 401
   missing_credentials: 401,
   malformed_key: 401,
@@ -35,11 +37,13 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   // 429
   rate_limited: 429,
+  too_many_auth_failures: 429,
   // 5xx
   internal_error: 500,
   gateway_misconfigured: 500,
   origin_unreachable: 502,
   rate_limiter_unavailable: 503,
+  key_store_unavailable: 503,
   origin_timeout: 504,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
@@ -79,8 +83,39 @@ export function errorBody(code: ErrorCode, message: string, details?: ErrorDetai
   return { error: details && details.length > 0 ? { code, message, details } : { code, message } };
 }
 
+/**
+ * A config field for people: array indexes count from 1 (the third [[vars.ROUTES]] block is ROUTES[3]).
+ * `details[].field` keeps zod's dotted, 0-based path (ROUTES.2) for programs; logs and check-config use this.
+ */
+export function displayField(field: string): string {
+  const parts = field.split(".");
+  return parts
+    .map((part, i) => (/^\d+$/.test(part) && i > 0 && parts[i - 1] !== "TIERS" && parts[i - 1] !== "SCOPES" ? `[${Number(part) + 1}]` : (i > 0 ? "." : "") + part))
+    .join("");
+}
+
+/** What a client is told about a bad config: the code only. The field names stay in the operator's log. */
+const MISCONFIGURED_MESSAGE = "the gateway is misconfigured; the operator's log names the problem";
+const logged = new WeakSet<KeygateError>();
+
+/**
+ * Logs a `gateway_misconfigured` error with its details, once per error object (an invalid config is
+ * parsed once per isolate and that one error is thrown for every request, so this logs once per isolate).
+ */
+export function logMisconfigured(error: KeygateError): void {
+  if (logged.has(error)) return;
+  logged.add(error);
+  const details = error.details ?? [];
+  if (details.length === 0) return console.error(`keygate: ${error.message}`);
+  console.error(`keygate: gateway configuration is invalid:${details.map((detail) => `\n  - ${displayField(detail.field)}: ${detail.message}`).join("")}`);
+}
+
 /** Builds the envelope response directly: the hot path uses this without going through Hono. */
 export function errorResponse(error: KeygateError): Response {
+  if (error.code === "gateway_misconfigured") {
+    logMisconfigured(error);
+    error = new KeygateError("gateway_misconfigured", MISCONFIGURED_MESSAGE, { headers: error.headers });
+  }
   const headers = new Headers(error.headers);
   headers.set("content-type", "application/json; charset=utf-8");
   return new Response(JSON.stringify(errorBody(error.code, error.message, error.details)), {

@@ -4,13 +4,17 @@
 // and is no endpoint of the deployed worker: this file is built only by the benchmark.
 import gateway from "../../src/index";
 import { lookupStats } from "../../src/cache/index";
+import { limiterStats } from "../../src/ratelimit/durable_object_limiter";
 
 export { RateLimiterObject } from "../../src/index";
 export default gateway;
 
-/** How many key lookups reached D1 in this isolate (workerd runs the worker in one isolate locally). */
+/**
+ * Storage operations of this isolate's hot path so far (workerd runs the worker in one isolate
+ * locally): D1 reads (fillKv's re-check included), KV reads and writes, Durable Object limiter calls.
+ */
 export const BenchProbe = {
   fetch(): Response {
-    return Response.json({ d1Reads: lookupStats.d1Reads });
+    return Response.json({ ...lookupStats, doCalls: limiterStats.doCalls });
   },
 } satisfies ExportedHandler;

@@ -30,16 +30,18 @@ describe("key cache tiers", () => {
     expect(lookupStats.d1Reads).toBe(reads);
   });
 
-  it("an unknown hash is remembered as null in memory and KV", async () => {
+  it("an unknown hash is remembered as null in isolate memory only: no KV write (SPEC §9)", async () => {
     const hash = await hashKey(unknownKey());
     const ctx = createExecutionContext();
     expect(await keyCacheFor(env, config, ctx).get(hash)).toBeNull();
     await waitOnExecutionContext(ctx);
     expect(await memoryOnly().get(hash)).toBeNull();
+    expect(await env.KEY_CACHE.get(`kr:${hash}`)).toBeNull();
+    // Another isolate (here: this one with its memory gone) pays its own single D1 read.
     clearMemoryCache();
     const reads = lookupStats.d1Reads;
     expect(await keyCacheFor(env, config).get(hash)).toBeNull();
-    expect(lookupStats.d1Reads).toBe(reads);
+    expect(lookupStats.d1Reads).toBe(reads + 1);
   });
 
   it("purge drops the hash from memory and KV", async () => {
@@ -51,7 +53,8 @@ describe("key cache tiers", () => {
     await expect(memoryOnly().get(hash)).rejects.toThrow();
     const reads = lookupStats.d1Reads;
     await keyCacheFor(env, config).get(hash);
-    expect(lookupStats.d1Reads).toBe(reads + 1);
+    // The lookup, and (no request context: awaited) the KV fill's re-check.
+    expect(lookupStats.d1Reads).toBe(reads + 2);
   });
 });
 

@@ -1,11 +1,35 @@
 import type { Config } from "../config";
 import type { Env } from "../env";
+import { KeygateError } from "../errors";
+import { logThrottled } from "../log";
 import { findKeyRecordByHash } from "../store/key_records";
 import type { KeyCache, KeyRecord } from "./interface";
+import { clearKeyIndex } from "./key_index";
 import { MemoryLru } from "./memory";
 
+/** A known key's record in isolate memory. Served fresh until `freshUntil`, then stale while it refreshes. */
+interface Held {
+  record: KeyRecord;
+  freshUntil: number;
+  /** A background refresh is running: one per record per isolate at a time. */
+  refreshing: boolean;
+}
+
 /** Isolate-wide: shared by every request this isolate serves. */
-const memory = new MemoryLru<KeyRecord | null>(10_000);
+const memory = new MemoryLru<Held>(10_000);
+/**
+ * Unknown hashes, apart from known ones: a flood of made-up keys (the checksum is public, anyone can
+ * mint them) then evicts only other made-up keys, never a real key's record.
+ */
+const unknown = new MemoryLru<true>(10_000);
+
+/**
+ * Issue 19.6: how far past MEMORY_CACHE_TTL_MS a record may still be served while its background
+ * refresh runs, as a multiple of the TTL. At 2x a record is dropped at twice the TTL whatever happens.
+ */
+export const HARD_BOUND_FACTOR = 2;
+/** After a refresh that failed (KV and D1 both down), the next attempt waits this long. */
+const REFRESH_RETRY_MS = 1_000;
 
 /**
  * Bumped by every purge in this isolate. A lookup that started before a purge does not cache what
@@ -13,90 +37,166 @@ const memory = new MemoryLru<KeyRecord | null>(10_000);
  */
 let purgeEpoch = 0;
 
-/** KV refuses `expirationTtl` under 60 s, and `cacheTtl` under 30 s (we keep 60). */
-const KV_MIN_TTL_SECONDS = 60;
 /**
  * Positive entries live an hour: management changes purge them at once, so the TTL only bounds how
  * long a change made behind the API's back (direct SQL) can go unseen, for one D1 read per key per hour.
  */
 const KV_POSITIVE_TTL_SECONDS = 3600;
+/** KV refuses `cacheTtl` under 30 s (we keep 60). */
 const KV_CACHE_TTL_SECONDS = 60;
 
-/** A negative entry in KV: the hash was looked up in D1 and no key has it. */
+/** A KV entry. Only found keys are written; `r: null` may still be read from entries written before 18.7. */
 interface KvEntry {
   r: KeyRecord | null;
 }
 
 const kvKey = (hash: string) => `kr:${hash}`;
 
-/** Counts hot-path D1 reads; exposed so tests and the benchmark can see what the caches save. */
-export const lookupStats = { d1Reads: 0 };
+/**
+ * Storage operations of hot-path lookups in this isolate (D1 reads include fillKv's re-check);
+ * exposed so tests and the benchmark's probe can see what the caches save.
+ */
+export const lookupStats = { d1Reads: 0, kvReads: 0, kvWrites: 0 };
 
 /**
- * Tiered lookup: isolate memory (short TTL, bounded) -> KV (`cacheTtl`) -> D1.
- * A D1 answer, found or not, fills KV and memory; unknown hashes are cached negatively
- * so a flood of well-formed made-up keys costs at most one D1 read per key per TTL.
+ * Tiered lookup: isolate memory (bounded, stale-while-revalidate) -> KV (`cacheTtl`) -> D1.
+ * A found key fills memory and KV; an unknown one only isolate memory, for NEGATIVE_CACHE_TTL_MS
+ * (SPEC §9: no KV writes for unknown keys, at most one D1 read per distinct key per isolate per TTL).
+ * A failing KV is skipped (D1 answers); a failing D1 is 503 `key_store_unavailable` for keys no
+ * tier holds, while keys in memory or KV keep working.
  */
 export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
   // Made for every request, so the helpers live at module level: each call makes only this object
   // and its two methods (wrangler's keep-names bundling also redefined every nested helper's name).
   return {
     async get(hash) {
-      const cached = memory.get(hash);
-      if (cached !== undefined) return cached;
-      const epoch = purgeEpoch;
-
-      const fromKv = await env.KEY_CACHE.get<KvEntry>(kvKey(hash), { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS });
-      if (fromKv !== null) {
-        if (epoch === purgeEpoch) remember(config, hash, fromKv.r);
-        return fromKv.r;
+      const now = Date.now();
+      const held = memory.get(hash, now);
+      if (held !== undefined) {
+        if (now < held.freshUntil) return held.record;
+        // Stale: serve it, refresh it behind the response. Without a request context (scripts,
+        // tests) there is no "behind", so it is an ordinary miss.
+        if (ctx) {
+          if (!held.refreshing) {
+            held.refreshing = true;
+            ctx.waitUntil(refresh(env, config, hash, held));
+          }
+          return held.record;
+        }
       }
-
-      lookupStats.d1Reads++;
-      const record = await findKeyRecordByHash(env.DB, hash);
-      if (epoch === purgeEpoch) {
-        remember(config, hash, record);
-        // Without a request context (scripts, tests) background work is simply awaited.
-        const filling = fillKv(env, config, hash, record);
-        if (ctx) ctx.waitUntil(filling);
-        else await filling;
-      }
-      return record;
+      if (unknown.get(hash, now)) return null;
+      return load(env, config, hash, ctx);
     },
 
     async purge(hashes) {
       purgeEpoch++;
-      for (const hash of hashes) memory.delete(hash);
+      for (const hash of hashes) {
+        memory.delete(hash);
+        unknown.delete(hash);
+      }
       await Promise.all(hashes.map((hash) => env.KEY_CACHE.delete(kvKey(hash))));
     },
   };
 }
 
+/** KV, then D1. Throws `key_store_unavailable` only when D1 fails (KV failing just falls through). */
+async function load(env: Env, config: Config, hash: string, ctx: ExecutionContext | undefined): Promise<KeyRecord | null> {
+  const epoch = purgeEpoch;
+  const fromKv = await readKv(env, hash);
+  if (fromKv !== null) {
+    if (epoch === purgeEpoch) remember(config, hash, fromKv.r);
+    return fromKv.r;
+  }
+
+  const record = await readD1(env, hash);
+  if (epoch === purgeEpoch) {
+    remember(config, hash, record);
+    if (record) {
+      // Without a request context (scripts, tests) background work is simply awaited.
+      const filling = fillKv(env, hash, record);
+      if (ctx) ctx.waitUntil(filling);
+      else await filling;
+    }
+  }
+  return record;
+}
+
+/** The stale-while-revalidate refresh of a held record; never throws (the held record serves on). */
+async function refresh(env: Env, config: Config, hash: string, held: Held): Promise<void> {
+  try {
+    await load(env, config, hash, undefined);
+  } catch {
+    // Already logged by readD1. Keep serving until the hard bound; retry a little later.
+    held.freshUntil = Date.now() + REFRESH_RETRY_MS;
+  } finally {
+    held.refreshing = false;
+  }
+}
+
+async function readKv(env: Env, hash: string): Promise<KvEntry | null> {
+  lookupStats.kvReads++;
+  try {
+    return await env.KEY_CACHE.get<KvEntry>(kvKey(hash), { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS });
+  } catch (err) {
+    logThrottled("kv-read", "KV read failed; looking the key up in D1", err);
+    return null;
+  }
+}
+
+async function readD1(env: Env, hash: string): Promise<KeyRecord | null> {
+  lookupStats.d1Reads++;
+  try {
+    return await findKeyRecordByHash(env.DB, hash);
+  } catch (err) {
+    logThrottled("d1-read", "D1 read failed; keys in no cache tier are refused with 503 key_store_unavailable", err);
+    throw new KeygateError("key_store_unavailable", "the key store is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
+  }
+}
+
 function remember(config: Config, hash: string, record: KeyRecord | null): void {
-  memory.set(hash, record, record ? config.memoryCacheTtlMs : config.negativeCacheTtlMs);
+  const now = Date.now();
+  if (record) {
+    unknown.delete(hash);
+    memory.set(hash, { record, freshUntil: now + config.memoryCacheTtlMs, refreshing: false }, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
+  } else {
+    memory.delete(hash);
+    unknown.set(hash, true, config.negativeCacheTtlMs, now);
+  }
 }
 
 /**
- * Writes a D1 answer to KV from the background. For a found key the write is checked afterwards:
- * a revoke (in any isolate) that landed between our D1 read and our put has already purged KV,
- * so our put would bring the old record back for the whole TTL. Re-reading D1 after the put and
- * deleting on any difference closes that window: either the re-read sees the change, or the
- * change, and its purge, come after our put.
+ * Writes a found key's D1 record to KV from the background, then checks it: a revoke (in any
+ * isolate) that landed between our D1 read and our put has already purged KV, so our put would
+ * bring the old record back for the whole TTL. Re-reading D1 after the put and deleting on any
+ * difference closes that window: either the re-read sees the change, or the change, and its purge,
+ * come after our put. A failing KV or D1 here only costs a later lookup a KV miss.
  */
-async function fillKv(env: Env, config: Config, hash: string, record: KeyRecord | null): Promise<void> {
-  const ttl = record ? KV_POSITIVE_TTL_SECONDS : Math.max(KV_MIN_TTL_SECONDS, Math.ceil(config.negativeCacheTtlMs / 1000));
-  await env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: ttl });
-  // Negative entries are not re-checked: a key's hash is unknown until the key is created, so nothing
-  // can have raced it, and re-checking would double the D1 cost of an unknown-key flood.
-  if (record === null) return;
-  const current = await findKeyRecordByHash(env.DB, hash);
-  if (JSON.stringify(current) !== JSON.stringify(record)) {
+async function fillKv(env: Env, hash: string, record: KeyRecord): Promise<void> {
+  try {
+    lookupStats.kvWrites++;
+    await env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: KV_POSITIVE_TTL_SECONDS });
+  } catch (err) {
+    logThrottled("kv-fill", "filling KV with a key record failed", err);
+    return;
+  }
+  let current: KeyRecord | null | undefined;
+  try {
+    lookupStats.d1Reads++;
+    current = await findKeyRecordByHash(env.DB, hash);
+  } catch (err) {
+    // Unverified: the entry we just wrote may predate a revoke, so it must not stay.
+    logThrottled("kv-fill", "re-checking a KV fill in D1 failed; dropping the entry", err);
+    current = undefined;
+  }
+  if (current === undefined || JSON.stringify(current) !== JSON.stringify(record)) {
     memory.delete(hash);
-    await env.KEY_CACHE.delete(kvKey(hash));
+    await env.KEY_CACHE.delete(kvKey(hash)).catch((err: unknown) => logThrottled("kv-fill", "deleting an unverified KV entry failed", err));
   }
 }
 
 /** Test and benchmark hook: forget everything this isolate holds in memory. */
 export function clearMemoryCache(): void {
   memory.clear();
+  unknown.clear();
+  clearKeyIndex();
 }

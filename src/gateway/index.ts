@@ -2,12 +2,15 @@ import type { KeyRecord } from "../cache/interface";
 import { keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
+import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { assertIpAllowed } from "../restrictions";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
+import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
+import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
 
@@ -25,22 +28,40 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
   const usage = usageRecorder(env.USAGE_QUEUE);
+  // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
+  const source = clientSource(request.headers);
+  const refusal = authFailureRefusal(source, startedAt);
+  if (refusal) return renderError(refusal);
+
+  // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
+  // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
+  let path: string;
+  try {
+    path = canonicalPath(url.pathname);
+    // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
+    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    }
+  } catch (err) {
+    return renderError(err);
+  }
 
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
   try {
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code)) {
+    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
-        source: request.headers.get("cf-connecting-ip") ?? "unknown",
+        source,
         reason: err.code as AuthFailureReasonCode,
         keyId: known?.id ?? null,
         orgId: known?.orgId ?? null,
         at: startedAt,
       });
+      if (err.code !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || err.code === "invalid_key" }, startedAt);
     }
     return renderError(err);
   }
@@ -50,9 +71,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
     assertIpAllowed(record, request.headers);
-    authorizeRoute(routePolicy(config.routes), request.method, url.pathname, record);
+    authorizeRoute(routePolicy(config.routes), request.method, path, record);
     rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
     const origin = await proxyToOrigin(request, url, {
+      path,
       originUrl: config.originUrl,
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
@@ -70,7 +92,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     keyId: record.id,
     orgId: record.orgId,
     method: request.method,
-    path: recordedPath(url.pathname),
+    path: recordedPath(path),
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,

@@ -43,9 +43,14 @@ describe("forwardedHeaders", () => {
     expect(out.has("host")).toBe(false);
   });
 
-  it("appends the client IP to X-Forwarded-For unless it already is the last hop", () => {
+  it("X-Forwarded-For is CF-Connecting-IP alone: client-sent X-Forwarded-For, X-Real-IP, True-Client-IP and Forwarded are dropped, never extended", () => {
+    const spoofs = { "x-forwarded-for": "10.0.0.1", "x-real-ip": "10.0.0.2", "true-client-ip": "10.0.0.3", forwarded: "for=10.0.0.4;proto=https", "X-Real-IP": "10.0.0.5" };
     expect(forwardedHeaders(new Headers({ "cf-connecting-ip": "203.0.113.9" }), url).get("x-forwarded-for")).toBe("203.0.113.9");
-    expect(forwardedHeaders(new Headers({ "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "10.0.0.1" }), url).get("x-forwarded-for")).toBe("10.0.0.1, 203.0.113.9");
-    expect(forwardedHeaders(new Headers({ "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "10.0.0.1, 203.0.113.9" }), url).get("x-forwarded-for")).toBe("10.0.0.1, 203.0.113.9");
+    const out = forwardedHeaders(new Headers({ "cf-connecting-ip": "203.0.113.9", ...spoofs }), url);
+    expect(out.get("x-forwarded-for")).toBe("203.0.113.9");
+    for (const name of ["x-real-ip", "true-client-ip", "forwarded"]) expect(out.has(name), name).toBe(false);
+    // Without CF-Connecting-IP (not behind Cloudflare's edge) the origin is told nothing rather than a client's claim.
+    const bare = forwardedHeaders(new Headers(spoofs), url);
+    for (const name of ["x-forwarded-for", "x-real-ip", "true-client-ip", "forwarded"]) expect(bare.has(name), name).toBe(false);
   });
 });

@@ -15,6 +15,8 @@ export interface ProxyIdentity {
 }
 
 export interface ProxyOptions {
+  /** The path to forward, already normalised (see path.ts); `url.pathname` when absent. */
+  path?: string;
   originUrl: URL;
   /** Time allowed until the origin's response headers arrive; the body may then stream for as long as it takes. */
   timeoutMs: number;
@@ -30,11 +32,16 @@ export interface ProxyOptions {
 const CREDENTIAL_HEADERS = ["authorization", "x-api-key"];
 /** RFC 9110 §7.6.1 connection-specific fields, plus the de-facto Proxy-Connection and Keep-Alive. */
 const HOP_BY_HOP_HEADERS = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization", "trailer"];
-const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, "host"]);
+/**
+ * Client-IP claims a client can forge (SPEC §3.7): the origin learns the client IP from
+ * CF-Connecting-IP only, as X-Forwarded-For built by the gateway. Dropped, never extended.
+ */
+const CLIENT_IP_CLAIMS = ["x-forwarded-for", "x-real-ip", "true-client-ip", "forwarded"];
+const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, ...CLIENT_IP_CLAIMS, "host"]);
 const KEYGATE_HEADER_PREFIX = "x-keygate-";
 
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
-  const pathAndQuery = originBasePath(options.originUrl) + url.pathname + url.search;
+  const pathAndQuery = originBasePath(options.originUrl) + (options.path ?? url.pathname) + url.search;
   const headers = forwardedHeaders(request.headers, url);
 
   const controller = new AbortController();
@@ -67,7 +74,7 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
 /**
  * The request headers the origin sees: the client's, minus credentials, hop-by-hop fields (and
  * any field the client named in Connection) and every client-sent X-Keygate-* header, which only
- * the gateway may set; plus X-Forwarded-For/Proto/Host. Built in one pass over the client's headers.
+ * the gateway may set, and every client-IP claim; plus X-Forwarded-For (from CF-Connecting-IP), -Proto, -Host. Built in one pass over the client's headers.
  */
 export function forwardedHeaders(incoming: Headers, url: URL): Headers {
   const connection = incoming.get("connection");
@@ -79,19 +86,13 @@ export function forwardedHeaders(incoming: Headers, url: URL): Headers {
     headers.append(name, value);
   }
 
-  // On Cloudflare, CF-Connecting-IP is set by the edge (a client cannot forge it) and the edge has
-  // usually appended it to X-Forwarded-For already; append it only when it is not the last hop yet.
+  // On Cloudflare, CF-Connecting-IP is set by the edge and a client cannot forge it; every other
+  // client-IP header (X-Forwarded-For included) may have been written by the client, so it was dropped above.
   const clientIp = incoming.get("cf-connecting-ip");
-  const chain = incoming.get("x-forwarded-for");
-  if (clientIp && !(chain && lastHop(chain) === clientIp)) headers.set("x-forwarded-for", chain ? `${chain}, ${clientIp}` : clientIp);
+  if (clientIp) headers.set("x-forwarded-for", clientIp);
   headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
   headers.set("x-forwarded-host", url.host);
   return headers;
-}
-
-function lastHop(chain: string): string {
-  const comma = chain.lastIndexOf(",");
-  return (comma === -1 ? chain : chain.slice(comma + 1)).trim();
 }
 
 /** 1 MiB, SIGNED_BODY_MAX_BYTES's default. */

@@ -16,7 +16,8 @@ import { type ErrorDetail, KeygateError } from "../errors";
  *   same resource cannot pick a different (weaker) rule: percent-encoded unreserved characters
  *   are decoded (`/%61dmin` is `/admin`), runs of `/` collapse to one, and one trailing `/` is
  *   ignored. Dot segments were already resolved by the URL parser. `%2F` stays encoded, so it
- *   never splits a segment. The origin still receives the path exactly as the client sent it.
+ *   never splits a segment. The gateway hands this module the path from path.ts (canonicalPath),
+ *   which is also the path the origin receives, so matching only re-applies what is already done.
  */
 export interface MatchedRule {
   /** Position in `ROUTES`, for operators reading logs. */

@@ -5,6 +5,7 @@ import { registerAuditRoutes } from "./audit";
 import { registerAuthFailureRoutes } from "./auth_failures";
 import { managementAuth } from "./auth";
 import { jsonBody } from "./body";
+import { managementRateLimit } from "./rate_limit";
 import type { ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { registerKeyLifecycleRoutes } from "./key_lifecycle";
@@ -24,8 +25,9 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
-for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
-for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth());
+// Each credential is rate limited (SPEC §9) before its body is even read.
+for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth(), managementRateLimit());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);

@@ -4,7 +4,7 @@ import { findOrg } from "../store/orgs";
 import { authorizeOrg, orgNotFound } from "./auth";
 import type { ManagementApp } from "./context";
 import { AuditEventSchema, presentAuditEvent } from "./representations";
-import { errorResponses, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security } from "./schemas";
+import { errorResponses, ID_PATTERN, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security } from "./schemas";
 
 const ACTION_LIST = new RegExp(`^(${AUDIT_ACTIONS.map((a) => a.replace(".", "\\.")).join("|")})(,(${AUDIT_ACTIONS.map((a) => a.replace(".", "\\.")).join("|")}))*$`);
 
@@ -12,15 +12,17 @@ const ListAuditQuery = z.object({
   ...pageQuery,
   action: z
     .string()
+    .max(500)
     .regex(ACTION_LIST, `must be a comma-separated list of ${AUDIT_ACTIONS.join(", ")}`)
     .optional()
     .openapi({ description: `One or more of ${AUDIT_ACTIONS.join(", ")}, comma-separated`, example: "key.revoked" }),
-  key_id: z.string().min(1).max(64).optional(),
+  key_id: z.string().min(1).max(64).regex(ID_PATTERN, "is not an id").optional(),
   since: isoInstant.optional().openapi({ description: "Events at or after this date/time" }),
   until: isoInstant.optional().openapi({ description: "Events at or before this date/time (a bare date includes that whole day, UTC)" }),
 });
 
 const listAuditRoute = createRoute({
+  operationId: "listAudit",
   method: "get",
   path: "/orgs/{org_id}/audit",
   tags: ["audit"],

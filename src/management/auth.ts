@@ -6,8 +6,9 @@ import { grantsScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
+import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { type AuthFailureReasonCode, usageRecorder } from "../usage/record";
 import { assertIpAllowed } from "../restrictions";
-import { usageRecorder } from "../usage/record";
 import type { Caller, ManagementEnv } from "./context";
 
 /** The scopes that guard the management API; `admin` grants all of them. */
@@ -32,17 +33,20 @@ async function sameSecret(presented: string, expected: string): Promise<boolean>
 
 /**
  * Same trail as the hot path: a revoked or expired key knocking on the management API becomes an
- * auth.failed event in its org's audit (aggregated by the queue consumer); unknown keys are
- * aggregated per source like any other.
+ * auth.failed event in its org's audit (aggregated by the queue consumer); unknown keys and wrong
+ * operator tokens (`invalid_admin_token`) are aggregated per source like any other. Each one also
+ * counts against the source's AUTH_FAILURE_LIMIT (missing credentials do not: nothing was tried).
  */
-function recordAuthFailure(err: AuthFailure, headers: Headers, env: ManagementEnv["Bindings"], ctx: ExecutionContext): void {
-  usageRecorder(env.USAGE_QUEUE).authFailure(ctx, {
-    source: headers.get("cf-connecting-ip") ?? "unknown",
-    reason: err.reason,
-    keyId: err.record?.id ?? null,
-    orgId: err.record?.orgId ?? null,
-    at: Date.now(),
-  });
+async function recordAuthFailure(
+  failure: { reason: AuthFailureReasonCode; keyId?: string | null; orgId?: string | null },
+  source: string,
+  env: ManagementEnv["Bindings"],
+  config: Config,
+  ctx: ExecutionContext,
+): Promise<void> {
+  usageRecorder(env.USAGE_QUEUE).authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
+  // Malformed keys are counted in the isolate only: SPEC §2 promises they cost no limiter call.
+  if (failure.reason !== "missing_credentials") await countAuthFailure(config, env, source, { shared: failure.reason !== "malformed_key" });
 }
 
 /**
@@ -51,6 +55,9 @@ function recordAuthFailure(err: AuthFailure, headers: Headers, env: ManagementEn
  * configured ADMIN_TOKEN the operator path is closed, never open.
  */
 async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings"], config: Config, ctx: ExecutionContext): Promise<Caller> {
+  const source = clientSource(headers);
+  const refusal = authFailureRefusal(source);
+  if (refusal) throw refusal;
   const credential = extractCredential(headers);
   if (credential === null) {
     throw new KeygateError("missing_credentials", "send the operator token or an org API key as 'Authorization: Bearer <token>'", {
@@ -63,13 +70,14 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
     try {
       key = await verifyKey(credential, config, keyCacheFor(env, config, ctx));
     } catch (err) {
-      if (err instanceof AuthFailure) recordAuthFailure(err, headers, env, ctx);
+      if (err instanceof AuthFailure) await recordAuthFailure({ reason: err.reason, keyId: err.record?.id, orgId: err.record?.orgId }, source, env, config, ctx);
       throw err;
     }
     // A stolen org key is as useless on the management API as at the gateway.
     assertIpAllowed(key, headers);
     return { kind: "key", key };
   }
+  await recordAuthFailure({ reason: "invalid_admin_token" }, source, env, config, ctx);
   throw new KeygateError("unauthorized", "the operator token is not valid", {
     headers: { "WWW-Authenticate": wwwAuthenticate("invalid_token") },
   });
@@ -81,7 +89,16 @@ export function managementAuth(): MiddlewareHandler<ManagementEnv> {
     const config = loadConfig(c.env);
     c.set("config", config);
     c.set("db", drizzle(c.env.DB));
-    c.set("caller", await authenticateCaller(c.req.raw.headers, c.env, config, c.executionCtx as ExecutionContext));
+    let caller: Caller;
+    try {
+      caller = await authenticateCaller(c.req.raw.headers, c.env, config, c.executionCtx as ExecutionContext);
+    } catch (err) {
+      // No credential's budget applies yet: the answer carries the source's failed-authentication budget.
+      if (!(err instanceof KeygateError)) throw err;
+      const budget = authFailureBudgetHeaders(config, clientSource(c.req.raw.headers));
+      throw new KeygateError(err.code, err.message, { details: err.details, headers: { ...err.headers, ...budget } });
+    }
+    c.set("caller", caller);
     await next();
   };
 }
@@ -131,6 +148,21 @@ export function assertCanGrant(caller: Caller, scopes: readonly string[]): void 
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `a key can only grant scopes it holds itself; this key lacks ${missing.join(", ")}`, {
       details: missing.map((scope) => ({ field: `scopes[${scopes.indexOf(scope)}]`, message: `the calling key does not hold ${scope}` })),
+    });
+  }
+}
+
+/**
+ * SPEC §9: an org key may not update, revoke or rotate a key holding a scope it does not hold
+ * itself (a `keys:write` key must not demote or revoke an `admin` key). The operator and `admin`
+ * keys may act on any key of the org.
+ */
+export function assertCanManage(caller: Caller, target: { id: string; scopes: readonly string[] }): void {
+  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  const missing = target.scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  if (missing.length > 0) {
+    throw new KeygateError("insufficient_scope", `key ${target.id} holds scopes this key lacks (${missing.join(", ")}); only a key holding them, or the operator, may change it`, {
+      details: missing.map((scope) => ({ field: "scopes", message: `the calling key does not hold ${scope}` })),
     });
   }
 }

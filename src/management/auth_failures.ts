@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listAuthFailures } from "../store/auth_failures";
 import { requireOperator } from "./auth";
 import type { ManagementApp } from "./context";
-import { errorResponses, instant, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
+import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
 
 // Failed-auth visibility for the operator (issue 16): failures that belong to no org (unknown,
 // malformed or missing keys, bad operator tokens) are aggregated per source, reason and hour by the
@@ -14,7 +14,7 @@ const AuthFailureBucketSchema = z
     hour: timestamp.openapi({ description: "Start of the UTC hour the failures fall in" }),
     source: z.string().max(64).openapi({ description: "Client address (CF-Connecting-IP), or unknown", example: "198.51.100.7" }),
     reason: z.string().max(64).openapi({ description: "The error code the client got", example: "invalid_key" }),
-    count: z.number().int().min(1).openapi({ description: "Failures in this bucket" }),
+    count: int64(1).openapi({ description: "Failures in this bucket" }),
     first_seen_at: timestamp,
     last_seen_at: timestamp,
   })
@@ -24,9 +24,9 @@ const AuthFailuresSchema = z
   .object({
     totals: z
       .object({
-        failures: z.number().int().min(0).openapi({ description: "Sum of count over every bucket matching the filters" }),
-        buckets: z.number().int().min(0),
-        sources: z.number().int().min(0).openapi({ description: "Distinct sources among them" }),
+        failures: int64(0).openapi({ description: "Sum of count over every bucket matching the filters" }),
+        buckets: int64(0),
+        sources: int64(0).openapi({ description: "Distinct sources among them" }),
       })
       .openapi({ description: "Over every matching bucket, not only this page" }),
     buckets: z.array(AuthFailureBucketSchema).max(100),

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { configStatus } from "../config";
 import type { ManagementApp } from "./context";
-import { jsonResponse } from "./schemas";
+import { ErrorSchema } from "./schemas";
 
 const DESCRIPTION = [
   "Manage orgs, API keys and the audit trail of a keygate gateway.",
@@ -21,17 +22,36 @@ const DESCRIPTION = [
 ].join("\n");
 
 const healthRoute = createRoute({
+  operationId: "health",
   method: "get",
   path: "/health",
   tags: ["meta"],
-  summary: "Liveness (no auth)",
+  summary: "Liveness and config validity (no auth)",
+  description: "No credentials, no rate limit and no storage access: a probe must stay cheap (see .spectral.yaml for the rules this route is exempt from). Answers 200 while the worker is up. `config` is `invalid` when the gateway's configuration does not parse (then every other request answers 500 `gateway_misconfigured`); the reasons are in the worker's log and in `npm run check-config`, never here.",
   security: [],
-  responses: { 200: jsonResponse(z.object({ data: z.object({ status: z.literal("ok") }) }), "The worker is up") },
+  responses: {
+    200: {
+      description: "The worker is up; `status` is `degraded` when the config is invalid",
+      content: { "application/json": { schema: z.object({ data: z.object({ status: z.enum(["ok", "degraded"]), config: z.enum(["valid", "invalid"]) }) }) } },
+    },
+    500: { description: "Internal error", content: { "application/json": { schema: ErrorSchema } } },
+  },
 });
+
+const TAGS = [
+  { name: "orgs", description: "Tenants (operator only, except reading one's own org)" },
+  { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
+  { name: "audit", description: "An org's audit trail, and (operator only) failed authentications no org owns" },
+  { name: "scopes", description: "The scope catalogue keys are granted from" },
+  { name: "meta", description: "Liveness" },
+];
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
 export function registerDocs(app: ManagementApp, basePath: string): void {
-  app.openapi(healthRoute, (c) => c.json({ data: { status: "ok" as const } }, 200));
+  app.openapi(healthRoute, (c) => {
+    const config = configStatus(c.env);
+    return c.json({ data: { status: config === "valid" ? ("ok" as const) : ("degraded" as const), config } }, 200);
+  });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -40,9 +60,11 @@ export function registerDocs(app: ManagementApp, basePath: string): void {
   });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
-    info: { title: "keygate management API", version: "1.0.0", description: DESCRIPTION },
-    servers: [{ url: new URL(c.req.url).origin }],
+    info: { title: "keygate management API", version: "1.0.0", description: DESCRIPTION, contact: { name: "The operator of this gateway" } },
+    // The deployment that served this document, whichever environment it is.
+    servers: [{ url: new URL(c.req.url).origin, description: "This gateway (the production, staging or local deployment that served this document)", "x-internal": false }],
     security: [{ bearer: [] }],
+    tags: TAGS,
   }));
 
   // Scalar renders in the browser from its CDN bundle; the document itself is served from here.

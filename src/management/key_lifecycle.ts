@@ -12,14 +12,15 @@ import {
   keyExists,
   type KeyRow,
   keyStatus,
-  revokedAtExactly,
+  keyUnchanged,
   revokeKeyOnce,
   revokeKeyWhen,
   rotatable,
   underKeyLimit,
 } from "../store/keys";
 import { findOrg } from "../store/orgs";
-import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
+import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
+import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "./keys";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
@@ -38,24 +39,32 @@ const RotateKeyBody = z
   .openapi("RotateKey");
 
 const revokeKeyRoute = createRoute({
+  operationId: "revokeKey",
   method: "post",
   path: "/orgs/{org_id}/keys/{key_id}/revoke",
   tags: ["keys"],
   summary: "Revoke a key (needs keys:write): immediate, permanent, idempotent",
-  description: "Revoking a revoked key answers 200 with the original revoked_at and writes no second audit event.",
+  description: [
+    "Revoking a revoked key answers 200 with the original revoked_at and writes no second audit event.",
+    "An org key may not revoke a key holding a scope it lacks (403 insufficient_scope).",
+    "409 conflict only if the key kept changing concurrently through every retry.",
+  ].join(" "),
   security,
   request: { params: KeyIdParams },
-  responses: { 200: jsonResponse(dataOf(KeySchema), "The revoked key"), ...errorResponses(401, 403, 404, 413, 415) },
+  responses: { 200: jsonResponse(dataOf(KeySchema), "The revoked key"), ...errorResponses(401, 403, 404, 409, 413, 415) },
 });
 
 const rotateKeyRoute = createRoute({
+  operationId: "rotateKey",
   method: "post",
   path: "/orgs/{org_id}/keys/{key_id}/rotate",
   tags: ["keys"],
   summary: "Rotate a key (needs keys:write): a new key with the same name, scopes, limits and meta",
   description: [
-    "The new key gets the old key's lifetime (expires_at - created_at) counted from now, or no expiry if the old key had none, unless expires_in or expires_at is given;",
+    "The new key gets every setting of the old key as it is when the rotation commits (a concurrent PATCH is either carried over or refused),",
+    "and the old key's lifetime (expires_at - created_at) counted from now, capped at 100 years, or no expiry if the old key had none, unless expires_in or expires_at is given;",
     "a new key outside the operator's expiry policy (REQUIRE_KEY_EXPIRY, MAX_KEY_LIFETIME) is refused 400 with the rule named: give expires_in.",
+    "An org key may not rotate a key holding a scope it lacks (403 insufficient_scope).",
     "The old key is revoked now (grace_period 0s, the default) or expires at the end of the grace period, never later than it would have.",
     "Only an active (or disabled) key that has not been rotated before can be rotated (409 conflict otherwise); the new key is enabled and keeps allowed_ips.",
     "With an immediate revoke the active-key count does not grow, so the limit never refuses it; with a grace period",
@@ -83,20 +92,27 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const { org_id, key_id } = c.req.valid("param");
     authorizeOrg(caller, org_id, "keys:write");
     const db = c.get("db");
-    const row = await findKey(db, org_id, key_id);
-    if (!row) throw keyNotFound(key_id);
     const cache = keyCacheOf(c);
-    const now = Date.now();
-    if (row.revokedAt === null) {
-      await db.batch([
-        revokeKeyOnce(db, key_id, now),
-        recordAuditIf(db, { orgId: org_id, action: "key.revoked", actor: actorOf(caller), keyId: key_id, details: { name: row.name } }, now, revokedAtExactly(db, key_id, now)),
+    return retryOnStale(`key ${key_id}`, async () => {
+      const row = await findKey(db, org_id, key_id);
+      if (!row) throw keyNotFound(key_id);
+      assertCanManage(caller, row);
+      const now = Date.now();
+      if (row.revokedAt !== null) {
+        // Idempotent; purged on every call, so retrying a revoke whose purge failed finishes the job.
+        await cache.purge([row.hash]);
+        return c.json({ data: presentKey(row, now) }, 200);
+      }
+      // Audit first, under the same condition as the write: exactly one key.revoked per revocation.
+      const [, revoked] = await db.batch([
+        recordAuditIf(db, { orgId: org_id, action: "key.revoked", actor: actorOf(caller), keyId: key_id, details: { name: row.name } }, now, keyUnchanged(db, key_id, row.version)),
+        revokeKeyOnce(db, key_id, now, row.version),
       ]);
-    }
-    // Purged on every call, so retrying a revoke whose purge failed finishes the job.
-    await cache.purge([row.hash]);
-    const current = row.revokedAt === null ? await findKey(db, org_id, key_id) : row;
-    return c.json({ data: presentKey(current!, now) }, 200);
+      // Changed meanwhile (updated, rotated or revoked by someone else): read it again.
+      if (changedRows(revoked) === 0) return STALE;
+      await cache.purge([row.hash]);
+      return c.json({ data: presentKey({ ...row, revokedAt: now, updatedAt: now }, now) }, 200);
+    });
   });
 
   app.openapi(rotateKeyRoute, async (c) => {
@@ -107,55 +123,61 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const gracePeriod = body.grace_period ?? "0s";
     const graceMs = parseDuration(gracePeriod)!;
     const db = c.get("db");
-    const old = await findKey(db, org_id, key_id);
-    if (!old) throw keyNotFound(key_id);
-    const now = Date.now();
-    const refusal = notRotatable(old, await findSuccessor(db, org_id, key_id), now);
-    if (refusal) throw refusal;
-    // The new key carries the old key's scopes: rotating must not hand a caller scopes it lacks.
-    assertCanGrant(caller, old.scopes);
+    return retryOnStale(`key ${key_id}`, async () => {
+      const old = await findKey(db, org_id, key_id);
+      if (!old) throw keyNotFound(key_id);
+      assertCanManage(caller, old);
+      const now = Date.now();
+      const refusal = notRotatable(old, await findSuccessor(db, org_id, key_id), now);
+      if (refusal) throw refusal;
+      // The new key carries the old key's scopes: rotating must not hand a caller scopes it lacks.
+      assertCanGrant(caller, old.scopes);
 
-    // The old key's lifetime, counted from now, unless the body sets a new expiry; either must meet today's policy.
-    const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
-    const expiresAt = body.expires_in !== undefined || body.expires_at !== undefined ? expiryOf(body, now) : lifetime === null ? null : now + lifetime;
-    assertExpiryPolicy(c.get("config"), body, expiresAt, now);
-    const { key, row } = await mintKey(
-      c.get("config"),
-      { orgId: org_id, name: old.name, scopes: old.scopes, expiresAt, rateLimit: old.rateLimit, meta: old.meta, rotatedFrom: old.id, allowedIps: old.allowedIps },
-      now,
-    );
-    const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
-    const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now) : and(rotatable(db, org_id, old.id, now), underKeyLimit(db, org_id, now, old.id))!;
-    const written = keyExists(db, row.id);
-    const actor = actorOf(caller);
-    const [inserted] = await db.batch([
-      insertKeyIf(db, row, canRotate),
-      oldExpiresAt === null ? revokeKeyWhen(db, old.id, now, written) : expireKeyAt(db, old.id, oldExpiresAt, now, written),
-      recordAuditIf(
-        db,
-        {
-          orgId: org_id,
-          action: "key.rotated",
-          actor,
-          keyId: old.id,
-          details: { rotated_to: row.id, grace_period: gracePeriod, old_key_revoked_at: oldExpiresAt === null ? iso(now) : null, old_key_expires_at: iso(oldExpiresAt) },
-        },
-        now,
-        written,
-      ),
-      recordAuditIf(db, { orgId: org_id, action: "key.created", actor, keyId: row.id, details: keySettings(row) }, now, written),
-    ]);
-    if (changedRows(inserted) === 0) {
-      // Lost a race (revoked or rotated meanwhile) or the limit refused the grace-period overlap.
-      const current = await findKey(db, org_id, key_id);
-      const raced = current && notRotatable(current, await findSuccessor(db, org_id, key_id), now);
-      if (raced) throw raced;
-      const org = await findOrg(db, org_id);
-      if (!org) throw orgNotFound(org_id);
-      throw keyLimitReached(org_id, org.maxActiveKeys);
-    }
-    await keyCacheOf(c).purge([old.hash, row.hash]);
-    c.header("Cache-Control", "no-store");
-    return c.json({ data: { ...presentKey(row, now), key } }, 201);
+      // Every setting of the old key is copied as read at `old.version`; the insert below only
+      // happens if the old key is still at that version, so a concurrent PATCH is either carried
+      // over (it committed first: we retry with a fresh read) or refused (it comes second: the
+      // old key is revoked, or its version moved on).
+      const { id: _id, hash: _hash, identifier: _identifier, last4: _last4, createdAt: _createdAt, updatedAt: _updatedAt, revokedAt: _revokedAt, lastUsedAt: _lastUsedAt, version: _version, disabledAt: _disabledAt, ...settings } = old;
+      // The old key's lifetime, counted from now, unless the body sets a new expiry; either must meet today's policy.
+      // The new key is enabled even if the old one was disabled: rotating is how a suspension ends.
+      const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
+      const expiresAt = body.expires_in !== undefined || body.expires_at !== undefined ? expiryOf(body, now) : lifetime === null ? null : now + lifetime;
+      assertExpiryPolicy(c.get("config"), body, expiresAt, now);
+      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt, rotatedFrom: old.id }, now);
+      const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
+      const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
+      const written = keyExists(db, row.id);
+      const actor = actorOf(caller);
+      const [inserted] = await db.batch([
+        insertKeyIf(db, row, canRotate),
+        oldExpiresAt === null ? revokeKeyWhen(db, old.id, now, written) : expireKeyAt(db, old.id, oldExpiresAt, now, written),
+        recordAuditIf(
+          db,
+          {
+            orgId: org_id,
+            action: "key.rotated",
+            actor,
+            keyId: old.id,
+            details: { rotated_to: row.id, grace_period: gracePeriod, old_key_revoked_at: oldExpiresAt === null ? iso(now) : null, old_key_expires_at: iso(oldExpiresAt) },
+          },
+          now,
+          written,
+        ),
+        recordAuditIf(db, { orgId: org_id, action: "key.created", actor, keyId: row.id, details: keySettings(row) }, now, written),
+      ]);
+      if (changedRows(inserted) === 0) {
+        // Lost a race (revoked, rotated or changed meanwhile) or the limit refused the grace-period overlap.
+        const current = await findKey(db, org_id, key_id);
+        const raced = current && notRotatable(current, await findSuccessor(db, org_id, key_id), now);
+        if (raced) throw raced;
+        if (current && current.version !== old.version) return STALE;
+        const org = await findOrg(db, org_id);
+        if (!org) throw orgNotFound(org_id);
+        throw keyLimitReached(org_id, org.maxActiveKeys);
+      }
+      await keyCacheOf(c).purge([old.hash, row.hash]);
+      c.header("Cache-Control", "no-store");
+      return c.json({ data: { ...presentKey(row, now), key } }, 201);
+    });
   });
 }

@@ -7,16 +7,17 @@ import { expiryPolicyProblem } from "../hygiene/expiry_policy";
 import { displayParts, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
-import { recordAudit, recordAuditIf } from "../store/audit";
+import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
-import { findKey, insertKeyIf, KEY_STATUSES, keyExists, type KeyChanges, type KeyRow, type KeyStatus, listKeys, underKeyLimit, updateKey } from "../store/keys";
+import { findKey, insertKeyIf, KEY_STATUSES, keyExists, type KeyChanges, type KeyRow, type KeyStatus, keyUnchanged, listKeys, underKeyLimit, updateKey } from "../store/keys";
 import type { KeyRateLimit } from "../store/schema";
 import { findOrg } from "../store/orgs";
-import { assertCanGrant, authorizeOrg, orgNotFound } from "./auth";
+import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
+import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { AllowedIps, assertCanRestrict, Enabled, storedAllowedIps } from "./restrictions";
-import { dataOf, errorResponses, instant, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { dataOf, errorResponses, instant, int32, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidField, invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
@@ -25,36 +26,73 @@ const DAY_MS = 86_400_000;
 export const durationText = (min: number, max: number, example: string) =>
   z
     .string()
+    .max(16)
     .refine((text) => {
       const ms = parseDuration(text);
       return ms !== null && ms >= min && ms <= max;
     }, `must be a duration like "60s", "15m", "1h" or "7d", between ${min / 1000}s and ${max / DAY_MS}d`)
-    .openapi({ example });
+    .openapi({ example, pattern: "^\\d+(ms|s|m|h|d)$" });
+
+/** A key's scopes travel to the origin in one `X-Keygate-Scopes` header: both bounds keep it small enough for any origin. */
+export const MAX_SCOPES_PER_KEY = 50;
+export const MAX_SCOPES_HEADER_BYTES = 2048;
+/** The latest expiry a key can have, counted from when it is created or rotated (keeps every date a 4-digit-year RFC 3339 date). */
+export const MAX_KEY_LIFETIME_MS = 36_525 * DAY_MS;
+const MAX_KEY_LIFETIME_TEXT = "100 years";
+/** `meta` is stored and returned as given: bounded in UTF-8 bytes (not UTF-16 units) and in nesting depth. */
+export const MAX_META_BYTES = 4096;
+export const MAX_META_DEPTH = 8;
+
+const utf8 = new TextEncoder();
+
+/** Nesting depth of a JSON value: 0 for a scalar, 1 for a flat object or array. Stops counting past `limit`. */
+function depthOf(value: unknown, limit: number): number {
+  if (value === null || typeof value !== "object") return 0;
+  if (limit <= 0) return 1;
+  let deepest = 0;
+  for (const child of Object.values(value)) {
+    deepest = Math.max(deepest, depthOf(child, limit - 1));
+    if (deepest >= limit) break;
+  }
+  return deepest + 1;
+}
 
 const KeyName = z.string().trim().min(1).max(100).openapi({ example: "CI pipeline" });
 const Scopes = z
   .array(z.string().min(1).max(100))
   .min(1)
-  .max(100)
-  .openapi({ description: "Scopes from the configured catalogue (SCOPES plus admin, keys:read, keys:write, audit:read)", example: ["demo:read"] });
+  .max(MAX_SCOPES_PER_KEY)
+  .refine((scopes) => utf8.encode([...new Set(scopes)].join(" ")).byteLength <= MAX_SCOPES_HEADER_BYTES, `must be at most ${MAX_SCOPES_HEADER_BYTES} bytes joined by spaces (they travel in one X-Keygate-Scopes header)`)
+  .openapi({
+    description: `Scopes from the configured catalogue (SCOPES plus admin, keys:read, keys:write, audit:read); at most ${MAX_SCOPES_PER_KEY}, and at most ${MAX_SCOPES_HEADER_BYTES} bytes joined by spaces`,
+    example: ["demo:read"],
+  });
 const RateLimitInput = z
   .strictObject({
-    limit: z.number().int().min(1).max(1_000_000_000),
+    limit: int32(1, 1_000_000_000),
     window: durationText(1_000, DAY_MS, "60s"),
     mode: consistencyMode.optional(),
   })
   .openapi("KeyRateLimitInput");
 const Meta = z
   .record(z.string().max(100), z.unknown())
-  .refine((meta) => JSON.stringify(meta).length <= 4096, "must be at most 4096 bytes as JSON")
-  .openapi({ description: "Free-form JSON object (at most 4 KiB), returned as given", example: { team: "payments" } });
+  .refine((meta) => depthOf(meta, MAX_META_DEPTH + 1) <= MAX_META_DEPTH, `must be nested at most ${MAX_META_DEPTH} levels deep`)
+  .refine((meta) => utf8.encode(JSON.stringify(meta)).byteLength <= MAX_META_BYTES, `must be at most ${MAX_META_BYTES} bytes as UTF-8 JSON`)
+  .openapi({
+    description: `Free-form JSON object (at most ${MAX_META_BYTES} bytes as UTF-8 JSON, nested at most ${MAX_META_DEPTH} levels), returned as given`,
+    example: { team: "payments" },
+  });
 
 const POLICY_NOTE = "The operator may require an expiry (REQUIRE_KEY_EXPIRY) or cap the lifetime (MAX_KEY_LIFETIME): a key outside the policy is refused 400, the rule named.";
 
 /** `expires_in` / `expires_at`, shared by create and rotate. */
 export const expiryFields = {
   expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: `Lifetime from now; "never" for no expiry. ${POLICY_NOTE}` }),
-  expires_at: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exact expiry (future); instead of expires_in" }),
+  expires_at: z.iso
+    .datetime({ offset: true })
+    .max(40)
+    .optional()
+    .openapi({ description: `Exact expiry (future, at most ${MAX_KEY_LIFETIME_TEXT} from now); instead of expires_in` }),
 };
 
 export function refineExpiry(body: { expires_in?: string; expires_at?: string }, ctx: z.RefinementCtx): void {
@@ -62,6 +100,8 @@ export function refineExpiry(body: { expires_in?: string; expires_at?: string },
     ctx.addIssue({ code: "custom", path: ["expires_at"], message: "give either expires_in or expires_at, not both" });
   } else if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
     ctx.addIssue({ code: "custom", path: ["expires_at"], message: "must be in the future" });
+  } else if (body.expires_at !== undefined && Date.parse(body.expires_at) > Date.now() + MAX_KEY_LIFETIME_MS) {
+    ctx.addIssue({ code: "custom", path: ["expires_at"], message: `must be at most ${MAX_KEY_LIFETIME_TEXT} from now` });
   }
 }
 
@@ -113,10 +153,12 @@ const ListKeysQuery = z.object({
 });
 
 const createKeyRoute = createRoute({
+  operationId: "createKey",
   method: "post",
   path: "/orgs/{org_id}/keys",
   tags: ["keys"],
   summary: "Create a key (needs keys:write); the full key is in this response only",
+  description: "Scopes must be in the catalogue (at most 50), and an org key can only grant scopes it holds. Expiry: expires_in or expires_at, at most 100 years ahead. 409 key_limit_reached at the org's max_active_keys.",
   security,
   request: { params: OrgIdParam, body: jsonRequest(CreateKeyBody) },
   responses: {
@@ -126,32 +168,37 @@ const createKeyRoute = createRoute({
 });
 
 const listKeysRoute = createRoute({
+  operationId: "listKeys",
   method: "get",
   path: "/orgs/{org_id}/keys",
   tags: ["keys"],
   summary: "List keys (needs keys:read)",
+  description: "Paged (page, per_page up to 100); filters status, name, unused_since; never the key itself.",
   security,
   request: { params: OrgIdParam, query: ListKeysQuery },
   responses: { 200: jsonResponse(pageOf(KeySchema), "A page of keys"), ...errorResponses(400, 401, 403, 404) },
 });
 
 const getKeyRoute = createRoute({
+  operationId: "getKey",
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
   summary: "Read a key (needs keys:read); never the key itself",
+  description: "The key's identifier and last 4 characters identify it; the full key was shown once, at create or rotate.",
   security,
   request: { params: KeyIdParams },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The key"), ...errorResponses(401, 403, 404) },
 });
 
 const updateKeyRoute = createRoute({
+  operationId: "updateKey",
   method: "patch",
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
   summary: "Rename a key, change its scopes, rate limit, meta or allowed IPs, or disable/enable it (needs keys:write)",
   description:
-    "Takes effect on the next request: the key's cached record is purged. `enabled: false` suspends the key (audited as key.disabled), `enabled: true` restores it (key.enabled).",
+    "Takes effect on the next request: the key's cached record is purged. `enabled: false` suspends the key (audited as key.disabled), `enabled: true` restores it (key.enabled). An org key may not change a key holding a scope it lacks (403 insufficient_scope). Concurrent changes are applied one after the other; 409 conflict if the key is revoked meanwhile.",
   security,
   request: { params: KeyIdParams, body: jsonRequest(UpdateKeyBody) },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The updated key"), ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
@@ -185,22 +232,27 @@ export function expiryOf(body: { expires_in?: string; expires_at?: string }, now
   return now + parseDuration(body.expires_in)!;
 }
 
+/** What a key's owner chooses (everything else is minted or kept by the store); rotation copies all of it. */
+export type KeySettings = Omit<KeyRow, "id" | "hash" | "identifier" | "last4" | "createdAt" | "updatedAt" | "revokedAt" | "lastUsedAt" | "version" | "disabledAt">;
+
 /**
  * A new key and its row. The row holds the hash and the display parts; the key itself leaves
- * this function only to be shown once in the response.
+ * this function only to be shown once in the response. The expiry is capped at `MAX_KEY_LIFETIME_MS` from now.
  */
-export async function mintKey(config: Config, fields: Pick<KeyRow, "orgId" | "name" | "scopes" | "expiresAt" | "rateLimit" | "meta" | "rotatedFrom" | "allowedIps">, now: number) {
+export async function mintKey(config: Config, fields: KeySettings, now: number) {
   const key = generateKey(config.keyPrefix);
   const row: KeyRow = {
     ...fields,
     id: newId("key"),
     hash: await hashKey(key),
     ...displayParts(key, config.keyPrefix),
+    expiresAt: fields.expiresAt === null ? null : Math.min(fields.expiresAt, now + MAX_KEY_LIFETIME_MS),
     createdAt: now,
     updatedAt: now,
     revokedAt: null,
     lastUsedAt: null,
     disabledAt: null,
+    version: 0,
   };
   return { key, row };
 }
@@ -280,15 +332,9 @@ export function registerKeyRoutes(app: ManagementApp): void {
     authorizeOrg(caller, org_id, "keys:write");
     const body = c.req.valid("json");
     const db = c.get("db");
-    const row = await findKey(db, org_id, key_id);
-    if (!row) throw keyNotFound(key_id);
-    if (row.revokedAt !== null) throw new KeygateError("conflict", `key ${key_id} is revoked; revocation is permanent`);
     const scopes = body.scopes === undefined ? undefined : catalogueScopes(c.get("config"), body.scopes);
     if (scopes !== undefined) assertCanGrant(caller, scopes);
     const allowedIps = body.allowed_ips === undefined ? undefined : storedAllowedIps(body.allowed_ips ?? []);
-    if (allowedIps !== undefined) assertCanRestrict(caller, row.allowedIps, allowedIps);
-
-    const now = Date.now();
     const next: KeyChanges = {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(scopes !== undefined ? { scopes } : {}),
@@ -296,20 +342,33 @@ export function registerKeyRoutes(app: ManagementApp): void {
       ...(body.meta !== undefined ? { meta: body.meta } : {}),
       ...(allowedIps !== undefined ? { allowedIps } : {}),
     };
-    const changes = keyChanges(row, next);
-    // Suspending is its own event (key.disabled / key.enabled), not a settings change; repeating it changes nothing.
-    const toggled = body.enabled !== undefined && body.enabled !== (row.disabledAt === null);
-    if (toggled) next.disabledAt = body.enabled ? null : now;
-    if (Object.keys(changes).length === 0 && !toggled) return c.json({ data: presentKey(row, now) }, 200);
 
-    const actor = actorOf(caller);
-    await db.batch([
-      updateKey(db, key_id, next, now),
-      ...(Object.keys(changes).length > 0 ? [recordAudit(db, { orgId: org_id, action: "key.updated", actor, keyId: key_id, details: { changes } }, now)] : []),
-      ...(toggled ? [recordAudit(db, { orgId: org_id, action: body.enabled ? "key.enabled" : "key.disabled", actor, keyId: key_id, details: { name: row.name } }, now)] : []),
-    ]);
-    await keyCacheOf(c).purge([row.hash]);
-    return c.json({ data: presentKey({ ...row, ...next, updatedAt: now }, now) }, 200);
+    // Read, check, write-if-unchanged; a lost race re-reads and re-checks (see concurrency.ts).
+    return retryOnStale(`key ${key_id}`, async () => {
+      const row = await findKey(db, org_id, key_id);
+      if (!row) throw keyNotFound(key_id);
+      if (row.revokedAt !== null) throw new KeygateError("conflict", `key ${key_id} is revoked; revocation is permanent`);
+      assertCanManage(caller, row);
+      if (allowedIps !== undefined) assertCanRestrict(caller, row.allowedIps, allowedIps);
+      const changes = keyChanges(row, next);
+      const now = Date.now();
+      // Suspending is its own event (key.disabled / key.enabled), not a settings change; repeating it changes nothing.
+      const toggled = body.enabled !== undefined && body.enabled !== (row.disabledAt === null);
+      const written: KeyChanges = toggled ? { ...next, disabledAt: body.enabled ? null : now } : next;
+      if (Object.keys(changes).length === 0 && !toggled) return c.json({ data: presentKey(row, now) }, 200);
+
+      const actor = actorOf(caller);
+      const unchanged = keyUnchanged(db, key_id, row.version);
+      // The audit inserts come first and have the same condition as the update: all or none.
+      const audits = [
+        ...(Object.keys(changes).length > 0 ? [recordAuditIf(db, { orgId: org_id, action: "key.updated", actor, keyId: key_id, details: { changes } }, now, unchanged)] : []),
+        ...(toggled ? [recordAuditIf(db, { orgId: org_id, action: body.enabled ? "key.enabled" : "key.disabled", actor, keyId: key_id, details: { name: row.name } }, now, unchanged)] : []),
+      ];
+      const results = await db.batch([...audits, updateKey(db, key_id, written, now, row.version)] as unknown as Parameters<typeof db.batch>[0]);
+      if (changedRows(results[results.length - 1]) === 0) return STALE;
+      await keyCacheOf(c).purge([row.hash]);
+      return c.json({ data: presentKey({ ...row, ...written, updatedAt: now }, now) }, 200);
+    });
   });
 }
 

@@ -7,12 +7,12 @@ import { findOrg, insertOrg, listOrgs, type OrgRow, updateOrg } from "../store/o
 import { authorizeOrg, orgNotFound, requireOperator } from "./auth";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { OrgSchema, presentOrg } from "./representations";
-import { dataOf, errorResponses, jsonRequest, jsonResponse, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { dataOf, errorResponses, int32, jsonRequest, jsonResponse, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { invalidField } from "./validation";
 
 const name = z.string().trim().min(1).max(100).openapi({ example: "Acme Corp" });
-const tier = z.string().min(1).openapi({ description: "One of the tiers in the TIERS config", example: "free" });
-const maxActiveKeys = z.number().int().min(1).max(10_000).openapi({ description: "Active-key limit for the org (default 25)" });
+const tier = z.string().min(1).max(32).openapi({ description: "One of the tiers in the TIERS config", example: "free" });
+const maxActiveKeys = int32(1, 10_000).openapi({ description: "Active-key limit for the org (default 25)" });
 
 const CreateOrgBody = z.strictObject({ name, tier, max_active_keys: maxActiveKeys.optional() }).openapi("CreateOrg");
 
@@ -25,30 +25,35 @@ const ListOrgsQuery = z.object({
   ...pageQuery,
   sort: sortQuery(["created_at", "-created_at", "name", "-name", "tier", "-tier"], "-created_at"),
   name: z.string().min(1).max(100).optional().openapi({ description: "Case-insensitive substring of the name" }),
-  tier: z.string().min(1).optional().openapi({ description: "Exact tier" }),
+  tier: z.string().min(1).max(32).optional().openapi({ description: "Exact tier" }),
 });
 
 const createOrgRoute = createRoute({
+  operationId: "createOrg",
   method: "post",
   path: "/orgs",
   tags: ["orgs"],
   summary: "Create an org (operator only)",
+  description: "The tier must be one of the configured TIERS; max_active_keys defaults to 25.",
   security,
   request: { body: jsonRequest(CreateOrgBody) },
   responses: { 201: jsonResponse(dataOf(OrgSchema), "The new org"), ...errorResponses(400, 401, 403, 413, 415) },
 });
 
 const listOrgsRoute = createRoute({
+  operationId: "listOrgs",
   method: "get",
   path: "/orgs",
   tags: ["orgs"],
   summary: "List orgs (operator only)",
+  description: "Paged (page, per_page up to 100), sorted by created_at, name or tier, filtered by name substring or exact tier.",
   security,
   request: { query: ListOrgsQuery },
   responses: { 200: jsonResponse(pageOf(OrgSchema), "A page of orgs"), ...errorResponses(400, 401, 403) },
 });
 
 const getOrgRoute = createRoute({
+  operationId: "getOrg",
   method: "get",
   path: "/orgs/{org_id}",
   tags: ["orgs"],
@@ -60,6 +65,7 @@ const getOrgRoute = createRoute({
 });
 
 const updateOrgRoute = createRoute({
+  operationId: "updateOrg",
   method: "patch",
   path: "/orgs/{org_id}",
   tags: ["orgs"],

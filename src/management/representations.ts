@@ -1,21 +1,21 @@
 import { z } from "@hono/zod-openapi";
 import { consistencyMode } from "../config";
 import { formatDuration } from "../duration";
-import type { AuditRow } from "../store/audit";
+import { AUDIT_ACTIONS, type AuditRow } from "../store/audit";
 import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";
 import { KEY_STATUSES, type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
-import { iso, timestamp } from "./schemas";
+import { idString, int32, int64, iso, timestamp } from "./schemas";
 
 // The API's resource shapes: the zod schemas document them, the present* functions build them.
 // A key's hash is never part of any of them, and the key itself only of `CreatedKey`.
 
 export const OrgSchema = z
   .object({
-    id: z.string().openapi({ example: "org_3kTMd9vW1qXb2LcY8nZp" }),
-    name: z.string(),
-    tier: z.string(),
-    max_active_keys: z.number().int(),
+    id: idString("org_3kTMd9vW1qXb2LcY8nZp"),
+    name: z.string().max(100),
+    tier: z.string().max(32).regex(/^[a-z][a-z0-9_-]{0,31}$/),
+    max_active_keys: int32(1, 10_000),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -34,36 +34,40 @@ export function presentOrg(row: OrgRow): z.infer<typeof OrgSchema> {
 
 export const RateLimitSchema = z
   .object({
-    limit: z.number().int().openapi({ example: 100 }),
-    window: z.string().openapi({ example: "60s" }),
+    limit: int32(1, 1_000_000_000).openapi({ example: 100 }),
+    window: z.string().max(16).regex(/^\d+(ms|s|m|h|d)$/).openapi({ example: "60s" }),
     mode: consistencyMode.optional(),
   })
   .openapi("KeyRateLimit");
 
 export const KeySchema = z
   .object({
-    id: z.string().openapi({ example: "key_8hQ2vN5mXcR1tLp0WzKa" }),
-    name: z.string(),
-    identifier: z.string().openapi({ description: "Key prefix plus the first 8 body characters", example: "kg_4fTq9ZbX" }),
-    last4: z.string().openapi({ example: "x7Qa" }),
-    scopes: z.array(z.string()),
+    id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
+    name: z.string().max(100),
+    identifier: z.string().max(25).regex(/^[a-z][a-z0-9_]*_[A-Za-z0-9]{8}$/).openapi({ description: "Key prefix plus the first 8 body characters", example: "kg_4fTq9ZbX" }),
+    last4: z.string().max(4).regex(/^[A-Za-z0-9]{4}$/).openapi({ example: "x7Qa" }),
+    scopes: z.array(z.string().max(100)).max(50),
     status: z.enum(KEY_STATUSES).openapi({ description: "Computed: revoked and expired are final; disabled is a suspended key (enabled: false)" }),
     enabled: z.boolean().openapi({ description: "false while the key is suspended" }),
     disabled_at: timestamp.nullable(),
     allowed_ips: z.array(z.string().max(MAX_IP_ENTRY_LENGTH)).max(MAX_ALLOWED_IPS).openapi({ description: "Normalised addresses/CIDR ranges the key may be used from; empty: anywhere", example: ["203.0.113.0/24"] }),
     created_at: timestamp,
-    age_days: z.number().int().min(0).openapi({ description: "Whole days since created_at; rotate keys older than ROTATION_REMINDER_AFTER (default 90)" }),
+    age_days: int32(0, 1_000_000).openapi({ description: "Whole days since created_at; rotate keys older than ROTATION_REMINDER_AFTER (default 90)" }),
     expires_at: timestamp.nullable(),
     last_used_at: timestamp.nullable(),
     revoked_at: timestamp.nullable(),
     rate_limit: RateLimitSchema.nullable().openapi({ description: "Per-key override of the tier's limit; null uses the tier" }),
-    rotated_from: z.string().nullable().openapi({ description: "Id of the key this one replaced by rotation" }),
-    meta: z.record(z.string(), z.unknown()).nullable(),
+    rotated_from: idString("key_8hQ2vN5mXcR1tLp0WzKa").nullable().openapi({ description: "Id of the key this one replaced by rotation" }),
+    meta: z.record(z.string().max(100), z.unknown()).nullable().openapi({ description: "As given at create or PATCH (at most 4096 bytes as JSON)" }),
   })
   .openapi("Key");
 
 export const CreatedKeySchema = KeySchema.extend({
-  key: z.string().openapi({ description: "The full API key. Shown only in this response: store it now." }),
+  key: z
+    .string()
+    .max(70)
+    .regex(/^[a-z][a-z0-9_]*_[A-Za-z0-9]{49}$/)
+    .openapi({ description: "The full API key. Shown only in this response: store it now." }),
 }).openapi("CreatedKey");
 
 export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> {
@@ -92,23 +96,23 @@ export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> 
 
 export const AuditEventSchema = z
   .object({
-    id: z.string(),
-    action: z.string().openapi({ example: "key.created" }),
-    actor: z.string().openapi({ description: "\"operator\" or the id of the org key that acted; for auth.failed, the key that failed" }),
-    key_id: z.string().nullable(),
+    id: idString("evt_5Rk2mQ8xNcV1tLp0WzKa"),
+    action: z.enum(AUDIT_ACTIONS).openapi({ example: "key.created" }),
+    actor: idString("operator").openapi({ description: "\"operator\" or the id of the org key that acted; for auth.failed, the key that failed" }),
+    key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa").nullable(),
     created_at: timestamp,
     last_seen_at: timestamp.openapi({ description: "Latest occurrence; differs from created_at only for aggregated rows" }),
-    count: z.number().int().openapi({ description: "Occurrences this row stands for (aggregated auth.failed rows count many)" }),
-    source: z.string().nullable().openapi({ description: "auth.failed: the client address" }),
-    reason: z.string().nullable().openapi({ description: "auth.failed: the error code the client got" }),
-    details: z.record(z.string(), z.unknown()).nullable(),
+    count: int64(1).openapi({ description: "Occurrences this row stands for (aggregated auth.failed rows count many)" }),
+    source: z.string().max(64).nullable().openapi({ description: "auth.failed: the client address (CF-Connecting-IP)" }),
+    reason: z.string().max(64).regex(/^[a-z_]+$/).nullable().openapi({ description: "auth.failed: the error code the client got" }),
+    details: z.record(z.string().max(100), z.unknown()).nullable(),
   })
   .openapi("AuditEvent");
 
 export function presentAuditEvent(row: AuditRow): z.infer<typeof AuditEventSchema> {
   return {
     id: row.id,
-    action: row.action,
+    action: row.action as (typeof AUDIT_ACTIONS)[number],
     actor: row.actor,
     key_id: row.keyId,
     created_at: iso(row.createdAt)!,
@@ -116,6 +120,32 @@ export function presentAuditEvent(row: AuditRow): z.infer<typeof AuditEventSchem
     count: row.count,
     source: row.source,
     reason: row.reason,
-    details: row.details,
+    details: row.details && presentDetails(row.details),
   };
+}
+
+/**
+ * Audit details as the API writes everything else: times (`*_at` fields, stored as epoch ms, also as the
+ * `from`/`to` of a change) in ISO 8601, a rate_limit's window as a duration ("60s"). Done at read time, so
+ * rows written before this rule read the same way.
+ */
+function presentDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const present = (name: string, value: unknown): unknown => {
+    if (name.endsWith("_at") && typeof value === "number") return iso(value);
+    if (name === "rate_limit" && isStoredRateLimit(value)) return { ...value, window: formatDuration(value.window) };
+    // A key's meta is the caller's own JSON: returned exactly as given.
+    if (name !== "meta" && value && typeof value === "object" && !Array.isArray(value)) {
+      const record = value as Record<string, unknown>;
+      // A change { from, to } of a field: present both sides as that field.
+      const keys = Object.keys(record);
+      if (keys.length > 0 && keys.every((k) => k === "from" || k === "to")) return { from: present(name, record.from), to: present(name, record.to) };
+      return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, present(k, v)]));
+    }
+    return value;
+  };
+  return present("", details) as Record<string, unknown>;
+}
+
+function isStoredRateLimit(value: unknown): value is { limit: number; window: number } {
+  return typeof value === "object" && value !== null && typeof (value as { window?: unknown }).window === "number";
 }

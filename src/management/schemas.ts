@@ -6,11 +6,38 @@ export const ErrorSchema = z
   .object({
     error: z.object({
       code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
-      message: z.string(),
-      details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+      message: z.string().max(2000),
+      details: z
+        .array(z.object({ field: z.string().max(200), message: z.string().max(2000) }))
+        .max(200)
+        .optional(),
     }),
   })
   .openapi("Error");
+
+// OpenAPI as a security contract (SPEC §9): every string, integer and array in the document is bounded.
+// The building blocks below carry their bounds; new schemas should be made of them.
+
+/** An integer with its OpenAPI format and bounds (int32 unless it can exceed 2^31). */
+export const int32 = (min: number, max: number) => z.number().int().min(min).max(max).openapi({ format: "int32" });
+export const int64 = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max).openapi({ format: "int64" });
+/** Ids: prefix, underscore, base62 (`key_8hQ2vN5mXcR1tLp0WzKa`). */
+export const ID_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
+export const idString = (example: string) => z.string().max(64).regex(ID_PATTERN).openapi({ example });
+
+/** Response headers every management answer carries (see src/management/rate_limit.ts). */
+const headerSchema = (description: string, schema: Record<string, unknown>) => ({ description, schema });
+export const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": headerSchema(
+    'The per-credential management limit (MANAGEMENT_RATE_LIMIT), e.g. `"default";q=600;w=60`; on answers given before a credential is identified (401, 429 too_many_auth_failures) the address\'s failed-authentication budget (AUTH_FAILURE_LIMIT), `"auth_failures";q=20;w=60`. X-RateLimit-Limit carries its q as well.',
+    { type: "string", maxLength: 200 },
+  ),
+  RateLimit: headerSchema('What is left of it, e.g. `"default";r=599;t=60` (draft-ietf-httpapi-ratelimit-headers)', { type: "string", maxLength: 200 }),
+  "X-RateLimit-Remaining": headerSchema("Calls left in the current window", { type: "integer", format: "int32", minimum: 0, maximum: 1_000_000_000 }),
+  "X-RateLimit-Reset": headerSchema("Seconds until the window resets", { type: "integer", format: "int32", minimum: 0, maximum: 86_400 }),
+};
+const RETRY_AFTER = { "Retry-After": headerSchema("Seconds to wait before trying again", { type: "integer", format: "int32", minimum: 1, maximum: 86_400 }) };
+const WWW_AUTHENTICATE = { "WWW-Authenticate": headerSchema("The Bearer challenge (RFC 6750)", { type: "string", maxLength: 200 }) };
 
 const ERROR_DESCRIPTIONS = {
   400: "Invalid request: `validation_error` (with `details`) or `invalid_json`",
@@ -20,12 +47,29 @@ const ERROR_DESCRIPTIONS = {
   409: "Conflicts with the current state (`key_limit_reached`, `conflict`)",
   413: "Body over 64 KiB",
   415: "Body is not JSON",
+  429: "Too many calls by this credential (`rate_limited`, MANAGEMENT_RATE_LIMIT) or too many failed authentications from this address (`too_many_auth_failures`, AUTH_FAILURE_LIMIT)",
+  500: "Internal error, or the gateway's configuration is invalid (`internal_error`, `gateway_misconfigured`); never with details",
 } as const;
 
+/** What every authenticated operation can answer, whatever else it declares (400: every one validates its path, query or body). */
+const ALWAYS = [400, 401, 403, 404, 429, 500] as const;
+
+function errorHeaders(status: number) {
+  if (status >= 500) return undefined;
+  if (status === 429) return { ...RETRY_AFTER, ...RATE_LIMIT_HEADERS };
+  if (status === 401) return { ...WWW_AUTHENTICATE, ...RATE_LIMIT_HEADERS };
+  return RATE_LIMIT_HEADERS;
+}
+
+/** The operation's error responses: the ones given plus 401, 403, 404, 429 and 500, each with its headers. */
 export function errorResponses<S extends keyof typeof ERROR_DESCRIPTIONS>(...statuses: S[]) {
+  const all = [...new Set<number>([...statuses, ...ALWAYS])].sort() as S[];
   return Object.fromEntries(
-    statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status], content: { "application/json": { schema: ErrorSchema } } }]),
-  ) as unknown as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+    all.map((status) => [
+      status,
+      { description: ERROR_DESCRIPTIONS[status], headers: errorHeaders(status), content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  ) as unknown as Record<S | (typeof ALWAYS)[number], { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
 export const jsonRequest = <T extends z.ZodType>(schema: T, required = true) => ({
@@ -35,19 +79,23 @@ export const jsonRequest = <T extends z.ZodType>(schema: T, required = true) => 
 
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
+  headers: RATE_LIMIT_HEADERS,
   content: { "application/json": { schema } },
 });
 
 export const PaginationSchema = z
-  .object({ page: z.number().int(), per_page: z.number().int(), total: z.number().int() })
+  .object({ page: int32(1, 10_000), per_page: int32(1, 100), total: int64(0) })
   .openapi("Pagination");
 
 export const dataOf = <T extends z.ZodType>(schema: T) => z.object({ data: schema });
-export const pageOf = <T extends z.ZodType>(schema: T) => z.object({ data: z.array(schema), pagination: PaginationSchema });
+export const pageOf = <T extends z.ZodType>(schema: T) => z.object({ data: z.array(schema).max(100), pagination: PaginationSchema });
+
+/** Deep pages are refused rather than turned into huge offsets: page x per_page stays far inside an int32. */
+export const MAX_PAGE = 10_000;
 
 export const pageQuery = {
-  page: z.coerce.number().int().min(1).default(1).openapi({ description: "1-based page number" }),
-  per_page: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Items per page (max 100)" }),
+  page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1).openapi({ description: `1-based page number (max ${MAX_PAGE})`, format: "int32" }),
+  per_page: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Items per page (max 100)", format: "int32" }),
 };
 
 /** `sort=name` ascending, `sort=-name` descending; `values` lists both forms of every field. */
@@ -79,8 +127,9 @@ function isIsoInstant(text: string): boolean {
 /** "2026-01-31" or "2026-01-31T12:00:00Z" (any offset); converted to epoch ms by `instant`. */
 export const isoInstant = z
   .string()
+  .max(40)
   .refine(isIsoInstant, "must be an ISO 8601 date (2026-01-31) or date-time (2026-01-31T12:00:00Z)")
-  .openapi({ example: "2026-01-31T00:00:00Z" });
+  .openapi({ example: "2026-01-31T00:00:00Z", pattern: ISO_INSTANT.source });
 
 /** Epoch ms of an `isoInstant`. A bare date means its first millisecond, or its last when it ends a range. */
 export function instant(text: string, edge: "start" | "end" = "start"): number {
@@ -89,15 +138,15 @@ export function instant(text: string, edge: "start" | "end" = "start"): number {
 }
 
 /** Output timestamps: ISO 8601 UTC, or null. */
-export const timestamp = z.string().openapi({ format: "date-time", example: "2026-01-31T12:00:00.000Z" });
+export const timestamp = z.string().max(30).openapi({ format: "date-time", example: "2026-01-31T12:00:00.000Z" });
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export const OrgIdParam = z.object({
-  org_id: z.string().min(1).max(64).openapi({ param: { name: "org_id", in: "path" }, example: "org_3kTMd9vW1qXb2LcY8nZp" }),
+  org_id: z.string().min(1).max(64).regex(ID_PATTERN, "is not an id").openapi({ param: { name: "org_id", in: "path" }, example: "org_3kTMd9vW1qXb2LcY8nZp" }),
 });
 
 export const KeyIdParams = OrgIdParam.extend({
-  key_id: z.string().min(1).max(64).openapi({ param: { name: "key_id", in: "path" }, example: "key_8hQ2vN5mXcR1tLp0WzKa" }),
+  key_id: z.string().min(1).max(64).regex(ID_PATTERN, "is not an id").openapi({ param: { name: "key_id", in: "path" }, example: "key_8hQ2vN5mXcR1tLp0WzKa" }),
 });
 
 export const security = [{ bearer: [] }];

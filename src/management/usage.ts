@@ -4,7 +4,7 @@ import { usageForKey } from "../store/usage";
 import { authorizeOrg } from "./auth";
 import type { ManagementApp } from "./context";
 import { keyNotFound } from "./keys";
-import { errorResponses, instant, iso, isoInstant, jsonResponse, KeyIdParams, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
+import { errorResponses, idString, instant, int32, int64, iso, isoInstant, jsonResponse, KeyIdParams, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
 
 const UsageQuery = z.object({
   ...pageQuery,
@@ -14,25 +14,26 @@ const UsageQuery = z.object({
 
 const CallSchema = z
   .object({
-    method: z.string().openapi({ example: "GET" }),
-    path: z.string().openapi({ description: "Request path without the query string", example: "/demo/items" }),
-    status: z.number().int().openapi({ description: "Status the client received (the origin's, or the gateway's refusal)", example: 200 }),
-    latency_ms: z.number().int().openapi({ description: "Gateway receipt to response headers", example: 12 }),
+    method: z.string().max(16).regex(/^[A-Z]+$/).openapi({ example: "GET" }),
+    path: z.string().max(256).openapi({ description: "Request path without the query string (at most 256 characters)", example: "/demo/items" }),
+    status: int32(100, 599).openapi({ description: "Status the client received (the origin's, or the gateway's refusal)", example: 200 }),
+    latency_ms: int32(0, 2_147_483_647).openapi({ description: "Gateway receipt to response headers", example: 12 }),
     at: timestamp,
   })
   .openapi("UsageCall");
 
-const count = z.number().int().min(0);
+const count = int64(0);
 const KeyUsageSchema = z
   .object({
-    key_id: z.string(),
+    key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
     counts: z.object({ "2xx": count, "3xx": count, "4xx": count, "5xx": count }).openapi({ description: "Calls in the range by status class" }),
     total: count.openapi({ description: "Calls in the range" }),
-    recent: z.array(CallSchema).openapi({ description: "One page of calls in the range, newest first" }),
+    recent: z.array(CallSchema).max(100).openapi({ description: "One page of calls in the range, newest first" }),
   })
   .openapi("KeyUsage");
 
 const keyUsageRoute = createRoute({
+  operationId: "keyUsage",
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}/usage",
   tags: ["keys"],

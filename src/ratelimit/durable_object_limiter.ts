@@ -9,6 +9,9 @@ export interface DurableObjectLimiterOptions {
 
 export const DEFAULT_LIMITER_TIMEOUT_MS = 1_000;
 
+/** Durable Object calls made by this isolate; read by the benchmark's probe (storage operations per request). */
+export const limiterStats = { doCalls: 0 };
+
 /** Object ids a limiter keeps (idFromName hashes the name on every call); the oldest is dropped beyond this. */
 const MAX_CACHED_IDS = 10_000;
 
@@ -31,8 +34,10 @@ export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TI
     }
     return namespace.get(id);
   };
-  const call = (identifier: string, invoke: (stub: DurableObjectStub<RateLimiterObject>) => Promise<RateLimitDecision>) =>
-    withDeadline(() => invoke(stubFor(identifier)), timeoutMs, "durable-object");
+  const call = (identifier: string, invoke: (stub: DurableObjectStub<RateLimiterObject>) => Promise<RateLimitDecision>) => {
+    limiterStats.doCalls++;
+    return withDeadline(() => invoke(stubFor(identifier)), timeoutMs, "durable-object");
+  };
 
   return {
     limit: (request: RateLimitRequest) => call(request.identifier, (stub) => stub.check(request.limit, request.windowMs)),

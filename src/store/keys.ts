@@ -62,12 +62,35 @@ export function underKeyLimit(db: Db, orgId: string, now: number, excluding?: st
   return sql`(${active}) < (${limit})`;
 }
 
-/** The key is active (or disabled: rotating a suspended key is how an incident ends) and nothing has been rotated from it yet. */
-export function rotatable(db: Db, orgId: string, keyId: string, now: number): SQL {
-  const current = db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.id, keyId), unexpired(now)));
+/**
+ * The key is active (or disabled: rotating a suspended key is how an incident ends), unchanged since
+ * it was read at `version`, and nothing has been rotated from it yet.
+ */
+export function rotatable(db: Db, orgId: string, keyId: string, now: number, version: number): SQL {
+  const current = db
+    .select({ one: sql`1` })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.version, version), unexpired(now)));
   const successor = db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.rotatedFrom, keyId)));
   return and(exists(current), notExists(successor))!;
 }
+
+/**
+ * Optimistic concurrency (see `apiKeys.version`): the row still is the one read at `version`, and
+ * not revoked. Every management write to a key is conditional on this, and so is its audit row;
+ * put the audit insert *before* the write in the batch so both see the same state.
+ */
+export function keyUnchanged(db: Db, keyId: string, version: number): SQL {
+  return exists(
+    db
+      .select({ one: sql`1` })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.version, version), isNull(apiKeys.revokedAt))),
+  );
+}
+
+/** What every management write sets besides its own fields. */
+const touched = (now: number) => ({ updatedAt: now, version: sql`${apiKeys.version} + 1` });
 
 export function keyExists(db: Db, keyId: string): SQL {
   return exists(db.select({ one: sql`1` }).from(apiKeys).where(eq(apiKeys.id, keyId)));
@@ -95,33 +118,38 @@ export async function findSuccessor(db: Db, orgId: string, keyId: string): Promi
   return rows[0] ?? null;
 }
 
-export function updateKey(db: Db, keyId: string, changes: KeyChanges, now: number) {
+/**
+ * Applies `changes` only if the key is still the one read at `version` (and not revoked):
+ * `meta.changes` is 0 when a concurrent write got there first. New key fields are added to
+ * `KeyChanges` and inherit this check.
+ */
+export function updateKey(db: Db, keyId: string, changes: KeyChanges, now: number, version: number) {
   return db
     .update(apiKeys)
-    .set({ ...changes, updatedAt: now })
-    .where(eq(apiKeys.id, keyId));
+    .set({ ...changes, ...touched(now) })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.version, version), isNull(apiKeys.revokedAt)));
 }
 
-/** Sets `revoked_at` once; a second revoke changes nothing, so the first time stays the record. */
-export function revokeKeyOnce(db: Db, keyId: string, now: number) {
+/** Sets `revoked_at` once, only on the version read; a second revoke changes nothing, so the first time stays the record. */
+export function revokeKeyOnce(db: Db, keyId: string, now: number, version: number) {
   return db
     .update(apiKeys)
-    .set({ revokedAt: now, updatedAt: now })
-    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+    .set({ revokedAt: now, ...touched(now) })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.version, version), isNull(apiKeys.revokedAt)));
 }
 
 /** Grace-period end of a rotated key; only applied if the new key was really written (`when`). */
 export function expireKeyAt(db: Db, keyId: string, expiresAt: number, now: number, when: SQL) {
   return db
     .update(apiKeys)
-    .set({ expiresAt, updatedAt: now })
+    .set({ expiresAt, ...touched(now) })
     .where(and(eq(apiKeys.id, keyId), when));
 }
 
 export function revokeKeyWhen(db: Db, keyId: string, now: number, when: SQL) {
   return db
     .update(apiKeys)
-    .set({ revokedAt: now, updatedAt: now })
+    .set({ revokedAt: now, ...touched(now) })
     .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt), when));
 }
 
@@ -170,9 +198,4 @@ export async function listKeys(db: Db, orgId: string, filters: KeyFilters, sort:
     db.select({ total: count() }).from(apiKeys).where(where),
   ]);
   return { rows, total: totals[0]?.total ?? 0 };
-}
-
-/** True only for the revoke that set exactly this time: the audit row follows the write that happened. */
-export function revokedAtExactly(db: Db, keyId: string, at: number): SQL {
-  return exists(db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.revokedAt, at))));
 }

@@ -43,6 +43,13 @@ export const apiKeys = sqliteTable(
     allowedIps: text("allowed_ips", { mode: "json" }).$type<string[] | null>(),
     /** Set while the key is suspended (PATCH `enabled: false`); null when enabled. */
     disabledAt: integer("disabled_at"),
+    /**
+     * Optimistic concurrency: bumped by every management write to the row (update, revoke, rotate,
+     * and any write added later). Each such write is conditional on the version it read, so a write
+     * based on a stale read changes nothing instead of silently undoing a concurrent one.
+     * (`last_used_at`, written by the usage consumer, is not a management change and does not bump it.)
+     */
+    version: integer("version").notNull().default(0),
   },
   (t) => [
     uniqueIndex("api_keys_hash_unique").on(t.hash),

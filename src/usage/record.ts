@@ -4,6 +4,7 @@
  * response is on its way; the queue consumer (consumer.ts) writes them to D1 in batches.
  * No record ever holds an API key: calls carry the key's id, failures at most the id of the key.
  */
+import { logThrottled } from "../log";
 
 /** One proxied or refused call by a known, valid key. */
 export interface CallRecord {
@@ -18,7 +19,7 @@ export interface CallRecord {
   at: number;
 }
 
-export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "key_disabled" | "conflicting_credentials";
+export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "key_disabled" | "conflicting_credentials" | "invalid_admin_token";
 
 /** One failed authentication. keyId/orgId only when the key exists (revoked or expired). */
 export interface AuthFailureRecord {
@@ -103,7 +104,8 @@ function createRecorder(queue: Queue<UsageMessage>): UsageRecorder {
         calls = unsent.flatMap((m) => m.calls).concat(calls);
         failures = unsent.flatMap((m) => m.failures).concat(failures);
         const dropped = trimOldest();
-        console.error("keygate: usage queue send failed; will retry on the next flush", err instanceof Error ? err.message : String(err), { buffered: calls.length + failures.length, dropped });
+        // At most once per interval: a queue that is down fails every flush, and must not flood the log.
+        logThrottled("usage-queue", `usage queue send failed; will retry on the next flush (buffered: ${calls.length + failures.length}, dropped: ${dropped})`, err);
         return;
       }
     }

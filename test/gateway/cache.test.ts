@@ -29,7 +29,8 @@ describe("tiered key lookup", () => {
     const { key } = await seedKey({ scopes: ["demo:read"] });
     const cold = lookupStats.d1Reads;
     expect((await call(key)).status).toBe(200);
-    expect(lookupStats.d1Reads).toBe(cold + 1);
+    // The lookup and the KV fill's re-check (from waitUntil).
+    expect(lookupStats.d1Reads).toBeGreaterThanOrEqual(cold + 1);
     const reads = lookupStats.d1Reads;
     for (let i = 0; i < 5; i++) expect((await call(key)).status).toBe(200);
     expect(lookupStats.d1Reads).toBe(reads);
@@ -57,11 +58,11 @@ describe("tiered key lookup", () => {
     const reads = lookupStats.d1Reads;
     expect(((await (await call(key)).json()) as { error: { code: string } }).error.code).toBe("invalid_key");
     expect(lookupStats.d1Reads).toBe(reads);
-    // And from KV once memory is gone.
+    // Only in this isolate's memory: unknown keys are never written to KV (SPEC §9).
     clearMemoryCache();
     const res = await callWithoutD1(key);
-    expect(res.status).toBe(401);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_key");
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("key_store_unavailable");
   });
 
   it("an expired key is refused the moment it expires, even while its record is cached", async () => {

@@ -71,6 +71,9 @@ describe("headers the origin sees", () => {
         "x-keygate-signature": "t=1,v1=forged",
         "cf-connecting-ip": "203.0.113.7",
         "x-forwarded-for": "198.51.100.1",
+        "x-real-ip": "198.51.100.2",
+        "true-client-ip": "198.51.100.3",
+        forwarded: "for=198.51.100.4",
         "x-request-id": "req-123",
       },
     });
@@ -85,7 +88,9 @@ describe("headers the origin sees", () => {
     expect(headers["x-keygate-key-id"]).toBe(id);
     expect(headers["x-keygate-scopes"]).toBe("demo:read demo:write");
     expect(headers["x-keygate-tier"]).toBe("pro");
-    expect(headers["x-forwarded-for"]).toBe("198.51.100.1, 203.0.113.7");
+    // The client IP comes from CF-Connecting-IP only; the client's own claims are dropped (issue 18.5).
+    expect(headers["x-forwarded-for"]).toBe("203.0.113.7");
+    for (const spoofed of ["x-real-ip", "true-client-ip", "forwarded"]) expect(names).not.toContain(spoofed);
     expect(headers["x-forwarded-proto"]).toBe("http");
     expect(headers["x-forwarded-host"]).toBe("gw.test");
     // Replaced by the gateway's own id: origins use it against replays, so a client must not choose it.

@@ -57,9 +57,9 @@ describe("revoke", () => {
     expect((await readKey(id, keyId)).status).toBe("revoked");
   });
 
-  it("an org key with keys:write may revoke keys of its org, including itself", async () => {
+  it("an org key with keys:write may revoke keys of its org whose scopes it holds, including itself", async () => {
     const { id } = await createOrg();
-    const writer = await createKey(id, { scopes: ["keys:write"] });
+    const writer = await createKey(id, { scopes: ["keys:write", "demo:read"] });
     const other = await createKey(id);
     expect((await keyFetch(writer.key, orgPath(id, `/keys/${other.id}/revoke`), { method: "POST" })).status).toBe(200);
     expect((await keyFetch(writer.key, orgPath(id, `/keys/${writer.id}/revoke`), { method: "POST" })).status).toBe(200);

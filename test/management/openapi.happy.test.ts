@@ -62,7 +62,7 @@ describe("OpenAPI document and docs", () => {
     expect(Object.keys(doc.components.schemas.CreateKey!.properties!).sort()).toEqual(["allowed_ips", "expires_at", "expires_in", "meta", "name", "rate_limit", "scopes"]);
     const create = doc.paths[`${MANAGEMENT}/orgs/{org_id}/keys`]!.post!;
     expect(Object.keys(create.requestBody!.content)).toEqual(["application/json"]);
-    expect(Object.keys(create.responses).sort()).toEqual(["201", "400", "401", "403", "404", "409", "413", "415"]);
+    expect(Object.keys(create.responses).sort()).toEqual(["201", "400", "401", "403", "404", "409", "413", "415", "429", "500"]);
   });
 
   it("serves interactive docs that load this document", async () => {

@@ -113,6 +113,6 @@ describe("orgs: happy path", () => {
   });
 
   it("health needs no credentials", async () => {
-    expect(await expectJson(await gatewayFetch("/_keygate/v1/health"), 200)).toEqual({ data: { status: "ok" } });
+    expect(await expectJson(await gatewayFetch("/_keygate/v1/health"), 200)).toEqual({ data: { status: "ok", config: "valid" } });
   });
 });

@@ -1,10 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, type TestContext } from "vitest";
-import { checkConfig } from "../../scripts/check-config.ts";
+import { checkConfig, isLocalHost, pathCovers } from "../../scripts/check-config.ts";
+
+// wrangler's own config warnings (e.g. vars not inherited into an [env.*], which several cases do on purpose) are
+// for operators; in this suite's output they are noise.
+process.env.WRANGLER_LOG = "error";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = join(ROOT, "scripts", "check-config.ts");
@@ -25,10 +29,10 @@ function runScript(args: string[]): Promise<Run> {
 }
 
 /** The same check in this process (wrangler's config reader loads once, not once per case). */
-async function check(config: string, env?: string): Promise<Run> {
+async function check(config: string, env?: string, options: { deploy?: boolean; environment?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   let out = "";
   const collect = (line: string) => void (out += line + "\n");
-  const code = await checkConfig(config, env, { log: collect, error: collect });
+  const code = await checkConfig(config, env, { log: collect, error: collect }, { environment: {}, ...options });
   return { code, out };
 }
 
@@ -51,13 +55,14 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
     expect(run.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\)/);
   });
 
   it("names the CORS origin that is not an origin, and refuses '*' with credentials", async (context) => {
     const withPath = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["http://localhost:5173/app"]') }));
     expect(withPath.code).toBe(1);
-    expect(withPath.out).toContain("CORS.origins.0");
+    expect(withPath.out).toContain("CORS.origins[1]");
     const starWithCredentials = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["*"]\ncredentials = true') }));
     expect(starWithCredentials.code).toBe(1);
     expect(starWithCredentials.out).toContain("CORS.credentials");
@@ -108,7 +113,8 @@ describe("npm run check-config", () => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('scopes = ["demo:write"]', 'scopes = ["demo:delete"]') });
     const run = await check(config);
     expect(run.code).toBe(1);
-    expect(run.out).toContain('ROUTES.2.scopes.0 scope "demo:delete" is not in SCOPES');
+    // Counted from 1, as the operator counts [[vars.ROUTES]] blocks.
+    expect(run.out).toContain('ROUTES[3].scopes[1]: scope "demo:delete" is not in SCOPES');
   });
 
   it("checks secrets from .dev.vars beside the config", async (context) => {
@@ -122,7 +128,7 @@ describe("npm run check-config", () => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": "ADMIN_TOKEN=a-long-enough-local-token\nORIGIN_SIGNING_SECRET=another-long-secret-value\n" });
     const run = await check(config);
     expect(run.code).toBe(0);
-    expect(run.out).toMatch(/secrets\s+ADMIN_TOKEN, ORIGIN_SIGNING_SECRET from \.dev\.vars/);
+    expect(run.out).toMatch(/secrets\s+ADMIN_TOKEN from \.dev\.vars, ORIGIN_SIGNING_SECRET from \.dev\.vars/);
     expect(run.out).not.toContain("a-long-enough-local-token");
   });
 
@@ -164,6 +170,141 @@ describe("npm run check-config", () => {
     const run = await check(project(context, {}));
     expect(run.code).toBe(1);
     expect(run.out).toContain("not found");
+  });
+
+  it("reports a TOML syntax error as one file:line:column line, without a stack trace or the file's text", async (context) => {
+    const broken = REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_');
+    const line = broken.split("\n").findIndex((text) => text.startsWith('KEY_PREFIX = "kg_')) + 1;
+    const config = project(context, { "wrangler.toml": broken });
+    const run = await runScript(["--config", config]);
+    expect(run.code).toBe(1);
+    expect(run.out.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^config INVALID: ${config}:${line}:\\d+: Invalid TOML document`))]);
+    expect(run.out).not.toContain("compatibility_date");
+  });
+
+  it("lists the allowed values when a var is not one of them", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "redis"') });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('- RATE_LIMIT_BACKEND: Invalid option: expected one of "durable-object"|"upstash"');
+  });
+
+  it("passes on what wrangler itself refuses in the file, without a stack trace", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('binding = "DB"', 'bindingx = "DB"') });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('"d1_databases[0]" bindings should have a string "binding" field');
+    expect(run.out).not.toMatch(/\n\s+at /);
+  });
+
+  it("gives the line and column of a JSON var that does not parse", async (context) => {
+    const config = project(context, { "wrangler.toml": `${REPO_CONFIG}\n[env.json]\n[env.json.vars]\nTIERS = '{"free": {"limit": 5,}}'\n` });
+    const run = await check(config, "json");
+    expect(run.code).toBe(1);
+    expect(run.out).toContain("- TIERS: is not valid JSON (line 1, column 22)");
+  });
+
+  describe("route rules", () => {
+    const withRoutes = (rules: string) => REPO_CONFIG.slice(0, REPO_CONFIG.indexOf("[[vars.ROUTES]]")) + rules;
+
+    it("says that a rule with scopes = [] lets any valid key in, and is not public", async (context) => {
+      const config = project(context, { "wrangler.toml": withRoutes('[[vars.ROUTES]]\nmethod = "GET"\npath = "/status"\nscopes = []\n') });
+      const run = await check(config);
+      expect(run.code).toBe(0);
+      expect(run.out).toMatch(/note\s+ROUTES\[1\] \(GET \/status\) has scopes = \[\]: any valid key may call it \(it is not public/);
+    });
+
+    it("warns about a rule an earlier, broader rule makes dead, naming both", async (context) => {
+      const rules = [
+        '[[vars.ROUTES]]\nmethod = "GET"\npath = "/items/:id"\nscopes = ["demo:read"]',
+        '[[vars.ROUTES]]\nmethod = "GET"\npath = "/items/admin"\nscopes = ["demo:write"]',
+        '[[vars.ROUTES]]\nmethod = "POST"\npath = "/items/admin"\nscopes = ["demo:write"]',
+      ].join("\n\n");
+      const run = await check(project(context, { "wrangler.toml": withRoutes(rules) }));
+      expect(run.code).toBe(0);
+      expect(run.out).toContain("warning        ROUTES[2] (GET /items/admin) is never used: ROUTES[1] (GET /items/:id) comes first and matches every request it would");
+      expect(run.out).not.toContain("ROUTES[3] (POST");
+    });
+
+    it("decides coverage the way the route policy matches", () => {
+      expect(pathCovers("/items/*", "/items")).toBe(true);
+      expect(pathCovers("/items/*", "/items/a/:b/*")).toBe(true);
+      expect(pathCovers("/items/:id", "/items/admin")).toBe(true);
+      expect(pathCovers("/items/:id", "/items/*")).toBe(false);
+      expect(pathCovers("/items/admin", "/items/:id")).toBe(false);
+      expect(pathCovers("/items/:id", "/items/a/b")).toBe(false);
+      expect(pathCovers("/*", "/")).toBe(true);
+      expect(pathCovers("/", "/a")).toBe(false);
+    });
+  });
+
+  it("warns when orgs in the local D1 use a tier that is not in TIERS", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG });
+    const dir = join(dirname(config), ".wrangler", "state", "v3", "d1", "miniflare-D1DatabaseObject");
+    mkdirSync(dir, { recursive: true });
+    // node:sqlite's "experimental" warning is noise in the test output, as check-config itself keeps it out.
+    const emitWarning = process.emitWarning;
+    process.emitWarning = () => undefined;
+    const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+    process.emitWarning = emitWarning;
+    const db = new DatabaseSync(join(dir, "local.sqlite"));
+    db.exec(`CREATE TABLE orgs (id TEXT PRIMARY KEY, tier TEXT NOT NULL);
+      CREATE TABLE api_keys (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, rate_limit TEXT, revoked_at INTEGER);
+      INSERT INTO orgs VALUES ('org_a', 'free'), ('org_b', 'doomed'), ('org_c', 'doomed');
+      INSERT INTO api_keys VALUES ('key_1', 'org_b', '{"limit":5,"window":1000}', NULL), ('key_2', 'org_c', NULL, NULL);`);
+    db.close();
+    const run = await check(config);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('warning        tier "doomed" is not in TIERS but 2 orgs in the local D1 use it (1 active key with its own rate_limit among them)');
+    expect(run.out).not.toContain('tier "free"');
+  });
+
+  describe("with --deploy", () => {
+    const deployable = REPO_CONFIG.replace("00000000-0000-0000-0000-000000000000", "6f1c9a52-8d3e-4b7a-9c21-0e5f4d3b2a19")
+      .replace("00000000000000000000000000000000", "a3c9e1f07b2d4c6e8f1a0b3d5e7c9f21")
+      .replace('ORIGIN_URL = "http://127.0.0.1:8788"', 'ORIGIN_URL = "https://origin.example.com"');
+    const secrets = { ADMIN_TOKEN: "a-long-enough-production-token" };
+
+    it("passes a config with real ids, a public origin and its secrets, and names the secrets the Worker must hold", async (context) => {
+      const run = await check(project(context, { "wrangler.toml": deployable }), undefined, { deploy: true, environment: secrets });
+      expect(run.code).toBe(0);
+      expect(run.out).toContain("deploy check OK");
+      expect(run.out).toContain("the Worker must also hold the secrets ADMIN_TOKEN");
+      expect(run.out).not.toContain(secrets.ADMIN_TOKEN);
+    });
+
+    it("fails on placeholder ids, a loopback origin and a missing ADMIN_TOKEN", async (context) => {
+      const run = await check(project(context, { "wrangler.toml": REPO_CONFIG }), undefined, { deploy: true });
+      expect(run.code).toBe(1);
+      expect(run.out).toContain("config NOT READY TO DEPLOY");
+      expect(run.out).toContain("- D1 DB: database_id is a placeholder");
+      expect(run.out).toContain("- KV KEY_CACHE: id is a placeholder");
+      expect(run.out).toContain("- ORIGIN_URL http://127.0.0.1:8788 is a loopback or private address");
+      expect(run.out).toContain("- secret ADMIN_TOKEN is required but is neither in the environment nor in .dev.vars");
+      expect(run.out).toContain("wrangler secret put ADMIN_TOKEN");
+    });
+
+    it("fails on a private origin, and names the Upstash secrets the Worker needs when that backend is chosen", async (context) => {
+      const privateOrigin = deployable.replace('"https://origin.example.com"', '"http://10.0.3.7:8080"');
+      const run = await check(project(context, { "wrangler.toml": privateOrigin }), undefined, { deploy: true, environment: secrets });
+      expect(run.code).toBe(1);
+      expect(run.out).toContain("- ORIGIN_URL http://10.0.3.7:8080 is a loopback or private address");
+      const upstash = deployable.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "upstash"');
+      const environment = { ...secrets, UPSTASH_REDIS_REST_URL: "https://eu1-x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "upstash-token" };
+      const ok = await check(project(context, { "wrangler.toml": upstash }), "", { deploy: true, environment });
+      expect(ok.code).toBe(0);
+      expect(ok.out).toContain("the Worker must also hold the secrets ADMIN_TOKEN, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN");
+      expect(ok.out).not.toContain("upstash-token");
+    });
+
+    it("tells loopback and private hosts from public ones", () => {
+      for (const host of ["localhost", "api.localhost", "127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "[::1]", "[fd00::1]", "[fe80::1]", "[::ffff:10.0.0.1]", "printer.local", "0.0.0.0"]) {
+        expect(isLocalHost(host), host).toBe(true);
+      }
+      for (const host of ["origin.example.com", "8.8.8.8", "172.32.0.1", "[2606:4700::1111]", "localhost.example.com"]) {
+        expect(isLocalHost(host), host).toBe(false);
+      }
+    });
   });
 });
 

@@ -11,8 +11,8 @@ const SCRIPT = join(ROOT, "scripts", "start.ts");
 export const TOKEN = "start-test-operator-token-0123456789";
 
 /** Runs `npm start`'s script; the token comes from the environment so the repo's .dev.vars is never touched. */
-export function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [SCRIPT], {
+export function start(env: Record<string, string>, args: string[] = []): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [SCRIPT, ...args], {
     cwd: ROOT,
     env: { ...process.env, ADMIN_TOKEN: TOKEN, FORCE_COLOR: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -35,6 +35,8 @@ export interface LocalGateway {
   url: string;
   originUrl: string;
   token: string;
+  /** npm start's own process id. */
+  pid: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -44,15 +46,16 @@ export interface LocalGateway {
  * checkout shares .wrangler/state, so the node project runs its files one at a time (vitest.config.ts)
  * and tests create their own orgs rather than expect an empty database.
  */
-export async function startGateway(env: Record<string, string> = {}): Promise<LocalGateway> {
+export async function startGateway(env: Record<string, string> = {}, args: string[] = []): Promise<LocalGateway> {
   const port = await freePort();
   const originPort = await freePort();
-  const run = start({ PORT: String(port), DEMO_ORIGIN_PORT: String(originPort), ...env });
+  const run = start({ PORT: String(port), DEMO_ORIGIN_PORT: String(originPort), ...env }, args);
   await untilOutput(run, "keygate is running");
   return {
     url: `http://127.0.0.1:${port}`,
     originUrl: `http://127.0.0.1:${originPort}`,
     token: env.ADMIN_TOKEN ?? TOKEN,
+    pid: run.child.pid!,
     output: run.output,
     async stop() {
       if (run.child.exitCode !== null) return;

@@ -48,7 +48,7 @@ async function launch(port: number): Promise<RedisServer> {
   child.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
   const spawnError = new Promise<never>((_, reject) =>
     child.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") err.message = "redis-server is not on PATH: install the Debian package redis-server (.ci/run does when it is missing)";
+      if (err.code === "ENOENT") err.message = "redis-server is not on PATH: install it (`npm test` does on Debian as root and on macOS with Homebrew: test/system-programs.ts)";
       reject(err);
     }),
   );

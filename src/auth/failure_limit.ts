@@ -1,0 +1,103 @@
+import type { Config } from "../config";
+import type { Env } from "../env";
+import { KeygateError } from "../errors";
+import { secondsUntil } from "../ratelimit/headers";
+import { limiterStore, warnStoreUnavailable } from "./limiter_store";
+
+/**
+ * SPEC §9: a source (client IP) with `AUTH_FAILURE_LIMIT` failed authentications (default 20 per
+ * 60 s; a bad operator token or a bad key, on the management API and the hot path alike) is refused
+ * 429 `too_many_auth_failures` for the rest of the window, before any credential check.
+ *
+ * Every failure is counted in this isolate (fixed windows, no I/O). Failures that already cost a
+ * lookup (unknown, revoked or expired keys, wrong operator tokens) are also counted in the shared
+ * limiter store, one round trip per *failure* (never per successful request), so the limit holds
+ * across isolates and locations; malformed keys are not, because SPEC §2 promises they cost no
+ * storage or limiter call. A source that reaches the limit is remembered in this isolate until its
+ * window ends, so the check before each request is a map lookup; another isolate learns it at the
+ * source's next failure there (the shared limit holds to within one extra failure per isolate).
+ */
+export function clientSource(headers: Headers): string {
+  // CF-Connecting-IP is set by Cloudflare and cannot be forged by the client (see README "Security").
+  return headers.get("cf-connecting-ip") ?? "unknown";
+}
+
+/** Sources over the limit in this isolate → when their window ends (epoch ms). */
+const blocked = new Map<string, number>();
+/** Bounded: an attacker rotating addresses cannot grow it without limit (the oldest entries go first). */
+const MAX_BLOCKED_SOURCES = 10_000;
+
+/** Before any credential check: the refusal for a blocked source, or null. */
+export function authFailureRefusal(source: string, now = Date.now()): KeygateError | null {
+  const until = blocked.get(source);
+  if (until === undefined) return null;
+  if (until <= now) {
+    blocked.delete(source);
+    return null;
+  }
+  return tooManyFailures(until, now);
+}
+
+function tooManyFailures(until: number, now: number): KeygateError {
+  return new KeygateError("too_many_auth_failures", "too many failed authentications from this address; try again later", {
+    headers: { "Retry-After": String(Math.max(1, secondsUntil(until, now))) },
+  });
+}
+
+/** Failures per source in this isolate's current fixed window. Bounded like `blocked`. */
+const local = new Map<string, { window: number; count: number }>();
+
+function block(source: string, until: number): void {
+  blocked.delete(source);
+  blocked.set(source, until);
+  if (blocked.size > MAX_BLOCKED_SOURCES) blocked.delete(blocked.keys().next().value!);
+}
+
+function countLocally(source: string, limit: number, windowMs: number, now: number): void {
+  const window = Math.floor(now / windowMs);
+  const seen = local.get(source);
+  const count = seen && seen.window === window ? seen.count + 1 : 1;
+  local.delete(source);
+  local.set(source, { window, count });
+  if (local.size > MAX_BLOCKED_SOURCES) local.delete(local.keys().next().value!);
+  if (count >= limit) block(source, (window + 1) * windowMs);
+}
+
+/**
+ * After a failed authentication: counts it; from the limit on, the source is refused until the
+ * window ends. `shared`: also count it in the limiter store (not for malformed keys, see above).
+ */
+export async function countAuthFailure(config: Config, env: Env, source: string, options: { shared: boolean }, now = Date.now()): Promise<void> {
+  const { limit, windowMs } = config.authFailureLimit;
+  countLocally(source, limit, windowMs, now);
+  if (!options.shared) return;
+  try {
+    const decision = await limiterStore(config, env).record({ identifier: `authfail:${source}`, limit, windowMs, mode: "strict" }, 1);
+    if (decision.remaining <= 0) block(source, Math.max(decision.resetAt, now + 1));
+  } catch (err) {
+    // Counting failures must never turn a 401 into a 5xx: without the store, only the isolate's count applies.
+    warnStoreUnavailable("AUTH_FAILURE_LIMIT", err);
+  }
+}
+
+/**
+ * Rate-limit headers for answers given before a credential is known (401, the 429 above, a 400 for
+ * conflicting credentials): the source's failed-authentication budget as this isolate knows it (other
+ * locations may have counted more), as policy `auth_failures`.
+ */
+export function authFailureBudgetHeaders(config: Config, source: string, now = Date.now()): Record<string, string> {
+  const { limit, windowMs } = config.authFailureLimit;
+  const window = Math.floor(now / windowMs);
+  const until = blocked.get(source);
+  const seen = local.get(source);
+  const used = until !== undefined && until > now ? limit : seen && seen.window === window ? Math.min(limit, seen.count) : 0;
+  const resetAt = until !== undefined && until > now ? until : (window + 1) * windowMs;
+  const seconds = secondsUntil(resetAt, now);
+  return {
+    "RateLimit-Policy": `"auth_failures";q=${limit};w=${Math.max(1, Math.ceil(windowMs / 1000))}`,
+    RateLimit: `"auth_failures";r=${limit - used};t=${seconds}`,
+    "X-RateLimit-Limit": String(limit),
+    "X-RateLimit-Remaining": String(limit - used),
+    "X-RateLimit-Reset": String(seconds),
+  };
+}

@@ -1,0 +1,41 @@
+import type { MiddlewareHandler } from "hono";
+import { limiterStore, warnStoreUnavailable } from "../auth/limiter_store";
+import { KeygateError } from "../errors";
+import { rateLimitHeaders, secondsUntil } from "../ratelimit/headers";
+import type { ManagementEnv } from "./context";
+
+/**
+ * SPEC §9: every management credential (the operator token, each org key) gets
+ * `MANAGEMENT_RATE_LIMIT` calls per window (default 600 per 60 s), counted in the shared limiter
+ * store. Every answer carries the usual `RateLimit-Policy`/`RateLimit`/`X-RateLimit-*` headers; over
+ * the limit it is 429 `rate_limited` with `Retry-After`.
+ *
+ * If the store cannot answer, the call is admitted (and logged) whatever RATE_LIMIT_FAILURE_MODE
+ * says: an operator must be able to revoke a leaked key while the limiter is down.
+ */
+export function managementRateLimit(): MiddlewareHandler<ManagementEnv> {
+  return async (c, next) => {
+    const config = c.get("config");
+    const caller = c.get("caller");
+    const { limit, windowMs } = config.managementRateLimit;
+    const identifier = caller.kind === "operator" ? "mgmt:operator" : `mgmt:${caller.key.id}`;
+    let headers: Record<string, string>;
+    try {
+      const decision = await limiterStore(config, c.env).limit({ identifier, limit, windowMs, mode: "strict" });
+      const now = Date.now();
+      headers = rateLimitHeaders([{ name: "default", limit, windowMs, decision }], now);
+      if (!decision.allowed) {
+        throw new KeygateError("rate_limited", "this credential's management rate limit is exhausted; retry later", {
+          headers: { "Retry-After": String(Math.max(1, secondsUntil(decision.retryAt, now))), ...headers },
+        });
+      }
+    } catch (err) {
+      if (err instanceof KeygateError) throw err;
+      warnStoreUnavailable("MANAGEMENT_RATE_LIMIT", err);
+      headers = rateLimitHeaders([{ name: "default", limit, windowMs }], Date.now());
+    }
+    await next();
+    // Success and error answers alike (Hono has rendered a thrown error into c.res by now).
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}

@@ -1,0 +1,98 @@
+// Requests no fetch() can build, sent as raw bytes to a real `npm start` gateway: a GET or HEAD with
+// a body (issue 18.4) and request-targets a URL library would tidy up before sending (issue 18.1).
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type LocalGateway } from "./npm-start.ts";
+
+let gateway: LocalGateway;
+let key: string;
+
+beforeAll(async () => {
+  gateway = await startGateway();
+  const admin = (path: string, body: unknown) =>
+    fetch(`${gateway.url}/_keygate/v1${path}`, { method: "POST", headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then((res) => res.json() as Promise<{ data: { id: string; key: string } }>);
+  const org = await admin("/orgs", { name: "wire test org", tier: "pro" });
+  key = (await admin(`/orgs/${org.data.id}/keys`, { name: "wire", scopes: ["demo:read"] })).data.key;
+}, 180_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+interface RawResponse {
+  status: number;
+  head: string;
+  body: string;
+}
+
+/** Writes `lines` (CRLF-joined) and `body` to a fresh connection, reads until the server closes. */
+function raw(lines: string[], body = ""): Promise<RawResponse> {
+  const { port } = new URL(gateway.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), "127.0.0.1");
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const [head = "", rest = ""] = text.split("\r\n\r\n", 2);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: rest });
+    });
+    socket.write([...lines, "Connection: close", "", ""].join("\r\n") + body);
+  });
+}
+
+const host = () => `Host: ${new URL(gateway.url).host}`;
+
+describe("GET and HEAD with a body (issue 18.4)", () => {
+  it.each(["GET", "HEAD"])("%s with Content-Length and a body: 400 invalid_request, not a 5xx blamed on the origin", async (method) => {
+    const res = await raw([`${method} /demo/items HTTP/1.1`, host(), `X-API-Key: ${key}`, "Content-Length: 5"], "hello");
+    expect(res.status).toBe(400);
+    expect(res.head).not.toMatch(/x-demo-origin/i);
+    if (method === "GET") expect(JSON.parse(res.body.slice(res.body.indexOf("{"), res.body.lastIndexOf("}") + 1)).error.code).toBe("invalid_request");
+  });
+
+  it("GET with a chunked body: never a 5xx; refused, or (as local workerd does) the body is dropped before the worker", async () => {
+    const res = await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${key}`, "Transfer-Encoding: chunked"], "5\r\nhello\r\n0\r\n\r\n");
+    if (res.status === 400) return expect(res.body).toContain("invalid_request");
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('"body_bytes":0');
+  });
+
+  it("GET with Content-Length: 0 is an ordinary GET and reaches the origin", async () => {
+    const res = await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${key}`, "Content-Length: 0"]);
+    expect(res.status).toBe(200);
+    expect(res.head).toMatch(/x-demo-origin: keygate/i);
+  });
+});
+
+describe("request-targets as sent on the wire (issue 18.1)", () => {
+  it("GET //demo/internal/secret: 400 invalid_path, the origin never called", async () => {
+    const res = await raw(["GET //demo/internal/secret HTTP/1.1", host(), `X-API-Key: ${key}`]);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain("invalid_path");
+    expect(res.head).not.toMatch(/x-demo-origin/i);
+  });
+
+  it("dot segments and backslashes are resolved before matching, and the origin receives the resolved path", async () => {
+    const res = await raw(["GET /demo/x/%2e%2E/y\\z HTTP/1.1", host(), `X-API-Key: ${key}`]);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('"path":"/demo/y/z"');
+  });
+
+  it("dot segments cannot climb out of the rule: /demo/../secret is matched as /secret (no rule: 404)", async () => {
+    const res = await raw(["GET /demo/../secret HTTP/1.1", host(), `X-API-Key: ${key}`]);
+    expect(res.status).toBe(404);
+    expect(res.body).toContain("no_route");
+    expect(res.head).not.toMatch(/x-demo-origin/i);
+  });
+});
+
+describe("secrets scan of what the gateway printed (issue 18)", () => {
+  it("npm start's whole output holds neither the key nor the operator token", () => {
+    const output = gateway.output();
+    expect(output.length).toBeGreaterThan(0);
+    expect(output.includes(key)).toBe(false);
+    expect(output.includes(gateway.token)).toBe(false);
+  });
+});
