@@ -159,7 +159,8 @@ export function assertCanGrant(caller: Caller, scopes: readonly string[]): void 
  */
 export function assertCanManage(caller: Caller, target: { id: string; scopes: readonly string[] }): void {
   if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
-  const missing = target.scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  // Wildcard-aware like granting: `demo:*` covers a target's `demo:read`; a target's `demo:*` needs one as broad.
+  const missing = target.scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `key ${target.id} holds scopes this key lacks (${missing.join(", ")}); only a key holding them, or the operator, may change it`, {
       details: missing.map((scope) => ({ field: "scopes", message: `the calling key does not hold ${scope}` })),

@@ -68,6 +68,17 @@ describe("wildcard scopes", () => {
     await expectError(await create(wild.key, ["keys:read"]), 403, "insufficient_scope");
   });
 
+  it("a key manages keys whose scopes its wildcard covers, never a key holding a broader wildcard", async () => {
+    const { id } = await createOrg();
+    const wild = await createKey(id, { scopes: ["keys:write", "demo:*"] });
+    const plain = await createKey(id, { scopes: ["keys:write", "demo:read", "demo:write"] });
+    const narrow = await createKey(id, { scopes: ["demo:read"] });
+    const broad = await createKey(id, { scopes: ["demo:*"] });
+    expect((await keyFetch(wild.key, orgPath(id, `/keys/${narrow.id}`), { method: "PATCH", json: { name: "renamed" } })).status).toBe(200);
+    await expectError(await keyFetch(plain.key, orgPath(id, `/keys/${broad.id}`), { method: "PATCH", json: { name: "renamed" } }), 403, "insufficient_scope");
+    await expectError(await keyFetch(plain.key, orgPath(id, `/keys/${broad.id}/revoke`), { method: "POST" }), 403, "insufficient_scope");
+  });
+
   it("'*' alone, a misplaced wildcard and one that matches nothing are 400, with the valid scopes listed", async () => {
     const { id } = await createOrg();
     for (const scope of ["*", "demo:r*", "nope:*", "*:read"]) {
