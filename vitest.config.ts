@@ -47,7 +47,7 @@ export default defineConfig({
     // secrets-scan.ts fails any file during which the worker printed a full key or the admin token.
     setupFiles: ["./test/apply-migrations.ts", "./test/secrets-scan.ts"],
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: [...configDefaults.exclude, "test/node/**", ...unrunnable],
+    exclude: [...configDefaults.exclude, "test/node/**", "test/console/browser.test.ts", ...unrunnable],
     reporters: ["default", skippedSuites],
     testTimeout: 30_000,
     // Two projects: the worker's tests inside workerd (everything above), and the operator scripts
@@ -55,7 +55,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "workers" } },
       // One file at a time: every `npm start` in a checkout shares .wrangler/state, and two at once fail with SQLITE_BUSY.
-      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts"], exclude: [...configDefaults.exclude, ...unrunnable], environment: "node", testTimeout: 60_000, fileParallelism: false } },
+      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts", "test/console/browser.test.ts"], exclude: [...configDefaults.exclude, ...unrunnable], environment: "node", testTimeout: 60_000, fileParallelism: false } },
     ],
   },
 });

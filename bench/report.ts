@@ -100,6 +100,8 @@ export function evaluateTargets(rows: readonly ScenarioRow[], flood: UnknownKeyF
     const [a, b] = [row(rows, id, c), row(rows, "passthrough", c)];
     return isValid(a) && isValid(b) ? ratio(a.summary.rps, b.summary.rps) : Number.NaN;
   };
+  const [three, one] = [row(rows, "do-strict-3", 32), row(rows, "do-strict", 32)];
+  const threeVsOne = isValid(three) && isValid(one) ? ratio(three.summary.rps, one.summary.rps) : Number.NaN;
   const fast1Valid = isValid(row(rows, "do-fast", 1)) && isValid(row(rows, "passthrough", 1));
   const p50Upper = fast1Valid && addedP50 ? addedP50.hi : Number.NaN;
   const p50Check = atMost("gateway DO fast, c=1: added p50 vs pass-through (95% CI upper bound)", p50Upper, 0.1, " ms");
@@ -122,6 +124,7 @@ export function evaluateTargets(rows: readonly ScenarioRow[], flood: UnknownKeyF
     // under load that rounds to 0 per 1,000 requests, which is the goal; the exact rate is shown.
     atMost("warm key (DO fast), steady state: KV reads per 1,000 requests", warmPer1000("kvReads"), 0.5, "", 3),
     atMost("warm key (DO fast), steady state: D1 reads per 1,000 requests", warmPer1000("d1Reads"), 0.5, "", 3),
+    atLeast("DO strict, 3 policies (burst + default + monthly quota) vs 1 window, c=32: req/s", threeVsOne, 0.95),
   ];
 
   const floodRows = rows.filter((r) => r.id === "unknown");

@@ -19,6 +19,15 @@ export const PATH = "/demo/bench";
 const BENCH_TIERS = {
   "bench-strict": { limit: 1_000_000_000, window: "60s", mode: "strict" },
   "bench-fast": { limit: 1_000_000_000, window: "60s", mode: "fast" },
+  // SPEC §7's point: three policies cost the same single round trip as one.
+  "bench-three": {
+    limits: [
+      { name: "burst", limit: 1_000_000_000, window: "1s" },
+      { name: "default", limit: 1_000_000_000, window: "60s" },
+    ],
+    quota: { limit: 1_000_000_000, period: "month" },
+    mode: "strict",
+  },
 };
 
 export interface Scenario {
@@ -155,6 +164,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     { id: "origin", label: "direct origin", url: origin.url, pool: fixedKey, expectedStatus: 200 },
     { id: "passthrough", label: "pass-through worker", url: passthrough.url, worker: passthrough, pool: fixedKey, expectedStatus: 200 },
     { id: "do-strict", label: "gateway, DO strict", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.strict.key)]), expectedStatus: 200 },
+    { id: "do-strict-3", label: "gateway, DO strict, 3 policies", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.three.key)]), expectedStatus: 200 },
     { id: "do-fast", label: "gateway, DO fast", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.fast.key)]), expectedStatus: 200 },
     { id: "do-fast-allowlist", label: "gateway, DO fast, 50-entry allowed_ips", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.allowlisted.key)]), expectedStatus: 200 },
     ...(upstash
@@ -215,6 +225,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
 
 interface SeededKeys {
   strict: BenchKey;
+  three: BenchKey;
   fast: BenchKey;
   cold: BenchKey;
   /** Fast mode with the longest allowlist a key may have, the client's address last: the worst case scan. */
@@ -229,8 +240,10 @@ async function seedGateway(gateway: RunningWorker, admin: ManagementClient, root
   await applyMigrations(gateway.miniflare, join(root, "drizzle"));
   const strictOrg = await admin.createOrg("bench strict", "bench-strict");
   const fastOrg = await admin.createOrg("bench fast", "bench-fast");
+  const threeOrg = await admin.createOrg("bench three policies", "bench-three");
   return {
     strict: await admin.createKey(strictOrg, "bench-strict", ["demo:read"]),
+    three: await admin.createKey(threeOrg, "bench-three", ["demo:read"]),
     fast: await admin.createKey(fastOrg, "bench-fast", ["demo:read"]),
     cold: await admin.createKey(fastOrg, "bench-cold", ["demo:read"]),
     allowlisted: await admin.createKey(await admin.createOrg("bench fast allowlist", "bench-fast"), "bench-allowlist", ["demo:read"], FIFTY_ENTRY_ALLOWLIST),

@@ -27,7 +27,10 @@ export interface GatewayConfig {
   rateLimitBackend: string;
   rateLimitFailureMode: string;
   scopes: Record<string, string>;
-  tiers: Record<string, { limit: number; window: number; org_limit?: number; mode: string }>;
+  tiers: Record<
+    string,
+    { limits: Array<{ name: string; limit: number; window: number; mode: string }>; quota?: { limit: number; period: string }; org_limit?: number; org_window: number; mode: string }
+  >;
   routes: RouteRule[];
   cors?: { origins: string[]; methods?: string[]; max_age: number; credentials: boolean };
   expiryPolicy: { required: boolean; maxLifetimeMs: number | null };
@@ -38,6 +41,7 @@ export interface GatewayConfig {
   managementRateLimit: { limit: number; windowMs: number };
   adminToken?: string;
   originSigningSecret?: string;
+  console: { sessionSecret?: string; sessionTtlMs: number };
 }
 interface ConfigModule {
   parseConfig(vars: Record<string, unknown>): GatewayConfig;
@@ -50,7 +54,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET"];
+export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -199,15 +203,19 @@ export async function checkConfig(
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
+  out.log(`  console        /_keygate/console, sign-ins last ${config.console.sessionTtlMs / 1000}s (CONSOLE_SESSION_TTL); session key from ${"CONSOLE_SESSION_SECRET" in loaded.secretSources ? "CONSOLE_SESSION_SECRET" : config.console.sessionSecret ? "ADMIN_TOKEN" : "nothing: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET to enable sign-in"}`);
   out.log(`  cors           ${describeCors(config.cors)}`);
   out.log(`  key expiry     ${describeExpiry(config.expiryPolicy)}`);
   out.log(`  rotation       ${config.rotationReminderAfterMs === null ? "reminders off (ROTATION_REMINDER_AFTER = off)" : `key.rotation_due for active keys older than ${config.rotationReminderAfterMs / 86_400_000}d (ROTATION_REMINDER_AFTER)`}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
-  for (const note of routeNotes(config.routes)) out.log(`  note           ${note}`);
-  const warnings = [...routeWarnings(config.routes), ...orgTierWarnings(loaded)];
+  const { notes, warnings } = configAdvice(loaded);
+  for (const note of notes) out.log(`  note           ${note}`);
   const placeholders = placeholderProblems(loaded.wrangler);
   if (!options.deploy) warnings.push(...placeholders);
+  if (options.deploy && config.originUrl.protocol === "http:") {
+    warnings.push(`ORIGIN_URL ${config.originUrl.origin} is plain http: requests (with their X-Keygate-* identity headers) cross the internet from Cloudflare to your origin unencrypted; use https`);
+  }
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
@@ -233,9 +241,17 @@ function describeCors(cors: GatewayConfig["cors"]): string {
   return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""})`;
 }
 
+/** What a valid config may still get wrong: `npm start` prints these too. */
+export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
+  return { notes: routeNotes(loaded.config.routes), warnings: [...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
+}
+
 function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {
-  const org = tier.org_limit ? `, org ${tier.org_limit}` : "";
-  return `${name} ${tier.limit}/${tier.window / 1000}s${org} (${tier.mode})`;
+  const single = tier.limits.length === 1 && tier.limits[0]!.name === "default";
+  const windows = tier.limits.map((l) => `${single ? "" : `${l.name} `}${l.limit}/${l.window / 1000}s${l.mode === tier.mode ? "" : ` ${l.mode}`}`);
+  const quota = tier.quota ? `, quota ${tier.quota.limit}/${tier.quota.period}` : "";
+  const org = tier.org_limit ? `, org ${tier.org_limit}${tier.org_window === tier.limits[0]!.window ? "" : `/${tier.org_window / 1000}s`}` : "";
+  return `${name} ${windows.join(" + ")}${quota}${org} (${tier.mode})`;
 }
 
 /** Not errors for local dev (which runs fine with them), but a deploy fails or is unusable. */

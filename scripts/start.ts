@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type GatewayConfig, loadGatewayConfig, type LoadedConfig, SECRETS } from "./check-config.ts";
+import { configAdvice, type GatewayConfig, loadGatewayConfig, type LoadedConfig, SECRETS } from "./check-config.ts";
 import { DEMO_ORIGIN_URL, startDemoOrigin } from "./demo-origin.ts";
 import { readDevVars, resolveAdminToken, type AdminToken } from "./dev-vars.ts";
 import { firstCall } from "./start-banner.ts";
@@ -72,6 +72,10 @@ async function main(): Promise<void> {
     throw new StartError(`refusing to start: config INVALID: ${first}\n${rest.join("\n")}${rest.length ? "\n" : ""}(npm run check-config -- --config ${args.config}${args.env ? ` --env ${args.env}` : ""} prints the full report)`);
   }
   const loaded = load.loaded;
+  // The same notes and warnings check-config prints (a rule with scopes = [], a dead rule, orgs on a missing tier).
+  const advice = configAdvice(loaded);
+  for (const note of advice.notes) console.log(`keygate: note: ${note}`);
+  for (const warning of advice.warnings) console.warn(`keygate: warning: ${warning}`);
   await assertPortFree(port, "PORT");
 
   console.log("keygate: applying D1 migrations to the local database (.wrangler/state)");

@@ -1,4 +1,6 @@
 import type { Env } from "./env";
+import { consoleApp } from "./console/app";
+import { CONSOLE_PREFIX } from "./console/layout";
 import { handleGatewayRequest } from "./gateway";
 import { withCors } from "./gateway/cors";
 import { managementApp, MANAGEMENT_PREFIX } from "./management/app";
@@ -9,6 +11,7 @@ import { managementApp, MANAGEMENT_PREFIX } from "./management/app";
  */
 export function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
   const url = new URL(request.url);
+  if (url.pathname === CONSOLE_PREFIX || url.pathname.startsWith(CONSOLE_PREFIX + "/")) return consoleApp.fetch(request, env, ctx);
   if (url.pathname === MANAGEMENT_PREFIX || url.pathname.startsWith(MANAGEMENT_PREFIX + "/")) {
     return managementApp.fetch(request, env, ctx);
   }

@@ -40,8 +40,8 @@ describe("parseConfig defaults", () => {
 
   it("turns tier windows into milliseconds and defaults the mode to strict", () => {
     const config = parseConfig({ TIERS: { free: { limit: 10, window: "2m" }, pro: { limit: 5, window: "1h", mode: "fast", org_limit: 50 } } });
-    expect(config.tiers.free).toEqual({ limit: 10, window: 120_000, mode: "strict" });
-    expect(config.tiers.pro).toEqual({ limit: 5, window: 3_600_000, mode: "fast", org_limit: 50 });
+    expect(config.tiers.free).toEqual({ limits: [{ name: "default", limit: 10, window: 120_000, mode: "strict" }], org_window: 120_000, mode: "strict" });
+    expect(config.tiers.pro).toEqual({ limits: [{ name: "default", limit: 5, window: 3_600_000, mode: "fast" }], org_window: 3_600_000, mode: "fast", org_limit: 50 });
   });
 
   it("coerces numeric vars given as strings", () => {
@@ -63,8 +63,8 @@ describe("parseConfig with JSON-string vars (from --var or the dashboard)", () =
       ROUTES: JSON.stringify([{ method: "GET", path: "/demo/*", scopes: ["demo:read"] }]),
     });
     expect(config.scopes["demo:read"]).toBe("read");
-    expect(config.tiers.free).toEqual({ limit: 60, window: 60_000, mode: "strict" });
-    expect(config.routes).toEqual([{ method: "GET", path: "/demo/*", scopes: ["demo:read"] }]);
+    expect(config.tiers.free).toEqual({ limits: [{ name: "default", limit: 60, window: 60_000, mode: "strict" }], org_window: 60_000, mode: "strict" });
+    expect(config.routes).toEqual([{ method: "GET", path: "/demo/*", scopes: ["demo:read"], cost: 1 }]);
   });
 
   it("names the var whose JSON text does not parse", () => {
@@ -114,7 +114,7 @@ describe("parseConfig rejects bad config and names the bad field", () => {
   });
 
   it("accepts routes that require built-in scopes without listing them in SCOPES", () => {
-    expect(parseConfig({ TIERS, ROUTES: [{ path: "/x", scopes: ["admin"] }] }).routes[0]).toEqual({ method: "*", path: "/x", scopes: ["admin"] });
+    expect(parseConfig({ TIERS, ROUTES: [{ path: "/x", scopes: ["admin"] }] }).routes[0]).toEqual({ method: "*", path: "/x", scopes: ["admin"], cost: 1 });
   });
 
   it("rejects a route restricted to an unknown tier", () => {
@@ -164,6 +164,16 @@ describe("parseConfig rejects bad config and names the bad field", () => {
     for (const bad of ["-1", "1.5", "lots", String(16 * 1024 * 1024 + 1)]) {
       expect(configError({ TIERS, SIGNED_BODY_MAX_BYTES: bad }).message).toContain("SIGNED_BODY_MAX_BYTES");
     }
+  });
+
+  it("keys console sessions to CONSOLE_SESSION_SECRET, else ADMIN_TOKEN, and bounds CONSOLE_SESSION_TTL", () => {
+    expect(parseConfig({ TIERS }).console).toEqual({ sessionSecret: undefined, sessionTtlMs: 8 * 3_600_000 });
+    const token = "operator-token-0123456789";
+    expect(parseConfig({ TIERS, ADMIN_TOKEN: token }).console.sessionSecret).toBe(token);
+    const secret = "s".repeat(32);
+    expect(parseConfig({ TIERS, ADMIN_TOKEN: token, CONSOLE_SESSION_SECRET: secret, CONSOLE_SESSION_TTL: "30m" }).console).toEqual({ sessionSecret: secret, sessionTtlMs: 1_800_000 });
+    expect(configError({ TIERS, CONSOLE_SESSION_SECRET: "short" }).message).toContain("CONSOLE_SESSION_SECRET must be at least 32 characters");
+    for (const bad of ["30s", "8d", "soon"]) expect(configError({ TIERS, CONSOLE_SESSION_TTL: bad }).message).toContain("CONSOLE_SESSION_TTL");
   });
 
   it("rejects an ORIGIN_URL that is not http(s)", () => {
@@ -216,5 +226,60 @@ describe("abuse limits (SPEC §9)", () => {
       expect(configError({ TIERS, AUTH_FAILURE_LIMIT: bad }).message, bad).toContain("AUTH_FAILURE_LIMIT");
       expect(configError({ TIERS, MANAGEMENT_RATE_LIMIT: bad }).message, bad).toContain("MANAGEMENT_RATE_LIMIT");
     }
+  });
+});
+
+describe("TIERS v2: named windows, quotas, route costs (SPEC §7)", () => {
+  it("reads several named windows, a quota, an org aggregate over its own window, and per-limit modes", () => {
+    const config = parseConfig({
+      TIERS: {
+        pro: {
+          limits: [
+            { name: "burst", limit: 10, window: "1s", mode: "fast" },
+            { name: "default", limit: 600, window: "60s" },
+          ],
+          quota: { limit: 100_000, period: "month" },
+          org_limit: 3000,
+        },
+      },
+      ROUTES: [{ path: "/search", cost: 5 }],
+    });
+    expect(config.tiers.pro).toEqual({
+      limits: [
+        { name: "burst", limit: 10, window: 1_000, mode: "fast" },
+        { name: "default", limit: 600, window: 60_000, mode: "strict" },
+      ],
+      quota: { limit: 100_000, period: "month" },
+      org_limit: 3000,
+      org_window: 60_000,
+      mode: "strict",
+    });
+    expect(config.routes[0]!.cost).toBe(5);
+  });
+
+  it.each([
+    [{ limits: [{ name: "a", limit: 1, window: "1s" }, { name: "a", limit: 2, window: "2s" }] }, "TIERS.t.limits.1.name", "used twice"],
+    [{ limits: [{ name: "quota", limit: 1, window: "1s" }] }, "TIERS.t.limits.0.name", "reserved"],
+    [{ limits: [{ name: "Burst", limit: 1, window: "1s" }] }, "TIERS.t.limits.0.name", "lowercase"],
+    [{ limits: [{ name: "a", limit: 1, window: "500ms" }] }, "TIERS.t.limits.0.window", "between 1s and 31d"],
+    [{ limits: [{ name: "a", limit: 1, window: "32d" }] }, "TIERS.t.limits.0.window", "between 1s and 31d"],
+    [{ limits: [{ name: "a", limit: 1.5, window: "1s" }] }, "TIERS.t.limits.0.limit", ""],
+    [{ limits: [] }, "TIERS.t.limits", ""],
+    [{ limit: 5, window: "60s", quota: { limit: 5, period: "week" } }, "TIERS.t.quota.period", ""],
+    [{ limit: 5, window: "60s", limits: [{ name: "a", limit: 1, window: "1s" }] }, "TIERS.t.limits", "not both"],
+    [{ limit: 5 }, "TIERS.t.window", "required"],
+  ])("refuses tier %j naming %s", (tier, field, message) => {
+    const err = configError({ TIERS: { t: tier } });
+    expect(err.details?.map((d) => d.field)).toContain(field);
+    expect(err.details?.find((d) => d.field === field)?.message).toContain(message);
+  });
+
+  it.each([0, -1, 1.5, "5"])("refuses route cost %j", (cost) => {
+    expect(configError({ TIERS, ROUTES: [{ path: "/x", cost }] }).details?.[0]?.field).toBe("ROUTES.0.cost");
+  });
+
+  it("refuses a route whose cost no window of a tier it serves could ever admit", () => {
+    const err = configError({ TIERS: { free: { limit: 3, window: "60s" }, pro: { limit: 100, window: "60s" } }, ROUTES: [{ path: "/x", cost: 5, tiers: ["pro"] }, { path: "/y", cost: 5 }] });
+    expect(err.details).toEqual([{ field: "ROUTES.1.cost", message: expect.stringContaining('tier "free"') }]);
   });
 });

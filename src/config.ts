@@ -65,18 +65,72 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
 export const consistencyMode = z.enum(["strict", "fast"]);
 export type ConsistencyMode = z.infer<typeof consistencyMode>;
 
-const tier = z.strictObject({
+const DAY_MS = 86_400_000;
+/** Windows between 1 s and 31 days: shorter ones cost a store call per second per key for nothing, longer ones are quotas. */
+export const MIN_WINDOW_MS = 1_000;
+export const MAX_WINDOW_MS = 31 * DAY_MS;
+export const MAX_LIMITS_PER_KEY = 10;
+/** Names the limiter gives its own policies: a window may not take them. */
+export const RESERVED_POLICY_NAMES = ["quota", "org"] as const;
+export const POLICY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+const windowDuration = duration.refine((ms) => ms >= MIN_WINDOW_MS && ms <= MAX_WINDOW_MS, "must be between 1s and 31d");
+
+export const quotaPeriod = z.enum(["day", "month"]);
+
+const windowLimit = z.strictObject({
+  name: z
+    .string()
+    .regex(POLICY_NAME, "must be 1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -")
+    .refine((name) => !(RESERVED_POLICY_NAMES as readonly string[]).includes(name), 'must not be "quota" or "org" (reserved)'),
   limit: z.number().int().positive(),
-  window: duration,
-  org_limit: z.number().int().positive().optional(),
-  mode: consistencyMode.default("strict"),
+  window: windowDuration,
+  mode: consistencyMode.optional(),
 });
+
+const quota = z.strictObject({ limit: z.number().int().positive(), period: quotaPeriod });
+
+/**
+ * SPEC §7: `{limits: [{name, limit, window, mode?}], quota?, org_limit?, org_window?, mode?}`; the
+ * v1 form `{limit, window, org_limit?, mode?}` stays valid and means one limit named `default`.
+ * The org aggregate counts over `org_window`, else the window of the limit named `default`, else
+ * of the first limit.
+ */
+const tier = z
+  .strictObject({
+    limits: z.array(windowLimit).min(1).max(MAX_LIMITS_PER_KEY).optional(),
+    limit: z.number().int().positive().optional(),
+    window: windowDuration.optional(),
+    quota: quota.optional(),
+    org_limit: z.number().int().positive().optional(),
+    org_window: windowDuration.optional(),
+    mode: consistencyMode.default("strict"),
+  })
+  .superRefine((raw, ctx) => {
+    if (raw.limits && (raw.limit !== undefined || raw.window !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["limits"], message: "give either limits or limit and window, not both" });
+    } else if (!raw.limits && (raw.limit === undefined || raw.window === undefined)) {
+      ctx.addIssue({ code: "custom", path: raw.limit === undefined ? ["limit"] : ["window"], message: "is required (or give limits)" });
+    }
+    const seen = new Set<string>();
+    raw.limits?.forEach((limit, i) => {
+      if (seen.has(limit.name)) ctx.addIssue({ code: "custom", path: ["limits", i, "name"], message: `"${limit.name}" is used twice` });
+      seen.add(limit.name);
+    });
+  })
+  .transform(({ limits, limit, window, quota, org_limit, org_window, mode }) => {
+    const windows = (limits ?? [{ name: "default", limit: limit!, window: window! }]).map((w) => ({ name: w.name, limit: w.limit, window: w.window, mode: w.mode ?? mode }));
+    const orgWindow = org_window ?? (windows.find((w) => w.name === "default") ?? windows[0]!).window;
+    return { limits: windows, quota, org_limit, org_window: orgWindow, mode };
+  });
 
 const route = z.strictObject({
   method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)]).default("*"),
   path: z.string().startsWith("/", "must start with /"),
   scopes: z.array(z.string()).default([]),
   tiers: z.array(z.string()).min(1).optional(),
+  /** Units the request counts against every window and the quota (SPEC §7). */
+  cost: z.number().int().min(1).max(1_000_000).default(1),
 });
 
 /** A count per window: "600/60s", "20/1m", or a bare number meaning per 60 s. */
@@ -106,7 +160,6 @@ const intFromVar = (fallback: number) => z.coerce.number().int().positive().defa
 const booleanVar = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]);
 
 /** A duration of at least a day (key lifetimes and ages are counted in days), or `off`. */
-const DAY_MS = 86_400_000;
 const days = (allowOff: boolean) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
     if (allowOff && value === "off") return null;
@@ -143,6 +196,9 @@ const configSchema = z
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     ORIGIN_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
+    CONSOLE_SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
   })
   .superRefine((raw, ctx) => {
     const scopes = new Set([...Object.keys(BUILTIN_SCOPES), ...Object.keys(raw.SCOPES)]);
@@ -157,6 +213,14 @@ const configSchema = z
       rule.tiers?.forEach((name, j) => {
         if (!tiers.has(name)) ctx.addIssue({ code: "custom", path: ["ROUTES", i, "tiers", j], message: `tier "${name}" is not in TIERS` });
       });
+      for (const name of rule.tiers ?? tiers) {
+        // The superRefine also runs when a tier itself failed to parse: only whole tiers are compared.
+        const tier = Object.hasOwn(raw.TIERS, name) ? raw.TIERS[name] : undefined;
+        const smallest = Array.isArray(tier?.limits) ? Math.min(...tier.limits.map((l) => l.limit), tier.quota?.limit ?? Infinity) : undefined;
+        if (smallest !== undefined && rule.cost > smallest) {
+          ctx.addIssue({ code: "custom", path: ["ROUTES", i, "cost"], message: `${rule.cost} is more than tier "${name}" allows in a whole window or quota (${smallest}): every request would be refused` });
+        }
+      }
     });
     if (raw.RATE_LIMIT_BACKEND === "upstash" && !(raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "is required when RATE_LIMIT_BACKEND is upstash (with UPSTASH_REDIS_REST_TOKEN)" });
@@ -193,6 +257,8 @@ export interface Config {
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
+  /** The web console: what its session cookie is encrypted with (never the raw value) and how long a sign-in lasts. */
+  console: { sessionSecret?: string; sessionTtlMs: number };
 }
 
 /** Parses raw vars; throws a `gateway_misconfigured` error that names the first bad field. */
@@ -227,6 +293,7 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
+    console: { sessionSecret: raw.CONSOLE_SESSION_SECRET ?? raw.ADMIN_TOKEN, sessionTtlMs: raw.CONSOLE_SESSION_TTL },
   };
 }
 

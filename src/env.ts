@@ -30,4 +30,6 @@ export interface Env {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   ORIGIN_SIGNING_SECRET?: string;
+  CONSOLE_SESSION_SECRET?: string;
+  CONSOLE_SESSION_TTL?: string | number;
 }

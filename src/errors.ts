@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   // 403
   insufficient_scope: 403,
   tier_not_entitled: 403,
+  tier_unavailable: 403,
+  exceeds_tier: 403,
   forbidden: 403,
   ip_not_allowed: 403,
   // 404
@@ -37,6 +39,7 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   // 429
   rate_limited: 429,
+  quota_exceeded: 429,
   too_many_auth_failures: 429,
   // 5xx
   internal_error: 500,

@@ -35,7 +35,7 @@ export const SYSTEM_PROGRAMS: SystemProgram[] = [
     debian: "chromium",
     brew: "--cask chromium",
     // The operator console's browser tests drive a headless Chromium.
-    neededBy: ["test/console/**"],
+    neededBy: ["test/console/browser.test.ts"],
   },
 ];
 

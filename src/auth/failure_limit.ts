@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Env } from "../env";
 import { KeygateError } from "../errors";
 import { secondsUntil } from "../ratelimit/headers";
+import { singleWindowPlan } from "../ratelimit/policy";
 import { limiterStore, warnStoreUnavailable } from "./limiter_store";
 
 /**
@@ -44,8 +45,8 @@ function tooManyFailures(until: number, now: number): KeygateError {
   });
 }
 
-/** Failures per source in this isolate's current fixed window. Bounded like `blocked`. */
-const local = new Map<string, { window: number; count: number }>();
+/** Failures per source in this isolate: this fixed window's count and the previous one's. Bounded like `blocked`. */
+const local = new Map<string, { window: number; current: number; previous: number }>();
 
 function block(source: string, until: number): void {
   blocked.delete(source);
@@ -53,14 +54,28 @@ function block(source: string, until: number): void {
   if (blocked.size > MAX_BLOCKED_SOURCES) blocked.delete(blocked.keys().next().value!);
 }
 
-function countLocally(source: string, limit: number, windowMs: number, now: number): void {
+/**
+ * The same weighted two-window estimate as the limiter store (sliding_window.ts), so a burst that
+ * straddles a window boundary is not forgiven: previous x (time left of it in the sliding window) + current.
+ */
+function localEstimate(source: string, windowMs: number, now: number): { window: number; current: number; previous: number; estimate: number } {
   const window = Math.floor(now / windowMs);
   const seen = local.get(source);
-  const count = seen && seen.window === window ? seen.count + 1 : 1;
+  const current = seen?.window === window ? seen.current : 0;
+  const previous = seen?.window === window ? seen.previous : seen?.window === window - 1 ? seen.current : 0;
+  const elapsed = (now - window * windowMs) / windowMs;
+  return { window, current, previous, estimate: previous * (1 - elapsed) + current };
+}
+
+/** Blocked once there is not room for one more whole failure (an estimate above limit - 1). */
+const exhausted = (estimate: number, limit: number) => estimate > limit - 1;
+
+function countLocally(source: string, limit: number, windowMs: number, now: number): void {
+  const { window, current, previous, estimate } = localEstimate(source, windowMs, now);
   local.delete(source);
-  local.set(source, { window, count });
+  local.set(source, { window, current: current + 1, previous });
   if (local.size > MAX_BLOCKED_SOURCES) local.delete(local.keys().next().value!);
-  if (count >= limit) block(source, (window + 1) * windowMs);
+  if (exhausted(estimate + 1, limit)) block(source, (window + 1) * windowMs);
 }
 
 /**
@@ -72,8 +87,9 @@ export async function countAuthFailure(config: Config, env: Env, source: string,
   countLocally(source, limit, windowMs, now);
   if (!options.shared) return;
   try {
-    const decision = await limiterStore(config, env).record({ identifier: `authfail:${source}`, limit, windowMs, mode: "strict" }, 1);
-    if (decision.remaining <= 0) block(source, Math.max(decision.resetAt, now + 1));
+    const answer = await limiterStore(config, env).record(singleWindowPlan(`authfail:${source}`, limit, windowMs), 1);
+    const counted = answer.policies[0]!;
+    if (exhausted(limit - counted.remaining, limit)) block(source, Math.max(counted.resetAt, now + 1));
   } catch (err) {
     // Counting failures must never turn a 401 into a 5xx: without the store, only the isolate's count applies.
     warnStoreUnavailable("AUTH_FAILURE_LIMIT", err);
@@ -87,17 +103,16 @@ export async function countAuthFailure(config: Config, env: Env, source: string,
  */
 export function authFailureBudgetHeaders(config: Config, source: string, now = Date.now()): Record<string, string> {
   const { limit, windowMs } = config.authFailureLimit;
-  const window = Math.floor(now / windowMs);
   const until = blocked.get(source);
-  const seen = local.get(source);
-  const used = until !== undefined && until > now ? limit : seen && seen.window === window ? Math.min(limit, seen.count) : 0;
-  const resetAt = until !== undefined && until > now ? until : (window + 1) * windowMs;
-  const seconds = secondsUntil(resetAt, now);
+  const { window, estimate } = localEstimate(source, windowMs, now);
+  const isBlocked = until !== undefined && until > now;
+  const remaining = isBlocked ? 0 : Math.max(0, Math.floor(limit - estimate));
+  const seconds = secondsUntil(isBlocked ? until : (window + 1) * windowMs, now);
   return {
     "RateLimit-Policy": `"auth_failures";q=${limit};w=${Math.max(1, Math.ceil(windowMs / 1000))}`,
-    RateLimit: `"auth_failures";r=${limit - used};t=${seconds}`,
+    RateLimit: `"auth_failures";r=${remaining};t=${seconds}`,
     "X-RateLimit-Limit": String(limit),
-    "X-RateLimit-Remaining": String(limit - used),
+    "X-RateLimit-Remaining": String(remaining),
     "X-RateLimit-Reset": String(seconds),
   };
 }

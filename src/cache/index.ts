@@ -200,3 +200,19 @@ export function clearMemoryCache(): void {
   unknown.clear();
   clearKeyIndex();
 }
+
+/**
+ * The key cache for a record the rate limiter says is stale (the key changed after it was cached):
+ * drops the hash from this isolate's memory and KV at this location, then looks it up again, so the
+ * read goes to D1 and refills both with the current record.
+ */
+export function freshKeyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
+  const cache = keyCacheFor(env, config, ctx);
+  return {
+    async get(hash) {
+      await cache.purge([hash]);
+      return cache.get(hash);
+    },
+    purge: (hashes) => cache.purge(hashes),
+  };
+}

@@ -1,4 +1,4 @@
-import type { KeyRateLimit } from "../store/schema";
+import type { StoredKeyLimits } from "../store/schema";
 
 /**
  * Everything the hot path needs to decide on a request, cached in isolate memory and KV
@@ -12,7 +12,11 @@ export interface KeyRecord {
   scopes: string[];
   expiresAt: number | null;
   revokedAt: number | null;
-  rateLimit: KeyRateLimit | null;
+  rateLimit: StoredKeyLimits | null;
+  /** When the key row last changed (absent in records cached before this field existed). */
+  updatedAt?: number;
+  /** The rotation chain's first key, whose limiter counters this key shares (absent or null: its own). */
+  limiterId?: string | null;
   // Optional: records cached before these fields existed read as "anywhere" and "enabled".
   /** Normalised addresses/CIDR ranges the key may be used from; null or empty: anywhere. */
   allowedIps?: string[] | null;

@@ -1,10 +1,12 @@
 import type { KeyRecord } from "../cache/interface";
-import { keyCacheFor } from "../cache";
+import { freshKeyCacheFor, keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
+import { StaleKeyRecord } from "../ratelimit/interface";
+import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
@@ -71,8 +73,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let rateLimitHeaders: Record<string, string> | undefined;
   try {
     assertIpAllowed(record, request.headers);
-    authorizeRoute(routePolicy(config.routes), request.method, path, record);
-    rateLimitHeaders = await enforceRateLimit({ config, env, ctx, record });
+    ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record));
     const origin = await proxyToOrigin(request, url, {
       path,
       originUrl: config.originUrl,
@@ -98,6 +99,26 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     at: startedAt,
   });
   return response;
+}
+
+/**
+ * Steps 5-6: the key's tier must exist, the route must admit it, and its limits must have room. When
+ * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
+ * read again from D1 and the request decided on it: one extra lookup, only after a change.
+ */
+async function admit(request: Request, path: string, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord) {
+  const decide = (record: KeyRecord, fresh: boolean) => {
+    tierOf(config, record);
+    const rule = authorizeRoute(routePolicy(config.routes), request.method, path, record);
+    return enforceRateLimit({ config, env, ctx, record, cost: rule.cost, acceptStale: fresh });
+  };
+  try {
+    return { record: cached, rateLimitHeaders: await decide(cached, false) };
+  } catch (err) {
+    if (!(err instanceof StaleKeyRecord)) throw err;
+    const record = await verifyKey(extractCredential(request.headers), config, freshKeyCacheFor(env, config, ctx), Date.now());
+    return { record, rateLimitHeaders: await decide(record, true) };
+  }
 }
 
 const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "key_disabled", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);

@@ -4,7 +4,7 @@ import { parseConfig, type RouteRule } from "../config";
 import { KeygateError } from "../errors";
 import { authorizeRoute, normalizePath, routePatternProblem, routePolicy } from "./route_policy";
 
-const rule = (path: string, scopes: string[] = [], method: RouteRule["method"] = "*", tiers?: string[]): RouteRule => ({ method, path, scopes, tiers });
+const rule = (path: string, scopes: string[] = [], method: RouteRule["method"] = "*", tiers?: string[]): RouteRule => ({ method, path, scopes, tiers, cost: 1 });
 
 function refusal(fn: () => unknown): KeygateError {
   try {

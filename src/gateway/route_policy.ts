@@ -24,6 +24,8 @@ export interface MatchedRule {
   index: number;
   scopes: readonly string[];
   tiers: ReadonlySet<string> | null;
+  /** Units a request on this route counts against every limit (SPEC §7). */
+  cost: number;
 }
 
 interface CompiledRule extends MatchedRule {
@@ -93,6 +95,7 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
     pattern: compilePattern(rule.path),
     scopes: rule.scopes,
     tiers: rule.tiers ? new Set(rule.tiers) : null,
+    cost: rule.cost ?? 1,
   };
 }
 

@@ -9,11 +9,13 @@ import { managementRateLimit } from "./rate_limit";
 import type { ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { registerKeyLifecycleRoutes } from "./key_lifecycle";
+import { registerKeyLimitRoutes } from "./key_limits";
 import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
 import { registerScopeRoutes } from "./scopes";
 import { registerUsageRoutes } from "./usage";
 import { validationHook } from "./validation";
+import { registerWhoamiRoute } from "./whoami";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -27,14 +29,17 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 // Each credential is rate limited (SPEC §9) before its body is even read.
 for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+managementApp.use("/whoami", managementAuth(), managementRateLimit());
 for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth(), managementRateLimit());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
 registerKeyRoutes(managementApp);
 registerKeyLifecycleRoutes(managementApp);
+registerKeyLimitRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
+registerWhoamiRoute(managementApp);
 registerScopeRoutes(managementApp);
 registerAuthFailureRoutes(managementApp);
 

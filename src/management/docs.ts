@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
+import { html } from "hono/html";
+import { secureHeaders } from "hono/secure-headers";
 import { configStatus } from "../config";
 import type { ManagementApp } from "./context";
 import { ErrorSchema } from "./schemas";
@@ -43,7 +44,7 @@ const TAGS = [
   { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
   { name: "audit", description: "An org's audit trail, and (operator only) failed authentications no org owns" },
   { name: "scopes", description: "The scope catalogue keys are granted from" },
-  { name: "meta", description: "Liveness" },
+  { name: "meta", description: "Liveness, and who a credential is" },
 ];
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
@@ -67,6 +68,58 @@ export function registerDocs(app: ManagementApp, basePath: string): void {
     tags: TAGS,
   }));
 
-  // Scalar renders in the browser from its CDN bundle; the document itself is served from here.
-  app.get("/docs", Scalar({ url: `${basePath}/openapi.json`, pageTitle: "keygate management API" }));
+  registerDocsPage(app, basePath);
+}
+
+// Content-addressed by the pinned version: a new bundle gets a new URL, so it can be cached for good.
+const SCALAR_VERSION = "1.76.0";
+
+/**
+ * Scalar's standalone bundle and our two-line start script, both from this worker: no CDN, and a CSP
+ * that forbids every other host. Scalar injects its own <style> and inline style attributes, hence
+ * 'unsafe-inline' for styles only; scripts stay 'self'.
+ */
+function registerDocsPage(app: ManagementApp, basePath: string): void {
+  const docsHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:"],
+      fontSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  });
+  app.use("/docs", docsHeaders);
+  app.get(`/docs/scalar-${SCALAR_VERSION}.js`, async (c) => {
+    // The API reference's browser bundle, pinned in package.json, as text (wrangler.toml's [[rules]]). Imported
+    // when asked for, so programs that load this module outside the worker (tsx, for the OpenAPI checks) never read it.
+    const { default: bundle } = await import("../../node_modules/@scalar/api-reference/dist/browser/standalone.js");
+    return c.body(bundle, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" });
+  });
+  app.get("/docs/init.js", (c) => {
+    // Nothing that needs Scalar's hosted services (fonts, AI agent, developer toolbar, telemetry): the CSP would refuse them anyway.
+    const config = { url: `${basePath}/openapi.json`, withDefaultFonts: false, hideClientButton: true, telemetry: false, showDeveloperTools: "never", agent: { disabled: true } };
+    return c.body(`Scalar.createApiReference("#app", ${JSON.stringify(config)});\n`, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" });
+  });
+  app.get("/docs", (c) =>
+    c.html(html`<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>keygate management API</title>
+  </head>
+  <body>
+    <noscript>
+      <p>The interactive reference needs JavaScript. The API is described by its <a href="${basePath}/openapi.json">OpenAPI document (openapi.json)</a>.</p>
+    </noscript>
+    <div id="app"></div>
+    <script src="${basePath}/docs/scalar-${SCALAR_VERSION}.js"></script>
+    <script src="${basePath}/docs/init.js"></script>
+  </body>
+</html>`),
+  );
 }

@@ -22,6 +22,7 @@ import { findOrg } from "../store/orgs";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { tellLimiterKeyEnded } from "./key_limits";
 import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "./keys";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
@@ -99,8 +100,9 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       assertCanManage(caller, row);
       const now = Date.now();
       if (row.revokedAt !== null) {
-        // Idempotent; purged on every call, so retrying a revoke whose purge failed finishes the job.
+        // Idempotent; purged and told on every call, so retrying a revoke whose purge or notice failed finishes the job.
         await cache.purge([row.hash]);
+        await tellLimiterKeyEnded(c, row, { reason: "revoked", at: row.revokedAt });
         return c.json({ data: presentKey(row, now) }, 200);
       }
       // Audit first, under the same condition as the write: exactly one key.revoked per revocation.
@@ -111,6 +113,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       // Changed meanwhile (updated, rotated or revoked by someone else): read it again.
       if (changedRows(revoked) === 0) return STALE;
       await cache.purge([row.hash]);
+      await tellLimiterKeyEnded(c, row, { reason: "revoked", at: now });
       return c.json({ data: presentKey({ ...row, revokedAt: now, updatedAt: now }, now) }, 200);
     });
   });
@@ -143,7 +146,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
       const expiresAt = body.expires_in !== undefined || body.expires_at !== undefined ? expiryOf(body, now) : lifetime === null ? null : now + lifetime;
       assertExpiryPolicy(c.get("config"), body, expiresAt, now);
-      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt, rotatedFrom: old.id }, now);
+      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
       const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
       const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
       const written = keyExists(db, row.id);
@@ -176,6 +179,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
         throw keyLimitReached(org_id, org.maxActiveKeys);
       }
       await keyCacheOf(c).purge([old.hash, row.hash]);
+      await tellLimiterKeyEnded(c, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
       c.header("Cache-Control", "no-store");
       return c.json({ data: { ...presentKey(row, now), key } }, 201);
     });

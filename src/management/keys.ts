@@ -10,7 +10,6 @@ import { newId } from "../keys/ids";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import { findKey, insertKeyIf, KEY_STATUSES, keyExists, type KeyChanges, type KeyRow, type KeyStatus, keyUnchanged, listKeys, underKeyLimit, updateKey } from "../store/keys";
-import type { KeyRateLimit } from "../store/schema";
 import { findOrg } from "../store/orgs";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
@@ -18,6 +17,7 @@ import { actorOf, keyCacheOf, type ManagementApp } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { AllowedIps, assertCanRestrict, Enabled, storedAllowedIps } from "./restrictions";
 import { dataOf, errorResponses, instant, int32, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
+import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput, tellLimiterKeyChanged } from "./key_limits";
 import { invalidField, invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
@@ -67,13 +67,6 @@ const Scopes = z
     description: `Scopes from the configured catalogue (SCOPES plus admin, keys:read, keys:write, audit:read); at most ${MAX_SCOPES_PER_KEY}, and at most ${MAX_SCOPES_HEADER_BYTES} bytes joined by spaces`,
     example: ["demo:read"],
   });
-const RateLimitInput = z
-  .strictObject({
-    limit: int32(1, 1_000_000_000),
-    window: durationText(1_000, DAY_MS, "60s"),
-    mode: consistencyMode.optional(),
-  })
-  .openapi("KeyRateLimitInput");
 const Meta = z
   .record(z.string().max(100), z.unknown())
   .refine((meta) => depthOf(meta, MAX_META_DEPTH + 1) <= MAX_META_DEPTH, `must be nested at most ${MAX_META_DEPTH} levels deep`)
@@ -116,7 +109,9 @@ const CreateKeyBody = z
     name: KeyName,
     scopes: Scopes,
     ...expiryFields,
-    rate_limit: RateLimitInput.optional(),
+    rate_limit: RateLimitInput.optional().openapi({ description: "Shorthand for rate_limits with one limit named default" }),
+    rate_limits: RateLimitsInput.optional(),
+    quota: QuotaInput.optional(),
     meta: Meta.optional(),
     allowed_ips: AllowedIps.optional(),
   })
@@ -127,12 +122,14 @@ const UpdateKeyBody = z
   .strictObject({
     name: KeyName.optional(),
     scopes: Scopes.optional(),
-    rate_limit: RateLimitInput.nullable().optional().openapi({ description: "null removes the override (the tier's limit applies)" }),
+    rate_limit: RateLimitInput.nullable().optional().openapi({ description: "Shorthand for rate_limits with one limit named default; null removes the key's own windows" }),
+    rate_limits: RateLimitsInput.nullable().optional().openapi({ description: "Replaces the key's own windows; null removes them (the tier's apply)" }),
+    quota: QuotaInput.nullable().optional().openapi({ description: "null removes the key's own quota (the tier's applies)" }),
     meta: Meta.nullable().optional(),
     allowed_ips: AllowedIps.nullable().optional().openapi({ description: "Replaces the list; [] or null: anywhere. An org key may only narrow it." }),
     enabled: Enabled.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, meta, allowed_ips, enabled", when: (payload) => payload.issues.length === 0 })
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, rate_limits, quota, meta, allowed_ips, enabled", when: (payload) => payload.issues.length === 0 })
   .openapi("UpdateKey");
 
 const STATUS_NAMES = KEY_STATUSES.join("|");
@@ -222,10 +219,6 @@ function catalogueScopes(config: Config, scopes: string[]): string[] {
   return [...new Set(scopes)];
 }
 
-function storedRateLimit(input: z.infer<typeof RateLimitInput>): KeyRateLimit {
-  return { limit: input.limit, window: parseDuration(input.window)!, ...(input.mode ? { mode: input.mode } : {}) };
-}
-
 export function expiryOf(body: { expires_in?: string; expires_at?: string }, now: number): number | null {
   if (body.expires_at !== undefined) return Date.parse(body.expires_at);
   if (body.expires_in === undefined || body.expires_in === "never") return null;
@@ -286,7 +279,17 @@ export function registerKeyRoutes(app: ManagementApp): void {
     assertExpiryPolicy(config, body, expiresAt, now);
     const { key, row } = await mintKey(
       config,
-      { orgId: org_id, name: body.name, scopes, expiresAt, rateLimit: body.rate_limit ? storedRateLimit(body.rate_limit) : null, meta: body.meta ?? null, rotatedFrom: null, allowedIps },
+      {
+        orgId: org_id,
+        name: body.name,
+        scopes,
+        expiresAt,
+        rateLimit: nextKeyLimits(config, org.tier, caller, null, body),
+        meta: body.meta ?? null,
+        rotatedFrom: null,
+        limiterId: null,
+        allowedIps,
+      },
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.
@@ -335,13 +338,9 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const scopes = body.scopes === undefined ? undefined : catalogueScopes(c.get("config"), body.scopes);
     if (scopes !== undefined) assertCanGrant(caller, scopes);
     const allowedIps = body.allowed_ips === undefined ? undefined : storedAllowedIps(body.allowed_ips ?? []);
-    const next: KeyChanges = {
-      ...(body.name !== undefined ? { name: body.name } : {}),
-      ...(scopes !== undefined ? { scopes } : {}),
-      ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit === null ? null : storedRateLimit(body.rate_limit) } : {}),
-      ...(body.meta !== undefined ? { meta: body.meta } : {}),
-      ...(allowedIps !== undefined ? { allowedIps } : {}),
-    };
+    // Limits are checked against the org's tier (exceeds_tier for org keys) and merged with the key's own.
+    const org = hasLimitFields(body) ? await findOrg(db, org_id) : null;
+    if (hasLimitFields(body) && !org) throw orgNotFound(org_id);
 
     // Read, check, write-if-unchanged; a lost race re-reads and re-checks (see concurrency.ts).
     return retryOnStale(`key ${key_id}`, async () => {
@@ -349,6 +348,13 @@ export function registerKeyRoutes(app: ManagementApp): void {
       if (!row) throw keyNotFound(key_id);
       if (row.revokedAt !== null) throw new KeygateError("conflict", `key ${key_id} is revoked; revocation is permanent`);
       assertCanManage(caller, row);
+      const next: KeyChanges = {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(scopes !== undefined ? { scopes } : {}),
+        ...(org ? { rateLimit: nextKeyLimits(c.get("config"), org.tier, caller, row.rateLimit, body) } : {}),
+        ...(body.meta !== undefined ? { meta: body.meta } : {}),
+        ...(allowedIps !== undefined ? { allowedIps } : {}),
+      };
       if (allowedIps !== undefined) assertCanRestrict(caller, row.allowedIps, allowedIps);
       const changes = keyChanges(row, next);
       const now = Date.now();
@@ -367,6 +373,7 @@ export function registerKeyRoutes(app: ManagementApp): void {
       const results = await db.batch([...audits, updateKey(db, key_id, written, now, row.version)] as unknown as Parameters<typeof db.batch>[0]);
       if (changedRows(results[results.length - 1]) === 0) return STALE;
       await keyCacheOf(c).purge([row.hash]);
+      await tellLimiterKeyChanged(c, row, now);
       return c.json({ data: presentKey({ ...row, ...written, updatedAt: now }, now) }, 200);
     });
   });

@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { limiterStore, warnStoreUnavailable } from "../auth/limiter_store";
 import { KeygateError } from "../errors";
-import { rateLimitHeaders, secondsUntil } from "../ratelimit/headers";
+import { rateLimitHeaders } from "../ratelimit/headers";
+import { singleWindowPlan } from "../ratelimit/policy";
 import type { ManagementEnv } from "./context";
 
 /**
@@ -18,21 +19,18 @@ export function managementRateLimit(): MiddlewareHandler<ManagementEnv> {
     const config = c.get("config");
     const caller = c.get("caller");
     const { limit, windowMs } = config.managementRateLimit;
-    const identifier = caller.kind === "operator" ? "mgmt:operator" : `mgmt:${caller.key.id}`;
+    const plan = singleWindowPlan(caller.kind === "operator" ? "mgmt:operator" : `mgmt:${caller.key.id}`, limit, windowMs);
+    const policies = plan.counters.map((counter) => counter.policy);
     let headers: Record<string, string>;
     try {
-      const decision = await limiterStore(config, c.env).limit({ identifier, limit, windowMs, mode: "strict" });
-      const now = Date.now();
-      headers = rateLimitHeaders([{ name: "default", limit, windowMs, decision }], now);
-      if (!decision.allowed) {
-        throw new KeygateError("rate_limited", "this credential's management rate limit is exhausted; retry later", {
-          headers: { "Retry-After": String(Math.max(1, secondsUntil(decision.retryAt, now))), ...headers },
-        });
-      }
+      const answer = await limiterStore(config, c.env).limit(plan, 1);
+      headers = rateLimitHeaders(policies, answer.policies, Date.now());
+      // On a refusal the headers carry Retry-After, equal to X-RateLimit-Reset.
+      if (!answer.allowed) throw new KeygateError("rate_limited", "this credential's management rate limit is exhausted; retry later", { headers });
     } catch (err) {
       if (err instanceof KeygateError) throw err;
       warnStoreUnavailable("MANAGEMENT_RATE_LIMIT", err);
-      headers = rateLimitHeaders([{ name: "default", limit, windowMs }], Date.now());
+      headers = rateLimitHeaders(policies, undefined, Date.now());
     }
     await next();
     // Success and error answers alike (Hono has rendered a thrown error into c.res by now).

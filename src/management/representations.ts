@@ -5,6 +5,7 @@ import { AUDIT_ACTIONS, type AuditRow } from "../store/audit";
 import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";
 import { KEY_STATUSES, type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
+import { keyLimitsFields, presentKeyLimits } from "./key_limits";
 import { idString, int32, int64, iso, timestamp } from "./schemas";
 
 // The API's resource shapes: the zod schemas document them, the present* functions build them.
@@ -32,14 +33,6 @@ export function presentOrg(row: OrgRow): z.infer<typeof OrgSchema> {
   };
 }
 
-export const RateLimitSchema = z
-  .object({
-    limit: int32(1, 1_000_000_000).openapi({ example: 100 }),
-    window: z.string().max(16).regex(/^\d+(ms|s|m|h|d)$/).openapi({ example: "60s" }),
-    mode: consistencyMode.optional(),
-  })
-  .openapi("KeyRateLimit");
-
 export const KeySchema = z
   .object({
     id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
@@ -56,7 +49,7 @@ export const KeySchema = z
     expires_at: timestamp.nullable(),
     last_used_at: timestamp.nullable(),
     revoked_at: timestamp.nullable(),
-    rate_limit: RateLimitSchema.nullable().openapi({ description: "Per-key override of the tier's limit; null uses the tier" }),
+    ...keyLimitsFields,
     rotated_from: idString("key_8hQ2vN5mXcR1tLp0WzKa").nullable().openapi({ description: "Id of the key this one replaced by rotation" }),
     meta: z.record(z.string().max(100), z.unknown()).nullable().openapi({ description: "As given at create or PATCH (at most 4096 bytes as JSON)" }),
   })
@@ -86,9 +79,7 @@ export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> 
     expires_at: iso(row.expiresAt),
     last_used_at: iso(row.lastUsedAt),
     revoked_at: iso(row.revokedAt),
-    rate_limit: row.rateLimit
-      ? { limit: row.rateLimit.limit, window: formatDuration(row.rateLimit.window), ...(row.rateLimit.mode ? { mode: row.rateLimit.mode } : {}) }
-      : null,
+    ...presentKeyLimits(row.rateLimit),
     rotated_from: row.rotatedFrom,
     meta: row.meta,
   };
@@ -133,6 +124,9 @@ function presentDetails(details: Record<string, unknown>): Record<string, unknow
   const present = (name: string, value: unknown): unknown => {
     if (name.endsWith("_at") && typeof value === "number") return iso(value);
     if (name === "rate_limit" && isStoredRateLimit(value)) return { ...value, window: formatDuration(value.window) };
+    if (name === "rate_limit" && hasStoredLimits(value)) {
+      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? { ...limit, window: formatDuration(limit.window) } : limit)) };
+    }
     // A key's meta is the caller's own JSON: returned exactly as given.
     if (name !== "meta" && value && typeof value === "object" && !Array.isArray(value)) {
       const record = value as Record<string, unknown>;
@@ -148,4 +142,8 @@ function presentDetails(details: Record<string, unknown>): Record<string, unknow
 
 function isStoredRateLimit(value: unknown): value is { limit: number; window: number } {
   return typeof value === "object" && value !== null && typeof (value as { window?: unknown }).window === "number";
+}
+
+function hasStoredLimits(value: unknown): value is { limits: unknown[] } {
+  return typeof value === "object" && value !== null && Array.isArray((value as { limits?: unknown }).limits);
 }

@@ -42,13 +42,14 @@ const WWW_AUTHENTICATE = { "WWW-Authenticate": headerSchema("The Bearer challeng
 const ERROR_DESCRIPTIONS = {
   400: "Invalid request: `validation_error` (with `details`) or `invalid_json`",
   401: "Missing, malformed, unknown, revoked, expired or disabled credentials",
-  403: "Operator-only route, or the key lacks the scope (`insufficient_scope`, `forbidden`), or is used from outside its allowed_ips (`ip_not_allowed`)",
+  403: "Operator-only route, the key lacks the scope (`insufficient_scope`, `forbidden`), is used from outside its allowed_ips (`ip_not_allowed`), or an org key asked for limits above its tier (`exceeds_tier`)",
   404: "No such resource in the caller's org (another org's resources answer 404 too)",
   409: "Conflicts with the current state (`key_limit_reached`, `conflict`)",
   413: "Body over 64 KiB",
   415: "Body is not JSON",
   429: "Too many calls by this credential (`rate_limited`, MANAGEMENT_RATE_LIMIT) or too many failed authentications from this address (`too_many_auth_failures`, AUTH_FAILURE_LIMIT)",
   500: "Internal error, or the gateway's configuration is invalid (`internal_error`, `gateway_misconfigured`); never with details",
+  503: "The rate limiter store is unavailable (`rate_limiter_unavailable`)",
 } as const;
 
 /** What every authenticated operation can answer, whatever else it declares (400: every one validates its path, query or body). */

@@ -1,13 +1,14 @@
-import type { RateLimitDecision, RateLimiter, RateLimitRequest } from "./interface";
+import type { LimitAnswer, RateLimiter } from "./interface";
+import type { LimitPlan } from "./policy";
 
 /** The part of an `ExecutionContext` background work needs. */
 export type Background = Pick<ExecutionContext, "waitUntil">;
 
 export interface ConsistentLimiter {
-  /** Decides one request in the request's `mode`; throws `RateLimiterUnavailableError` when the store must answer and cannot. */
-  limit(request: RateLimitRequest, background: Background): Promise<RateLimitDecision>;
-  /** Gives back one request admitted by `limit` that was refused for another reason (the org's aggregate). Best effort. */
-  refund(request: RateLimitRequest, background: Background): void;
+  /** Decides one request of `cost` units in the plan's mode; throws `RateLimiterUnavailableError` when the store must answer and cannot. */
+  limit(plan: LimitPlan, cost: number, background: Background): Promise<LimitAnswer>;
+  /** The store itself, for reads and notifications. */
+  readonly store: RateLimiter;
 }
 
 /**
@@ -18,80 +19,89 @@ export function fastBatchSize(limit: number): number {
   return Math.max(1, Math.floor(limit / 20));
 }
 
-/** Below this many remaining requests (10% of the limit, at least one batch) every request asks the store. */
+/** Below this many remaining units (10% of the limit, at least one batch) every request asks the store. */
 export function fastSyncThreshold(limit: number): number {
   return Math.max(fastBatchSize(limit), Math.ceil(limit / 10));
 }
 
-/** Identifiers whose local budget an isolate keeps; the oldest is dropped (after reporting its spend) beyond this. */
+/** Budgets an isolate keeps; the oldest is dropped (after reporting its spend) beyond this. */
 const MAX_BUDGETS = 10_000;
 
 /**
  * How long a small amount of unsent spend waits for more to share its report. Spent in waitUntil,
  * never in a response; it delays only when other isolates hear of the spend, not the bound (unsent
- * spend counts against the local budget like spend in flight).
+ * spend counts against the local budget like spend in flight). It is also how late a key in use
+ * hears of its revocation: the report's answer carries it.
  */
 export const REPORT_DELAY_MS = 50;
 /** A waiting report that has not woken by then is presumed lost with its request, and replaced. */
 const REPORT_OVERDUE_MS = 5_000;
 
 interface Budget {
-  request: RateLimitRequest;
-  /** The store's window (`floor(t / windowMs)`) at its last answer. */
-  windowIndex: number;
-  /** The store's remaining budget at its last answer. */
-  known: number;
-  /** Admitted here, not yet sent to the store. */
+  plan: LimitPlan;
+  /** `plan.counters`' limits and ids, to notice a changed plan for the same key. */
+  signature: string;
+  /** The store's remaining units per counter at its last answer. */
+  known: number[];
+  /** The store's last answer, whose policies describe local admissions. */
+  last?: LimitAnswer;
+  /** Admitted here, not yet sent to the store (units). */
   unsent: number;
-  /** Sent to the store, not yet acknowledged. */
+  /** Sent to the store, not yet acknowledged (units). */
   inflight: number;
   /** When a report waiting for more spend wakes (0: none waiting). */
   reportWakesAt: number;
+  /** The store's last refusal, repeated locally until `until` for requests of the same `cost` (the same answer the store would give). */
+  denied?: { until: number; cost: number; answer: LimitAnswer };
 }
+
+/**
+ * How long an isolate repeats a refusal without asking the store again: a key hammering at 429 costs
+ * at most one store call per second per isolate (instead of one per request), and a limit raised
+ * meanwhile is seen within a second. Never past the moment the store said the cost fits again.
+ */
+export const DENIAL_REUSE_MS = 1_000;
 
 /**
  * The two consistency modes over one store.
  *
- * `strict`: every request is decided by the store (atomically there), so an identifier is never
- * admitted past its limit, whatever the concurrency.
+ * `strict`: every request is one call to the store, decided there atomically across all of the
+ * key's counters, so no policy is ever exceeded, whatever the concurrency.
  *
- * `fast`: an isolate that has recently heard the store's remaining budget for an identifier admits
- * from that budget on its own, without a round trip, and reports what it admitted in the background:
- * one write in flight per identifier, sent once half a batch is waiting or `REPORT_DELAY_MS` after
- * the first unsent admission, whichever comes first, so a busy key costs the store one write per
- * half batch or per delay, not one per request. It asks the store
- * synchronously when it has no fresh answer (first request, new window), when the budget it knows
- * drops to `fastSyncThreshold(limit)` or below, or when `fastBatchSize(limit)` admissions are still
- * unacknowledged.
+ * `fast`: an isolate that has recently heard the store's remaining budget for a key admits from
+ * that budget on its own, with no round trip, and reports what it admitted in the background: one
+ * write in flight per key, sent once half a batch is waiting or `REPORT_DELAY_MS` after the first
+ * unsent admission. It asks the store synchronously when it has no answer yet (first request in
+ * this isolate, or the key's plan changed), when any counter's remaining would drop to
+ * `fastSyncThreshold(limit)`, or when a batch of units is still unacknowledged.
  *
- * Overshoot bound: at every instant an isolate holds at most B = `fastBatchSize(limit)` =
- * max(1, floor(limit / 20)) admissions the store has not counted, and every other admission was
- * decided by the store against a count that includes everything already reported (reports are added
- * unconditionally). So the requests a sliding window holds for an identifier never exceed
- * `limit + B × I`, where I is the number of isolates serving that identifier in fast mode at the
- * time; one isolate (or `wrangler dev`) overshoots by at most B. The price is that locally admitted
- * requests may be counted a moment late by other isolates. `test/ratelimit/fast_mode.test.ts`
- * drives several independent budgets (stand-ins for isolates) into the worst case and checks it.
+ * Overshoot bound: an isolate holds at most B = `fastBatchSize(smallest limit)` units the store
+ * has not counted, and every other admission was decided by the store against counts that include
+ * everything already reported (reports are added unconditionally). So each counter holds at most
+ * `limit + B × I` units, I being the isolates serving the key in fast mode at the time.
+ * `test/ratelimit/fast_mode.test.ts` drives several budgets (stand-ins for isolates) into the worst case.
+ *
+ * In both modes a refusal is repeated locally for up to `DENIAL_REUSE_MS` (never past the moment the
+ * store said the cost fits again), so a key hammering at 429 does not hammer the store.
+ *
+ * Every store answer may carry `ended` (the key was revoked) or `changedAt` (the key changed after
+ * the record this isolate holds): the budget keeps it, and every later request on the key in this
+ * isolate is refused at once, or sent to reread its record.
  */
 export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   const budgets = new Map<string, Budget>();
 
-  /**
-   * Sends the budget's unsent spend, then whatever was admitted while it was in flight, until none is
-   * left. One write in flight per budget: a report that finds one in flight leaves the rest to it.
-   * A remainder under half a batch first waits `REPORT_DELAY_MS` for company.
-   */
   async function report(budget: Budget): Promise<void> {
     while (budget.unsent > 0 && budget.inflight === 0) {
       const count = budget.unsent;
       budget.unsent = 0;
       budget.inflight = count;
       try {
-        remember(budget, await store.record(budget.request, count));
+        remember(budget, await store.record(budget.plan, count));
       } catch (err) {
         // Still unacknowledged: it keeps counting against the local budget and goes with the next report.
         budget.unsent += count;
-        console.warn(`keygate: reporting fast-mode spend for ${budget.request.identifier} failed: ${err instanceof Error ? err.message : "error"}`);
+        console.warn(`keygate: reporting fast-mode spend for ${budget.plan.scope} failed: ${err instanceof Error ? err.message : "error"}`);
         return;
       } finally {
         budget.inflight = 0;
@@ -103,14 +113,12 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     }
   }
 
-  /** After a local admission or a store answer: sends the unsent spend now, after a wait, or leaves it to the report in flight. */
   function reportSoon(budget: Budget, background: Background, now: number): void {
     if (budget.unsent === 0 || budget.inflight > 0) return;
     if (halfBatchWaiting(budget)) return background.waitUntil(report(budget));
     if (claimWait(budget, now)) background.waitUntil(waitForCompany(budget).then(() => report(budget)));
   }
 
-  /** Only one report waits per budget; one overdue by `REPORT_OVERDUE_MS` is presumed lost and replaced. */
   function claimWait(budget: Budget, now: number): boolean {
     if (budget.reportWakesAt !== 0 && now < budget.reportWakesAt + REPORT_OVERDUE_MS) return false;
     budget.reportWakesAt = now + REPORT_DELAY_MS;
@@ -122,62 +130,83 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     budget.reportWakesAt = 0;
   }
 
-  function budgetFor(request: RateLimitRequest, background: Background): Budget {
-    let budget = budgets.get(request.identifier);
-    if (budget && budget.request.limit === request.limit && budget.request.windowMs === request.windowMs) return budget;
+  function budgetFor(plan: LimitPlan, background: Background): Budget {
+    const name = `${plan.scope}|${plan.keyId}`;
+    const signature = plan.counters.map((c) => `${c.id}=${c.policy.limit}`).join(",");
+    let budget = budgets.get(name);
+    if (budget && budget.signature === signature) return budget;
     if (budget && budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));
-    budget = { request, windowIndex: -1, known: 0, unsent: 0, inflight: 0, reportWakesAt: 0 };
-    budgets.delete(request.identifier);
-    budgets.set(request.identifier, budget);
+    budget = { plan, signature, known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended || budget?.last?.changedAt ? budget.last : undefined };
+    budgets.delete(name);
+    budgets.set(name, budget);
     if (budgets.size > MAX_BUDGETS) {
-      const [oldestId, oldest] = budgets.entries().next().value!;
-      budgets.delete(oldestId);
+      const [oldestName, oldest] = budgets.entries().next().value!;
+      budgets.delete(oldestName);
       if (oldest.unsent > 0 && oldest.inflight === 0) background.waitUntil(report(oldest));
     }
     return budget;
   }
 
-  async function fast(request: RateLimitRequest, background: Background): Promise<RateLimitDecision> {
-    const now = Date.now();
-    const budget = budgetFor(request, background);
-    const index = Math.floor(now / request.windowMs);
-    const unacknowledged = budget.unsent + budget.inflight;
-    if (budget.windowIndex === index && unacknowledged < fastBatchSize(request.limit) && budget.known - unacknowledged > fastSyncThreshold(request.limit)) {
-      budget.unsent++;
-      reportSoon(budget, background, now);
-      return { allowed: true, limit: request.limit, remaining: budget.known - budget.unsent - budget.inflight, resetAt: (index + 1) * request.windowMs, retryAt: now };
+  // A remembered `known` only gets more conservative with time (buckets expire, periods reset; only
+  // other isolates' spend lowers it, which is the stated overshoot), so it is used until the next
+  // answer replaces it: no resync when a bucket turns over.
+  function localAdmission(budget: Budget, cost: number): boolean {
+    const { plan } = budget;
+    if (!budget.last || budget.known.length !== plan.counters.length) return false;
+    const unacknowledged = budget.unsent + budget.inflight + cost;
+    let smallest = Infinity;
+    for (let i = 0; i < plan.counters.length; i++) {
+      const { policy } = plan.counters[i]!;
+      if (budget.known[i]! - unacknowledged < fastSyncThreshold(policy.limit)) return false;
+      smallest = Math.min(smallest, policy.limit);
     }
-    const decision = await store.limit(request);
-    remember(budget, decision);
+    return unacknowledged <= fastBatchSize(smallest);
+  }
+
+  async function fast(plan: LimitPlan, cost: number, budget: Budget, background: Background, now: number): Promise<LimitAnswer> {
+    if (budget.last?.ended && budget.last.ended.at <= now) return budget.last;
+    if (budget.last?.changedAt !== undefined && plan.version < budget.last.changedAt) return budget.last;
+    if (localAdmission(budget, cost)) {
+      budget.unsent += cost;
+      reportSoon(budget, background, now);
+      const spent = budget.unsent + budget.inflight;
+      return { allowed: true, policies: budget.last!.policies.map((p, i) => ({ ...p, allowed: true, remaining: Math.max(0, budget.known[i]! - spent) })) };
+    }
+    const answer = await store.limit(plan, cost);
+    remember(budget, answer);
     reportSoon(budget, background, now);
-    const remaining = Math.max(0, decision.remaining - budget.unsent - budget.inflight);
-    return remaining === decision.remaining ? decision : { ...decision, remaining };
+    const pending = budget.unsent + budget.inflight;
+    return pending === 0 ? answer : { ...answer, policies: answer.policies.map((p) => ({ ...p, remaining: Math.max(0, p.remaining - pending) })) };
   }
 
   return {
-    limit: (request, background) => (request.mode === "fast" ? fast(request, background) : store.limit(request)),
-
-    refund(request, background) {
-      const budget = request.mode === "fast" ? budgets.get(request.identifier) : undefined;
-      if (budget && budget.unsent > 0) {
-        budget.unsent--;
-        return;
-      }
-      background.waitUntil(
-        store.record(request, -1).then(
-          () => undefined,
-          () => undefined, // a lost refund only makes the limit slightly stricter
-        ),
-      );
+    store,
+    async limit(plan, cost, background) {
+      const now = Date.now();
+      const budget = budgetFor(plan, background);
+      const denied = budget.denied;
+      if (denied && now < denied.until && cost === denied.cost) return denied.answer;
+      const answer = plan.mode === "fast" ? await fast(plan, cost, budget, background, now) : await store.limit(plan, cost);
+      budget.denied = denialOf(answer, cost, now);
+      return answer;
     },
   };
 }
 
-function halfBatchWaiting(budget: Budget): boolean {
-  return budget.unsent * 2 >= fastBatchSize(budget.request.limit);
+/** A plain refusal (not an ended or changed key), to repeat until the earliest moment every refusing policy fits the cost again. */
+function denialOf(answer: LimitAnswer, cost: number, now: number): Budget["denied"] {
+  if (answer.allowed || answer.ended || answer.changedAt !== undefined) return undefined;
+  let fits = now;
+  for (const policy of answer.policies) if (!policy.allowed) fits = Math.max(fits, policy.resetAt);
+  return { until: Math.min(fits, now + DENIAL_REUSE_MS), cost, answer };
 }
 
-function remember(budget: Budget, decision: RateLimitDecision): void {
-  budget.windowIndex = Math.round(decision.resetAt / budget.request.windowMs) - 1;
-  budget.known = decision.remaining;
+function halfBatchWaiting(budget: Budget): boolean {
+  const smallest = Math.min(...budget.plan.counters.map((c) => c.policy.limit));
+  return budget.unsent * 2 >= fastBatchSize(smallest);
+}
+
+function remember(budget: Budget, answer: LimitAnswer): void {
+  budget.known = answer.policies.map((p) => p.remaining);
+  budget.last = answer;
 }

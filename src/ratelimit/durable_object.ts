@@ -1,134 +1,191 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import type { RateLimitDecision } from "./interface";
-import { advance, consume, record, type SlidingWindowDecision, type WindowCounts } from "./sliding_window";
+import { bucketExpiresAt, type Buckets, decide, live, type Operation, type Policy } from "./counters";
+import type { KeyEnd, LimitAnswer } from "./interface";
+import type { Counter } from "./policy";
 
-interface CountsRow extends Record<string, number> {
-  window_ms: number;
-  window_index: number;
-  current: number;
-  previous: number;
+interface CounterRow extends Record<string, string | number> {
+  id: string;
+  buckets: string;
 }
 
+interface EndRow extends Record<string, string | number> {
+  key_id: string;
+  reason: string;
+  at: number;
+}
+
+/** How long the object remembers that a key ended: far beyond any cache's life (memory TTL + KV propagation). */
+export const KEY_END_RETENTION_MS = 86_400_000;
+
 /**
- * One object per identifier (`idFromName("key:<id>")`): the sliding-window counter of that identifier,
- * for the zero-configuration backend. A Durable Object delivers one event at a time and every method
- * here runs without awaiting, so each decision is atomic without locks; concurrent requests for one
- * key queue at its object and are decided one after the other.
+ * One object per limiter scope (`idFromName("key:<chain root>")`, or `org:<id>` when the tier has an
+ * org aggregate): every counter of every policy of that scope, so one call decides a request against
+ * all of them. A Durable Object delivers one event at a time and every method here runs without
+ * awaiting, so each decision is atomic without locks; concurrent requests queue at the object.
  *
- * The counts live in memory for speed. Storage holds a reservation ahead of them: when an admission
- * takes `current` past what is stored, the object writes `current + strictReserve(limit) - 1`
- * before answering (the output gate holds the answer until the write is durable), so the next
- * admissions up to that ceiling need no write. After an eviction or restart the object resumes from
- * the stored ceiling, as if the whole reservation had been spent: it may refuse up to
- * `strictReserve(limit) - 1` requests (1% of the limit) that would have fitted, but never forgets spend,
- * so it never admits past the limit. A denial changes nothing and writes nothing; neither does a
- * refund (counts only go down, and the stored ceiling still covers them).
+ * Counters live in memory for speed, over SQLite storage. Storage holds a reservation ahead of
+ * memory: when an admission takes a counter past what is stored, the object writes the counter with
+ * `strictReserve(limit) - 1` more units in its newest bucket before answering (the output gate holds
+ * the answer until the write is durable), so the next admissions up to that ceiling need no write.
+ * After an eviction the object resumes from storage as if the reservation had been spent: it may
+ * refuse up to 1% of the limit that would have fitted, but never forgets spend, so never admits past
+ * the limit. A denial writes nothing; neither does a refund (storage still covers lower counts).
+ *
+ * It also remembers keys that ended (revoke, rotate) and keys that changed (PATCH): the management
+ * API calls `endKey` / `keyChanged`, and every later decision for that key answers `ended` or
+ * `changedAt` (for a record older than the change), so a request anywhere learns it in the call it
+ * already makes, however stale the cached key record it holds.
  */
 export class RateLimiterObject extends DurableObject<Env> {
-  /** Keyed by window length: a key whose override changes its window starts a fresh counter. */
-  private readonly counts = new Map<number, WindowCounts>();
-  /** What storage holds per window length: never below `counts` once advanced to the same instant. */
-  private readonly stored = new Map<number, WindowCounts>();
+  private readonly counters = new Map<string, Buckets>();
+  /** What storage holds per counter: never below `counters` bucket for bucket. */
+  private readonly stored = new Map<string, Buckets>();
+  private readonly ends = new Map<string, KeyEnd>();
+  /** Keys changed (PATCH) at: a request holding an older record is told to reread it. */
+  private readonly changes = new Map<string, number>();
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS window_counts (window_ms INTEGER PRIMARY KEY, window_index INTEGER NOT NULL, current INTEGER NOT NULL, previous INTEGER NOT NULL)",
-    );
-    for (const row of ctx.storage.sql.exec<CountsRow>("SELECT window_ms, window_index, current, previous FROM window_counts")) {
-      const counts = { index: row.window_index, current: row.current, previous: row.previous };
-      this.counts.set(row.window_ms, counts);
-      this.stored.set(row.window_ms, counts);
+    const sql = ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS key_ends (key_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS key_changes (key_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    // The v1 single-window table: its counts are not carried over (one window of budget at most).
+    sql.exec("DROP TABLE IF EXISTS window_counts");
+    for (const row of sql.exec<CounterRow>("SELECT id, buckets FROM counters")) {
+      const buckets = JSON.parse(row.buckets) as Buckets;
+      this.counters.set(row.id, buckets);
+      this.stored.set(row.id, buckets);
     }
-  }
-
-  /** Counts one request if the window has room for it (see `consume`). */
-  check(limit: number, windowMs: number): RateLimitDecision {
-    assertWindow(limit, windowMs);
-    const now = Date.now();
-    const decision = consume(this.counts.get(windowMs), limit, windowMs, now);
-    if (decision.allowed) this.save(windowMs, decision.counts, limit, now);
-    return toDecision(decision, limit);
-  }
-
-  /** Adds requests admitted elsewhere, or gives back requests with a negative count (see `record`). */
-  record(limit: number, windowMs: number, count: number): RateLimitDecision {
-    assertWindow(limit, windowMs);
-    if (!Number.isSafeInteger(count)) throw new RangeError("count must be an integer");
-    const now = Date.now();
-    const decision = record(this.counts.get(windowMs), limit, windowMs, now, count);
-    this.save(windowMs, decision.counts, limit, now);
-    return toDecision(decision, limit);
-  }
-
-  /** Drops counters whose windows have fully decayed, so a key that stopped calling leaves no storage behind. */
-  override async alarm(): Promise<void> {
-    const now = Date.now();
-    let nextDue = 0;
-    for (const [windowMs, counts] of this.counts) {
-      const deadAt = (counts.index + 2) * windowMs;
-      if (deadAt <= now) {
-        this.ctx.storage.sql.exec("DELETE FROM window_counts WHERE window_ms = ?", windowMs);
-        this.counts.delete(windowMs);
-        this.stored.delete(windowMs);
-      } else {
-        nextDue = nextDue === 0 ? deadAt : Math.min(nextDue, deadAt);
-      }
+    for (const row of sql.exec<EndRow>("SELECT key_id, reason, at FROM key_ends")) {
+      this.ends.set(row.key_id, { reason: row.reason as KeyEnd["reason"], at: row.at });
     }
-    this.alarmAt = nextDue;
-    if (nextDue > 0) await this.ctx.storage.setAlarm(nextDue);
+    for (const row of sql.exec<{ key_id: string; at: number }>("SELECT key_id, at FROM key_changes")) this.changes.set(row.key_id, row.at);
   }
 
   /**
-   * Writes a new reservation when storage no longer covers `counts` (storage first: if the write
-   * throws, memory keeps the old counts and the caller sees the error), then keeps `counts`.
+   * `check` spends `cost` on every counter if all have room; `record` spends it regardless (negative:
+   * refunds); `peek` reads. A key that ended, or a record older than the key's last change
+   * (`version`), is answered so (`ended`, `changedAt`) and a `check` spends nothing.
    */
-  private save(windowMs: number, counts: WindowCounts, limit: number, now: number): void {
-    if (!covers(this.stored.get(windowMs), counts, windowMs, now)) {
-      const reserved = { index: counts.index, current: counts.current + strictReserve(limit) - 1, previous: counts.previous };
-      this.ctx.storage.sql.exec(
-        "INSERT INTO window_counts (window_ms, window_index, current, previous) VALUES (?, ?, ?, ?) ON CONFLICT (window_ms) DO UPDATE SET window_index = excluded.window_index, current = excluded.current, previous = excluded.previous",
-        windowMs,
-        reserved.index,
-        reserved.current,
-        reserved.previous,
-      );
-      this.stored.set(windowMs, reserved);
+  decide(counters: Counter[], cost: number, operation: Operation, keyId: string, version = 0): LimitAnswer {
+    assertPlan(counters, cost, operation);
+    const now = Date.now();
+    const end = this.ends.get(keyId);
+    const ended = end && end.at <= now ? end : undefined;
+    const changed = this.changes.get(keyId);
+    const changedAt = changed !== undefined && changed > version ? changed : undefined;
+    const policies = counters.map((c) => c.policy);
+    const refused = ended !== undefined || changedAt !== undefined;
+    const decision = decide(policies, counters.map((c) => this.counters.get(c.id)), cost, now, refused && operation === "check" ? "peek" : operation);
+    if (operation === "record" || (operation === "check" && decision.allowed && !refused)) {
+      counters.forEach((counter, i) => this.save(counter, decision.counters[i]!, now));
     }
-    this.counts.set(windowMs, counts);
-    // Counts are dead two windows after their own; one alarm write per window at most.
-    const deadAt = (counts.index + 2) * windowMs;
-    if (this.alarmAt < deadAt) {
-      this.alarmAt = deadAt;
-      void this.ctx.storage.setAlarm(Math.max(deadAt, now + 1));
+    if (ended) return { allowed: false, policies: decision.policies, ended };
+    if (changedAt !== undefined) return { allowed: operation === "check" ? false : decision.allowed, policies: decision.policies, changedAt };
+    return { allowed: decision.allowed, policies: decision.policies };
+  }
+
+  /** A key's row changed at `at` (PATCH): requests holding an older record are told to reread it. Kept as long as ends. */
+  keyChanged(keyId: string, at: number): void {
+    if (!Number.isSafeInteger(at)) throw new RangeError("at must be an integer");
+    if ((this.changes.get(keyId) ?? -1) >= at) return;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO key_changes (key_id, at) VALUES (?, ?)", keyId, at);
+    this.changes.set(keyId, at);
+    this.scheduleCleanup(Math.max(at, Date.now()) + KEY_END_RETENTION_MS);
+  }
+
+  /** A key ended: every later decision for it says so. Idempotent; the earliest end wins. */
+  endKey(keyId: string, end: KeyEnd): void {
+    const known = this.ends.get(keyId);
+    if (known && known.at <= end.at) return;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO key_ends (key_id, reason, at) VALUES (?, ?, ?)", keyId, end.reason, end.at);
+    this.ends.set(keyId, end);
+    this.scheduleCleanup(Math.max(end.at, Date.now()) + KEY_END_RETENTION_MS);
+  }
+
+  /** Drops counters that no longer hold anything and ends older than their retention: an idle scope leaves no storage behind. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.sql.exec("DELETE FROM counters WHERE dead_at <= ?", now);
+    this.ctx.storage.sql.exec("DELETE FROM key_ends WHERE at <= ?", now - KEY_END_RETENTION_MS);
+    this.ctx.storage.sql.exec("DELETE FROM key_changes WHERE at <= ?", now - KEY_END_RETENTION_MS);
+    for (const [keyId, end] of this.ends) if (end.at <= now - KEY_END_RETENTION_MS) this.ends.delete(keyId);
+    for (const [keyId, at] of this.changes) if (at <= now - KEY_END_RETENTION_MS) this.changes.delete(keyId);
+    const rows = this.ctx.storage.sql.exec<CounterRow>("SELECT id, buckets FROM counters").toArray();
+    const alive = new Set(rows.map((r) => r.id));
+    for (const id of this.counters.keys()) {
+      if (!alive.has(id)) {
+        this.counters.delete(id);
+        this.stored.delete(id);
+      }
     }
+    const next = this.ctx.storage.sql
+      .exec<{ due: number | null }>("SELECT MIN(due) AS due FROM (SELECT MIN(dead_at) AS due FROM counters UNION ALL SELECT MIN(at) + ? AS due FROM key_ends UNION ALL SELECT MIN(at) + ? AS due FROM key_changes)",
+        KEY_END_RETENTION_MS,
+        KEY_END_RETENTION_MS,
+      )
+      .one().due;
+    this.alarmAt = next ?? 0;
+    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, now + 1));
+  }
+
+  /** Writes a new reservation when storage no longer covers `buckets` (storage first: if it throws, memory keeps the old counts). */
+  private save(counter: Counter, buckets: Buckets, now: number): void {
+    const current = live(counter.policy, buckets, now);
+    const newest = current[current.length - 1];
+    const deadAt = newest ? bucketExpiresAt(counter.policy, newest[0]) : now;
+    if (!covers(this.stored.get(counter.id), current)) {
+      const reserved: Buckets = current.map(([index, count], i) => [index, i === current.length - 1 ? count + strictReserve(counter.policy.limit) - 1 : count]);
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO counters (id, buckets, dead_at) VALUES (?, ?, ?)", counter.id, JSON.stringify(reserved), deadAt);
+      this.stored.set(counter.id, reserved);
+      this.scheduleCleanup(deadAt);
+    }
+    this.counters.set(counter.id, current);
+  }
+
+  private scheduleCleanup(at: number): void {
+    if (this.alarmAt !== 0 && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(Math.max(at, Date.now() + 1));
   }
 }
 
 /**
- * Admissions one storage write reserves: 1% of the limit, at least 1 (a write per admission). It is
- * also the most an eviction can cost an identifier: up to this many minus one admissions that fitted.
+ * Units one storage write reserves: 1% of the limit, at least 1 (a write per admission). It is
+ * also the most an eviction can cost a counter: up to this many minus one admissions that fitted.
  */
 export function strictReserve(limit: number): number {
   return Math.max(1, Math.floor(limit / 100));
 }
 
-/** Whether resuming from `stored` would count at least `counts` (both seen from `now`). */
-function covers(stored: WindowCounts | undefined, counts: WindowCounts, windowMs: number, now: number): boolean {
-  if (!stored) return false;
-  const at = advance(stored, windowMs, now);
-  return at.index === counts.index && at.current >= counts.current && at.previous >= counts.previous;
+/** Whether resuming from `stored` would count at least `buckets`, bucket for bucket. */
+function covers(stored: Buckets | undefined, buckets: Buckets): boolean {
+  if (!stored) return buckets.length === 0;
+  return buckets.every(([index, count]) => {
+    const kept = stored.find(([i]) => i === index);
+    return kept !== undefined && kept[1] >= count;
+  });
 }
 
-function assertWindow(limit: number, windowMs: number): void {
-  if (!Number.isSafeInteger(limit) || limit <= 0 || !Number.isSafeInteger(windowMs) || windowMs <= 0) {
-    throw new RangeError("limit and windowMs must be positive integers");
+const OPERATIONS: readonly Operation[] = ["check", "record", "peek"];
+
+/** The object is reachable by any code holding the binding: nonsense is refused, never stored. */
+function assertPlan(counters: Counter[], cost: number, operation: Operation): void {
+  if (!OPERATIONS.includes(operation)) throw new RangeError("unknown operation");
+  if (!Number.isSafeInteger(cost) || (operation !== "record" && cost < 1)) throw new RangeError("cost must be a positive integer");
+  if (!Array.isArray(counters) || counters.length === 0 || counters.length > 32) throw new RangeError("between 1 and 32 counters");
+  for (const { id, policy } of counters) {
+    if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new RangeError("counter ids must be 1-200 characters");
+    if (!validPolicy(policy)) throw new RangeError("limit and window must be positive integers, period day or month");
   }
 }
 
-function toDecision(decision: SlidingWindowDecision, limit: number): RateLimitDecision {
-  return { allowed: decision.allowed, limit, remaining: decision.remaining, resetAt: decision.resetAt, retryAt: decision.retryAt };
+function validPolicy(policy: Policy): boolean {
+  if (!Number.isSafeInteger(policy.limit) || policy.limit <= 0) return false;
+  if (policy.kind === "window") return Number.isSafeInteger(policy.windowMs) && policy.windowMs > 0;
+  return policy.kind === "quota" && (policy.period === "day" || policy.period === "month");
 }

@@ -1,5 +1,7 @@
 import type { RateLimiterObject } from "./durable_object";
-import { type RateLimitDecision, type RateLimiter, RateLimiterUnavailableError, type RateLimitRequest } from "./interface";
+import type { KeyEnd, LimitAnswer, RateLimiter } from "./interface";
+import { RateLimiterUnavailableError } from "./interface";
+import type { LimitPlan } from "./policy";
 
 export interface DurableObjectLimiterOptions {
   namespace: DurableObjectNamespace<RateLimiterObject>;
@@ -16,32 +18,36 @@ export const limiterStats = { doCalls: 0 };
 const MAX_CACHED_IDS = 10_000;
 
 /**
- * The zero-configuration backend: one `RateLimiterObject` per identifier. Any failure to get an
- * answer (the object threw, was reset, is overloaded, or did not answer within `timeoutMs`) is
- * `RateLimiterUnavailableError`, so `RATE_LIMIT_FAILURE_MODE` alone decides what the caller sees.
+ * The zero-configuration backend: one `RateLimiterObject` per limiter scope, one RPC call per
+ * request for all of the plan's counters. Any failure to get an answer (the object threw, was
+ * reset, is overloaded, or did not answer within `timeoutMs`) is `RateLimiterUnavailableError`, so
+ * `RATE_LIMIT_FAILURE_MODE` alone decides what the caller sees.
  *
  * Ids are plain values and are kept for the isolate's life; stubs are not: workerd binds a stub to
  * the request that made it (another request's call through it fails), so each call makes its own.
  */
 export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TIMEOUT_MS }: DurableObjectLimiterOptions): RateLimiter {
   const ids = new Map<string, DurableObjectId>();
-  const stubFor = (identifier: string) => {
-    let id = ids.get(identifier);
+  const stubFor = (scope: string) => {
+    let id = ids.get(scope);
     if (!id) {
-      id = namespace.idFromName(identifier);
-      ids.set(identifier, id);
+      id = namespace.idFromName(scope);
+      ids.set(scope, id);
       if (ids.size > MAX_CACHED_IDS) ids.delete(ids.keys().next().value!);
     }
     return namespace.get(id);
   };
-  const call = (identifier: string, invoke: (stub: DurableObjectStub<RateLimiterObject>) => Promise<RateLimitDecision>) => {
+  const call = (plan: LimitPlan, cost: number, operation: "check" | "record" | "peek") => {
     limiterStats.doCalls++;
-    return withDeadline(() => invoke(stubFor(identifier)), timeoutMs, "durable-object");
+    return withDeadline(() => stubFor(plan.scope).decide(plan.counters, cost, operation, plan.keyId, plan.version) as Promise<LimitAnswer>, timeoutMs, "durable-object");
   };
 
   return {
-    limit: (request: RateLimitRequest) => call(request.identifier, (stub) => stub.check(request.limit, request.windowMs)),
-    record: (request: RateLimitRequest, count: number) => call(request.identifier, (stub) => stub.record(request.limit, request.windowMs, count)),
+    limit: (plan, cost) => call(plan, cost, "check"),
+    record: (plan, count) => call(plan, count, "record"),
+    peek: (plan, cost) => call(plan, cost, "peek"),
+    endKey: (scope: string, keyId: string, end: KeyEnd) => withDeadline(() => stubFor(scope).endKey(keyId, end), timeoutMs, "durable-object"),
+    keyChanged: (scope: string, keyId: string, at: number) => withDeadline(() => stubFor(scope).keyChanged(keyId, at), timeoutMs, "durable-object"),
   };
 }
 

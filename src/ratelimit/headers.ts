@@ -1,36 +1,30 @@
-import type { RateLimitDecision } from "./interface";
-
-/** One limit that applied to a request: the key's own (`"default"`) or its org's aggregate (`"org"`). */
-export interface PolicyOutcome {
-  name: "default" | "org";
-  limit: number;
-  windowMs: number;
-  /** Absent when the store could not answer and the failure mode admitted the request. */
-  decision?: RateLimitDecision;
-}
+import { type Policy, type PolicyDecision, policySeconds } from "./counters";
 
 /**
  * `RateLimit-Policy` and `RateLimit` as in draft-ietf-httpapi-ratelimit-headers (one list member per
- * policy: `"default";q=60;w=60` and `"default";r=12;t=30`), plus the de-facto `X-RateLimit-Limit`,
- * `-Remaining` and `-Reset` (seconds until the window resets) of the tighter policy: the one that
- * refused, else the one with less left. Without decisions only the policy is known and only it is sent.
+ * policy: `"burst";q=10;w=1, "default";q=600;w=60, "quota";q=100000;w=2592000` and
+ * `"burst";r=9;t=1, …`), plus the de-facto `X-RateLimit-Limit`, `-Remaining` and `-Reset` of the
+ * most restrictive policy: among those that refused, the one that admits last; else the one with
+ * the least left. `t` is when that policy next gives a unit back (or, having refused, admits this
+ * request's cost again), so on a 429 `Retry-After`, the refusing policy's `t` and
+ * `X-RateLimit-Reset` are the same number. Without decisions (the store was down and the failure
+ * mode admitted) only the policies are known and only they are sent.
  */
-export function rateLimitHeaders(outcomes: readonly PolicyOutcome[], now: number): Record<string, string> {
+export function rateLimitHeaders(policies: readonly Policy[], decisions: readonly PolicyDecision[] | undefined, now: number): Record<string, string> {
   const headers: Record<string, string> = {
-    "RateLimit-Policy": outcomes.map((o) => `"${o.name}";q=${o.limit};w=${windowSeconds(o.windowMs)}`).join(", "),
+    "RateLimit-Policy": policies.map((p) => `"${p.name}";q=${p.limit};w=${policySeconds(p)}`).join(", "),
   };
-  const tightest = tighter(outcomes);
-  if (!tightest.decision) {
-    headers["X-RateLimit-Limit"] = String(tightest.limit);
+  if (!decisions) {
+    headers["X-RateLimit-Limit"] = String(Math.min(...policies.map((p) => p.limit)));
     return headers;
   }
-  headers["RateLimit"] = outcomes
-    .filter((o) => o.decision)
-    .map((o) => `"${o.name}";r=${o.decision!.remaining};t=${secondsUntil(o.decision!.resetAt, now)}`)
-    .join(", ");
-  headers["X-RateLimit-Limit"] = String(tightest.limit);
-  headers["X-RateLimit-Remaining"] = String(tightest.decision.remaining);
-  headers["X-RateLimit-Reset"] = String(secondsUntil(tightest.decision.resetAt, now));
+  const seconds = decisions.map((d, i) => resetSeconds(d, policies[i]!, now));
+  headers["RateLimit"] = decisions.map((d, i) => `"${d.name}";r=${d.remaining};t=${seconds[i]}`).join(", ");
+  const tightest = mostRestrictive(decisions, seconds);
+  headers["X-RateLimit-Limit"] = String(decisions[tightest]!.limit);
+  headers["X-RateLimit-Remaining"] = String(decisions[tightest]!.remaining);
+  headers["X-RateLimit-Reset"] = headers["Retry-After"] = String(seconds[tightest]);
+  if (decisions.every((d) => d.allowed)) delete headers["Retry-After"];
   return headers;
 }
 
@@ -39,17 +33,24 @@ export function secondsUntil(at: number, now: number): number {
   return Math.max(0, Math.ceil((at - now) / 1000));
 }
 
-function windowSeconds(windowMs: number): number {
-  return Math.max(1, Math.ceil(windowMs / 1000));
+/** A refusal's wait is at least a second; a cost that can never fit says "one whole policy span". */
+function resetSeconds(decision: PolicyDecision, policy: Policy, now: number): number {
+  if (!Number.isFinite(decision.resetAt)) return policySeconds(policy);
+  const seconds = secondsUntil(decision.resetAt, now);
+  return decision.allowed ? seconds : Math.max(1, seconds);
 }
 
-function tighter(outcomes: readonly PolicyOutcome[]): PolicyOutcome {
-  let best = outcomes[0]!;
-  for (const outcome of outcomes) {
-    const a = best.decision;
-    const b = outcome.decision;
-    if (!a || !b) continue;
-    if ((a.allowed && !b.allowed) || (a.allowed === b.allowed && b.remaining < a.remaining)) best = outcome;
+/** Index of the policy X-RateLimit-* and Retry-After describe. */
+export function mostRestrictive(decisions: readonly PolicyDecision[], seconds: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < decisions.length; i++) {
+    const a = decisions[best]!;
+    const b = decisions[i]!;
+    if (a.allowed !== b.allowed) {
+      if (!b.allowed) best = i;
+    } else if (!a.allowed ? seconds[i]! > seconds[best]! : b.remaining < a.remaining || (b.remaining === a.remaining && seconds[i]! > seconds[best]!)) {
+      best = i;
+    }
   }
   return best;
 }

@@ -1,34 +1,57 @@
-import type { ConsistencyMode } from "../config";
+import type { PolicyDecision } from "./counters";
+import type { LimitPlan } from "./policy";
 
-export interface RateLimitRequest {
-  /** What is counted: `key:<id>` or `org:<id>`. */
-  identifier: string;
-  limit: number;
-  windowMs: number;
-  /** Read by the consistency layer (`consistency.ts`); a backend always answers from its store. */
-  mode: ConsistencyMode;
-}
-
-export interface RateLimitDecision {
+/** The limiter's answer for all of a plan's counters at once. */
+export interface LimitAnswer {
+  /** check: every policy had room and all were spent; record: every counter is within its limit; peek: every policy has room. */
   allowed: boolean;
-  limit: number;
-  remaining: number;
-  /** Epoch ms at which the current window ends. */
-  resetAt: number;
-  /** Epoch ms from which a denied caller may be admitted again (the backend's best knowledge); `<= now` when allowed. */
-  retryAt: number;
+  /** One per counter of the plan, in its order. */
+  policies: PolicyDecision[];
+  /**
+   * The limiter object was told that this key ended (revoked, or the old key of a rotation past its
+   * grace period): the request is refused whatever a stale cache says. Durable Object backend only.
+   */
+  ended?: KeyEnd;
+  /**
+   * The limiter object was told the key changed (PATCH) after the version the request's record
+   * carries: the record is stale; nothing was spent (check). Durable Object backend only.
+   */
+  changedAt?: number;
 }
 
-/** One interface, two backends (`upstash.ts`, `durable_object_limiter.ts`). Throws `RateLimiterUnavailableError` when its store cannot answer. */
+export interface KeyEnd {
+  reason: "revoked" | "expired";
+  /** Epoch ms from which the key is refused. */
+  at: number;
+}
+
+/**
+ * One interface, two backends (`upstash.ts`, `durable_object_limiter.ts`). Every method is ONE call
+ * to the store, whatever the number of counters in the plan. Throws `RateLimiterUnavailableError`
+ * when the store cannot answer.
+ */
 export interface RateLimiter {
-  /** Counts one request if the sliding window has room for it; a denied request counts nothing. */
-  limit(request: RateLimitRequest): Promise<RateLimitDecision>;
+  /** Spends `cost` on every counter if every policy has room for it; a denied request spends nothing. */
+  limit(plan: LimitPlan, cost: number): Promise<LimitAnswer>;
   /**
-   * Adds `count` requests that were already admitted elsewhere (fast mode reports its local
-   * admissions), whatever the window holds; a negative count gives requests back (never below zero
-   * where the store can tell). `allowed` says whether the window is still within the limit.
+   * Adds `count` units that were already admitted elsewhere (fast mode's local admissions) whatever
+   * the counters hold; a negative count gives units back (never below zero).
    */
-  record(request: RateLimitRequest, count: number): Promise<RateLimitDecision>;
+  record(plan: LimitPlan, count: number): Promise<LimitAnswer>;
+  /** Reads every policy without spending anything (`GET …/limits`); `cost` is what `allowed` is judged for. */
+  peek(plan: LimitPlan, cost: number): Promise<LimitAnswer>;
+  /** Tells the limiter that a key ended, so requests anywhere see it in their own call (no-op where unsupported). */
+  endKey(scope: string, keyId: string, end: KeyEnd): Promise<void>;
+  /** Tells the limiter that a key's row changed at `at`, so requests holding an older record learn it (no-op where unsupported). */
+  keyChanged(scope: string, keyId: string, at: number): Promise<void>;
+}
+
+/** The limiter knows of a change to the key newer than the record the request was decided with. */
+export class StaleKeyRecord extends Error {
+  constructor() {
+    super("the key changed after this record was cached");
+    this.name = "StaleKeyRecord";
+  }
 }
 
 export class RateLimiterUnavailableError extends Error {

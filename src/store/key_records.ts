@@ -14,6 +14,8 @@ export async function findKeyRecordByHash(db: D1Database, hash: string): Promise
       expiresAt: apiKeys.expiresAt,
       revokedAt: apiKeys.revokedAt,
       rateLimit: apiKeys.rateLimit,
+      limiterId: apiKeys.limiterId,
+      updatedAt: apiKeys.updatedAt,
       allowedIps: apiKeys.allowedIps,
       disabledAt: apiKeys.disabledAt,
     })

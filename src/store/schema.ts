@@ -11,11 +11,37 @@ export const orgs = sqliteTable("orgs", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/** v1 override, still read from old rows: one limit, which is the `default` window. */
 export interface KeyRateLimit {
   limit: number;
   /** Window in milliseconds. */
   window: number;
   mode?: "strict" | "fast";
+}
+
+export interface KeyWindowLimit extends KeyRateLimit {
+  name: string;
+}
+
+export interface KeyQuota {
+  limit: number;
+  period: "day" | "month";
+}
+
+/** A key's own limits (SPEC §7): windows that replace the tier's of the same name, and a quota. */
+export interface KeyLimits {
+  limits?: KeyWindowLimit[];
+  quota?: KeyQuota;
+}
+
+/** What the `rate_limit` column holds: the v2 form, or a v1 row's single window. */
+export type StoredKeyLimits = KeyLimits | KeyRateLimit;
+
+/** Any stored form as `KeyLimits`: the v1 form is one window named `default`. */
+export function keyLimitsOf(stored: StoredKeyLimits | null | undefined): KeyLimits | null {
+  if (!stored) return null;
+  if ("limit" in stored) return { limits: [{ name: "default", limit: stored.limit, window: stored.window, ...(stored.mode ? { mode: stored.mode } : {}) }] };
+  return stored;
 }
 
 export const apiKeys = sqliteTable(
@@ -31,7 +57,9 @@ export const apiKeys = sqliteTable(
     identifier: text("identifier").notNull(),
     last4: text("last4").notNull(),
     scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
-    rateLimit: text("rate_limit", { mode: "json" }).$type<KeyRateLimit | null>(),
+    rateLimit: text("rate_limit", { mode: "json" }).$type<StoredKeyLimits | null>(),
+    /** The first key of the rotation chain (null: this key): its successors share its limiter counters. */
+    limiterId: text("limiter_id"),
     meta: text("meta", { mode: "json" }).$type<Record<string, unknown> | null>(),
     rotatedFrom: text("rotated_from"),
     createdAt: integer("created_at").notNull(),

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { handleRequest } from "../../src/app";
 import type { Env } from "../../src/env";
 import { KeygateSignatureError, verifyKeygateRequest } from "keygate/origin";
@@ -191,11 +191,14 @@ describe("large bodies stream through both ways", () => {
 });
 
 describe("origin failures answer in the error envelope", () => {
-  it("an origin that accepts no connection: 502 origin_unreachable", async () => {
+  it("an origin that accepts no connection: 502 origin_unreachable, and the operator's log says why", async (context) => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    context.onTestFinished(() => logged.mockRestore());
     const { key } = await seedKey();
     const res = await gatewayWith({ ORIGIN_URL: "http://127.0.0.1:1" }, "/demo/x", { headers: { "x-api-key": key } });
     expect(res.status).toBe(502);
     expect(await errorCode(res)).toBe("origin_unreachable");
+    expect(logged).toHaveBeenCalledWith("keygate: origin unreachable", expect.any(String));
     // The request was counted before the origin failed, so the client still sees its budget.
     expect(res.headers.get("x-ratelimit-remaining")).toBe("59");
   });

@@ -18,11 +18,11 @@ describe("audit details", () => {
 
     const page = await expectJson<AuditPage>(await adminFetch(`/orgs/${orgId}/audit`), 200);
     const created = page.data.find((event) => event.action === "key.created")!;
-    expect(created.details).toMatchObject({ expires_at: "2031-05-06T07:08:09.000Z", rate_limit: { limit: 5, window: "1m" } });
+    expect(created.details).toMatchObject({ expires_at: "2031-05-06T07:08:09.000Z", rate_limit: { limits: [{ name: "default", limit: 5, window: "1m" }] } });
     const updated = page.data.find((event) => event.action === "key.updated")!;
     expect(updated.details).toEqual({
       changes: {
-        rate_limit: { from: { limit: 5, window: "1m" }, to: { limit: 7, window: "2m" } },
+        rate_limit: { from: { limits: [{ name: "default", limit: 5, window: "1m" }] }, to: { limits: [{ name: "default", limit: 7, window: "2m" }] } },
         meta: { from: { paid_at: 1700000000000 }, to: { paid_at: 1800000000000 } },
       },
     });

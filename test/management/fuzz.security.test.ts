@@ -163,6 +163,8 @@ function requestFor({ path, op }: Operation) {
 }
 
 let sent = 0;
+/** Keys the fuzzing itself created (shown once, in their 201): they may not appear anywhere else. */
+const minted: string[] = [];
 const statuses: Record<number, number> = {};
 const deadline = { at: 0 };
 
@@ -204,7 +206,8 @@ async function check(operation: Operation, req: ReturnType<typeof requestFor> ex
     expect(typeof error.message, where).toBe("string");
     for (const detail of error.details ?? []) expect(Object.keys(detail).sort(), where).toEqual(["field", "message"]);
   }
-  for (const secret of secrets) expect(text.includes(secret), `${where}: leaks a key or the admin token`).toBe(false);
+  for (const secret of [...secrets, ...minted]) expect(text.includes(secret), `${where}: leaks a key or the admin token`).toBe(false);
+  if (res.status === 201 && typeof (json.data as { key?: unknown } | undefined)?.key === "string") minted.push((json.data as { key: string }).key);
   if (caller.tenantKey) {
     // An org key of A learns nothing about B: B's ids answer like ids that do not exist.
     // (An id the request itself named may be echoed in the 404's message.)
@@ -232,6 +235,14 @@ describe("management API fuzzing (schema-driven, fast-check)", () => {
     console.log(`management fuzz: ${sent} generated requests over ${operations.length} operations and ${callers.length} callers; statuses ${JSON.stringify(statuses)}`);
     // The generator reaches the handlers, not only the validators and the auth check.
     expect((statuses[200] ?? 0) + (statuses[201] ?? 0)).toBeGreaterThan(sent / 20);
+    // Nothing the fuzzing did put a key or the token into the audit trail either.
+    for (const org of [orgA, orgB]) {
+      for (let page = 1; page <= 50; page++) {
+        const text = await (await adminFetch(`/orgs/${org}/audit?per_page=100&page=${page}`)).text();
+        for (const secret of [...secrets, ...minted]) expect(text.includes(secret), `audit of ${org} page ${page} holds a key or the admin token`).toBe(false);
+        if ((JSON.parse(text) as { data: unknown[] }).data.length < 100) break;
+      }
+    }
     // Only a machine too slow for the budget sends fewer; even then a real share of them.
     expect(sent).toBeGreaterThanOrEqual(Date.now() > deadline.at ? 1_000 : TOTAL_REQUESTS);
   });

@@ -48,7 +48,9 @@ describe("keys: validation errors", () => {
     const bad = async (rate_limit: unknown) => fields(await expectError(await create(id, { name: "k", scopes: ["demo:read"], rate_limit }), 400, "validation_error"));
     expect(await bad({ limit: 0, window: "60s" })).toEqual(["rate_limit.limit"]);
     expect(await bad({ limit: 5, window: "soon" })).toEqual(["rate_limit.window"]);
-    expect(await bad({ limit: 5, window: "2d" })).toEqual(["rate_limit.window"]);
+    expect(await bad({ limit: 5, window: "32d" })).toEqual(["rate_limit.window"]);
+    expect(await bad({ limit: 5, window: "500ms" })).toEqual(["rate_limit.window"]);
+    expect(await bad({ limit: 1.5, window: "60s" })).toEqual(["rate_limit.limit"]);
     expect(await bad({ limit: 5, window: "60s", mode: "eventual" })).toEqual(["rate_limit.mode"]);
     expect(await bad({ limit: 5 })).toEqual(["rate_limit.window"]);
   });

@@ -38,6 +38,8 @@ describe("keys: create", () => {
       last_used_at: null,
       revoked_at: null,
       rate_limit: null,
+      rate_limits: null,
+      quota: null,
       rotated_from: null,
       meta: null,
     });
@@ -242,7 +244,14 @@ describe("keys: update", () => {
       json: { name: "renamed", scopes: ["demo:write"], rate_limit: { limit: 10, window: "30s", mode: "strict" }, meta: { v: 2 } },
     });
     const updated = await expectJson<{ data: KeyJson }>(res, 200);
-    expect(updated.data).toEqual({ ...data, name: "renamed", scopes: ["demo:write"], rate_limit: { limit: 10, window: "30s", mode: "strict" }, meta: { v: 2 } });
+    expect(updated.data).toEqual({
+      ...data,
+      name: "renamed",
+      scopes: ["demo:write"],
+      rate_limit: { limit: 10, window: "30s", mode: "strict" },
+      rate_limits: [{ name: "default", limit: 10, window: "30s", mode: "strict" }],
+      meta: { v: 2 },
+    });
     expect(await expectJson(await adminFetch(`/orgs/${id}/keys/${keyId}`), 200)).toEqual(updated);
   });
 

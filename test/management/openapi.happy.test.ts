@@ -1,3 +1,4 @@
+import pkg from "../../package.json";
 import { describe, expect, it } from "vitest";
 import { gatewayFetch, MANAGEMENT } from "../harness";
 import { expectJson } from "./support";
@@ -50,7 +51,7 @@ describe("OpenAPI document and docs", () => {
     const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
     const key = doc.components.schemas.Key!;
     expect(Object.keys(key.properties!).sort()).toEqual(
-      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rotated_from", "meta", "enabled", "disabled_at", "allowed_ips", "age_days"].sort(),
+      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rate_limits", "quota", "rotated_from", "meta", "enabled", "disabled_at", "allowed_ips", "age_days"].sort(),
     );
     // The create/rotate answer is the Key plus the once-shown `key`.
     expect(doc.components.schemas.CreatedKey!.allOf).toEqual([
@@ -59,7 +60,7 @@ describe("OpenAPI document and docs", () => {
     ]);
     expect(doc.components.schemas.Error).toBeDefined();
     expect(doc.components.schemas.CreateKey!.required?.sort()).toEqual(["name", "scopes"]);
-    expect(Object.keys(doc.components.schemas.CreateKey!.properties!).sort()).toEqual(["allowed_ips", "expires_at", "expires_in", "meta", "name", "rate_limit", "scopes"]);
+    expect(Object.keys(doc.components.schemas.CreateKey!.properties!).sort()).toEqual(["allowed_ips", "expires_at", "expires_in", "meta", "name", "quota", "rate_limit", "rate_limits", "scopes"]);
     const create = doc.paths[`${MANAGEMENT}/orgs/{org_id}/keys`]!.post!;
     expect(Object.keys(create.requestBody!.content)).toEqual(["application/json"]);
     expect(Object.keys(create.responses).sort()).toEqual(["201", "400", "401", "403", "404", "409", "413", "415", "429", "500"]);
@@ -72,5 +73,32 @@ describe("OpenAPI document and docs", () => {
     const html = await res.text();
     expect(html).toContain(`${MANAGEMENT}/openapi.json`);
     expect(html).toContain("keygate management API");
+  });
+
+  it("serves the docs page's script from this worker, pinned, with a <noscript> link to openapi.json (works offline)", async () => {
+    const res = await gatewayFetch(`${MANAGEMENT}/docs`);
+    const html = await res.text();
+    expect(html).toContain(`<a href="${MANAGEMENT}/openapi.json">`);
+    expect(html).toMatch(/<noscript>[\s\S]*openapi\.json[\s\S]*<\/noscript>/);
+    const sources = [...html.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(sources.length).toBeGreaterThan(0);
+    // Every script is our own path; nothing from a CDN or any other host.
+    for (const src of sources) expect(src.startsWith(`${MANAGEMENT}/docs/`), src).toBe(true);
+    expect(html).not.toMatch(/https?:\/\//);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+
+    const bundle = sources.find((src) => /scalar-\d+\.\d+\.\d+\.js$/.test(src))!;
+    // The URL names the version package.json pins exactly (no range), so a bump changes the URL.
+    const pinned = (pkg.dependencies as Record<string, string>)["@scalar/api-reference"];
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(bundle).toBe(`${MANAGEMENT}/docs/scalar-${pinned}.js`);
+    const script = await gatewayFetch(bundle);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain("createApiReference");
+    const init = await gatewayFetch(`${MANAGEMENT}/docs/init.js`);
+    expect(await init.text()).toContain(`${MANAGEMENT}/openapi.json`);
   });
 });

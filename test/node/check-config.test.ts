@@ -56,6 +56,7 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
     expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
+    expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
     expect(run.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\)/);
   });
 
@@ -269,6 +270,7 @@ describe("npm run check-config", () => {
       const run = await check(project(context, { "wrangler.toml": deployable }), undefined, { deploy: true, environment: secrets });
       expect(run.code).toBe(0);
       expect(run.out).toContain("deploy check OK");
+      expect(run.out).not.toContain("plain http");
       expect(run.out).toContain("the Worker must also hold the secrets ADMIN_TOKEN");
       expect(run.out).not.toContain(secrets.ADMIN_TOKEN);
     });
@@ -289,6 +291,7 @@ describe("npm run check-config", () => {
       const run = await check(project(context, { "wrangler.toml": privateOrigin }), undefined, { deploy: true, environment: secrets });
       expect(run.code).toBe(1);
       expect(run.out).toContain("- ORIGIN_URL http://10.0.3.7:8080 is a loopback or private address");
+      expect(run.out).toMatch(/warning\s+ORIGIN_URL http:\/\/10\.0\.3\.7:8080 is plain http/);
       const upstash = deployable.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "upstash"');
       const environment = { ...secrets, UPSTASH_REDIS_REST_URL: "https://eu1-x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "upstash-token" };
       const ok = await check(project(context, { "wrangler.toml": upstash }), "", { deploy: true, environment });

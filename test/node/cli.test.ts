@@ -242,6 +242,20 @@ describe("keys", () => {
     expect(missing.stderr).toMatch(/^error: not_found: /m);
     expect(missing.stdout).toBe("");
   });
+
+  it("limits shows every policy with what is left, and reading spends nothing", async () => {
+    const limited = await json<Key>(["keys", "create", org, "--name", "limits", "--scopes", "demo:read", "--rate-limit", "10/60s"]);
+    expect((await fetch(`${gateway.url}/demo/limits-probe`, { headers: { authorization: `Bearer ${limited.key}` } })).status).toBe(200);
+    type Limits = { key_id: string; policies: Array<{ name: string; limit: number; remaining: number }> };
+    const first = await json<Limits>(["keys", "limits", org, limited.id]);
+    expect(first.key_id).toBe(limited.id);
+    expect(first.policies.map((p) => [p.name, p.limit, p.remaining])).toEqual([["default", 10, 9]]);
+    expect((await json<Limits>(["keys", "limits", org, limited.id])).policies[0]!.remaining).toBe(9);
+    const table = await keygate(["keys", "limits", org, limited.id]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^policies$/m);
+    expect(table.stdout).toMatch(/default\s+window\s+10\s+1m\b.*\s9\s/);
+  });
 });
 
 describe("audit", () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { concretePath, firstCall } from "../../scripts/start-banner.ts";
 
-const tiers = { free: { limit: 60, window: 60_000, mode: "strict" }, gold: { limit: 600, window: 60_000, mode: "fast" } };
+const window = (limit: number, mode: string) => ({ limits: [{ name: "default", limit, window: 60_000, mode }], org_window: 60_000, mode });
+const tiers = { free: window(60, "strict"), gold: window(600, "fast") };
 const scopes = { admin: "", "keys:read": "", "keys:write": "", "audit:read": "", "reports:read": "", "reports:write": "" };
 
 describe("npm start's banner walk-through", () => {

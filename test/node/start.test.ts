@@ -167,6 +167,8 @@ describe("npm start with the operator's own config", () => {
         '[vars.SCOPES]\n"reports:read" = "Read reports"',
         '[vars.TIERS]\nstarter = { limit = 100, window = "60s" }',
         '[[vars.ROUTES]]\nmethod = "GET"\npath = "/reports/:id"\nscopes = ["reports:read"]',
+        // Dead: the rule above matches every request it would. npm start warns, as check-config does.
+        '[[vars.ROUTES]]\nmethod = "GET"\npath = "/reports/summary"\nscopes = ["reports:read"]',
       ].join("\n"),
     );
     gateway = await startGateway({}, ["--config", config]);
@@ -176,6 +178,10 @@ describe("npm start with the operator's own config", () => {
     await gateway?.stop();
     await new Promise<void>((resolve) => api.close(() => resolve()));
     rmSync(dirname(config), { recursive: true, force: true });
+  });
+
+  it("prints check-config's warnings for a config that is valid but has a dead rule", () => {
+    expect(gateway.output()).toContain("keygate: warning: ROUTES[2] (GET /reports/summary) is never used: ROUTES[1] (GET /reports/:id) comes first");
   });
 
   it("proxies to the config's ORIGIN_URL, says so, and starts no demo origin", () => {

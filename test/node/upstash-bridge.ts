@@ -31,6 +31,8 @@ export interface UpstashBridge {
   setDelay(ms: number): void;
   /** Stops for good and closes the Redis connection. */
   close(): Promise<void>;
+  /** HTTP requests (round trips) answered so far, for "one round trip per request" tests. */
+  readonly requests: number;
 }
 
 export interface UpstashBridgeOptions {
@@ -57,8 +59,10 @@ export async function startUpstashBridge({ redisPort, token, port = 0 }: Upstash
   };
   const scripts = new Map<string, string>(); // client's SHA-1 -> SHA-1 of the script Redis holds
   let delayMs = 0;
+  let requests = 0;
 
   const server = createServer((req, res) => {
+    requests++;
     handle(req, res).catch((err: unknown) => send(res, 500, { error: `ERR bridge: ${err instanceof Error ? err.message : String(err)}` }));
   });
 
@@ -151,6 +155,9 @@ export async function startUpstashBridge({ redisPort, token, port = 0 }: Upstash
     get port() {
       return port;
     },
+    get requests() {
+      return requests;
+    },
     stop,
     start: async () => {
       if (!server.listening) await listen();
@@ -193,6 +200,8 @@ export async function startBridgeControl({ redisPort, token }: { redisPort: numb
         case "delay":
           bridge.setDelay(Number((JSON.parse(raw || "{}") as { ms?: number }).ms ?? 0));
           break;
+        case "stats":
+          return send(res, 200, { id: parts[1], url: bridge.url, requests: bridge.requests });
         case "close":
           await bridge.close();
           bridges.delete(parts[1]!);

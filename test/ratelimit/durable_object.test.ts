@@ -1,32 +1,36 @@
 // The Durable Object backend's own promises: counts survive eviction, dead counts are cleaned up,
-// and nonsense arguments are refused rather than stored.
+// ended keys are remembered, and nonsense arguments are refused rather than stored.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Policy } from "../../src/ratelimit/counters";
 import { strictReserve } from "../../src/ratelimit/durable_object";
+import type { Counter } from "../../src/ratelimit/policy";
 import { sleep, uniqueId } from "./harness";
 
-const stubFor = (identifier: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(identifier));
-const storedWindows = (stub: ReturnType<typeof stubFor>) =>
-  runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM window_counts").one().n);
+const stubFor = (scope: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(scope));
+const storedCounters = (stub: ReturnType<typeof stubFor>) =>
+  runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n);
+const counter = (limit: number, windowMs = 60_000, name = "default"): Counter => ({ id: `c:${name}:${windowMs}`, policy: { name, kind: "window", limit, windowMs } });
+const check = (stub: ReturnType<typeof stubFor>, counters: Counter[], keyId = "key_a") => stub.decide(counters, 1, "check", keyId);
 
 describe("RateLimiterObject", () => {
   it("keeps its counts across an eviction", async () => {
     const stub = stubFor(uniqueId());
-    for (let i = 0; i < 3; i++) expect((await stub.check(5, 60_000)).allowed).toBe(true);
+    for (let i = 0; i < 3; i++) expect((await check(stub, [counter(5)])).allowed).toBe(true);
     await evictDurableObject(stub);
     const after = [];
-    for (let i = 0; i < 4; i++) after.push((await stub.check(5, 60_000)).allowed);
+    for (let i = 0; i < 4; i++) after.push((await check(stub, [counter(5)])).allowed);
     expect(after).toEqual([true, true, false, false]);
   });
 
   it("never admits past its limit after an eviction, and loses at most one reservation less one", async () => {
     const stub = stubFor(uniqueId());
     const limit = 200; // strictReserve(200) = 2: one write covers two admissions
-    for (let i = 0; i < 151; i++) expect((await stub.check(limit, 60_000)).allowed).toBe(true);
+    for (let i = 0; i < 151; i++) expect((await check(stub, [counter(limit)])).allowed).toBe(true);
     await evictDurableObject(stub);
     let admitted = 0;
-    while ((await stub.check(limit, 60_000)).allowed) admitted++;
+    while ((await check(stub, [counter(limit)])).allowed) admitted++;
     expect(admitted).toBeLessThanOrEqual(limit - 151);
     expect(admitted).toBeGreaterThanOrEqual(limit - 151 - (strictReserve(limit) - 1));
   });
@@ -34,51 +38,73 @@ describe("RateLimiterObject", () => {
   it("writes once per reservation, not once per admission", async () => {
     const stub = stubFor(uniqueId());
     const limit = 1_000; // strictReserve(1000) = 10
-    for (let i = 0; i < 5; i++) await stub.check(limit, 60_000);
-    const rows = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ current: number }>("SELECT current FROM window_counts").toArray());
-    expect(rows).toEqual([{ current: strictReserve(limit) }]);
-    expect((await stub.check(limit, 60_000)).remaining).toBe(limit - 6);
+    const before = Date.now();
+    for (let i = 0; i < 5; i++) await check(stub, [counter(limit)]);
+    const crossedBucket = Math.floor(Date.now() / 6_000) !== Math.floor(before / 6_000);
+    const rows = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ buckets: string }>("SELECT buckets FROM counters").toArray());
+    if (!crossedBucket) expect(rows.map((r) => (JSON.parse(r.buckets) as [number, number][]).map(([, n]) => n))).toEqual([[strictReserve(limit)]]);
+    expect((await check(stub, [counter(limit)])).policies[0]!.remaining).toBe(limit - 6);
   });
 
-  it("keeps separate counters for separate window lengths", async () => {
+  it("keeps separate counters for separate windows, decided together", async () => {
     const stub = stubFor(uniqueId());
-    expect((await stub.check(1, 60_000)).allowed).toBe(true);
-    expect((await stub.check(1, 60_000)).allowed).toBe(false);
-    expect((await stub.check(1, 30_000)).allowed).toBe(true);
+    expect((await check(stub, [counter(1, 60_000)])).allowed).toBe(true);
+    expect((await check(stub, [counter(1, 60_000)])).allowed).toBe(false);
+    expect((await check(stub, [counter(1, 30_000)])).allowed).toBe(true);
+    expect((await check(stub, [counter(5, 10_000, "burst"), counter(1, 30_000)])).allowed).toBe(false);
+    expect((await stub.decide([counter(5, 10_000, "burst")], 1, "peek", "key_a")).policies[0]!.remaining).toBe(5);
   });
 
   it("writes nothing for a denial", async () => {
     const stub = stubFor(uniqueId());
-    await stub.check(1, 60_000);
-    await stub.check(1, 60_000);
-    const rows = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ current: number }>("SELECT current FROM window_counts").toArray());
-    expect(rows).toEqual([{ current: 1 }]);
+    await check(stub, [counter(1)]);
+    const before = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ buckets: string }>("SELECT buckets FROM counters").toArray());
+    await check(stub, [counter(1)]);
+    const after = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ buckets: string }>("SELECT buckets FROM counters").toArray());
+    expect(after).toEqual(before);
   });
 
-  it("drops counts from its storage once both windows have decayed, by its own alarm", async () => {
+  it("drops counters from its storage once nothing in them counts, by its own alarm", async () => {
     const stub = stubFor(uniqueId());
-    const windowMs = 200;
-    await stub.check(5, windowMs);
-    expect(await storedWindows(stub)).toBe(1);
+    await check(stub, [counter(5, 200)]);
+    expect(await storedCounters(stub)).toBe(1);
     const deadline = Date.now() + 5_000;
-    while ((await storedWindows(stub)) > 0 && Date.now() < deadline) await sleep(100);
-    expect(await storedWindows(stub)).toBe(0);
-    expect((await stub.check(5, windowMs)).remaining).toBe(4);
+    while ((await storedCounters(stub)) > 0 && Date.now() < deadline) await sleep(100);
+    expect(await storedCounters(stub)).toBe(0);
+    expect((await check(stub, [counter(5, 200)])).policies[0]!.remaining).toBe(4);
   });
 
-  it("keeps counts that still weigh when its alarm runs", async () => {
+  it("keeps counts that still count when its alarm runs", async () => {
     const stub = stubFor(uniqueId());
-    await stub.check(5, 60_000);
+    await check(stub, [counter(5)]);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await storedWindows(stub)).toBe(1);
-    expect((await stub.check(5, 60_000)).remaining).toBe(3);
+    expect(await storedCounters(stub)).toBe(1);
+    expect((await check(stub, [counter(5)])).policies[0]!.remaining).toBe(3);
   });
 
-  it("refuses limits and windows that are not positive integers", async () => {
+  it("answers `ended` for a key it was told ended, across an eviction, and only for that key", async () => {
+    const stub = stubFor(uniqueId());
+    await check(stub, [counter(5)], "key_old");
+    await stub.endKey("key_old", { reason: "revoked", at: Date.now() });
+    await evictDurableObject(stub);
+    const refused = await check(stub, [counter(5)], "key_old");
+    expect(refused).toMatchObject({ allowed: false, ended: { reason: "revoked" } });
+    expect(refused.policies[0]!.remaining).toBe(4); // refused, nothing spent
+    expect(await check(stub, [counter(5)], "key_new")).toMatchObject({ allowed: true, policies: [{ remaining: 3 }] });
+    // An end in the future (a rotation's grace period) is not an end yet.
+    await stub.endKey("key_new", { reason: "expired", at: Date.now() + 60_000 });
+    expect((await check(stub, [counter(5)], "key_new")).ended).toBeUndefined();
+  });
+
+  it("refuses limits, windows, costs and operations that make no sense", async () => {
     const stub = stubFor(uniqueId());
     const refusal = (call: Promise<unknown>) => call.then(() => "admitted", (err: unknown) => String(err));
-    expect(await refusal(stub.check(0, 60_000))).toMatch(/RangeError: limit and windowMs must be positive integers/);
-    expect(await refusal(stub.check(5, 0.5))).toMatch(/RangeError: limit and windowMs must be positive integers/);
-    expect(await refusal(stub.record(5, 60_000, 1.5))).toMatch(/RangeError: count must be an integer/);
+    const bad = (policy: Partial<Policy>) => [{ id: "c", policy: { name: "x", kind: "window", limit: 5, windowMs: 60_000, ...policy } as Policy }];
+    expect(await refusal(stub.decide(bad({ limit: 0 }), 1, "check", "k"))).toMatch(/RangeError: limit and window must be positive integers/);
+    expect(await refusal(stub.decide(bad({ windowMs: 0.5 } as Partial<Policy>), 1, "check", "k"))).toMatch(/RangeError/);
+    expect(await refusal(stub.decide(bad({}), 1.5, "record", "k"))).toMatch(/RangeError: cost must be a positive integer/);
+    expect(await refusal(stub.decide(bad({}), 0, "check", "k"))).toMatch(/RangeError: cost must be a positive integer/);
+    expect(await refusal(stub.decide([], 1, "check", "k"))).toMatch(/RangeError: between 1 and 32 counters/);
+    expect(await refusal(stub.decide(bad({}), 1, "drop" as "check", "k"))).toMatch(/RangeError: unknown operation/);
   });
 });

@@ -45,18 +45,16 @@ describe.each(BACKENDS)("enforceRateLimit over $name", (backend) => {
 });
 
 describe("enforceRateLimit's limits", () => {
-  it("treats a key whose tier is not in TIERS, without its own limit, as a misconfiguration", async () => {
+  it("refuses a key whose tier is not in TIERS with 403 tier_unavailable, naming no config, with or without its own limits", async () => {
     const config = configFor("durable-object");
-    const err = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord({ tier: "gone" }) }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KeygateError);
-    expect((err as KeygateError).code).toBe("gateway_misconfigured");
-    expect((err as KeygateError).message).toContain('tier "gone"');
-  });
-
-  it("still limits a key with its own limit when its tier is gone", async () => {
-    const config = configFor("durable-object");
-    const headers = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord({ tier: "gone", rateLimit: { limit: 2, window: 1_000 } }) });
-    expect(headers["RateLimit-Policy"]).toBe('"default";q=2;w=1');
+    for (const rateLimit of [null, { limit: 2, window: 1_000 }]) {
+      const err = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord({ tier: "gone", rateLimit }) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KeygateError);
+      expect((err as KeygateError).code).toBe("tier_unavailable");
+      expect((err as KeygateError).status).toBe(403);
+      expect((err as KeygateError).message).not.toContain("gone");
+      expect((err as KeygateError).message).not.toContain("TIERS");
+    }
   });
 
   it("counts the org aggregate over the tier's window even when the key has its own", async () => {
@@ -65,5 +63,32 @@ describe("enforceRateLimit's limits", () => {
     expect(headers["RateLimit-Policy"]).toBe('"default";q=3;w=10, "org";q=8;w=60');
     expect(headers["X-RateLimit-Limit"]).toBe("3");
     expect(headers["X-RateLimit-Remaining"]).toBe("2");
+  });
+
+  it("answers quota_exceeded over the quota and rate_limited over a window, naming the violated policies", async () => {
+    const config = configFor("durable-object", { TIERS: { free: { limits: [{ name: "burst", limit: 2, window: "1s" }, { name: "default", limit: 100, window: "60s" }], quota: { limit: 3, period: "day" } } } });
+    const record = keyRecord();
+    const ctx = createExecutionContext();
+    const refusal = (cost: number) => enforceRateLimit({ config, env, ctx, record, cost }).then(() => null, (e: unknown) => e as KeygateError);
+    expect(await refusal(1)).toBeNull();
+    expect(await refusal(1)).toBeNull();
+    const burst = (await refusal(1))!;
+    expect(burst.code).toBe("rate_limited");
+    expect(burst.details).toEqual([{ field: "policies", message: "burst" }]);
+    expect(burst.headers?.["Retry-After"]).toBe(burst.headers?.["X-RateLimit-Reset"]);
+    expect(burst.headers?.RateLimit).toContain(`"burst";r=0;t=${burst.headers?.["Retry-After"]}`);
+    const quota = (await refusal(2))!;
+    expect(quota.code).toBe("quota_exceeded");
+    expect(quota.status).toBe(429);
+    expect(quota.details?.map((d) => d.message)).toContain("quota");
+    expect(quota.headers?.["Retry-After"]).toBe(quota.headers?.["X-RateLimit-Reset"]);
+    expect(Number(quota.headers?.["Retry-After"])).toBeGreaterThan(1);
+    await waitOnExecutionContext(ctx);
+  });
+
+  it("routes with a cost spend it on every window", async () => {
+    const config = configFor("durable-object", { TIERS: { free: { limit: 10, window: "60s", quota: { limit: 100, period: "month" } } } });
+    const headers = await enforceRateLimit({ config, env, ctx: createExecutionContext(), record: keyRecord(), cost: 4 });
+    expect(headers.RateLimit).toMatch(/^"default";r=6;t=\d+, "quota";r=96;t=\d+$/);
   });
 });

@@ -3,20 +3,24 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { consistentLimiter, fastBatchSize, fastSyncThreshold } from "../../src/ratelimit/consistency";
-import type { RateLimiter, RateLimitRequest } from "../../src/ratelimit/interface";
-import { BACKENDS, uniqueId } from "./harness";
+import type { RateLimiter } from "../../src/ratelimit/interface";
+import type { LimitPlan } from "../../src/ratelimit/policy";
+import { BACKENDS, planOf, uniqueId, windowPolicy } from "./harness";
 
-const request = (identifier: string, limit: number, mode: "fast" | "strict"): RateLimitRequest => ({ identifier, limit, windowMs: 60_000, mode });
+const request = (identifier: string, limit: number, mode: "fast" | "strict"): LimitPlan => planOf(identifier, [windowPolicy(limit)], { mode });
 
 /** The real store, with its round trips counted (every call goes through to it). */
 function counted(store: RateLimiter): RateLimiter & { limitCalls: number } {
   const wrapper = {
     limitCalls: 0,
-    limit: (r: RateLimitRequest) => {
+    limit: (plan: LimitPlan, cost: number) => {
       wrapper.limitCalls++;
-      return store.limit(r);
+      return store.limit(plan, cost);
     },
-    record: (r: RateLimitRequest, count: number) => store.record(r, count),
+    record: (plan: LimitPlan, count: number) => store.record(plan, count),
+    peek: (plan: LimitPlan, cost: number) => store.peek(plan, cost),
+    endKey: store.endKey,
+    keyChanged: store.keyChanged,
   };
   return wrapper;
 }
@@ -37,14 +41,14 @@ describe.each(BACKENDS)("fast mode over $name", (backend) => {
     const isolate = consistentLimiter(store);
     const ctx = createExecutionContext();
     let admitted = 0;
-    for (let i = 0; i < 3 * limit; i++) if ((await isolate.limit(fast, ctx)).allowed) admitted++;
+    for (let i = 0; i < 3 * limit; i++) if ((await isolate.limit(fast, 1, ctx)).allowed) admitted++;
     await waitOnExecutionContext(ctx);
 
     expect(admitted).toBeGreaterThanOrEqual(limit);
     expect(admitted).toBeLessThanOrEqual(limit + fastBatchSize(limit));
     // Everything admitted locally reached the store in the background.
-    const seen = await store.record(request(fast.identifier, limit, "strict"), 0);
-    expect(limit - seen.remaining).toBeGreaterThanOrEqual(Math.min(admitted, limit));
+    const seen = await store.record(request(fast.scope, limit, "strict"), 0);
+    expect(limit - seen.policies[0]!.remaining).toBeGreaterThanOrEqual(Math.min(admitted, limit));
   });
 
   it("decides the bulk of a key's traffic locally while well under the limit", async () => {
@@ -53,10 +57,10 @@ describe.each(BACKENDS)("fast mode over $name", (backend) => {
     const fast = request(uniqueId(), limit, "fast");
     const isolate = consistentLimiter(store);
     const ctx = createExecutionContext();
-    for (let i = 0; i < 100; i++) expect((await isolate.limit(fast, ctx)).allowed).toBe(true);
+    for (let i = 0; i < 100; i++) expect((await isolate.limit(fast, 1, ctx)).allowed).toBe(true);
     await waitOnExecutionContext(ctx);
     expect(store.limitCalls).toBeLessThan(50);
-    expect((await store.record(request(fast.identifier, limit, "strict"), 0)).remaining).toBe(limit - 100);
+    expect((await store.record(request(fast.scope, limit, "strict"), 0)).policies[0]!.remaining).toBe(limit - 100);
   });
 
   it("never lets several isolates together overshoot by more than one batch each, even with stale budgets", async () => {
@@ -69,12 +73,12 @@ describe.each(BACKENDS)("fast mode over $name", (backend) => {
     let admitted = 0;
 
     // Every isolate hears from the store while the budget is plentiful...
-    for (const isolate of isolates) if ((await isolate.limit(request(identifier, limit, "fast"), ctx)).allowed) admitted++;
+    for (const isolate of isolates) if ((await isolate.limit(request(identifier, limit, "fast"), 1, ctx)).allowed) admitted++;
     // ...then strict traffic elsewhere spends the rest, which the isolates do not see...
-    while ((await store.limit(request(identifier, limit, "strict"))).allowed) admitted++;
+    while ((await store.limit(request(identifier, limit, "strict"), 1)).allowed) admitted++;
     // ...and each isolate keeps admitting from the budget it remembers: the worst case.
     for (const isolate of isolates) {
-      for (let i = 0; i < 3 * batch; i++) if ((await isolate.limit(request(identifier, limit, "fast"), ctx)).allowed) admitted++;
+      for (let i = 0; i < 3 * batch; i++) if ((await isolate.limit(request(identifier, limit, "fast"), 1, ctx)).allowed) admitted++;
     }
     await waitOnExecutionContext(ctx);
 
@@ -82,14 +86,14 @@ describe.each(BACKENDS)("fast mode over $name", (backend) => {
     expect(admitted).toBeLessThanOrEqual(limit + isolates.length * batch); // ...and bounded
     // Once reported, the store refuses everyone.
     expect((await store.record(request(identifier, limit, "strict"), 0)).allowed).toBe(false);
-    for (const isolate of isolates) expect((await isolate.limit(request(identifier, limit, "fast"), ctx)).allowed).toBe(false);
+    for (const isolate of isolates) expect((await isolate.limit(request(identifier, limit, "fast"), 1, ctx)).allowed).toBe(false);
   });
 
   it("strict mode never overshoots under a concurrent burst", async () => {
     const isolate = consistentLimiter(backend.limiter());
     const strict = request(uniqueId(), 50, "strict");
     const ctx = createExecutionContext();
-    const decisions = await Promise.all(Array.from({ length: 200 }, () => isolate.limit(strict, ctx)));
+    const decisions = await Promise.all(Array.from({ length: 200 }, () => isolate.limit(strict, 1, ctx)));
     expect(decisions.filter((d) => d.allowed)).toHaveLength(50);
   });
 });

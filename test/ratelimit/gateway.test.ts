@@ -2,7 +2,7 @@
 // management API, against the real Durable Object and Upstash (bridge) stores.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { handleRequest } from "../../src/app";
 import type { Env } from "../../src/env";
 import { createKey, createOrg, keyFetch } from "../harness";
@@ -31,11 +31,12 @@ describe("rate limiting at the gateway", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-demo-origin")).toBe("keygate");
     expect(res.headers.get("RateLimit-Policy")).toBe('"default";q=60;w=60');
-    expect(res.headers.get("RateLimit")).toMatch(/^"default";r=59;t=([1-9]|[1-5]\d|60)$/);
+    // t: when the first unit comes back, W plus at most one bucket (W/10) from now.
+    expect(res.headers.get("RateLimit")).toMatch(/^"default";r=59;t=(6\d)$/);
     expect(res.headers.get("X-RateLimit-Limit")).toBe("60");
     expect(res.headers.get("X-RateLimit-Remaining")).toBe("59");
     expect(Number(res.headers.get("X-RateLimit-Reset"))).toBeGreaterThan(0);
-    expect(Number(res.headers.get("X-RateLimit-Reset"))).toBeLessThanOrEqual(60);
+    expect(Number(res.headers.get("X-RateLimit-Reset"))).toBeLessThanOrEqual(66);
   });
 
   it("answers 429 rate_limited with Retry-After once the key's own limit is spent, and never reaches the origin", async () => {
@@ -55,7 +56,9 @@ describe("rate limiting at the gateway", () => {
     expect(await errorCode(limited)).toBe("rate_limited");
     const retryAfter = Number(limited.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(61);
+    expect(retryAfter).toBeLessThanOrEqual(66);
+    expect(limited.headers.get("X-RateLimit-Reset")).toBe(String(retryAfter));
+    expect(limited.headers.get("RateLimit")).toBe(`"default";r=0;t=${retryAfter}`);
     expect(limited.headers.get("RateLimit-Policy")).toBe('"default";q=3;w=60');
     expect(limited.headers.get("X-RateLimit-Remaining")).toBe("0");
   });
@@ -87,11 +90,11 @@ describe("rate limiting at the gateway", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("X-RateLimit-Limit")).toBe("4");
     expect(await errorCode(limited)).toBe("rate_limited");
-    expect(limited.headers.get("RateLimit")).toBe(`"default";r=7;t=${limited.headers.get("X-RateLimit-Reset")}, "org";r=0;t=${limited.headers.get("X-RateLimit-Reset")}`);
-    // What the org refused was given back to the key: its own count stays at the 2 requests that went through.
+    expect(limited.headers.get("RateLimit")).toBe(`"default";r=8;t=${limited.headers.get("X-RateLimit-Reset")}, "org";r=0;t=${limited.headers.get("X-RateLimit-Reset")}`);
+    // Decided in one call: what the org refused was never spent on the key, which stays at the 2 requests that went through.
     const again = await gateway(a.key);
     expect(again.status).toBe(429);
-    expect(again.headers.get("RateLimit")).toMatch(/^"default";r=7;/);
+    expect(again.headers.get("RateLimit")).toMatch(/^"default";r=8;/);
   });
 
   it("enforces the same limits with the Upstash backend", async () => {
@@ -141,7 +144,10 @@ describe.each(["durable-object", "upstash"] as const)("rate limiter unavailable 
     await done();
   });
 
-  it("open: proxies the request with the policy headers only", async () => {
+  it("open: proxies the request with the policy headers only", async (context) => {
+    // The "admitting unchecked" log line is expected here (failure_modes.test.ts asserts it); kept out of the output.
+    const logged = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    context.onTestFinished(() => logged.mockRestore());
     const { key, gateway, done } = await downGateway("open");
     const res = await gateway(key);
     expect(res.status).toBe(200);

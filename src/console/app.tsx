@@ -1,0 +1,439 @@
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { html } from "hono/html";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Config, loadConfig } from "../config";
+import type { Env } from "../env";
+import { AUDIT_ACTIONS } from "../store/audit";
+import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
+import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
+import { liveLimitRows, tierLimitText } from "./limits";
+import { canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
+import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
+import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
+import { CreateKeyPage, type CreateKeyForm, KeysPage, RevealPage, RevokePage } from "./pages/keys";
+import { OrgsPage } from "./pages/orgs";
+import type { ApiKey, ApiOrg } from "./pages/shared";
+import { SignInPage } from "./pages/signin";
+import { type KeyUsageRow, UsagePage } from "./pages/usage";
+import { csrfToken, openSession, PRESESSION_COOKIE, randomToken, sealSession, type Session, SESSION_COOKIE, type SessionKeys, sessionKeys, validCsrfToken } from "./session";
+import { CHART_HOURS, classTotals, HOUR_MS, sumBuckets, type UsageBucket, usageBuckets } from "./usage_chart";
+
+interface ConsoleEnv {
+  Bindings: Env;
+  Variables: { config: Config; keys: SessionKeys; session: Session | null; csrf: string };
+}
+type ConsoleContext = Context<ConsoleEnv>;
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const FORM_MAX_BYTES = 64 * 1024;
+/** Fixed texts for the redirects' `?notice=`: the URL names an outcome, never carries text or a secret. */
+const NOTICES: Record<string, string> = {
+  revoked: "The key was revoked. Requests with it are refused from now on.",
+  "tier-changed": "The org's tier was changed; its keys use the new limits on their next request.",
+  "org-created": "The org was created.",
+  "signed-out": "You are signed out.",
+  expired: "Your session ended. Sign in again.",
+};
+
+// strict: false, so /_keygate/console/ (as people type it) is the same page as /_keygate/console.
+export const consoleApp = new Hono<ConsoleEnv>({ strict: false }).basePath(CONSOLE_PREFIX);
+
+consoleApp.use(
+  "*",
+  secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'self'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
+    referrerPolicy: "no-referrer",
+    crossOriginResourcePolicy: "same-origin",
+  }),
+);
+
+consoleApp.get("/assets/console.css", (c) => c.body(CONSOLE_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
+consoleApp.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }));
+
+// Pages are per-user and some carry a key once: nothing is cached anywhere.
+consoleApp.use("*", async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
+});
+
+/** Config, the session keys, the session from the cookie, and the CSRF token for this page's forms. */
+consoleApp.use("*", async (c, next) => {
+  let config: Config;
+  try {
+    config = loadConfig(c.env);
+  } catch {
+    return c.text("The gateway configuration is invalid; run `npm run check-config`.", 500);
+  }
+  c.set("config", config);
+  if (!config.console.sessionSecret) {
+    const page: PageContext = { session: null, csrf: "" };
+    return render(c, <SignInPage page={page} disabled="The console is disabled: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET (a secret) to sign in." />, 503);
+  }
+  const keys = await sessionKeys(config.console.sessionSecret);
+  c.set("keys", keys);
+  const session = await openSession(keys, getCookie(c, SESSION_COOKIE), Date.now());
+  c.set("session", session);
+  let sid = session?.sid;
+  if (!sid) {
+    sid = getCookie(c, PRESESSION_COOKIE);
+    if (!sid || !ID.test(sid)) {
+      sid = randomToken();
+      setCookie(c, PRESESSION_COOKIE, sid, cookieOptions(c, 3600));
+    }
+  }
+  c.set("csrf", await csrfToken(keys, sid));
+  await next();
+});
+
+function cookieOptions(c: ConsoleContext, maxAgeSeconds: number) {
+  return { path: CONSOLE_PREFIX, httpOnly: true, sameSite: "Strict" as const, secure: new URL(c.req.url).protocol === "https:", maxAge: maxAgeSeconds };
+}
+
+/** Every POST carries the form's CSRF token, bound to the session (or, before sign-in, to the pre-session cookie). */
+consoleApp.post("*", bodyLimit({ maxSize: FORM_MAX_BYTES, onError: (c) => c.text("The form is too large.", 413) }), async (c, next) => {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) return forbidden(c);
+  const form = await c.req.parseBody({ all: true });
+  const sid = c.get("session")?.sid ?? getCookie(c, PRESESSION_COOKIE);
+  if (!sid || !(await validCsrfToken(c.get("keys"), sid, form._csrf))) return forbidden(c);
+  await next();
+});
+
+function forbidden(c: ConsoleContext) {
+  return render(c, 
+    <SignInPage page={pageOf(c)} message="The form could not be checked (it expired, or it was not sent from this console). Go back, reload the page and try again." />,
+    403,
+  );
+}
+
+/** Every page as a standards-mode HTML document (JSX alone renders no doctype). */
+function render(c: ConsoleContext, body: JSX.Element, status: ContentfulStatusCode = 200) {
+  return c.html(html`<!doctype html>${body}`, status);
+}
+
+function pageOf(c: ConsoleContext, extra: Partial<PageContext> = {}): PageContext {
+  return { session: c.get("session"), csrf: c.get("csrf"), ...extra };
+}
+
+const formText = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
+const formList = (value: unknown): string[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === "string");
+const noticeOf = (c: ConsoleContext) => NOTICES[c.req.query("notice") ?? ""] ?? null;
+
+// ---- sign in and out ----
+
+consoleApp.get("/", (c) => {
+  const session = c.get("session");
+  if (!session) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
+  return c.redirect(session.kind === "operator" ? `${CONSOLE_PREFIX}/orgs` : `${orgBase(session.orgId!)}/keys`, 303);
+});
+
+consoleApp.get("/sign-in", (c) => {
+  if (c.get("session")) return c.redirect(CONSOLE_PREFIX, 303);
+  return render(c, <SignInPage page={pageOf(c)} notice={noticeOf(c)} />);
+});
+
+consoleApp.post("/sign-in", async (c) => {
+  const form = await c.req.parseBody();
+  const credential = formText(form.credential);
+  const fail = (message: string, status: 400 | 401 | 403 | 429 = 401) => render(c, <SignInPage page={pageOf(c)} message={message} />, status);
+  if (credential === "" || credential.length > 512) return fail("Enter the operator token or an API key.", 400);
+
+  // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
+  const who = await callApi<{ kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null }>(c, credential, { path: "/whoami" });
+  if (!who.ok) {
+    if (who.status === 429) return fail(`Too many attempts: ${who.error.message}`, 429);
+    return fail(`That token or key was not accepted: ${who.error.message} (${who.error.code}).`);
+  }
+  const scopes = who.data.scopes ?? [];
+  if (who.data.kind === "key" && !scopes.includes("admin") && !scopes.includes("keys:read")) {
+    return fail("This key may not use the console: it needs the admin scope, or keys:read for a read-only view.", 403);
+  }
+  const ttl = c.get("config").console.sessionTtlMs;
+  const session: Session = {
+    credential,
+    sid: randomToken(),
+    expiresAt: Date.now() + ttl,
+    kind: who.data.kind,
+    ...(who.data.kind === "key" ? { orgId: who.data.org_id!, keyId: who.data.key_id!, scopes } : {}),
+  };
+  setCookie(c, SESSION_COOKIE, await sealSession(c.get("keys"), session), cookieOptions(c, Math.floor(ttl / 1000)));
+  deleteCookie(c, PRESESSION_COOKIE, { path: CONSOLE_PREFIX });
+  return c.redirect(CONSOLE_PREFIX, 303);
+});
+
+consoleApp.post("/sign-out", (c) => {
+  deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
+  return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=signed-out`, 303);
+});
+
+// ---- everything below needs a session ----
+
+consoleApp.use("*", async (c, next) => {
+  if (!c.get("session")) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
+  await next();
+});
+
+class SessionEnded extends Error {}
+
+/** The API with the session's credential. A 401 means the credential stopped working (revoked, expired): the session ends. */
+async function api<T>(c: ConsoleContext, call: ApiCall): Promise<ApiResult<T>> {
+  const result = await callApi<T>(c, c.get("session")!.credential, call);
+  if (!result.ok && result.status === 401) throw new SessionEnded();
+  return result;
+}
+
+consoleApp.onError((err, c) => {
+  if (err instanceof SessionEnded) {
+    deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
+    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=expired`, 303);
+  }
+  console.error("keygate console: unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown", c.req.method, c.req.path);
+  return c.text("Internal error.", 500);
+});
+
+function orgParam(c: ConsoleContext): string | null {
+  const orgId = c.req.param("org") ?? "";
+  return ID.test(orgId) ? orgId : null;
+}
+
+function notFound(c: ConsoleContext, what: string) {
+  return render(c, 
+    <KeysPage page={pageOf(c)} orgId={c.req.param("org") ?? ""} keys={[]} error={{ code: "not_found", message: `${what} not found` }} />,
+    404,
+  );
+}
+
+// ---- orgs (operator) ----
+
+consoleApp.get("/orgs", async (c) => {
+  if (c.get("session")!.kind !== "operator") return c.redirect(CONSOLE_PREFIX, 303);
+  const page = Number(c.req.query("page") ?? "1") || 1;
+  const result = await api<ApiOrg[]>(c, { path: "/orgs", query: { page, per_page: 50 } });
+  const tiers = Object.keys(c.get("config").tiers);
+  if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, result.status === 400 ? 400 : 200);
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} />);
+});
+
+consoleApp.post("/orgs", async (c) => {
+  const form = await c.req.parseBody();
+  const body = { name: formText(form.name), tier: formText(form.tier) };
+  const result = await api<ApiOrg>(c, { method: "POST", path: "/orgs", body });
+  if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=org-created`, 303);
+  const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
+  return render(c, 
+    <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} pagination={list.ok ? list.pagination : undefined} tiers={Object.keys(c.get("config").tiers)} error={result.error} form={body} />,
+    400,
+  );
+});
+
+consoleApp.post("/orgs/:org/tier", async (c) => {
+  const orgId = orgParam(c);
+  if (!orgId) return notFound(c, "org");
+  const form = await c.req.parseBody();
+  // Where the API versions orgs (ETag), the change is made against the version just read, like any careful client.
+  const current = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
+  const ifMatch: Record<string, string> = current.ok && current.etag ? { "if-match": current.etag } : {};
+  const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) }, headers: ifMatch });
+  if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=tier-changed`, 303);
+  const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, 400);
+});
+
+// ---- keys ----
+
+consoleApp.get("/orgs/:org/keys", async (c) => {
+  const orgId = orgParam(c);
+  if (!orgId) return notFound(c, "org");
+  const status = ["active", "expired", "revoked"].includes(c.req.query("status") ?? "") ? c.req.query("status") : undefined;
+  const page = Math.max(1, Number(c.req.query("page") ?? "1") || 1);
+  const result = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { status, page, per_page: 20 } });
+  const ctx = pageOf(c, { orgId, current: "keys" });
+  if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
+  return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} />);
+});
+
+async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undefined> {
+  const org = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
+  return org.ok ? org.data.tier : undefined;
+}
+
+function createForm(form: Record<string, unknown>): CreateKeyForm {
+  return {
+    name: formText(form.name),
+    scopes: formList(form.scopes),
+    expiry: formText(form.expiry) || "90d",
+    expires_at_date: formText(form.expires_at_date),
+    limit: formText(form.limit),
+    window: formText(form.window),
+  };
+}
+
+/** The form as the API's create body; a problem the API could not name (a missing date) is reported the API's way. */
+function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; error?: ApiError } {
+  const body: Record<string, unknown> = { name: form.name, scopes: form.scopes };
+  if (form.expiry === "custom") {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(form.expires_at_date ?? "")) {
+      return { error: { code: "validation_error", message: "choose the expiry date", details: [{ field: "expires_at", message: "pick a date for \"On a date\"" }] } };
+    }
+    body.expires_at = `${form.expires_at_date}T23:59:59Z`;
+  } else {
+    body.expires_in = form.expiry;
+  }
+  if (form.limit || form.window) body.rate_limit = { limit: Number(form.limit), window: form.window || "60s" };
+  return { body };
+}
+
+consoleApp.get("/orgs/:org/keys/new", async (c) => {
+  const orgId = orgParam(c);
+  if (!orgId) return notFound(c, "org");
+  if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
+  const config = c.get("config");
+  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />);
+});
+
+consoleApp.post("/orgs/:org/keys", async (c) => {
+  const orgId = orgParam(c);
+  if (!orgId) return notFound(c, "org");
+  const config = c.get("config");
+  const form = createForm(await c.req.parseBody({ all: true }));
+  const ctx = pageOf(c, { orgId, current: "keys" });
+  const { body, error } = createBody(form);
+  const result = body ? await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${orgId}/keys`, body }) : null;
+  if (result?.ok) return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
+  const shown = result && !result.ok ? result.error : error!;
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />, result?.status === 403 ? 403 : 400);
+});
+
+function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {
+  const orgId = orgParam(c);
+  const keyId = c.req.param("key") ?? "";
+  return orgId && ID.test(keyId) ? { orgId, keyId } : null;
+}
+
+/** The start of the chart's first hour. */
+const chartSince = (now: number) => new Date(Math.floor(now / HOUR_MS) * HOUR_MS - (CHART_HOURS - 1) * HOUR_MS).toISOString();
+
+/** Per-hour usage over the last 24 h, from whichever usage shape the API answers with. */
+async function keyUsage(c: ConsoleContext, orgId: string, keyId: string, now: number): Promise<{ buckets: UsageBucket[] | null; error: ApiError | null; note: string | null }> {
+  const usage = await api<Record<string, unknown>>(c, { path: `/orgs/${orgId}/keys/${keyId}/usage`, query: { since: chartSince(now), granularity: "hour", per_page: 100 } });
+  if (!usage.ok) return { buckets: null, error: usage.error, note: null };
+  const buckets = usageBuckets(usage.data, now);
+  const sampled = !Array.isArray(usage.data.series) && usage.pagination && usage.pagination.total > usage.pagination.per_page;
+  return { buckets, error: null, note: sampled ? `Latency and hourly counts come from the latest ${usage.pagination!.per_page} of ${usage.pagination!.total} calls.` : null };
+}
+
+async function keyLimits(c: ConsoleContext, orgId: string, key: ApiKey): Promise<LimitRow[]> {
+  const rows: LimitRow[] = [];
+  const rateLimit = key.rate_limit as { limit?: number; window?: string } | null | undefined;
+  const tierText = tierLimitText(c.get("config"), await orgTier(c, orgId));
+  if (rateLimit && typeof rateLimit === "object" && rateLimit.limit !== undefined) rows.push({ name: "Key limit", text: `${rateLimit.limit} per ${rateLimit.window}` });
+  if (tierText) rows.push({ name: rateLimit ? "Tier" : "Limit (from the tier)", text: tierText });
+  // Remaining budget, where the API reports it (GET …/limits); its fields are shown as they come.
+  const live = await api<Record<string, unknown>>(c, { path: `/orgs/${orgId}/keys/${key.id}/limits` });
+  if (live.ok) rows.push(...liveLimitRows(live.data));
+  return rows;
+}
+
+async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: 200 | 400 | 403 | 409 = 200) {
+  const ctx = pageOf(c, { orgId, current: "keys" });
+  const key = await api<ApiKey>(c, { path: `/orgs/${orgId}/keys/${keyId}` });
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  const now = Date.now();
+  const [usage, limits] = await Promise.all([keyUsage(c, orgId, keyId, now), keyLimits(c, orgId, key.data)]);
+  return render(c, 
+    <KeyDetailPage page={ctx} orgId={orgId} apiKey={key.data} buckets={usage.buckets} usageError={usage.error} usageNote={usage.note} limits={limits} error={error} notice={noticeOf(c)} />,
+    status,
+  );
+}
+
+consoleApp.get("/orgs/:org/keys/:key", async (c) => {
+  const params = keyParams(c);
+  if (!params) return notFound(c, "key");
+  return renderKeyDetail(c, params.orgId, params.keyId);
+});
+
+consoleApp.post("/orgs/:org/keys/:key/rotate", async (c) => {
+  const params = keyParams(c);
+  if (!params) return notFound(c, "key");
+  const form = await c.req.parseBody();
+  const grace = formText(form.grace_period) || "0s";
+  if (!GRACE_PERIODS.some(([value]) => value === grace)) return renderKeyDetail(c, params.orgId, params.keyId, { code: "validation_error", message: "choose one of the grace periods" }, 400);
+  const result = await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/rotate`, body: { grace_period: grace } });
+  if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : result.status === 409 ? 409 : 400);
+  return render(c, <RevealPage page={pageOf(c, { orgId: params.orgId, current: "keys" })} orgId={params.orgId} apiKey={result.data} rotatedFrom={params.keyId} />, 201);
+});
+
+consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
+  const params = keyParams(c);
+  if (!params) return notFound(c, "key");
+  const ctx = pageOf(c, { orgId: params.orgId, current: "keys" });
+  const key = await api<ApiKey>(c, { path: `/orgs/${params.orgId}/keys/${params.keyId}` });
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  return render(c, <RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
+});
+
+consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
+  const params = keyParams(c);
+  if (!params) return notFound(c, "key");
+  const result = await api<ApiKey>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/revoke` });
+  if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=revoked`, 303);
+  return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : 400);
+});
+
+// ---- audit and usage ----
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+consoleApp.get("/orgs/:org/audit", async (c) => {
+  const orgId = orgParam(c);
+  if (!orgId) return notFound(c, "org");
+  const q = c.req.query();
+  const filters: AuditFilters = {
+    action: (AUDIT_ACTIONS as readonly string[]).includes(q.action ?? "") ? q.action : undefined,
+    key_id: q.key_id && ID.test(q.key_id) ? q.key_id : undefined,
+    since: q.since && DATE.test(q.since) ? q.since : undefined,
+    until: q.until && DATE.test(q.until) ? q.until : undefined,
+  };
+  const page = Math.max(1, Number(q.page ?? "1") || 1);
+  const ctx = pageOf(c, { orgId, current: "audit" });
+  if (!canReadAudit(c.get("session"))) {
+    return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: "insufficient_scope", message: "this key lacks the scope audit:read" }} />, 403);
+  }
+  const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
+  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : 200);
+  return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
+});
+
+consoleApp.get("/orgs/:org/usage", async (c) => {
+  const orgId = orgParam(c);
+  if (!orgId) return notFound(c, "org");
+  const ctx = pageOf(c, { orgId, current: "usage" });
+  const now = Date.now();
+  const keys = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { sort: "-last_used_at", per_page: 20 } });
+  if (!keys.ok) return render(c, <UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, keys.status === 404 ? 404 : 200);
+  // One call where the API has org-wide usage (series plus per-key totals); otherwise one per key.
+  const org = await api<{ series?: unknown; keys?: Array<{ key_id: string; by_status?: Record<string, number> }> }>(c, {
+    path: `/orgs/${orgId}/usage`,
+    query: { since: chartSince(now), granularity: "hour", per_page: 100 },
+  });
+  if (org.ok && Array.isArray(org.data.series)) {
+    const totals = new Map((org.data.keys ?? []).map((row) => [row.key_id, row.by_status ?? {}]));
+    const rows: KeyUsageRow[] = keys.data.map((key) => ({ key, totals: totals.get(key.id) ?? {} }));
+    return render(c, <UsagePage page={ctx} orgId={orgId} rows={rows} total={usageBuckets(org.data, now)} note="All of the org's keys." />);
+  }
+  const rows: KeyUsageRow[] = await Promise.all(
+    keys.data.map(async (key) => {
+      const buckets = (await keyUsage(c, orgId, key.id, now)).buckets;
+      return { key, totals: buckets ? classTotals(buckets) : null, buckets };
+    }),
+  );
+  const total = sumBuckets(rows.flatMap((row) => (row.buckets ? [row.buckets] : [])), now);
+  const more = keys.pagination && keys.pagination.total > keys.data.length ? `The ${keys.data.length} most recently used of ${keys.pagination.total} keys.` : null;
+  return render(c, <UsagePage page={ctx} orgId={orgId} rows={rows} total={total} note={more} />);
+});
+
+consoleApp.notFound((c) => c.text("Not found.", 404));

@@ -1,0 +1,148 @@
+import type { FC } from "hono/jsx";
+import type { ApiError } from "../api";
+import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
+import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../usage_chart";
+import { type ApiKey, maskedKey, StatusBadge, Value } from "./shared";
+
+/** Fields shown in their own rows above; any other field the API adds is listed after them as it comes. */
+const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "meta", "key"]);
+const DATE_FIELD = /_at$/;
+
+export const GRACE_PERIODS = [
+  ["0s", "None: the old key stops working now"],
+  ["1h", "1 hour"],
+  ["24h", "24 hours"],
+  ["7d", "7 days"],
+] as const;
+
+export interface LimitRow {
+  name: string;
+  text: string;
+}
+
+export const KeyDetailPage: FC<{
+  page: PageContext;
+  orgId: string;
+  apiKey: ApiKey;
+  buckets: UsageBucket[] | null;
+  usageError?: ApiError | null;
+  usageNote?: string | null;
+  limits: LimitRow[];
+  error?: ApiError | null;
+  notice?: string | null;
+}> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice }) => {
+  const base = `${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`;
+  const extra = Object.entries(key).filter(([field]) => !KNOWN.has(field));
+  const writable = canWrite(page.session) && key.status === "active";
+  return (
+    <Layout title={`Key ${key.name}`} page={page}>
+      <Notice text={notice} />
+      <ErrorSummary error={error} />
+      <section class="card" aria-labelledby="details-h">
+        <h2 id="details-h">Details</h2>
+        <dl class="fields">
+          <dt>Id</dt>
+          <dd class="code">{key.id}</dd>
+          <dt>Key</dt>
+          <dd class="code">{maskedKey(key)}</dd>
+          <dt>Status</dt>
+          <dd>
+            <StatusBadge status={key.status} />
+          </dd>
+          <dt>Scopes</dt>
+          <dd>
+            <Value value={key.scopes} />
+          </dd>
+          <dt>Created</dt>
+          <dd>
+            <When value={key.created_at} />
+          </dd>
+          <dt>Last used</dt>
+          <dd>
+            <When value={key.last_used_at} empty="never" />
+          </dd>
+          <dt>Expires</dt>
+          <dd>
+            <When value={key.expires_at} empty="never" />
+          </dd>
+          {key.revoked_at ? (
+            <>
+              <dt>Revoked</dt>
+              <dd>
+                <When value={key.revoked_at} />
+              </dd>
+            </>
+          ) : null}
+          {key.rotated_from ? (
+            <>
+              <dt>Rotated from</dt>
+              <dd>
+                <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_from)}`}>{key.rotated_from}</a>
+              </dd>
+            </>
+          ) : null}
+          <dt>Meta</dt>
+          <dd>
+            <Value value={key.meta} />
+          </dd>
+          {extra.map(([field, value]) => (
+            <>
+              <dt>{field.replace(/_/g, " ")}</dt>
+              <dd>{DATE_FIELD.test(field) ? <When value={value} /> : <Value value={value} />}</dd>
+            </>
+          ))}
+        </dl>
+      </section>
+
+      <section class="card" aria-labelledby="limits-h">
+        <h2 id="limits-h">Limits</h2>
+        {limits.length === 0 ? (
+          <p class="muted">No limits are known for this key.</p>
+        ) : (
+          <dl class="fields">
+            {limits.map((row) => (
+              <>
+                <dt>{row.name}</dt>
+                <dd>{row.text}</dd>
+              </>
+            ))}
+          </dl>
+        )}
+      </section>
+
+      <section class="card" aria-labelledby="usage-h">
+        <h2 id="usage-h">Usage, last 24 hours</h2>
+        <ErrorSummary error={usageError} title="Usage is not available" />
+        {buckets ? (
+          <>
+            <RequestsChart buckets={buckets} title="Requests per hour by status class" />
+            <LatencyChart buckets={buckets} title="Latency per hour, p50 and p95 (ms)" />
+            {usageNote ? <p class="hint">{usageNote}</p> : null}
+            <UsageTable buckets={buckets} />
+          </>
+        ) : null}
+      </section>
+
+      {writable ? (
+        <section class="card" aria-labelledby="actions-h">
+          <h2 id="actions-h">Rotate or revoke</h2>
+          <form method="post" action={`${base}/rotate`} data-confirm={`Rotate ${key.name}? You will get a new key; the old one stops working when the grace period ends.`}>
+            <CsrfField token={page.csrf} />
+            <label for="grace_period">Grace period for the old key</label>
+            <select id="grace_period" name="grace_period">
+              {GRACE_PERIODS.map(([value, label]) => (
+                <option value={value}>{label}</option>
+              ))}
+            </select>
+            <button type="submit">Rotate</button>
+          </form>
+          <p>
+            <a class="button danger" href={`${base}/revoke`}>
+              Revoke
+            </a>
+          </p>
+        </section>
+      ) : null}
+    </Layout>
+  );
+};

@@ -1,0 +1,220 @@
+import type { FC } from "hono/jsx";
+import type { ApiError } from "../api";
+import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
+import { type ApiKey, maskedKey, Pager, type Pagination, queryString, StatusBadge, Value } from "./shared";
+
+const STATUSES = ["active", "expired", "revoked"] as const;
+
+export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pagination?: Pagination; status?: string; error?: ApiError | null; notice?: string | null }> = ({
+  page,
+  orgId,
+  keys,
+  pagination,
+  status,
+  error,
+  notice,
+}) => {
+  const base = `${orgBase(orgId)}/keys`;
+  return (
+    <Layout title="Keys" page={page}>
+      <Notice text={notice} />
+      <ErrorSummary error={error} title="Could not list keys" />
+      <div class="toolbar">
+        <form method="get" action={base} class="inline">
+          <label for="status">Status</label>
+          <select id="status" name="status">
+            <option value="" selected={!status}>
+              All
+            </option>
+            {STATUSES.map((s) => (
+              <option value={s} selected={status === s}>
+                {s}
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="secondary">
+            Filter
+          </button>
+        </form>
+        {canWrite(page.session) ? (
+          <a class="button" href={`${base}/new`}>
+            New key
+          </a>
+        ) : null}
+      </div>
+      {keys.length === 0 && !error ? (
+        <p class="empty">No keys{status ? ` with status ${status}` : ""} yet.</p>
+      ) : (
+        <table class="keys">
+          <caption class="visually-hidden">Keys of org {orgId}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Key</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Status</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((key) => (
+              <tr data-key-id={key.id}>
+                <td>
+                  <a href={`${base}/${encodeURIComponent(key.id)}`}>{key.name}</a>
+                </td>
+                <td class="code">{maskedKey(key)}</td>
+                <td>
+                  <Value value={key.scopes} />
+                </td>
+                <td>
+                  <StatusBadge status={key.status} />
+                </td>
+                <td>
+                  <When value={key.created_at} />
+                </td>
+                <td>
+                  <When value={key.last_used_at} empty="never" />
+                </td>
+                <td>
+                  <When value={key.expires_at} empty="never" />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager pagination={pagination} href={(p) => base + queryString({ status, page: p })} />
+    </Layout>
+  );
+};
+
+export interface CreateKeyForm {
+  name?: string;
+  scopes?: string[];
+  expiry?: string;
+  expires_at_date?: string;
+  limit?: string;
+  window?: string;
+}
+
+const EXPIRY_PRESETS = [
+  ["30d", "30 days"],
+  ["90d", "90 days"],
+  ["1y", "1 year"],
+  ["never", "Never"],
+  ["custom", "On a date"],
+] as const;
+
+export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Record<string, string>; form: CreateKeyForm; error?: ApiError | null; tierLimits?: string | null }> = ({
+  page,
+  orgId,
+  catalogue,
+  form,
+  error,
+  tierLimits,
+}) => {
+  const expiry = form.expiry ?? "90d";
+  return (
+    <Layout title="Create key" page={page}>
+      <ErrorSummary error={error} title="The key was not created" />
+      <form method="post" action={`${orgBase(orgId)}/keys`} class="card">
+        <CsrfField token={page.csrf} />
+        <label for="name">Name</label>
+        <input id="name" name="name" type="text" required maxlength={100} value={form.name ?? ""} placeholder="CI pipeline" />
+        <fieldset>
+          <legend>Scopes</legend>
+          {Object.entries(catalogue).map(([scope, description], i) => (
+            <div class="check">
+              <input type="checkbox" id={`scope-${i}`} name="scopes" value={scope} checked={form.scopes?.includes(scope)} aria-describedby={`scope-${i}-desc`} />
+              <label for={`scope-${i}`}>
+                <span class="code">{scope}</span>
+              </label>
+              <span class="hint" id={`scope-${i}-desc`}>
+                {description}
+              </span>
+            </div>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>Expires</legend>
+          {EXPIRY_PRESETS.map(([value, label]) => (
+            <div class="check">
+              <input type="radio" id={`expiry-${value}`} name="expiry" value={value} checked={expiry === value} />
+              <label for={`expiry-${value}`}>{label}</label>
+            </div>
+          ))}
+          <label for="expires_at_date">Expiry date (for "On a date")</label>
+          <input id="expires_at_date" name="expires_at_date" type="date" value={form.expires_at_date ?? ""} />
+        </fieldset>
+        <fieldset>
+          <legend>Rate limit (optional)</legend>
+          <p class="hint">Leave empty to use the org's tier{tierLimits ? `: ${tierLimits}` : ""}. A key cannot be given more than its tier allows.</p>
+          <div class="row">
+            <div>
+              <label for="limit">Requests</label>
+              <input id="limit" name="limit" type="number" min={1} max={1000000000} value={form.limit ?? ""} />
+            </div>
+            <div>
+              <label for="window">Per window</label>
+              <input id="window" name="window" type="text" maxlength={10} placeholder="60s" value={form.window ?? ""} />
+            </div>
+          </div>
+        </fieldset>
+        <button type="submit">Create key</button>
+      </form>
+    </Layout>
+  );
+};
+
+/** The one time the full key is on a page. Served with Cache-Control: no-store and never put in a URL. */
+export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey & { key: string }; rotatedFrom?: string }> = ({ page, orgId, apiKey: key, rotatedFrom }) => (
+  <Layout title={rotatedFrom ? "Key rotated" : "Key created"} page={page}>
+    <div class="alert warn" role="alert">
+      <strong>You will not see this key again.</strong> Copy it now and store it somewhere safe; keygate keeps only its hash.
+    </div>
+    <div class="card">
+      <p>
+        {rotatedFrom ? (
+          <>
+            The new key for <strong>{key.name}</strong> replaces {rotatedFrom}.
+          </>
+        ) : (
+          <>
+            Key <strong>{key.name}</strong> ({key.id}) was created.
+          </>
+        )}
+      </p>
+      <label for="new-key">Your new API key</label>
+      <div class="copyrow">
+        <input id="new-key" type="text" readonly value={key.key} class="code secret" spellcheck={false} autocomplete="off" />
+        <button type="button" data-copy="new-key">
+          Copy
+        </button>
+      </div>
+      <p class="hint" role="status" aria-live="polite" id="copy-status"></p>
+      <a class="button secondary" href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>
+        I have stored it
+      </a>
+    </div>
+  </Layout>
+);
+
+export const RevokePage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey; error?: ApiError | null }> = ({ page, orgId, apiKey: key, error }) => (
+  <Layout title="Revoke key" page={page}>
+    <ErrorSummary error={error} title="The key was not revoked" />
+    <form method="post" action={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}/revoke`} class="card narrow">
+      <CsrfField token={page.csrf} />
+      <p>
+        Revoke <strong>{key.name}</strong> (<span class="code">{maskedKey(key)}</span>)? Every request with it is refused from now on. This cannot be undone.
+      </p>
+      <div class="actions">
+        <button type="submit" class="danger">
+          Revoke
+        </button>
+        <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>Cancel</a>
+      </div>
+    </form>
+  </Layout>
+);

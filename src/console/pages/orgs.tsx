@@ -1,0 +1,86 @@
+import type { FC } from "hono/jsx";
+import type { ApiError } from "../api";
+import { CONSOLE_PREFIX, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
+import { type ApiOrg, Pager, type Pagination, queryString } from "./shared";
+
+export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagination; tiers: string[]; error?: ApiError | null; notice?: string | null; form?: { name?: string; tier?: string } }> = ({
+  page,
+  orgs,
+  pagination,
+  tiers,
+  error,
+  notice,
+  form = {},
+}) => (
+  <Layout title="Orgs" page={page}>
+    <Notice text={notice} />
+    <ErrorSummary error={error} />
+    <section class="card" aria-labelledby="create-org-h">
+      <h2 id="create-org-h">Create an org</h2>
+      <form method="post" action={`${CONSOLE_PREFIX}/orgs`} class="inline">
+        <CsrfField token={page.csrf} />
+        <label for="org-name">Org name</label>
+        <input id="org-name" name="name" type="text" required maxlength={100} value={form.name ?? ""} />
+        <label for="org-tier">Tier</label>
+        <select id="org-tier" name="tier">
+          {tiers.map((t) => (
+            <option value={t} selected={form.tier === t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <button type="submit">Create org</button>
+      </form>
+    </section>
+    {orgs.length === 0 ? (
+      <p class="empty">No orgs yet.</p>
+    ) : (
+      <table class="orgs">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Id</th>
+            <th scope="col">Max active keys</th>
+            <th scope="col">Created</th>
+            <th scope="col">Tier</th>
+          </tr>
+        </thead>
+        <tbody>
+          {orgs.map((org, i) => (
+            <tr data-org-id={org.id}>
+              <td>
+                <a href={`${orgBase(org.id)}/keys`} aria-label={`Open ${org.name}`}>
+                  {org.name}
+                </a>
+              </td>
+              <td class="code">{org.id}</td>
+              <td>{org.max_active_keys ?? "—"}</td>
+              <td>
+                <When value={org.created_at} />
+              </td>
+              <td>
+                <form method="post" action={`${orgBase(org.id)}/tier`} class="inline">
+                  <CsrfField token={page.csrf} />
+                  <label for={`tier-${i}`} class="visually-hidden">
+                    Tier of {org.name}
+                  </label>
+                  <select id={`tier-${i}`} name="tier">
+                    {[...new Set([...tiers, org.tier])].map((t) => (
+                      <option value={t} selected={org.tier === t}>
+                        {t}
+                      </option>
+                    ))}
+                  </select>
+                  <button type="submit" class="secondary" aria-label={`Change tier of ${org.name}`}>
+                    Change tier
+                  </button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    )}
+    <Pager pagination={pagination} href={(p) => `${CONSOLE_PREFIX}/orgs${queryString({ page: p })}`} />
+  </Layout>
+);

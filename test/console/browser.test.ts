@@ -1,0 +1,281 @@
+// The console (SPEC §11) in a real browser: Chromium driven by playwright-core against one local
+// `npm start`, the way an operator uses it. Each page is screenshotted into test/console/screenshots/
+// (git-ignored) so a person can look at what the test saw.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type LocalGateway } from "../node/npm-start.ts";
+import { findProgram, SYSTEM_PROGRAMS } from "../system-programs.ts";
+
+// Found the way `npm test` looks for it (and installs it where it can): test/system-programs.ts.
+const CHROMIUM_PROGRAM = SYSTEM_PROGRAMS.find((entry) => entry.program === "chromium")!;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? findProgram(CHROMIUM_PROGRAM);
+const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const CONSOLE = "/_keygate/console";
+
+let gateway: LocalGateway;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!CHROMIUM || !existsSync(CHROMIUM)) {
+    throw new Error(
+      `The console tests drive Chromium and found none (CHROMIUM_PATH, or ${[CHROMIUM_PROGRAM.program, ...(CHROMIUM_PROGRAM.also ?? [])].join(", ")} on PATH). Install it with \`sudo apt-get install -y ${CHROMIUM_PROGRAM.debian}\` (Debian/Ubuntu) or \`brew install ${CHROMIUM_PROGRAM.brew}\` (macOS), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+    );
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  [gateway, browser] = await Promise.all([
+    startGateway(),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }),
+  ]);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.stop();
+});
+
+/** A fresh browser profile whose every request to another host is refused and recorded: the console must need none. */
+async function newContext(): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const foreign: string[] = [];
+  const own = new URL(gateway.url).host;
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.host === own) return route.continue();
+    foreign.push(url.href);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  return { context, page, foreign };
+}
+
+/** Retries an assertion until it holds (pages update after navigation and the usage queue lags), then fails with its message. */
+async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+const hasText = (locator: Locator, text: string) => eventually(async () => expect(await locator.first().innerText()).toContain(text));
+const visible = (locator: Locator, timeout = 10_000) => locator.first().waitFor({ state: "visible", timeout });
+const count = (locator: Locator, n: number) => eventually(async () => expect(await locator.count()).toBe(n));
+const attribute = (locator: Locator, name: string, pattern: RegExp) => eventually(async () => expect(await locator.getAttribute(name)).toMatch(pattern));
+
+/** Every screenshotted page is also checked: each visible control has a label (or an aria-label), each button a name. */
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  if (name.endsWith("docs")) return;
+  const unlabelled = await page.evaluate(`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+    .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label")).map((el) => el.outerHTML)`);
+  expect(unlabelled, name).toEqual([]);
+  const unnamed = await page.evaluate(`[...document.querySelectorAll("button, a")].filter((el) => !(el.textContent || "").trim() && !el.getAttribute("aria-label")).map((el) => el.outerHTML)`);
+  expect(unnamed, name).toEqual([]);
+}
+
+function gatewayCall(key: string, path = "/demo/hello") {
+  return fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+}
+
+async function signIn(page: Page, credential: string) {
+  await page.goto(`${gateway.url}${CONSOLE}`);
+  await page.getByLabel("Operator token or API key").fill(credential);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+async function adminApi<T>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${gateway.url}/_keygate/v1${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  expect(res.ok, text).toBe(true);
+  return (JSON.parse(text) as { data: T }).data;
+}
+
+describe("console in Chromium", () => {
+  it("an operator manages an org's keys end to end: create, reveal, call, rotate, revoke, audit, usage", async () => {
+    const { context, page, foreign } = await newContext();
+
+    // Sign in with the keyboard only: Tab to the field, type, Enter.
+    await page.goto(`${gateway.url}${CONSOLE}`);
+    expect(new URL(page.url()).pathname).toBe(`${CONSOLE}/sign-in`);
+    await shot(page, "01-sign-in");
+    for (let i = 0; i < 5 && (await page.evaluate("document.activeElement && document.activeElement.id")) !== "credential"; i++) await page.keyboard.press("Tab");
+    await page.keyboard.type(gateway.token);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`**${CONSOLE}/orgs`);
+
+    const cookies = await context.cookies();
+    const session = cookies.find((cookie) => cookie.name === "keygate_console")!;
+    expect(session.httpOnly).toBe(true);
+    expect(session.sameSite).toBe("Strict");
+    expect(session.expires).toBeGreaterThan(Date.now() / 1000);
+    expect(session.value).not.toContain(gateway.token);
+
+    // Create an org and switch into it.
+    const orgName = `Console org ${Date.now()}`;
+    await page.getByLabel("Org name").fill(orgName);
+    await page.getByLabel("Tier", { exact: true }).selectOption("pro");
+    await page.getByRole("button", { name: "Create org" }).click();
+    await hasText(page.getByRole("status"), "The org was created");
+    await shot(page, "02-orgs");
+    await page.getByRole("link", { name: `Open ${orgName}` }).click();
+    await page.waitForURL(`**/keys`);
+    const orgId = /\/orgs\/([^/]+)\/keys/.exec(page.url())![1]!;
+    for (const name of ["Keys", "Audit", "Usage", "Orgs"]) await count(page.getByRole("link", { name, exact: true }), 1);
+
+    // Create a key with two scopes and a 30-day expiry.
+    await page.getByRole("link", { name: "New key" }).click();
+    await page.getByLabel("Name").fill("Browser test key");
+    await page.getByLabel("demo:read").check();
+    await page.getByLabel("demo:write").check();
+    await page.getByLabel("30 days").check();
+    await shot(page, "03-create-key");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await visible(page.getByText("You will not see this key again"));
+    const key = await page.getByLabel("Your new API key").inputValue();
+    expect(key).toMatch(/^kg_/);
+    expect(page.url()).not.toContain(key);
+    await page.getByRole("button", { name: "Copy", exact: true }).click();
+    await hasText(page.locator("#copy-status"), "Copied to the clipboard.");
+    await shot(page, "04-reveal");
+
+    const created = (await adminApi<Array<{ id: string; scopes: string[]; expires_at: string }>>(`/orgs/${orgId}/keys`))[0]!;
+    expect(created.scopes.sort()).toEqual(["demo:read", "demo:write"]);
+    const days = (Date.parse(created.expires_at) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThan(30.1);
+
+    // The key works at the gateway; a few calls of each status class for the chart.
+    expect((await gatewayCall(key)).status).toBe(200);
+    expect((await gatewayCall(key)).status).toBe(200);
+    expect((await gatewayCall(key, "/demo/status/404")).status).toBe(404);
+    expect((await gatewayCall(key, "/demo/status/500")).status).toBe(500);
+
+    // Key detail: the usage chart shows the calls once the usage queue has written them.
+    await page.getByRole("link", { name: "I have stored it" }).click();
+    await page.waitForURL(`**/keys/${created.id}`);
+    expect(await page.content()).not.toContain(key);
+    const chart = page.locator("svg.requests");
+    // Usage reaches D1 through the usage queue in batches (seconds), so the page is reloaded until it shows.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      if ((await chart.getAttribute("aria-label"))?.includes(": 4 requests")) break;
+      await page.waitForTimeout(500);
+      await page.reload();
+    }
+    await attribute(chart, "aria-label", /: 4 requests in the last 24 hours/);
+    await count(page.locator("svg.requests rect.s2xx"), 1);
+    await count(page.locator("svg.requests rect.s5xx"), 1);
+    await visible(page.locator("svg.latency circle").first());
+    await visible(page.getByRole("heading", { name: "Limits" }));
+    await hasText(page.locator("section", { hasText: "Limits" }), "pro: 600 per 1m");
+    await shot(page, "05-key-detail");
+
+    // Rotate with no grace period: the old key is refused at once, the new one works.
+    await page.getByLabel("Grace period for the old key").selectOption("0s");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Rotate", exact: true }).click();
+    await visible(page.getByRole("heading", { name: "Key rotated" }));
+    const rotated = await page.getByLabel("Your new API key").inputValue();
+    expect(rotated).not.toBe(key);
+    await shot(page, "06-rotated");
+    expect((await gatewayCall(key)).status).toBe(401);
+    expect((await gatewayCall(rotated)).status).toBe(200);
+
+    // Revoke the new key, through the confirmation page that names it.
+    await page.getByRole("link", { name: "I have stored it" }).click();
+    await page.getByRole("link", { name: "Revoke", exact: true }).click();
+    await visible(page.getByText("Revoke Browser test key"));
+    await shot(page, "07-revoke-confirm");
+    await page.getByRole("button", { name: "Revoke", exact: true }).click();
+    await hasText(page.getByRole("status"), "The key was revoked");
+    expect((await gatewayCall(rotated)).status).toBe(401);
+
+    // Keys list with the status filter.
+    await page.getByRole("link", { name: "Keys", exact: true }).click();
+    await page.getByLabel("Status").selectOption("revoked");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await count(page.locator("tbody tr"), 2);
+    await shot(page, "08-keys");
+
+    // Audit shows the three key events.
+    await page.getByRole("link", { name: "Audit", exact: true }).click();
+    const audit = page.locator("table.audit");
+    for (const action of ["key.created", "key.rotated", "key.revoked"]) await hasText(audit, action);
+    await page.getByLabel("Action").selectOption("key.rotated");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await count(page.locator("table.audit tbody tr"), 1);
+    await shot(page, "09-audit");
+
+    await page.getByRole("link", { name: "Usage", exact: true }).click();
+    await hasText(page.locator("table.usage"), "Browser test key");
+    await attribute(page.locator("svg.requests"), "aria-label", /: 5 requests in the last 24 hours/);
+    await shot(page, "10-usage");
+
+    expect(foreign).toEqual([]);
+    await context.close();
+  }, 180_000);
+
+  it("a wrong token gets a clear message and no session", async () => {
+    const { context, page } = await newContext();
+    await signIn(page, "not-the-operator-token-at-all");
+    await hasText(page.getByRole("alert"), "That token or key was not accepted");
+    await shot(page, "11-sign-in-refused");
+    expect((await context.cookies()).some((cookie) => cookie.name === "keygate_console")).toBe(false);
+    await context.close();
+  });
+
+  it("a keys:read key gets a read-only view, and a create it forges anyway is refused by the API", async () => {
+    const org = await adminApi<{ id: string }>("/orgs", { name: `Read-only ${Date.now()}`, tier: "free" });
+    const reader = await adminApi<{ key: string }>(`/orgs/${org.id}/keys`, { name: "reader", scopes: ["keys:read"] });
+    const { context, page } = await newContext();
+    await signIn(page, reader.key);
+    await page.waitForURL(`**/orgs/${org.id}/keys`);
+    await visible(page.getByText("(read-only)"));
+    await count(page.getByRole("link", { name: "New key" }), 0);
+    await count(page.getByRole("link", { name: "Orgs", exact: true }), 0);
+    await shot(page, "12-read-only");
+
+    const csrf = await page.locator("input[name=_csrf]").first().inputValue();
+    const res = await page.request.post(`${gateway.url}${CONSOLE}/orgs/${org.id}/keys`, { form: { _csrf: csrf, name: "forged", scopes: "demo:read", expiry: "30d" } });
+    expect(res.status()).toBe(403);
+    expect(await res.text()).toContain("insufficient_scope");
+    expect(await adminApi<unknown[]>(`/orgs/${org.id}/keys`)).toHaveLength(1);
+    await context.close();
+  });
+
+  it("a POST without the form's CSRF token is refused, signed in or not", async () => {
+    const { context, page } = await newContext();
+    await signIn(page, gateway.token);
+    await page.waitForURL(`**${CONSOLE}/orgs`);
+    for (const form of [{ name: "csrf-less", tier: "free" } as Record<string, string>, { name: "csrf-wrong", tier: "free", _csrf: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }]) {
+      const res = await page.request.post(`${gateway.url}${CONSOLE}/orgs`, { form });
+      expect(res.status()).toBe(403);
+    }
+    const orgs = await adminApi<Array<{ name: string }>>("/orgs?per_page=100");
+    expect(orgs.some((org) => org.name.startsWith("csrf-"))).toBe(false);
+    await context.close();
+  });
+
+  it("the API docs render offline: the reference script comes from the worker", async () => {
+    const { context, page, foreign } = await newContext();
+    await page.goto(`${gateway.url}/_keygate/v1/docs`);
+    // Rendered by the script (the page's own HTML has only a <noscript> and an empty #app).
+    await visible(page.getByRole("heading", { name: "keygate management API" }), 30_000);
+    await visible(page.getByText("Create an org (operator only)"), 30_000);
+    await shot(page, "13-docs");
+    expect(foreign).toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,60 @@
+// Bad input through the console: the API's own validation answers, shown on the page with its fields.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { adminFetch, createKey, createOrg } from "../harness";
+import { csrfIn, form, page, signIn } from "./support";
+
+async function operator() {
+  const { jar } = await signIn(env.ADMIN_TOKEN!);
+  return { jar, csrf: csrfIn(await (await page("/orgs", jar)).text()) };
+}
+
+describe("console: bad input", () => {
+  it("shows the API's validation errors for a key without a name or scopes, and keeps what was typed", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    const res = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "", expiry: "30d", window: "90s" });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("validation_error");
+    expect(html).toMatch(/<span class="code">name<\/span>/);
+    expect(html).toMatch(/<span class="code">scopes<\/span>/);
+    expect(html).toContain('value="90s"');
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("refuses a scope outside the catalogue, a custom expiry without a date, and a limit the API rejects", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    const unknown = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "x", scopes: "nope:scope", expiry: "30d" });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain("is not in the scope catalogue");
+    const noDate = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "x", scopes: "demo:read", expiry: "custom" });
+    expect(noDate.status).toBe(400);
+    expect(await noDate.text()).toContain("expires_at");
+    const badLimit = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "x", scopes: "demo:read", expiry: "30d", limit: "0", window: "60s" });
+    expect(badLimit.status).toBe(400);
+    expect(await badLimit.text()).toContain("rate_limit");
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("refuses an unknown tier and an unknown grace period", async () => {
+    const { id } = await createOrg();
+    const { id: keyId } = await createKey(id);
+    const { jar, csrf } = await operator();
+    const tier = await form(`/orgs/${id}/tier`, jar, { _csrf: csrf, tier: "platinum" });
+    expect(tier.status).toBe(400);
+    expect(await tier.text()).toContain("must be one of");
+    const grace = await form(`/orgs/${id}/keys/${keyId}/rotate`, jar, { _csrf: csrf, grace_period: "3w" });
+    expect(grace.status).toBe(400);
+    const key = await (await adminFetch(`/orgs/${id}/keys/${keyId}`)).json<{ data: { status: string } }>();
+    expect(key.data.status).toBe("active");
+  });
+
+  it("answers ids that cannot be ids, and a form over 64 KiB, without calling the API", async () => {
+    const { jar, csrf } = await operator();
+    expect((await page("/orgs/..%2F..%2Fetc/keys", jar)).status).toBe(404);
+    const big = await form("/orgs", jar, { _csrf: csrf, name: "x".repeat(70_000), tier: "free" });
+    expect(big.status).toBe(413);
+  });
+});

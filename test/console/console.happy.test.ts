@@ -1,0 +1,66 @@
+// Console actions over HTTP inside workerd: each one lands in the API's state exactly as the API call would.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { adminFetch, createKey, createOrg } from "../harness";
+import { csrfIn, form, page, signIn } from "./support";
+
+interface KeyData {
+  id: string;
+  name: string;
+  scopes: string[];
+  expires_at: string | null;
+  rate_limit: { limit: number; window: string } | null;
+}
+
+async function operator() {
+  const { jar } = await signIn(env.ADMIN_TOKEN!);
+  const csrf = csrfIn(await (await page("/orgs", jar)).text());
+  return { jar, csrf };
+}
+
+describe("console: happy paths", () => {
+  it("creates a key with a custom expiry date and a rate limit, revealed once with no-store", async () => {
+    const { id } = await createOrg({ tier: "pro" });
+    const { jar, csrf } = await operator();
+    const res = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "Dated", scopes: ["demo:read", "demo:write"], expiry: "custom", expires_at_date: "2099-01-31", limit: "10", window: "1m" });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    const key = /id="new-key"[^>]*value="([^"]+)"/.exec(html)?.[1] ?? /value="([^"]+)"[^>]*id="new-key"/.exec(html)?.[1];
+    expect(key).toMatch(/^kg_/);
+    expect(html).toContain("You will not see this key again");
+    const list = await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: KeyData[] }>();
+    expect(list.data).toHaveLength(1);
+    expect(list.data[0]).toMatchObject({ name: "Dated", scopes: ["demo:read", "demo:write"], expires_at: "2099-01-31T23:59:59.000Z", rate_limit: { limit: 10, window: "1m" } });
+    const detail = await (await page(`/orgs/${id}/keys/${list.data[0]!.id}`, jar)).text();
+    expect(detail).not.toContain(key!);
+    expect(detail).toContain("10 per 1m");
+  });
+
+  it("changes an org's tier, audited as org.updated by the operator", async () => {
+    const { id } = await createOrg({ tier: "free" });
+    const { jar, csrf } = await operator();
+    const res = await form(`/orgs/${id}/tier`, jar, { _csrf: csrf, tier: "enterprise" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toContain("notice=tier-changed");
+    const org = await (await adminFetch(`/orgs/${id}`)).json<{ data: { tier: string } }>();
+    expect(org.data.tier).toBe("enterprise");
+    const audit = await (await adminFetch(`/orgs/${id}/audit?action=org.updated`)).json<{ data: { actor: string }[] }>();
+    expect(audit.data.map((e) => e.actor)).toEqual(["operator"]);
+  });
+
+  it("an admin org key lands on its own org's keys and sees every page", async () => {
+    const { id } = await createOrg();
+    const admin = await createKey(id, { scopes: ["admin"] });
+    const { res, jar } = await signIn(admin.key);
+    expect(res.status).toBe(303);
+    const home = await page("/", jar);
+    expect(home.headers.get("location")).toBe(`/_keygate/console/orgs/${id}/keys`);
+    for (const path of ["keys", "keys/new", "audit", "usage", `keys/${admin.id}`, `keys/${admin.id}/revoke`]) {
+      const res = await page(`/orgs/${id}/${path}`, jar);
+      expect(res.status, path).toBe(200);
+      expect(await res.text(), path).not.toContain(admin.key);
+    }
+    expect((await page("/orgs", jar)).headers.get("location")).toBe("/_keygate/console");
+  });
+});

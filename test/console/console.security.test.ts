@@ -1,0 +1,147 @@
+// The console over HTTP inside workerd: sessions, CSRF, read-only enforcement and headers. The whole
+// flow in a browser is test/console/browser.test.ts.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { adminFetch, createKey, createOrg, gatewayFetch } from "../harness";
+import { CONSOLE, cookiesOf, csrfIn, form, page, signIn } from "./support";
+
+describe("console: security", () => {
+  it("sends a signed-out visitor to the sign-in page, with a CSP that allows only this origin", async () => {
+    const res = await gatewayFetch(`${CONSOLE}/orgs/org_x/keys`, { redirect: "manual" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONSOLE}/sign-in`);
+    const signIn = await gatewayFetch(`${CONSOLE}/sign-in`);
+    expect(signIn.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(signIn.headers.get("cache-control")).toBe("no-store");
+    const html = await signIn.text();
+    expect(html.startsWith("<!doctype html><html lang=\"en\">")).toBe(true);
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).toContain('<label for="credential">');
+  });
+
+  it("signs the operator in with an HttpOnly, SameSite=Strict, expiring cookie that does not contain the token", async () => {
+    const { res } = await signIn(env.ADMIN_TOKEN!);
+    expect(res.status).toBe(303);
+    const cookie = res.headers.getSetCookie().find((line) => line.startsWith("keygate_console="))!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Max-Age=\d+/);
+    expect(cookie).toMatch(/Path=\/_keygate\/console/);
+    expect(cookie).not.toContain(env.ADMIN_TOKEN!);
+    expect(decodeURIComponent(cookie)).not.toContain(env.ADMIN_TOKEN!);
+  });
+
+  it("refuses a sign-in without the form's CSRF token", async () => {
+    const first = await gatewayFetch(`${CONSOLE}/sign-in`);
+    const jar = cookiesOf(first);
+    const res = await form("/sign-in", jar, { credential: env.ADMIN_TOKEN! });
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie().some((line) => line.startsWith("keygate_console="))).toBe(false);
+  });
+
+  it("answers a wrong token with a clear message and no session", async () => {
+    const { res } = await signIn("definitely-not-the-admin-token");
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain("That token or key was not accepted");
+    expect(res.headers.getSetCookie().some((line) => line.startsWith("keygate_console="))).toBe(false);
+  });
+
+  it("a failed sign-in is a failed authentication of the API from the browser's address (auth.failed, same per-source accounting)", async () => {
+    const { id } = await createOrg();
+    const revoked = await createKey(id, { scopes: ["admin"] });
+    expect((await adminFetch(`/orgs/${id}/keys/${revoked.id}/revoke`, { method: "POST" })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await signIn(revoked.key, { "cf-connecting-ip": "198.51.100.88" })).res.status).toBe(401);
+    let row: { source: string; reason: string; count: number; key_id: string } | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const trail = await (await adminFetch(`/orgs/${id}/audit?action=auth.failed`)).json<{ data: (typeof row & object)[] }>();
+      row = trail.data.find((event) => event.count >= 2);
+      if (row) break;
+    }
+    expect(row).toMatchObject({ key_id: revoked.id, source: "198.51.100.88", reason: "key_revoked", count: 2 });
+  });
+
+  it("refuses a key that holds neither admin nor keys:read", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id, { scopes: ["demo:read"] });
+    const { res } = await signIn(key);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("needs the admin scope, or keys:read");
+  });
+
+  it("treats a tampered session cookie as no session", async () => {
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const value = jar.keygate_console!;
+    const flipped = value.slice(0, 20) + (value[20] === "A" ? "B" : "A") + value.slice(21);
+    const res = await page("/orgs", { keygate_console: flipped });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONSOLE}/sign-in`);
+  });
+
+  it("refuses a signed-in POST whose CSRF token is missing or belongs to another session", async () => {
+    const a = await signIn(env.ADMIN_TOKEN!);
+    const b = await signIn(env.ADMIN_TOKEN!);
+    const tokenOfB = csrfIn(await (await page("/orgs", b.jar)).text());
+    for (const fields of [{ name: "no-token", tier: "free" } as Record<string, string>, { name: "other-token", tier: "free", _csrf: tokenOfB }]) {
+      expect((await form("/orgs", a.jar, fields)).status).toBe(403);
+    }
+    const orgs = await (await adminFetch("/orgs?name=token&per_page=100")).json<{ data: unknown[] }>();
+    expect(orgs.data).toEqual([]);
+  });
+
+  it("ends the session when its key is revoked", async () => {
+    const { id } = await createOrg();
+    const admin = await createKey(id, { scopes: ["admin"] });
+    const { jar } = await signIn(admin.key);
+    expect((await page(`/orgs/${id}/keys`, jar)).status).toBe(200);
+    expect((await adminFetch(`/orgs/${id}/keys/${admin.id}/revoke`, { method: "POST" })).status).toBe(200);
+    const res = await page(`/orgs/${id}/keys`, jar);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONSOLE}/sign-in?notice=expired`);
+  });
+
+  it("a read-only key's revoke is refused by the API and the key stays active", async () => {
+    const { id } = await createOrg();
+    const reader = await createKey(id, { scopes: ["keys:read"] });
+    const target = await createKey(id, { scopes: ["demo:read"] });
+    const { jar } = await signIn(reader.key);
+    const keys = await page(`/orgs/${id}/keys`, jar);
+    const html = await keys.text();
+    expect(html).not.toContain("New key");
+    const res = await form(`/orgs/${id}/keys/${target.id}/revoke`, jar, { _csrf: csrfIn(html) });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("insufficient_scope");
+    const after = await (await adminFetch(`/orgs/${id}/keys/${target.id}`)).json<{ data: { status: string } }>();
+    expect(after.data.status).toBe("active");
+  });
+
+  it("an org key sees only its own org: another org's keys page shows the API's 404", async () => {
+    const mine = await createOrg();
+    const theirs = await createOrg();
+    const { key } = await createKey(mine.id, { scopes: ["admin"] });
+    const { jar } = await signIn(key);
+    const res = await page(`/orgs/${theirs.id}/keys`, jar);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("not_found");
+  });
+
+  it("escapes what users typed: a key named like markup is text on every page", async () => {
+    const { id } = await createOrg({ name: `<img src=x onerror=alert(1)>` });
+    const { id: keyId } = await createKey(id, { name: `<script>alert("k")</script>` });
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    for (const path of ["/orgs", `/orgs/${id}/keys`, `/orgs/${id}/keys/${keyId}`, `/orgs/${id}/keys/${keyId}/revoke`, `/orgs/${id}/audit`, `/orgs/${id}/usage`]) {
+      const html = await (await page(path, jar)).text();
+      expect(html, path).not.toContain("<script>alert");
+      expect(html, path).not.toContain("<img src=x");
+    }
+    expect(await (await page(`/orgs/${id}/keys`, jar)).text()).toContain("&lt;script&gt;alert(&quot;k&quot;)&lt;/script&gt;");
+  });
+
+  it("signing out clears the session", async () => {
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const html = await (await page("/orgs", jar)).text();
+    const res = await form("/sign-out", jar, { _csrf: csrfIn(html) });
+    expect(res.status).toBe(303);
+    const cleared = res.headers.getSetCookie().find((line) => line.startsWith("keygate_console="))!;
+    expect(cleared).toMatch(/Max-Age=0/);
+  });
+});
