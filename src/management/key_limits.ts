@@ -169,6 +169,7 @@ const getKeyLimitsRoute = createRoute({
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}/limits",
   tags: ["keys"],
+  operationId: "getKeyLimits",
   summary: "Every limit of a key with what is left, read without spending (needs keys:read)",
   description: "Windows, quota and the org aggregate, as the gateway counts them; reading spends nothing. Fast-mode spend not yet reported by an isolate is not included.",
   security,
