@@ -37,7 +37,19 @@ export default defineConfig({
           UPSTASH_REDIS_REST_URL: inject<string>("upstashUrl"),
           UPSTASH_REDIS_REST_TOKEN: inject<string>("upstashToken"),
           TEST_REDIS_BRIDGE_CONTROL_URL: inject<string>("redisBridgeControlUrl"),
+          // SPEC §10 against loopback fixtures (test/node/leak-fixtures.ts): nothing reaches GitHub.
+          TEST_LEAK_FIXTURES_URL: inject<string>("leakFixturesUrl"),
+          GITHUB_SECRET_SCANNING_KEYS_URL: `${inject<string>("leakFixturesUrl")}/github/default/keys`,
+          WEBHOOK_URL: `${inject<string>("leakFixturesUrl")}/webhooks`,
+          WEBHOOK_SECRET: inject<string>("webhookSecret"),
           TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
+          // Usage leaves the isolate quickly in tests, so pipeline tests do not wait 10 s per flush.
+          USAGE_FLUSH_INTERVAL_MS: "50",
+        },
+        // A second, empty database: test/usage/storage.test.ts measures D1 growth there, undisturbed by other tests.
+        d1Databases: { DB: "00000000-0000-0000-0000-000000000000", USAGE_STORAGE_DB: "usage-storage-measurement" },
+        analyticsEngineDatasets: {
+          USAGE_EVENTS: { dataset: "keygate_usage_test" },
         },
       },
     })),

@@ -37,8 +37,15 @@ export interface GatewayConfig {
   rotationReminderAfterMs: number | null;
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
+  githubKeysUrl: string;
+  leakedKeyAction: string;
+  webhook?: { url: string };
   authFailureLimit: { limit: number; windowMs: number };
   managementRateLimit: { limit: number; windowMs: number };
+  usageFlushIntervalMs: number;
+  usageMinuteRetentionMs: number;
+  usageHourRetentionMs: number;
+  authFailureRetentionMs: number;
   adminToken?: string;
   originSigningSecret?: string;
   console: { sessionSecret?: string; sessionTtlMs: number };
@@ -54,7 +61,7 @@ interface GatewayMisconfigured {
   details?: Array<{ field: string; message: string }>;
 }
 
-export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET"];
+export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET", "WEBHOOK_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
@@ -202,7 +209,12 @@ export async function checkConfig(
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
+  out.log(`  leaked keys    ${config.leakedKeyAction === "revoke" ? "revoked" : "flagged only (notify)"} when GitHub reports them (LEAKED_KEY_ACTION); GitHub's keys from ${config.githubKeysUrl}`);
+  out.log(`  webhooks       ${config.webhook ? `${config.webhook.url} (signed with WEBHOOK_SECRET)` : "off (WEBHOOK_URL is not set)"}`);
   out.log(`  abuse limits   ${config.authFailureLimit.limit} failed authentications per source per ${config.authFailureLimit.windowMs / 1000}s (AUTH_FAILURE_LIMIT), ${config.managementRateLimit.limit} management calls per credential per ${config.managementRateLimit.windowMs / 1000}s (MANAGEMENT_RATE_LIMIT)`);
+  out.log(
+    `  usage          aggregated per isolate, sent every ${config.usageFlushIntervalMs} ms; kept: minutes ${days(config.usageMinuteRetentionMs)}, hours ${days(config.usageHourRetentionMs)}, failed auth ${days(config.authFailureRetentionMs)}; Analytics Engine ${analyticsEngine(loaded.wrangler)}`,
+  );
   out.log(`  console        /_keygate/console, sign-ins last ${config.console.sessionTtlMs / 1000}s (CONSOLE_SESSION_TTL); session key from ${"CONSOLE_SESSION_SECRET" in loaded.secretSources ? "CONSOLE_SESSION_SECRET" : config.console.sessionSecret ? "ADMIN_TOKEN" : "nothing: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET to enable sign-in"}`);
   out.log(`  cors           ${describeCors(config.cors)}`);
   out.log(`  key expiry     ${describeExpiry(config.expiryPolicy)}`);
@@ -211,6 +223,7 @@ export async function checkConfig(
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
   const { notes, warnings } = configAdvice(loaded);
   for (const note of notes) out.log(`  note           ${note}`);
+  if (!(loaded.wrangler.triggers?.crons ?? []).length) warnings.push("no [triggers] crons: usage and failed-auth retention never runs, so D1 keeps every aggregate");
   const placeholders = placeholderProblems(loaded.wrangler);
   if (!options.deploy) warnings.push(...placeholders);
   if (options.deploy && config.originUrl.protocol === "http:") {
@@ -239,6 +252,17 @@ function describeCors(cors: GatewayConfig["cors"]): string {
   if (!cors) return "off (no CORS var: browsers' preflights get 401 like any keyless request)";
   const methods = cors.methods ? cors.methods.join(", ") : "every routed method";
   return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""})`;
+}
+
+/** "48h", "400d": retention periods as an operator writes them. */
+function days(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 7 * 86_400_000) return `${ms / 86_400_000}d`;
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms} ms`;
+}
+
+function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): string {
+  const dataset = (wrangler.analytics_engine_datasets ?? []).find((d: { binding: string; dataset?: string }) => d.binding === "USAGE_EVENTS");
+  return dataset ? `USAGE_EVENTS -> ${dataset.dataset ?? "(dataset named after the binding)"}` : "off (no USAGE_EVENTS binding)";
 }
 
 /** What a valid config may still get wrong: `npm start` prints these too. */

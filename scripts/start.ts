@@ -20,10 +20,15 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const HOST = "127.0.0.1";
 const HEALTH_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 5_000;
+/** The drain waits up to 10 s for the queue consumer; a little more for the request itself. */
+const DRAIN_TIMEOUT_MS = 15_000;
+const LOCAL_USAGE_FLUSH_MS = 1_000;
 
 // Declared before anything can fail: the catch below calls shutdown(), which reads these.
 let current: ChildProcess | undefined;
 let stopping = false;
+/** Set once the gateway answers: stopping then first drains the usage it still holds. */
+let running: { gateway: string; token: string } | undefined;
 let shuttingDown: Promise<void> | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -66,7 +71,7 @@ async function main(): Promise<void> {
 
   // An ORIGIN_URL in the environment wins over the config's, and is validated with it.
   const originFromEnv = process.env.ORIGIN_URL?.trim() || undefined;
-  const load = await loadGatewayConfig(configPath, args.env, { ...process.env, ADMIN_TOKEN: admin.token }, originFromEnv ? { ORIGIN_URL: originFromEnv } : {});
+  const load = await loadGatewayConfig(configPath, args.env, { ...process.env, ADMIN_TOKEN: admin.token }, { ...(originFromEnv ? { ORIGIN_URL: originFromEnv } : {}), ...eventVarsFromEnv() });
   if (!load.ok) {
     const [first, ...rest] = load.problems;
     throw new StartError(`refusing to start: config INVALID: ${first}\n${rest.join("\n")}${rest.length ? "\n" : ""}(npm run check-config -- --config ${args.config}${args.env ? ` --env ${args.env}` : ""} prints the full report)`);
@@ -113,7 +118,22 @@ async function main(): Promise<void> {
 
   const gateway = `http://${HOST}:${port}`;
   await waitForHealth(`${gateway}/_keygate/v1/health`, dev);
-  if (!stopping) printBanner(gateway, origin, admin, loaded.config);
+  if (stopping) return;
+  running = { gateway, token: admin.token };
+  printBanner(gateway, origin, admin, loaded.config);
+}
+
+/**
+ * SPEC §10: the leak response and webhook vars, from this environment to the worker like ORIGIN_URL (they win
+ * over the config's [vars]); WEBHOOK_SECRET comes with the other secrets (SECRETS).
+ */
+function eventVarsFromEnv(): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of ["WEBHOOK_URL", "GITHUB_SECRET_SCANNING_KEYS_URL", "LEAKED_KEY_ACTION"]) {
+    const value = process.env[name]?.trim();
+    if (value) values[name] = value;
+  }
+  return values;
 }
 
 function configArgs(loaded: LoadedConfig): string[] {
@@ -154,8 +174,11 @@ function writeEnvFile(loaded: LoadedConfig, admin: AdminToken, origin: Origin): 
     const value = process.env[name]?.trim();
     if (value) values[name] = value;
   }
+  Object.assign(values, eventVarsFromEnv());
   values.ADMIN_TOKEN = admin.token;
   values.ORIGIN_URL = origin.url;
+  // Locally, usage leaves the isolate every second (production: wrangler.toml's 10 s), so a reload loses at most that.
+  values.USAGE_FLUSH_INTERVAL_MS ??= process.env.USAGE_FLUSH_INTERVAL_MS?.trim() || String(LOCAL_USAGE_FLUSH_MS);
   const dir = mkdtempSync(join(tmpdir(), "keygate-start-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, ".env");
@@ -207,7 +230,28 @@ function stop(): void {
   if (stopping) return;
   stopping = true;
   console.log("\nkeygate: stopping");
-  void shutdown(0);
+  void drainUsage().then(() => shutdown(0));
+}
+
+/**
+ * Usage is aggregated in the worker for a flush interval and then waits in the local queue for its
+ * batch timeout; stopping workerd then would lose it. The drain endpoint sends the isolate's buffer
+ * and answers once the consumer has stored everything sent in the last minute.
+ */
+async function drainUsage(): Promise<void> {
+  if (!running) return;
+  try {
+    const res = await fetch(`${running.gateway}/_keygate/v1/usage/flush`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${running.token}` },
+      signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
+    });
+    const body = (await res.json()) as { data?: { messages: number; stored: boolean } };
+    if (res.ok && body.data?.stored) console.log(`keygate: usage saved (${body.data.messages} queue message${body.data.messages === 1 ? "" : "s"} drained)`);
+    else console.error(`keygate: usage may be incomplete: the drain answered ${res.status}${body.data ? " before everything was stored" : ""}`);
+  } catch (err) {
+    console.error(`keygate: usage may be incomplete: the drain failed (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 function shutdown(code: number): Promise<void> {

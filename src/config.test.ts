@@ -29,6 +29,10 @@ describe("parseConfig defaults", () => {
     expect(config.memoryCacheTtlMs).toBe(5_000);
     expect(config.negativeCacheTtlMs).toBe(30_000);
     expect(config.signedBodyMaxBytes).toBe(1_048_576);
+    expect(config.usageFlushIntervalMs).toBe(10_000);
+    expect(config.usageMinuteRetentionMs).toBe(48 * 3_600_000);
+    expect(config.usageHourRetentionMs).toBe(400 * 86_400_000);
+    expect(config.authFailureRetentionMs).toBe(90 * 86_400_000);
     expect(config.adminToken).toBeUndefined();
     expect(config.upstash).toBeUndefined();
   });
@@ -166,6 +170,14 @@ describe("parseConfig rejects bad config and names the bad field", () => {
     }
   });
 
+  it("takes the usage flush interval and retention periods, and names them when wrong", () => {
+    const config = parseConfig({ TIERS, USAGE_FLUSH_INTERVAL_MS: "2000", USAGE_MINUTE_RETENTION: "24h", USAGE_HOUR_RETENTION: "30d", AUTH_FAILURE_RETENTION: "1w" });
+    expect([config.usageFlushIntervalMs, config.usageMinuteRetentionMs, config.usageHourRetentionMs, config.authFailureRetentionMs]).toEqual([2_000, 86_400_000, 30 * 86_400_000, 7 * 86_400_000]);
+    for (const [name, bad] of [["USAGE_FLUSH_INTERVAL_MS", "60000"], ["USAGE_FLUSH_INTERVAL_MS", "0"], ["USAGE_MINUTE_RETENTION", "forever"], ["USAGE_HOUR_RETENTION", "0s"], ["AUTH_FAILURE_RETENTION", "-1d"]] as const) {
+      expect(configError({ TIERS, [name]: bad }).message).toContain(name);
+    }
+  });
+
   it("keys console sessions to CONSOLE_SESSION_SECRET, else ADMIN_TOKEN, and bounds CONSOLE_SESSION_TTL", () => {
     expect(parseConfig({ TIERS }).console).toEqual({ sessionSecret: undefined, sessionTtlMs: 8 * 3_600_000 });
     const token = "operator-token-0123456789";
@@ -204,6 +216,31 @@ describe("loadConfig", () => {
       expect(() => loadConfig(bad)).toThrow(KeygateError);
       expect(() => loadConfig(bad)).toThrow(/KEY_PREFIX/);
     }
+  });
+});
+
+describe("parseConfig: leak response and webhooks (SPEC §10)", () => {
+  const SECRET = `whsec_${btoa(String.fromCharCode(...new Uint8Array(32).fill(9)))}`;
+
+  it("defaults to GitHub's keys URL, revoking, and no webhooks", () => {
+    const config = parseConfig({ TIERS });
+    expect(config.githubKeysUrl).toBe("https://api.github.com/meta/public_keys/secret_scanning");
+    expect(config.leakedKeyAction).toBe("revoke");
+    expect(config.webhook).toBeUndefined();
+  });
+
+  it("takes WEBHOOK_URL with a whsec_ WEBHOOK_SECRET, and notify", () => {
+    const config = parseConfig({ TIERS, WEBHOOK_URL: "https://hooks.example.com/k", WEBHOOK_SECRET: SECRET, LEAKED_KEY_ACTION: "notify" });
+    expect(config.webhook).toEqual({ url: "https://hooks.example.com/k", secret: SECRET });
+    expect(config.leakedKeyAction).toBe("notify");
+  });
+
+  it("names the field when the webhook or leak settings are wrong", () => {
+    expect(configError({ TIERS, WEBHOOK_URL: "https://hooks.example.com/k" }).message).toContain("WEBHOOK_SECRET is required when WEBHOOK_URL is set");
+    expect(configError({ TIERS, WEBHOOK_URL: "https://h.example/k", WEBHOOK_SECRET: "hunter2-but-longer-than-16" }).message).toContain("WEBHOOK_SECRET must be whsec_");
+    expect(configError({ TIERS, WEBHOOK_URL: "ftp://h.example/k", WEBHOOK_SECRET: SECRET }).message).toContain("WEBHOOK_URL");
+    expect(configError({ TIERS, LEAKED_KEY_ACTION: "delete" }).message).toContain("LEAKED_KEY_ACTION");
+    expect(configError({ TIERS, GITHUB_SECRET_SCANNING_KEYS_URL: "not a url" }).message).toContain("GITHUB_SECRET_SCANNING_KEYS_URL");
   });
 });
 

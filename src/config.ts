@@ -133,6 +133,11 @@ const route = z.strictObject({
   cost: z.number().int().min(1).max(1_000_000).default(1),
 });
 
+/** GitHub's public keys for secret scanning partner payloads (SPEC §10). */
+export const GITHUB_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning";
+/** Standard Webhooks secrets: `whsec_` and base64 of 24-64 random bytes (32-88 base64 characters). */
+const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,86}={0,2}$/;
+const WEBHOOK_SECRET_RULE = "must be whsec_ followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))";
 /** A count per window: "600/60s", "20/1m", or a bare number meaning per 60 s. */
 const countPerWindow = (fallback: string) =>
   z
@@ -189,6 +194,11 @@ const configSchema = z
     MAX_KEY_LIFETIME: days(false).optional(),
     ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
+    // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
+    USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10, "must be at least 10").max(20_000, "must be at most 20000 (waitUntil runs at most 30 s after a response)").default(10_000),
+    USAGE_MINUTE_RETENTION: duration.default(48 * 3_600_000),
+    USAGE_HOUR_RETENTION: duration.default(400 * 86_400_000),
+    AUTH_FAILURE_RETENTION: duration.default(90 * 86_400_000),
     // SPEC §9: per-source failed authentications, and per-credential management calls.
     AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
     MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
@@ -196,6 +206,11 @@ const configSchema = z
     UPSTASH_REDIS_REST_URL: z.url().optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     ORIGIN_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    // SPEC §10: leak response and events.
+    GITHUB_SECRET_SCANNING_KEYS_URL: z.url({ protocol: /^https?$/ }).default(GITHUB_KEYS_URL),
+    LEAKED_KEY_ACTION: z.enum(["revoke", "notify"]).default("revoke"),
+    WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_PATTERN, WEBHOOK_SECRET_RULE).optional(),
     // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
     CONSOLE_SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
@@ -222,6 +237,7 @@ const configSchema = z
         }
       }
     });
+    if (raw.WEBHOOK_URL && !raw.WEBHOOK_SECRET) ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "is required when WEBHOOK_URL is set" });
     if (raw.RATE_LIMIT_BACKEND === "upstash" && !(raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "is required when RATE_LIMIT_BACKEND is upstash (with UPSTASH_REDIS_REST_TOKEN)" });
     }
@@ -250,6 +266,11 @@ export interface Config {
   negativeCacheTtlMs: number;
   /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
   signedBodyMaxBytes: number;
+  /** How long an isolate aggregates usage before it sends it through the queue. */
+  usageFlushIntervalMs: number;
+  usageMinuteRetentionMs: number;
+  usageHourRetentionMs: number;
+  authFailureRetentionMs: number;
   /** Failed authentications a source (client IP) may make per window before it is refused 429. */
   authFailureLimit: CountPerWindow;
   /** Management API calls per credential (the operator token, or each org key) per window. */
@@ -257,6 +278,12 @@ export interface Config {
   adminToken?: string;
   upstash?: { url: string; token: string };
   originSigningSecret?: string;
+  /** Where the GitHub secret scanning public keys document is fetched from. */
+  githubKeysUrl: string;
+  /** What a report of a live key does: revoke it (default) or only record and announce the leak. */
+  leakedKeyAction: "revoke" | "notify";
+  /** Event webhooks (Standard Webhooks); absent when WEBHOOK_URL is unset. */
+  webhook?: { url: string; secret: string };
   /** The web console: what its session cookie is encrypted with (never the raw value) and how long a sign-in lasts. */
   console: { sessionSecret?: string; sessionTtlMs: number };
 }
@@ -288,11 +315,18 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
+    usageFlushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
+    usageMinuteRetentionMs: raw.USAGE_MINUTE_RETENTION,
+    usageHourRetentionMs: raw.USAGE_HOUR_RETENTION,
+    authFailureRetentionMs: raw.AUTH_FAILURE_RETENTION,
     authFailureLimit: raw.AUTH_FAILURE_LIMIT,
     managementRateLimit: raw.MANAGEMENT_RATE_LIMIT,
     adminToken: raw.ADMIN_TOKEN,
     upstash,
     originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
+    githubKeysUrl: raw.GITHUB_SECRET_SCANNING_KEYS_URL,
+    leakedKeyAction: raw.LEAKED_KEY_ACTION,
+    webhook: raw.WEBHOOK_URL && raw.WEBHOOK_SECRET ? { url: raw.WEBHOOK_URL, secret: raw.WEBHOOK_SECRET } : undefined,
     console: { sessionSecret: raw.CONSOLE_SESSION_SECRET ?? raw.ADMIN_TOKEN, sessionTtlMs: raw.CONSOLE_SESSION_TTL },
   };
 }

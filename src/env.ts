@@ -1,5 +1,6 @@
 import type { RateLimiterObject } from "./ratelimit/durable_object";
 import type { UsageMessage } from "./usage/record";
+import type { WebhookEvent } from "./webhooks/events";
 
 /** Bindings and raw vars exactly as wrangler hands them over. Only config.ts reads the raw vars. */
 export interface Env {
@@ -7,6 +8,9 @@ export interface Env {
   KEY_CACHE: KVNamespace;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterObject>;
   USAGE_QUEUE: Queue<UsageMessage>;
+  WEBHOOK_QUEUE: Queue<WebhookEvent>;
+  /** Optional Workers Analytics Engine dataset: one data point per call (SPEC §8). */
+  USAGE_EVENTS?: AnalyticsEngineDataset;
 
   ORIGIN_URL?: string;
   KEY_PREFIX?: string;
@@ -23,6 +27,13 @@ export interface Env {
   REQUIRE_KEY_EXPIRY?: string | boolean;
   MAX_KEY_LIFETIME?: string;
   ROTATION_REMINDER_AFTER?: string;
+  GITHUB_SECRET_SCANNING_KEYS_URL?: string;
+  LEAKED_KEY_ACTION?: string;
+  WEBHOOK_URL?: string;
+  USAGE_FLUSH_INTERVAL_MS?: string | number;
+  USAGE_MINUTE_RETENTION?: string | number;
+  USAGE_HOUR_RETENTION?: string | number;
+  AUTH_FAILURE_RETENTION?: string | number;
   AUTH_FAILURE_LIMIT?: string | number;
   MANAGEMENT_RATE_LIMIT?: string | number;
 
@@ -30,6 +41,7 @@ export interface Env {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   ORIGIN_SIGNING_SECRET?: string;
+  WEBHOOK_SECRET?: string;
   CONSOLE_SESSION_SECRET?: string;
   CONSOLE_SESSION_TTL?: string | number;
 }

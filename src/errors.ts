@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   key_expired: 401,
   key_disabled: 401,
   unauthorized: 401,
+  invalid_signature: 401,
   // 403
   insufficient_scope: 403,
   tier_not_entitled: 403,
@@ -46,6 +47,7 @@ export const ERROR_CODES = {
   gateway_misconfigured: 500,
   origin_unreachable: 502,
   rate_limiter_unavailable: 503,
+  signing_keys_unavailable: 503,
   key_store_unavailable: 503,
   origin_timeout: 504,
 } as const satisfies Record<string, ContentfulStatusCode>;

@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends KeygateEnv {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_LEAK_FIXTURES_URL: string;
+      USAGE_STORAGE_DB: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { TestProject } from "vitest/node";
 import { startDemoOrigin } from "../scripts/demo-origin.ts";
+import { startLeakFixtures } from "./node/leak-fixtures.ts";
 import { startRedisServer } from "./node/redis-server.ts";
 import { startBridgeControl, startUpstashBridge } from "./node/upstash-bridge.ts";
 import { findProgram, SYSTEM_PROGRAMS } from "./system-programs.ts";
@@ -19,6 +20,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const origin = await startDemoOrigin();
     started.push(() => closeServer(origin.server));
     project.provide("originUrl", origin.url);
+
+    // GitHub's public keys endpoint and a webhook receiver (SPEC §10), verifying with the secret the worker signs with.
+    const webhookSecret = `whsec_${randomBytes(32).toString("base64")}`;
+    const fixtures = await startLeakFixtures({ webhookSecret });
+    started.push(() => fixtures.close());
+    project.provide("leakFixturesUrl", fixtures.url);
+    project.provide("webhookSecret", webhookSecret);
 
     // The Upstash backend's store: a real redis-server behind an Upstash-REST-compatible bridge, plus a
     // control endpoint that hands tests bridges of their own to stop, restart or slow down.
@@ -58,5 +66,7 @@ declare module "vitest" {
     upstashUrl: string;
     upstashToken: string;
     redisBridgeControlUrl: string;
+    leakFixturesUrl: string;
+    webhookSecret: string;
   }
 }

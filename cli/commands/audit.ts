@@ -27,7 +27,7 @@ const AUDIT_COLUMNS: Column<AuditEvent>[] = [
 
 export function registerAudit(program: Command, run: Runner): void {
   withPaging(program.command("audit").description("an org's audit trail, newest first").argument("<org>", "org id (org_…)"))
-    .option("--action <list>", "key.created, key.updated, key.revoked, key.rotated, org.created, org.updated, auth.failed (comma-separated)")
+    .option("--action <list>", "key.created, key.updated, key.revoked, key.rotated, key.leaked, key.expiring, org.created, org.updated, auth.failed (comma-separated)")
     .option("--key <key>", "only events about this key id")
     .option("--since <date>", "from this date or ISO date-time")
     .option("--until <date>", "up to this date or ISO date-time (a bare date includes that whole day, UTC)")

@@ -2,6 +2,7 @@ import { createInterface } from "node:readline/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type Context, jsonObject, list, type PagingOptions, positiveInt, withPaging } from "../context.ts";
 import { UsageError } from "../errors.ts";
+import { type UsageReport, usageReport } from "../usage.ts";
 import { type Column, record, table } from "../render.ts";
 import type { Runner } from "./runner.ts";
 
@@ -201,19 +202,18 @@ export function registerKeys(program: Command, run: Runner): void {
 
   keys
     .command("usage")
-    .description("a key's traffic: totals by status class and recent calls")
+    .description("a key's traffic: totals by status class, latency percentiles, a time series and its recent calls")
     .argument("<org>", "org id (org_…)")
     .argument("<key>", "key id (key_…)")
-    .option("--since <date>", "from this date or ISO date-time")
-    .option("--until <date>", "up to this date or ISO date-time (a bare date includes that whole day, UTC)")
-    .addOption(new Option("--granularity <unit>", "bucket size of the time series").choices(["minute", "hour", "day"]))
-    .option("--page <n>", "page of recent calls", positiveInt)
-    .option("--per-page <n>", "recent calls per page (1-100)", positiveInt)
-    .addHelpText("after", "\nExample:\n  keygate keys usage org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --since 2026-01-01 --granularity hour")
+    .option("--since <date>", "from this date or ISO date-time (default: 1h, 24h or 30d before --until)")
+    .option("--until <date>", "up to this date or ISO date-time (default: now; a bare date includes that whole day, UTC)")
+    .addOption(new Option("--granularity <unit>", "bucket size of the time series (longest range: 48h, 31d, 400d)").choices(["minute", "hour", "day"]))
+    .addHelpText("after", "\nExample:\n  keygate keys usage org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --since 2026-01-01 --granularity day")
     .action(
-      run(async (context, org: string, key: string, options: { since?: string; until?: string; granularity?: string; page?: number; perPage?: number }) => {
-        const query = { since: options.since, until: options.until, granularity: options.granularity, page: options.page, per_page: options.perPage };
-        context.print((await context.api.get(`${keyPath(org, key)}/usage`, query)).data);
+      run(async (context, org: string, key: string, options: { since?: string; until?: string; granularity?: string }) => {
+        const query = { since: options.since, until: options.until, granularity: options.granularity };
+        const data = (await context.api.get(`${keyPath(org, key)}/usage`, query)).data as UsageReport;
+        context.print(data, () => usageReport(data, context.stdout));
       }),
     );
 }

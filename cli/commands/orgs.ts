@@ -1,6 +1,7 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { type Context, jsonObject, type PagingOptions, positiveInt, withPaging } from "../context.ts";
 import { UsageError } from "../errors.ts";
+import { type UsageReport, usageReport } from "../usage.ts";
 import { type Column, record, table } from "../render.ts";
 import type { Runner } from "./runner.ts";
 
@@ -24,7 +25,7 @@ const ORG_COLUMNS: Column<Org>[] = [
 const showOrg = (context: Context, org: unknown) => context.print(org, () => record(org as Record<string, unknown>, context.stdout));
 
 export function registerOrgs(program: Command, run: Runner): void {
-  const orgs = program.command("orgs").description("create, list, read and change orgs (operator token only, except get)");
+  const orgs = program.command("orgs").description("create, list, read and change orgs (operator token only, except get and usage)");
 
   withPaging(orgs.command("list").description("list orgs, newest first"))
     .option("--name <text>", "only names containing this (case-insensitive)")
@@ -81,6 +82,24 @@ export function registerOrgs(program: Command, run: Runner): void {
         };
         if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --tier, --max-active-keys or --data");
         showOrg(context, (await context.api.patch(`/orgs/${encodeURIComponent(org)}`, body)).data);
+      }),
+    );
+
+  orgs
+    .command("usage")
+    .description("an org's traffic: totals, latency percentiles, a time series and per-key totals (busiest first)")
+    .argument("<org>", "org id (org_…)")
+    .option("--since <date>", "from this date or ISO date-time (default: 1h, 24h or 30d before --until)")
+    .option("--until <date>", "up to this date or ISO date-time (default: now; a bare date includes that whole day, UTC)")
+    .addOption(new Option("--granularity <unit>", "bucket size of the time series (longest range: 48h, 31d, 400d)").choices(["minute", "hour", "day"]))
+    .option("--page <n>", "page of per-key totals", positiveInt)
+    .option("--per-page <n>", "keys per page (1-100)", positiveInt)
+    .addHelpText("after", "\nExample:\n  keygate orgs usage org_3kTMd9vW1qXb2LcY8nZp --granularity day --since 2026-01-01")
+    .action(
+      run(async (context, org: string, options: { since?: string; until?: string; granularity?: string; page?: number; perPage?: number }) => {
+        const query = { since: options.since, until: options.until, granularity: options.granularity, page: options.page, per_page: options.perPage };
+        const data = (await context.api.get(`/orgs/${encodeURIComponent(org)}/usage`, query)).data as UsageReport;
+        context.print(data, () => usageReport(data, context.stdout));
       }),
     );
 }

@@ -11,7 +11,9 @@ export function tierLimitText(config: Config, tierName: string | undefined): str
   const tier = tierName ? (config.tiers[tierName] as Record<string, unknown> | undefined) : undefined;
   if (!tier) return null;
   const limits = Array.isArray(tier.limits) ? (tier.limits as Array<Record<string, unknown>>) : [tier];
-  const text = limits.map((l) => `${l.limit} per ${typeof l.window === "number" ? formatDuration(l.window) : String(l.window)}${l.name ? ` (${l.name})` : ""}`).join(", ");
+  // The v1 form is parsed into one window named "default": it reads as before, without the name.
+  const single = limits.length === 1 && limits[0]!.name === "default";
+  const text = limits.map((l) => `${l.limit} per ${typeof l.window === "number" ? formatDuration(l.window) : String(l.window)}${l.name && !single ? ` (${l.name})` : ""}`).join(", ");
   const quota = tier.quota as { limit?: number; period?: string } | undefined;
   return `${tierName}: ${text}${quota?.limit ? `, quota ${quota.limit} per ${quota.period}` : ""}`;
 }

@@ -29,7 +29,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   } catch (err) {
     return renderError(err);
   }
-  const usage = usageRecorder(env.USAGE_QUEUE);
+  const usage = usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS });
   // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
   const source = clientSource(request.headers);
   const refusal = authFailureRefusal(source, startedAt);
@@ -71,9 +71,10 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   // Steps 5-7: may this key call from here, this route, now; then forward.
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
+  const matched = { route: "" };
   try {
     assertIpAllowed(record, request.headers);
-    ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record));
+    ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
       originUrl: config.originUrl,
@@ -94,6 +95,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     orgId: record.orgId,
     method: request.method,
     path: recordedPath(path),
+    route: matched.route,
     status: response.status,
     latencyMs: Date.now() - startedAt,
     at: startedAt,
@@ -106,10 +108,11 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
  * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
-async function admit(request: Request, path: string, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord) {
+async function admit(request: Request, path: string, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
   const decide = (record: KeyRecord, fresh: boolean) => {
     tierOf(config, record);
     const rule = authorizeRoute(routePolicy(config.routes), request.method, path, record);
+    matched.route = rule.path;
     return enforceRateLimit({ config, env, ctx, record, cost: rule.cost, acceptStale: fresh });
   };
   try {

@@ -22,6 +22,8 @@ import { type ErrorDetail, KeygateError } from "../errors";
 export interface MatchedRule {
   /** Position in `ROUTES`, for operators reading logs. */
   index: number;
+  /** The rule's path pattern as configured (e.g. "/items/:id"): a low-cardinality label for analytics. */
+  path: string;
   scopes: readonly string[];
   tiers: ReadonlySet<string> | null;
   /** Units a request on this route counts against every limit (SPEC §7). */
@@ -91,6 +93,7 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
   const methods = Array.isArray(rule.method) ? rule.method : [rule.method];
   return {
     index,
+    path: rule.path,
     methods: methods.includes("*") ? null : new Set(methods),
     pattern: compilePattern(rule.path),
     scopes: rule.scopes,

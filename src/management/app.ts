@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { KeygateError, renderError } from "../errors";
+import { registerSecretScanningRoutes } from "../leaks/route";
 import { registerAuditRoutes } from "./audit";
 import { registerAuthFailureRoutes } from "./auth_failures";
 import { managementAuth } from "./auth";
@@ -28,7 +29,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
 // under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
 // Each credential is rate limited (SPEC §9) before its body is even read.
-for (const path of ["/orgs", "/orgs/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
+for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
 managementApp.use("/whoami", managementAuth(), managementRateLimit());
 for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth(), managementRateLimit());
 
@@ -39,6 +40,7 @@ registerKeyLifecycleRoutes(managementApp);
 registerKeyLimitRoutes(managementApp);
 registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
+registerSecretScanningRoutes(managementApp);
 registerWhoamiRoute(managementApp);
 registerScopeRoutes(managementApp);
 registerAuthFailureRoutes(managementApp);

@@ -44,7 +44,7 @@ async function recordAuthFailure(
   config: Config,
   ctx: ExecutionContext,
 ): Promise<void> {
-  usageRecorder(env.USAGE_QUEUE).authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
+  usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS }).authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
   // Malformed keys are counted in the isolate only: SPEC §2 promises they cost no limiter call.
   if (failure.reason !== "missing_credentials") await countAuthFailure(config, env, source, { shared: failure.reason !== "malformed_key" });
 }

@@ -4,12 +4,12 @@ import { KeygateError } from "../errors";
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-function tooLarge(maxBytes: number): KeygateError {
+export function tooLarge(maxBytes: number): KeygateError {
   return new KeygateError("payload_too_large", `the request body exceeds ${maxBytes} bytes`);
 }
 
 /** Reads at most `maxBytes`, counting what really arrives: a Content-Length can be absent (chunked) or wrong. */
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+export async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

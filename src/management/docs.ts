@@ -44,7 +44,9 @@ const TAGS = [
   { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
   { name: "audit", description: "An org's audit trail, and (operator only) failed authentications no org owns" },
   { name: "scopes", description: "The scope catalogue keys are granted from" },
+  { name: "usage", description: "Draining the usage a gateway isolate still buffers (operator only); usage itself is read per key and per org" },
   { name: "meta", description: "Liveness, and who a credential is" },
+  { name: "secret-scanning", description: "GitHub's secret scanning partner endpoint: signed by GitHub, no keygate credential" },
 ];
 
 /** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and } from "drizzle-orm";
 import { parseDuration } from "../duration";
 import { KeygateError } from "../errors";
+import { newId } from "../keys/ids";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import {
@@ -13,17 +14,18 @@ import {
   type KeyRow,
   keyStatus,
   keyUnchanged,
-  revokeKeyOnce,
   revokeKeyWhen,
   rotatable,
   underKeyLimit,
 } from "../store/keys";
 import { findOrg } from "../store/orgs";
+import { eventOf } from "../webhooks/events";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
-import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { actorOf, keyCacheOf, type ManagementApp, publisherOf, revocationOf } from "./context";
 import { tellLimiterKeyEnded } from "./key_limits";
 import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "./keys";
+import { revokeKeys } from "./revocation";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
 
@@ -93,28 +95,16 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const { org_id, key_id } = c.req.valid("param");
     authorizeOrg(caller, org_id, "keys:write");
     const db = c.get("db");
-    const cache = keyCacheOf(c);
     return retryOnStale(`key ${key_id}`, async () => {
       const row = await findKey(db, org_id, key_id);
       if (!row) throw keyNotFound(key_id);
       assertCanManage(caller, row);
       const now = Date.now();
-      if (row.revokedAt !== null) {
-        // Idempotent; purged and told on every call, so retrying a revoke whose purge or notice failed finishes the job.
-        await cache.purge([row.hash]);
-        await tellLimiterKeyEnded(c, row, { reason: "revoked", at: row.revokedAt });
-        return c.json({ data: presentKey(row, now) }, 200);
-      }
-      // Audit first, under the same condition as the write: exactly one key.revoked per revocation.
-      const [, revoked] = await db.batch([
-        recordAuditIf(db, { orgId: org_id, action: "key.revoked", actor: actorOf(caller), keyId: key_id, details: { name: row.name } }, now, keyUnchanged(db, key_id, row.version)),
-        revokeKeyOnce(db, key_id, now, row.version),
-      ]);
+      // Idempotent: a revoked key is only purged again (revokeKeys purges on every call).
+      const { stale } = await revokeKeys(revocationOf(c), [{ row }], actorOf(caller), now);
       // Changed meanwhile (updated, rotated or revoked by someone else): read it again.
-      if (changedRows(revoked) === 0) return STALE;
-      await cache.purge([row.hash]);
-      await tellLimiterKeyEnded(c, row, { reason: "revoked", at: now });
-      return c.json({ data: presentKey({ ...row, revokedAt: now, updatedAt: now }, now) }, 200);
+      if (stale.has(row.id)) return STALE;
+      return c.json({ data: presentKey(row.revokedAt === null ? { ...row, revokedAt: now, updatedAt: now } : row, now) }, 200);
     });
   });
 
@@ -151,22 +141,20 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
       const written = keyExists(db, row.id);
       const actor = actorOf(caller);
+      const rotated = {
+        id: newId("evt"),
+        orgId: org_id,
+        action: "key.rotated" as const,
+        actor,
+        keyId: old.id,
+        details: { rotated_to: row.id, grace_period: gracePeriod, old_key_revoked_at: oldExpiresAt === null ? iso(now) : null, old_key_expires_at: iso(oldExpiresAt) },
+      };
+      const created = { id: newId("evt"), orgId: org_id, action: "key.created" as const, actor, keyId: row.id, details: keySettings(row) };
       const [inserted] = await db.batch([
         insertKeyIf(db, row, canRotate),
         oldExpiresAt === null ? revokeKeyWhen(db, old.id, now, written) : expireKeyAt(db, old.id, oldExpiresAt, now, written),
-        recordAuditIf(
-          db,
-          {
-            orgId: org_id,
-            action: "key.rotated",
-            actor,
-            keyId: old.id,
-            details: { rotated_to: row.id, grace_period: gracePeriod, old_key_revoked_at: oldExpiresAt === null ? iso(now) : null, old_key_expires_at: iso(oldExpiresAt) },
-          },
-          now,
-          written,
-        ),
-        recordAuditIf(db, { orgId: org_id, action: "key.created", actor, keyId: row.id, details: keySettings(row) }, now, written),
+        recordAuditIf(db, rotated, now, written),
+        recordAuditIf(db, created, now, written),
       ]);
       if (changedRows(inserted) === 0) {
         // Lost a race (revoked, rotated or changed meanwhile) or the limit refused the grace-period overlap.
@@ -180,6 +168,7 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       }
       await keyCacheOf(c).purge([old.hash, row.hash]);
       await tellLimiterKeyEnded(c, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
+      await publisherOf(c)([eventOf(rotated, now), eventOf(created, now)]);
       c.header("Cache-Control", "no-store");
       return c.json({ data: { ...presentKey(row, now), key } }, 201);
     });

@@ -11,9 +11,10 @@ import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
 import { findKey, insertKeyIf, KEY_STATUSES, keyExists, type KeyChanges, type KeyRow, type KeyStatus, keyUnchanged, listKeys, underKeyLimit, updateKey } from "../store/keys";
 import { findOrg } from "../store/orgs";
+import { eventOf } from "../webhooks/events";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
-import { actorOf, keyCacheOf, type ManagementApp } from "./context";
+import { actorOf, keyCacheOf, type ManagementApp, publisherOf } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { AllowedIps, assertCanRestrict, Enabled, storedAllowedIps } from "./restrictions";
 import { dataOf, errorResponses, instant, int32, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
@@ -293,13 +294,12 @@ export function registerKeyRoutes(app: ManagementApp): void {
       now,
     );
     // Limit check and insert are one statement, and the audit row depends on the insert: no race, nothing half-done.
-    const [inserted] = await db.batch([
-      insertKeyIf(db, row, underKeyLimit(db, org_id, now)),
-      recordAuditIf(db, { orgId: org_id, action: "key.created", actor: actorOf(caller), keyId: row.id, details: keySettings(row) }, now, keyExists(db, row.id)),
-    ]);
+    const created = { id: newId("evt"), orgId: org_id, action: "key.created" as const, actor: actorOf(caller), keyId: row.id, details: keySettings(row) };
+    const [inserted] = await db.batch([insertKeyIf(db, row, underKeyLimit(db, org_id, now)), recordAuditIf(db, created, now, keyExists(db, row.id))]);
     if (changedRows(inserted) === 0) throw keyLimitReached(org_id, org.maxActiveKeys);
     // A lookup of this hash may have been cached as "unknown" (negative cache): it must not survive.
     await keyCacheOf(c).purge([row.hash]);
+    await publisherOf(c)([eventOf(created, now)]);
     c.header("Cache-Control", "no-store");
     return c.json({ data: { ...presentKey(row, now), key } }, 201);
   });
@@ -366,14 +366,16 @@ export function registerKeyRoutes(app: ManagementApp): void {
       const actor = actorOf(caller);
       const unchanged = keyUnchanged(db, key_id, row.version);
       // The audit inserts come first and have the same condition as the update: all or none.
-      const audits = [
-        ...(Object.keys(changes).length > 0 ? [recordAuditIf(db, { orgId: org_id, action: "key.updated", actor, keyId: key_id, details: { changes } }, now, unchanged)] : []),
-        ...(toggled ? [recordAuditIf(db, { orgId: org_id, action: body.enabled ? "key.enabled" : "key.disabled", actor, keyId: key_id, details: { name: row.name } }, now, unchanged)] : []),
+      const entries = [
+        ...(Object.keys(changes).length > 0 ? [{ id: newId("evt"), orgId: org_id, action: "key.updated" as const, actor, keyId: key_id, details: { changes } }] : []),
+        ...(toggled ? [{ id: newId("evt"), orgId: org_id, action: body.enabled ? ("key.enabled" as const) : ("key.disabled" as const), actor, keyId: key_id, details: { name: row.name } }] : []),
       ];
+      const audits = entries.map((entry) => recordAuditIf(db, entry, now, unchanged));
       const results = await db.batch([...audits, updateKey(db, key_id, written, now, row.version)] as unknown as Parameters<typeof db.batch>[0]);
       if (changedRows(results[results.length - 1]) === 0) return STALE;
       await keyCacheOf(c).purge([row.hash]);
       await tellLimiterKeyChanged(c, row, now);
+      await publisherOf(c)(entries.map((entry) => eventOf(entry, now)));
       return c.json({ data: presentKey({ ...row, ...written, updatedAt: now }, now) }, 200);
     });
   });

@@ -3,11 +3,26 @@ import { newId } from "../keys/ids";
 import { type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { auditEvents } from "./schema";
 
-export const AUDIT_ACTIONS = ["key.created", "key.updated", "key.revoked", "key.rotated", "key.disabled", "key.enabled", "key.rotation_due", "org.created", "org.updated", "auth.failed"] as const;
+export const AUDIT_ACTIONS = [
+  "key.created",
+  "key.updated",
+  "key.revoked",
+  "key.rotated",
+  "key.disabled",
+  "key.enabled",
+  "key.leaked",
+  "key.expiring",
+  "key.rotation_due",
+  "org.created",
+  "org.updated",
+  "auth.failed",
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditRow = typeof auditEvents.$inferSelect;
 
 export interface AuditEntry {
+  /** Set when the caller needs the row's id before the batch runs (it becomes the webhook event id). */
+  id?: string;
   orgId: string;
   action: Exclude<AuditAction, "auth.failed" | "key.rotation_due">;
   /** "operator" or the id of the org key that acted. */
@@ -27,7 +42,7 @@ export interface AuditFilters {
 
 function auditRow(entry: AuditEntry, now: number): AuditRow {
   return {
-    id: newId("evt"),
+    id: entry.id ?? newId("evt"),
     orgId: entry.orgId,
     action: entry.action,
     keyId: entry.keyId ?? null,

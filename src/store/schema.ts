@@ -1,4 +1,5 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { HISTOGRAM_BUCKETS } from "../usage/histogram";
 
 // Times are epoch milliseconds (INTEGER): cheap to compare on the hot path and in filters.
 
@@ -108,12 +109,63 @@ export const auditEvents = sqliteTable(
   },
   (t) => [
     index("audit_org_created_idx").on(t.orgId, t.createdAt),
+    // Retention prunes aggregated auth.failed rows by age (AUTH_FAILURE_RETENTION) without a full scan.
+    index("audit_action_last_seen_idx").on(t.action, t.lastSeenAt),
     uniqueIndex("audit_aggregate_key_unique").on(t.aggregateKey),
+    // "Has this key been announced as expiring / leaked here before?" (src/store/key_events.ts), and the key_id filter.
+    index("audit_key_action_idx").on(t.keyId, t.action),
   ],
 );
 
-export const usageEvents = sqliteTable(
-  "usage_events",
+/**
+ * One INTEGER column per latency histogram bucket (src/usage/histogram.ts), so upserts add them up
+ * in SQL (zeros cost SQLite one header byte each). Only raw SQL in store/usage.ts reads them, so
+ * they are left out of the table's TypeScript type.
+ */
+function histogramColumns() {
+  return Object.fromEntries(Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => [`h${i}`, integer(`h${i}`).notNull().default(0)])) as unknown as Record<never, never>;
+}
+
+/**
+ * SPEC §8: a key's calls per minute and status class (1-5). Written only by the usage consumer's
+ * upserts, kept USAGE_MINUTE_RETENTION. Rows grow with keys x minutes, never with call volume.
+ */
+export const usageMinutes = sqliteTable(
+  "usage_minutes",
+  {
+    keyId: text("key_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** Epoch ms of the minute's start. */
+    minute: integer("minute").notNull(),
+    statusClass: integer("status_class").notNull(),
+    count: integer("count").notNull(),
+    maxMs: integer("max_ms").notNull(),
+    ...histogramColumns(),
+  },
+  // Org first: the org view and the key view (which always knows its org) both read a prefix of it.
+  // Retention deletes by age: the minute index keeps that from scanning the table.
+  (t) => [primaryKey({ columns: [t.orgId, t.keyId, t.minute, t.statusClass] }), index("usage_minutes_minute_idx").on(t.minute)],
+);
+
+/** The same per hour, rolled up by the consumer in the same transaction; kept USAGE_HOUR_RETENTION. Day buckets are summed from these. */
+export const usageHours = sqliteTable(
+  "usage_hours",
+  {
+    keyId: text("key_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** Epoch ms of the hour's start. */
+    hour: integer("hour").notNull(),
+    statusClass: integer("status_class").notNull(),
+    count: integer("count").notNull(),
+    maxMs: integer("max_ms").notNull(),
+    ...histogramColumns(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.keyId, t.hour, t.statusClass] }), index("usage_hours_hour_idx").on(t.hour)],
+);
+
+/** A bounded sample of each key's latest calls: the consumer keeps at most RECENT_PER_KEY rows per key (a ring). */
+export const usageRecent = sqliteTable(
+  "usage_recent",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     keyId: text("key_id").notNull(),
@@ -124,8 +176,12 @@ export const usageEvents = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     at: integer("at").notNull(),
   },
-  (t) => [index("usage_key_at_idx").on(t.keyId, t.at)],
+  (t) => [index("usage_recent_key_at_idx").on(t.keyId, t.at)],
 );
+
+// `usage_applied` (ids of usage messages already applied, so a redelivered one counts once) is created
+// by drizzle/0004_move_usage_events.sql as a WITHOUT ROWID table, which drizzle cannot declare: one
+// b-tree instead of a table plus its primary-key index halves what every queue message leaves in D1.
 
 /**
  * Failed authentications that cannot be tied to an org (unknown or malformed keys),

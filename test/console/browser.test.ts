@@ -179,7 +179,7 @@ describe("console in Chromium", () => {
     await count(page.locator("svg.requests rect.s5xx"), 1);
     await visible(page.locator("svg.latency circle").first());
     await visible(page.getByRole("heading", { name: "Limits" }));
-    await hasText(page.locator("section", { hasText: "Limits" }), "pro: 600 per 1m");
+    await hasText(page.locator("section[aria-labelledby=limits-h]"), "pro: 600 per 1m");
     await shot(page, "05-key-detail");
 
     // Rotate with no grace period: the old key is refused at once, the new one works.

@@ -3,7 +3,7 @@ import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeUsage } from "../../src/usage/consumer";
-import type { AuthFailureRecord, UsageMessage } from "../../src/usage/record";
+import { type AuthFailureRecord, type FailureAggregate, USAGE_MESSAGE_VERSION, type UsageMessage } from "../../src/usage/record";
 import { adminFetch, createKey, createOrg, gatewayFetch, keyFetch, MANAGEMENT } from "../harness";
 import { expectError, expectJson } from "./support";
 
@@ -25,7 +25,20 @@ let seq = 0;
 
 /** Failures through the real queue consumer, as the hot path's recorder would send them. */
 async function record(failures: AuthFailureRecord[]): Promise<void> {
-  const batch = createMessageBatch<UsageMessage>("keygate-usage", [{ id: `af-${++seq}`, timestamp: new Date(), attempts: 1, body: { calls: [], failures } }]);
+  // Grouped per (source, reason, key, org, hour) as the isolate's recorder groups them before sending.
+  const groups = new Map<string, FailureAggregate>();
+  for (const f of failures) {
+    const hour = Math.floor(f.at / HOUR) * HOUR;
+    const bucket = [f.source, f.reason, f.keyId, f.orgId, hour].join("|");
+    const group = groups.get(bucket);
+    if (group) {
+      group.count += 1;
+      group.firstAt = Math.min(group.firstAt, f.at);
+      group.lastAt = Math.max(group.lastAt, f.at);
+    } else groups.set(bucket, { source: f.source, reason: f.reason, keyId: f.keyId, orgId: f.orgId, hour, count: 1, firstAt: f.at, lastAt: f.at });
+  }
+  const body: UsageMessage = { v: USAGE_MESSAGE_VERSION, id: `af-${crypto.randomUUID()}`, aggregates: [], recent: [], failures: [...groups.values()] };
+  const batch = createMessageBatch<UsageMessage>("keygate-usage", [{ id: `af-${++seq}`, timestamp: new Date(), attempts: 1, body }]);
   await consumeUsage(batch, env);
 }
 

@@ -83,8 +83,9 @@ describe("meta and page bounds (18.8)", () => {
 
   it("refuses a page beyond the maximum on every list (no offset overflow)", async () => {
     const { id } = await createOrg();
-    const { id: keyId } = await createKey(id);
-    for (const path of ["/orgs", `/orgs/${id}/keys`, `/orgs/${id}/audit`, `/orgs/${id}/keys/${keyId}/usage`]) {
+    await createKey(id);
+    // The key usage view has no pages (its recent sample is bounded at 100); the org view pages its per-key totals.
+    for (const path of ["/orgs", `/orgs/${id}/keys`, `/orgs/${id}/audit`, `/orgs/${id}/usage`]) {
       for (const page of ["10001", "9007199254740993", "1e300"]) {
         expect(new Set(fields(await expectError(await adminFetch(`${path}?page=${page}`), 400, "validation_error"))), `${path}?page=${page}`).toEqual(new Set(["page"]));
       }

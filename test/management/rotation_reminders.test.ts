@@ -89,9 +89,7 @@ describe("key.rotation_due", () => {
     const now = Date.now();
     const old = await keyAged(id, 40, now);
     const run = async (vars: Partial<Env>) => {
-      const ctx = createExecutionContext();
-      worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 3 * * *" }), { ...env, ...vars } as Env, ctx);
-      await waitOnExecutionContext(ctx);
+      await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 3 * * *" }), { ...env, ...vars } as Env);
     };
     await run({ ROTATION_REMINDER_AFTER: "off" });
     expect(await reminders(id)).toEqual([]);

@@ -54,6 +54,7 @@ describe("secrets scan", () => {
     await record(await keyFetch(reader.key, `${MANAGEMENT}${orgPath}/keys`));
     await record(await keyFetch(manager.key, `${MANAGEMENT}${orgPath}/audit`));
     await record(await keyFetch(manager.key, `${MANAGEMENT}${orgPath}/keys/${reader.id}/usage`));
+    await record(await keyFetch(manager.key, `${MANAGEMENT}${orgPath}/usage`));
     await record(await adminFetch(`${orgPath}/audit?per_page=100`));
     await record(await adminFetch(`/orgs?per_page=100`));
     await record(await adminFetch(orgPath, { method: "PATCH", json: { tier: "enterprise" } }));
@@ -63,7 +64,7 @@ describe("secrets scan", () => {
     await record(await gatewayFetch(`${MANAGEMENT}/openapi.json`));
 
     // The stores behind the API.
-    for (const table of ["audit_events", "usage_events", "auth_failures", "api_keys", "orgs"]) {
+    for (const table of ["audit_events", "usage_minutes", "usage_recent", "auth_failures", "api_keys", "orgs"]) {
       const { results } = await env.DB.prepare(`SELECT * FROM ${table}`).all();
       seen.push(`${table}: ${JSON.stringify(results)}`);
     }

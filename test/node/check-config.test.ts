@@ -55,6 +55,8 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/routes\s+3 rules/);
     expect(run.out).toMatch(/rate limiter\s+durable-object/);
     expect(run.out).toMatch(/signed bodies\s+up to 1048576 bytes/);
+    expect(run.out).toMatch(/usage\s+aggregated per isolate, sent every 10000 ms; kept: minutes 48h, hours 400d, failed auth 90d; Analytics Engine off/);
+    expect(run.out).not.toContain("no [triggers] crons");
     expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
     expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
     expect(run.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\)/);
@@ -86,6 +88,30 @@ describe("npm run check-config", () => {
     const run = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace(/\[vars\.CORS\]\norigins = .*\n/, "") }));
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/cors\s+off/);
+  });
+
+  it("summarises the leak response and webhooks (SPEC §10) and names a bad LEAKED_KEY_ACTION or WEBHOOK_SECRET", async (context) => {
+    const base = await check(project(context, { "wrangler.toml": REPO_CONFIG }));
+    expect(base.out).toMatch(/leaked keys\s+revoked when GitHub reports them \(LEAKED_KEY_ACTION\); GitHub's keys from https:\/\/api\.github\.com\/meta\/public_keys\/secret_scanning/);
+    expect(base.out).toMatch(/webhooks\s+off \(WEBHOOK_URL is not set\)/);
+
+    const secret = "whsec_" + Buffer.alloc(32, 7).toString("base64");
+    const withHooks = REPO_CONFIG.replace('[vars]\n', '[vars]\nWEBHOOK_URL = "https://hooks.example.com/keygate"\nLEAKED_KEY_ACTION = "notify"\n');
+    const on = await check(project(context, { "wrangler.toml": withHooks, ".dev.vars": `WEBHOOK_SECRET=${secret}\n` }));
+    expect(on.code).toBe(0);
+    expect(on.out).toMatch(/leaked keys\s+flagged only \(notify\)/);
+    expect(on.out).toMatch(/webhooks\s+https:\/\/hooks\.example\.com\/keygate \(signed with WEBHOOK_SECRET\)/);
+    expect(on.out).toMatch(/secrets\s+WEBHOOK_SECRET from \.dev\.vars/);
+    expect(on.out).not.toContain(secret);
+
+    const noSecret = await check(project(context, { "wrangler.toml": withHooks }));
+    expect(noSecret.code).toBe(1);
+    expect(noSecret.out).toContain("WEBHOOK_SECRET is required when WEBHOOK_URL is set");
+    const badSecret = await check(project(context, { "wrangler.toml": withHooks, ".dev.vars": "WEBHOOK_SECRET=plain-text-secret\n" }));
+    expect(badSecret.out).toContain("WEBHOOK_SECRET must be whsec_");
+    const badAction = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('[vars]\n', '[vars]\nLEAKED_KEY_ACTION = "delete"\n') }));
+    expect(badAction.code).toBe(1);
+    expect(badAction.out).toContain("LEAKED_KEY_ACTION");
   });
 
   it("warns that the placeholder D1 and KV ids cannot be deployed", async (context) => {

@@ -67,7 +67,7 @@ describe("keygate --help", () => {
   });
 
   it.each([
-    "orgs list", "orgs create", "orgs get", "orgs update",
+    "orgs list", "orgs create", "orgs get", "orgs update", "orgs usage",
     "keys list", "keys create", "keys get", "keys update", "keys rotate", "keys revoke", "keys limits", "keys usage",
     "audit",
   ])("%s --help explains the command and the global options, without a URL or token", async (command) => {
@@ -217,20 +217,39 @@ describe("keys", () => {
     expect((await fetch(`${gateway.url}/demo/x`, { headers: { authorization: `Bearer ${target.key}` } })).status).toBe(401);
   });
 
-  it("usage shows a key's calls once the gateway has recorded them", async () => {
+  it("usage shows a key's totals, series and recent calls once the gateway has recorded them, and the org's per-key totals", async () => {
     const used = await json<Key>(["keys", "create", org, "--name", "used", "--scopes", "demo:read"]);
     expect((await fetch(`${gateway.url}/demo/usage-probe`, { headers: { authorization: `Bearer ${used.key}` } })).status).toBe(200);
-    // Usage goes through the queue in batches: poll (bounded) until the call shows up.
-    let usage: { recent?: Array<{ path?: string }> } = {};
-    for (let attempt = 0; attempt < 60 && !usage.recent?.length; attempt++) {
+    // Usage is aggregated in the isolate and goes through the queue: poll (bounded) until the call shows up.
+    interface Usage {
+      totals?: { count: number; by_status: Record<string, number> };
+      series?: Array<{ count: number }>;
+      recent?: Array<{ path?: string }>;
+    }
+    let usage: Usage = {};
+    for (let attempt = 0; attempt < 80 && !usage.recent?.length; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
       usage = await json(["keys", "usage", org, used.id]);
     }
     expect(usage.recent?.[0]?.path).toBe("/demo/usage-probe");
-    const table = await keygate(["keys", "usage", org, used.id]);
+    expect(usage.totals).toMatchObject({ count: 1, by_status: { "2xx": 1 } });
+    expect(usage.series?.map((b) => b.count)).toEqual([1]);
+    const table = await keygate(["keys", "usage", org, used.id, "--granularity", "minute"]);
     expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^calls\s+1 \(2xx 1, 3xx 0, 4xx 0, 5xx 0\)$/m);
+    expect(table.stdout).toMatch(/^latency_ms\s+p50 \d+\s+p95 \d+\s+p99 \d+\s+max \d+$/m);
+    expect(table.stdout).toMatch(/^series$/m);
+    expect(table.stdout).toMatch(/^START\s+CALLS\s+2XX\s+3XX\s+4XX\s+5XX\s+P50 MS/m);
     expect(table.stdout).toMatch(/^recent$/m);
     expect(table.stdout).toMatch(/\/demo\/usage-probe\s+200/);
+
+    const orgTable = await keygate(["orgs", "usage", org]);
+    expect(orgTable.code).toBe(0);
+    expect(orgTable.stdout).toMatch(/^keys$/m);
+    expect(orgTable.stdout).toMatch(new RegExp(`^${used.id}\\s+1\\s+1\\s+0`, "m"));
+    const bad = await keygate(["keys", "usage", org, used.id, "--granularity", "minute", "--since", "2020-01-01"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("validation_error");
   });
 
   it("limits needs an org and a key, and reports the API's 404 for an unknown key", async () => {

@@ -3,42 +3,62 @@ import { env, exports } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { apiKeys, auditEvents, authFailures, usageEvents } from "../../src/store/schema";
+import { apiKeys, auditEvents, authFailures } from "../../src/store/schema";
 import { eventually, seedKey, unknownKey } from "../gateway/seed";
 
 const db = () => drizzle(env.DB);
 const gateway = (path: string, init?: RequestInit) => exports.default.fetch(`http://gw.test${path}`, init);
 
-async function usageRows(keyId: string, atLeast: number) {
+/** The key's minute rows once they add up to `atLeast` calls. */
+async function minuteRows(keyId: string, atLeast: number) {
   return eventually(async () => {
-    const rows = await db().select().from(usageEvents).where(eq(usageEvents.keyId, keyId)).orderBy(usageEvents.at, usageEvents.id);
-    return rows.length >= atLeast ? rows : undefined;
+    const { results } = await env.DB.prepare("SELECT org_id, minute, status_class, count, max_ms FROM usage_minutes WHERE key_id = ? ORDER BY minute, status_class").bind(keyId).all<{ org_id: string; minute: number; status_class: number; count: number; max_ms: number }>();
+    return results.reduce((n, r) => n + r.count, 0) >= atLeast ? results : undefined;
   });
 }
 
 describe("usage pipeline through the queue", () => {
-  it("each call by a valid key becomes a usage row, refused ones included, and sets last_used_at", async () => {
+  it("calls by a valid key become minute and hour aggregates and a recent sample, refused ones included, and set last_used_at", async () => {
     const { key, id, orgId } = await seedKey({ scopes: ["demo:read"] });
     const started = Date.now();
     expect((await gateway("/demo/items?secret=do-not-store", { headers: { "x-api-key": key } })).status).toBe(200);
+    expect((await gateway("/demo/items", { headers: { "x-api-key": key } })).status).toBe(200);
     expect((await gateway("/demo/status/404", { headers: { "x-api-key": key } })).status).toBe(404);
     expect((await gateway("/demo/items", { method: "POST", headers: { "x-api-key": key } })).status).toBe(403);
 
-    const rows = await usageRows(id, 3);
-    expect(rows).toHaveLength(3);
-    expect(rows.map((r) => [r.orgId, r.method, r.path, r.status]).sort()).toEqual(
+    const minutes = await minuteRows(id, 4);
+    const byClass = new Map<number, number>();
+    for (const row of minutes) {
+      expect(row.org_id).toBe(orgId);
+      expect(row.minute % 60_000).toBe(0);
+      expect(row.minute).toBeGreaterThanOrEqual(started - 60_000);
+      byClass.set(row.status_class, (byClass.get(row.status_class) ?? 0) + row.count);
+    }
+    expect(Object.fromEntries(byClass)).toEqual({ 2: 2, 4: 2 });
+    const hours = await env.DB.prepare("SELECT sum(count) AS n FROM usage_hours WHERE key_id = ?").bind(id).first<{ n: number }>();
+    expect(hours?.n).toBe(4);
+
+    const recent = await eventually(async () => {
+      const { results } = await env.DB.prepare("SELECT method, path, status, at FROM usage_recent WHERE key_id = ?").bind(id).all<{ method: string; path: string; status: number; at: number }>();
+      return results.length >= 4 ? results : undefined;
+    });
+    expect(recent.map((r) => [r.method, r.path, r.status]).sort()).toEqual(
       [
-        [orgId, "GET", "/demo/items", 200],
-        [orgId, "GET", "/demo/status/404", 404],
-        [orgId, "POST", "/demo/items", 403],
+        ["GET", "/demo/items", 200],
+        ["GET", "/demo/items", 200],
+        ["GET", "/demo/status/404", 404],
+        ["POST", "/demo/items", 403],
       ].sort(),
     );
-    for (const row of rows) {
-      expect(row.at).toBeGreaterThanOrEqual(started - 1000);
-      expect(row.latencyMs).toBeGreaterThanOrEqual(0);
-    }
     const lastUsed = await eventually(async () => (await db().select({ v: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, id)))[0]?.v ?? undefined);
-    expect(lastUsed).toBe(Math.max(...rows.map((r) => r.at)));
+    expect(lastUsed).toBe(Math.max(...recent.map((r) => r.at)));
+  });
+
+  it("with the Analytics Engine binding configured, calls still work and still reach D1", async () => {
+    expect(env.USAGE_EVENTS).toBeDefined();
+    const { key, id } = await seedKey({ scopes: ["demo:read"] });
+    expect((await gateway("/demo/ae", { headers: { "x-api-key": key } })).status).toBe(200);
+    expect((await minuteRows(id, 1)).map((r) => r.count)).toEqual([1]);
   });
 
   it("calls by a revoked key become an aggregated auth.failed audit row for its org, with the client IP", async () => {
@@ -52,7 +72,7 @@ describe("usage pipeline through the queue", () => {
     });
     expect(row).toMatchObject({ keyId: id, source: "198.51.100.23", reason: "key_revoked", count: 3 });
     // Refused calls are failures, not usage.
-    expect(await db().select().from(usageEvents).where(eq(usageEvents.keyId, id))).toEqual([]);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM usage_minutes WHERE key_id = ?").bind(id).first<{ n: number }>())?.n).toBe(0);
   });
 
   it("calls with keys nobody owns are aggregated per source and reason, and the key is stored nowhere", async () => {
@@ -72,7 +92,7 @@ describe("usage pipeline through the queue", () => {
       ["malformed_key", 1],
       ["missing_credentials", 1],
     ]);
-    for (const table of ["usage_events", "audit_events", "auth_failures"]) {
+    for (const table of ["usage_minutes", "usage_recent", "audit_events", "auth_failures"]) {
       const dump = await env.DB.prepare(`SELECT * FROM ${table}`).all();
       expect(JSON.stringify(dump.results)).not.toContain(key.slice(3));
     }

@@ -46,3 +46,32 @@ describe("GET /orgs/{org_id}/keys/{key_id}/usage security", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("GET /orgs/{org_id}/usage security", () => {
+  it("another org's usage answers 404 to an org key, like an org that does not exist", async () => {
+    const mine = await createOrg();
+    const theirs = await createOrg();
+    const reader = await createKey(mine.id, { scopes: ["admin"] });
+    await expectError(await keyFetch(reader.key, `${MANAGEMENT}/orgs/${theirs.id}/usage`), 404, "not_found");
+    await expectError(await keyFetch(reader.key, `${MANAGEMENT}/orgs/org_doesnotexist000000/usage`), 404, "not_found");
+  });
+
+  it("a key without keys:read is 403 insufficient_scope; no credentials is 401", async () => {
+    const org = await createOrg();
+    const caller = await createKey(org.id, { scopes: ["audit:read"] });
+    await expectError(await keyFetch(caller.key, `${MANAGEMENT}/orgs/${org.id}/usage`), 403, "insufficient_scope");
+    const res = await keyFetch("not-the-admin-token-0123456789", `${MANAGEMENT}/orgs/${org.id}/usage`);
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("POST /usage/flush security", () => {
+  it("is for the operator only: an org admin key is 403 forbidden, no credentials 401", async () => {
+    const org = await createOrg();
+    const admin = await createKey(org.id, { scopes: ["admin"] });
+    await expectError(await keyFetch(admin.key, `${MANAGEMENT}/usage/flush`, { method: "POST" }), 403, "forbidden");
+    const res = await keyFetch("not-the-admin-token-0123456789", `${MANAGEMENT}/usage/flush`, { method: "POST" });
+    expect(res.status).toBe(401);
+  });
+});
+

@@ -1,0 +1,1 @@
+CREATE INDEX `audit_key_action_idx` ON `audit_events` (`key_id`,`action`);
