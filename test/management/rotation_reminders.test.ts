@@ -1,5 +1,5 @@
 // Rotation reminders (issue 16): age_days, older_than, and the daily key.rotation_due.
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
