@@ -28,6 +28,9 @@ export interface KeyPool {
   fresh?: () => string;
 }
 
+/** The client address every benchmark request claims; the allowlist key's only matching entry. */
+export const BENCH_CLIENT_IP = "127.0.0.1";
+
 export const keyPool = (values: readonly string[]): KeyPool => ({ values, cursor: 0 });
 
 /** A pool that never repeats: `values` holds only the first value, for the sanity check. */
@@ -52,7 +55,9 @@ export function runLoad(spec: LoadSpec): Promise<WindowResult> {
             setupRequest(request) {
               const authorization = pool.fresh ? pool.fresh() : pool.values[pool.cursor % pool.values.length]!;
               pool.cursor++;
-              request.headers = { ...request.headers, authorization };
+              // CF-Connecting-IP as Cloudflare's edge would set it (workerd takes it from the client here), on every
+              // request to every target, so the allowlist scenario differs from the others only in its key.
+              request.headers = { ...request.headers, authorization, "cf-connecting-ip": BENCH_CLIENT_IP };
               return request;
             },
           },

@@ -37,8 +37,9 @@ export class ManagementClient {
     return org.id;
   }
 
-  async createKey(orgId: string, name: string, scopes: string[]): Promise<BenchKey> {
-    const created = await this.#call<{ id: string; key: string }>("POST", `/orgs/${orgId}/keys`, { name, scopes, expires_in: "never" });
+  async createKey(orgId: string, name: string, scopes: string[], allowedIps?: string[]): Promise<BenchKey> {
+    const body = { name, scopes, expires_in: "never", ...(allowedIps ? { allowed_ips: allowedIps } : {}) };
+    const created = await this.#call<{ id: string; key: string }>("POST", `/orgs/${orgId}/keys`, body);
     return { orgId, keyId: created.id, key: created.key };
   }
 

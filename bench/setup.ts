@@ -6,7 +6,7 @@ import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
 import { buildWorker } from "./build.ts";
-import { freshPool, keyPool, type KeyPool } from "./load.ts";
+import { BENCH_CLIENT_IP, freshPool, keyPool, type KeyPool } from "./load.ts";
 import { startOrigin } from "./origin.ts";
 import { applyMigrations, type BenchKey, ManagementClient } from "./seed.ts";
 import { startWorker, wranglerWorkerOptions, type RunningWorker, type WorkerSpec } from "./targets.ts";
@@ -166,6 +166,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     { id: "do-strict", label: "gateway, DO strict", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.strict.key)]), expectedStatus: 200 },
     { id: "do-strict-3", label: "gateway, DO strict, 3 policies", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.three.key)]), expectedStatus: 200 },
     { id: "do-fast", label: "gateway, DO fast", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.fast.key)]), expectedStatus: 200 },
+    { id: "do-fast-allowlist", label: "gateway, DO fast, 50-entry allowed_ips", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.allowlisted.key)]), expectedStatus: 200 },
     ...(upstash
       ? [
           { id: "upstash-strict", label: "gateway, Upstash strict", url: upstash.gateway.url, worker: upstash.gateway, pool: keyPool([bearer(upstash.keys.strict.key)]), expectedStatus: 200 },
@@ -227,7 +228,12 @@ interface SeededKeys {
   three: BenchKey;
   fast: BenchKey;
   cold: BenchKey;
+  /** Fast mode with the longest allowlist a key may have, the client's address last: the worst case scan. */
+  allowlisted: BenchKey;
 }
+
+/** 49 ranges that do not hold the client, then the client's address: every request checks all 50. */
+const FIFTY_ENTRY_ALLOWLIST = [...Array.from({ length: 25 }, (_, i) => `198.51.${i}.0/24`), ...Array.from({ length: 24 }, (_, i) => `2001:db8:${i.toString(16)}::/48`), BENCH_CLIENT_IP];
 
 /** Migrations, then as the operator: one org per consistency mode, each with a key for demo:read. */
 async function seedGateway(gateway: RunningWorker, admin: ManagementClient, root: string): Promise<SeededKeys> {
@@ -240,11 +246,12 @@ async function seedGateway(gateway: RunningWorker, admin: ManagementClient, root
     three: await admin.createKey(threeOrg, "bench-three", ["demo:read"]),
     fast: await admin.createKey(fastOrg, "bench-fast", ["demo:read"]),
     cold: await admin.createKey(fastOrg, "bench-cold", ["demo:read"]),
+    allowlisted: await admin.createKey(await admin.createOrg("bench fast allowlist", "bench-fast"), "bench-allowlist", ["demo:read"], FIFTY_ENTRY_ALLOWLIST),
   };
 }
 
 async function probeStatus(scenario: Scenario): Promise<number> {
-  const response = await fetch(scenario.url + PATH, { headers: { authorization: scenario.probeKey ?? scenario.pool.values[0]! } });
+  const response = await fetch(scenario.url + PATH, { headers: { authorization: scenario.probeKey ?? scenario.pool.values[0]!, "cf-connecting-ip": BENCH_CLIENT_IP } });
   await response.arrayBuffer();
   return response.status;
 }

@@ -32,6 +32,9 @@ export interface GatewayConfig {
     { limits: Array<{ name: string; limit: number; window: number; mode: string }>; quota?: { limit: number; period: string }; org_limit?: number; org_window: number; mode: string }
   >;
   routes: RouteRule[];
+  cors?: { origins: string[]; methods?: string[]; max_age: number; credentials: boolean };
+  expiryPolicy: { required: boolean; maxLifetimeMs: number | null };
+  rotationReminderAfterMs: number | null;
   memoryCacheTtlMs: number;
   signedBodyMaxBytes: number;
   githubKeysUrl: string;
@@ -213,6 +216,9 @@ export async function checkConfig(
     `  usage          aggregated per isolate, sent every ${config.usageFlushIntervalMs} ms; kept: minutes ${days(config.usageMinuteRetentionMs)}, hours ${days(config.usageHourRetentionMs)}, failed auth ${days(config.authFailureRetentionMs)}; Analytics Engine ${analyticsEngine(loaded.wrangler)}`,
   );
   out.log(`  console        /_keygate/console, sign-ins last ${config.console.sessionTtlMs / 1000}s (CONSOLE_SESSION_TTL); session key from ${"CONSOLE_SESSION_SECRET" in loaded.secretSources ? "CONSOLE_SESSION_SECRET" : config.console.sessionSecret ? "ADMIN_TOKEN" : "nothing: set ADMIN_TOKEN or CONSOLE_SESSION_SECRET to enable sign-in"}`);
+  out.log(`  cors           ${describeCors(config.cors)}`);
+  out.log(`  key expiry     ${describeExpiry(config.expiryPolicy)}`);
+  out.log(`  rotation       ${config.rotationReminderAfterMs === null ? "reminders off (ROTATION_REMINDER_AFTER = off)" : `key.rotation_due for active keys older than ${config.rotationReminderAfterMs / 86_400_000}d (ROTATION_REMINDER_AFTER)`}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
   const { notes, warnings } = configAdvice(loaded);
@@ -235,6 +241,17 @@ export async function checkConfig(
   const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
   out.log(`deploy check OK (${where}): the Worker must also hold the secrets ${requiredSecrets(config).join(", ")} (\`wrangler secret list${envFlag}\` shows them; it needs your account, so it is not checked here)`);
   return 0;
+}
+
+function describeExpiry(policy: GatewayConfig["expiryPolicy"]): string {
+  if (policy.maxLifetimeMs !== null) return `new keys must expire within ${policy.maxLifetimeMs / 86_400_000}d (MAX_KEY_LIFETIME)`;
+  return policy.required ? "new keys must expire (REQUIRE_KEY_EXPIRY)" : "optional (REQUIRE_KEY_EXPIRY false, no MAX_KEY_LIFETIME)";
+}
+
+function describeCors(cors: GatewayConfig["cors"]): string {
+  if (!cors) return "off (no CORS var: browsers' preflights get 401 like any keyless request)";
+  const methods = cors.methods ? cors.methods.join(", ") : "every routed method";
+  return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""})`;
 }
 
 /** "48h", "400d": retention periods as an operator writes them. */

@@ -2,6 +2,7 @@ import type { Env } from "./env";
 import { consoleApp } from "./console/app";
 import { CONSOLE_PREFIX } from "./console/layout";
 import { handleGatewayRequest } from "./gateway";
+import { withCors } from "./gateway/cors";
 import { managementApp, MANAGEMENT_PREFIX } from "./management/app";
 
 /**
@@ -14,5 +15,5 @@ export function handleRequest(request: Request, env: Env, ctx: ExecutionContext)
   if (url.pathname === MANAGEMENT_PREFIX || url.pathname.startsWith(MANAGEMENT_PREFIX + "/")) {
     return managementApp.fetch(request, env, ctx);
   }
-  return handleGatewayRequest(request, env, ctx, url);
+  return withCors(request, env, url, () => handleGatewayRequest(request, env, ctx, url));
 }

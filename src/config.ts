@@ -2,9 +2,11 @@ import { z } from "zod";
 import { parseDuration } from "./duration";
 import type { Env } from "./env";
 import { displayField, KeygateError, logMisconfigured } from "./errors";
+import { type CorsConfig, corsConfigSchema } from "./gateway/cors_config";
 
 export { displayField };
 import { routePatternProblem } from "./gateway/route_policy";
+import type { ExpiryPolicy } from "./hygiene/expiry_policy";
 
 /** Scopes every deployment has: they guard the management API itself. */
 export const BUILTIN_SCOPES = {
@@ -21,7 +23,8 @@ export const BUILTIN_SCOPES = {
  */
 export const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_$/;
 export const KEY_PREFIX_RULE = "must be 3-17 characters: a lowercase letter, then lowercase letters, digits or single underscores, ending in _ (e.g. kg_, mayo_ak_)";
-const SCOPE_NAME = /^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$/;
+// No "*" in catalogue names: `demo:*` is a grant over the catalogue (src/auth/scopes.ts), not an entry in it.
+const SCOPE_NAME = /^[a-z][a-z0-9_.-]*(:[a-z0-9_.-]+)*$/;
 const TIER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const METHODS = ["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -158,6 +161,21 @@ export interface CountPerWindow {
 
 const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** `true`/`false` as TOML booleans or as text (`--var`, the dashboard). */
+const booleanVar = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]);
+
+/** A duration of at least a day (key lifetimes and ages are counted in days), or `off`. */
+const days = (allowOff: boolean) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (allowOff && value === "off") return null;
+    const ms = parseDuration(value);
+    if (ms === null || ms < DAY_MS) {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration of at least a day, like "90d" or "1y"${allowOff ? ', or "off"' : ""}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const configSchema = z
   .object({
     ORIGIN_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8788"),
@@ -168,9 +186,13 @@ const configSchema = z
     SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
     TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tier)),
     ROUTES: jsonValue(z.array(route)).default([]),
+    CORS: jsonValue(corsConfigSchema).optional(),
     MEMORY_CACHE_TTL_MS: intFromVar(5_000),
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
     // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
+    REQUIRE_KEY_EXPIRY: booleanVar.default(false),
+    MAX_KEY_LIFETIME: days(false).optional(),
+    ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
     // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
     USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10, "must be at least 10").max(20_000, "must be at most 20000 (waitUntil runs at most 30 s after a response)").default(10_000),
@@ -234,6 +256,12 @@ export interface Config {
   scopes: Record<string, string>;
   tiers: Record<string, TierConfig>;
   routes: RouteRule[];
+  /** REQUIRE_KEY_EXPIRY and MAX_KEY_LIFETIME, applied when a key is created or rotated. */
+  expiryPolicy: ExpiryPolicy;
+  /** ROTATION_REMINDER_AFTER in ms: active keys older than this get a key.rotation_due reminder; null: off. */
+  rotationReminderAfterMs: number | null;
+  /** Browser origins that may call through the gateway; undefined: no CORS handling at all. */
+  cors?: CorsConfig;
   memoryCacheTtlMs: number;
   negativeCacheTtlMs: number;
   /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
@@ -281,6 +309,9 @@ export function parseConfig(vars: Record<string, unknown>): Config {
     scopes: { ...BUILTIN_SCOPES, ...raw.SCOPES },
     tiers: raw.TIERS,
     routes: raw.ROUTES,
+    cors: raw.CORS,
+    expiryPolicy: { required: raw.REQUIRE_KEY_EXPIRY, maxLifetimeMs: raw.MAX_KEY_LIFETIME ?? null },
+    rotationReminderAfterMs: raw.ROTATION_REMINDER_AFTER,
     memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
     negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
     signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,

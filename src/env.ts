@@ -20,9 +20,13 @@ export interface Env {
   SCOPES?: unknown;
   TIERS?: unknown;
   ROUTES?: unknown;
+  CORS?: unknown;
   MEMORY_CACHE_TTL_MS?: string | number;
   NEGATIVE_CACHE_TTL_MS?: string | number;
   SIGNED_BODY_MAX_BYTES?: string | number;
+  REQUIRE_KEY_EXPIRY?: string | boolean;
+  MAX_KEY_LIFETIME?: string;
+  ROTATION_REMINDER_AFTER?: string;
   GITHUB_SECRET_SCANNING_KEYS_URL?: string;
   LEAKED_KEY_ACTION?: string;
   WEBHOOK_URL?: string;

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   invalid_key: 401,
   key_revoked: 401,
   key_expired: 401,
+  key_disabled: 401,
   unauthorized: 401,
   invalid_signature: 401,
   // 403
@@ -24,6 +25,7 @@ export const ERROR_CODES = {
   tier_unavailable: 403,
   exceeds_tier: 403,
   forbidden: 403,
+  ip_not_allowed: 403,
   // 404
   not_found: 404,
   no_route: 404,

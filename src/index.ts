@@ -1,6 +1,7 @@
 import { handleRequest } from "./app";
 import { loadConfig } from "./config";
 import type { Env } from "./env";
+import { runDailyHygiene } from "./hygiene/scheduled";
 import { consumeUsage } from "./usage/consumer";
 import type { UsageMessage } from "./usage/record";
 import { pruneUsage } from "./usage/retention";
@@ -20,7 +21,9 @@ export default {
   // The Cron Triggers in wrangler.toml, dispatched by their cron string; each trigger's own time is the clock.
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     if (controller.cron === EXPIRING_KEYS_CRON) {
+      // The daily jobs: key.expiring webhooks and key.rotation_due reminders, each idempotent.
       await announceExpiringKeys(env, loadConfig(env), controller.scheduledTime);
+      await runDailyHygiene(env, controller.scheduledTime);
       return;
     }
     // Retention (SPEC §8), every 5 minutes in bounded batches.

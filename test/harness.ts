@@ -53,8 +53,12 @@ export interface KeyJson {
   identifier: string;
   last4: string;
   scopes: string[];
-  status: "active" | "expired" | "revoked";
+  status: "active" | "disabled" | "expired" | "revoked";
+  enabled: boolean;
+  disabled_at: string | null;
+  allowed_ips: string[];
   created_at: string;
+  age_days: number;
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -76,6 +80,7 @@ export interface CreateKeyOptions {
   expires_at?: string;
   rate_limit?: { limit: number; window: string; mode?: "strict" | "fast" } | null;
   meta?: Record<string, unknown>;
+  allowed_ips?: string[];
 }
 
 async function expectStatus<T>(res: Response, status: number, what: string): Promise<T> {

@@ -12,14 +12,16 @@ interface Key {
   identifier: string;
   last4: string;
   scopes: string[];
-  status: "active" | "expired" | "revoked";
+  status: "active" | "disabled" | "expired" | "revoked";
+  enabled?: boolean;
+  allowed_ips?: string[];
   created_at: string;
   expires_at: string | null;
   last_used_at: string | null;
   key?: string;
 }
 
-const STATUS_STYLE = { active: "green", expired: "yellow", revoked: "red" } as const;
+const STATUS_STYLE = { active: "green", disabled: "yellow", expired: "yellow", revoked: "red" } as const;
 
 const KEY_COLUMNS: Column<Key>[] = [
   { header: "ID", value: (key) => key.id },
@@ -35,15 +37,18 @@ const KEY_COLUMNS: Column<Key>[] = [
 
 const keyPath = (org: string, key?: string) => `/orgs/${encodeURIComponent(org)}/keys${key === undefined ? "" : `/${encodeURIComponent(key)}`}`;
 
+/** For people: an empty allowlist says what it means rather than "-". */
+const forPeople = (key: Omit<Key, "key">) => (key.allowed_ips?.length === 0 ? { ...key, allowed_ips: "anywhere" } : key);
+
 function showKey(context: Context, data: unknown): void {
   const { key: _secret, ...shown } = data as Key;
-  context.print(data, () => record(shown, context.stdout, { status: STATUS_STYLE[(data as Key).status] }));
+  context.print(data, () => record(forPeople(shown), context.stdout, { status: STATUS_STYLE[(data as Key).status] }));
 }
 
 /** Create and rotate: the one time the full key exists outside the client that will use it. */
 function showNewKey(context: Context, data: unknown): void {
   const { key, ...rest } = data as Key;
-  context.print(data, () => `${record(rest, context.stdout, { status: STATUS_STYLE[rest.status] })}\n\nkey  ${key}`);
+  context.print(data, () => `${record(forPeople(rest), context.stdout, { status: STATUS_STYLE[rest.status] })}\n\nkey  ${key}`);
   context.note("Store this key now: it is shown only this once and cannot be read again (rotate it if it is lost).");
 }
 
@@ -58,14 +63,15 @@ export function registerKeys(program: Command, run: Runner): void {
   const keys = program.command("keys").description("create, list, read, change, rotate and revoke an org's API keys");
 
   withPaging(keys.command("list").description("list an org's keys, newest first").argument("<org>", "org id (org_…)"))
-    .option("--status <list>", "active, expired, revoked (comma-separated)")
+    .option("--status <list>", "active, disabled, expired, revoked (comma-separated)")
     .option("--name <text>", "only names containing this (case-insensitive)")
     .option("--unused-since <date>", "keys never used, or last used before this date (2026-01-31 or an ISO date-time)")
+    .option("--older-than <age>", 'keys at least this old, e.g. "90d": the ones due for rotation')
     .option("--sort <field>", "created_at, last_used_at, expires_at or name; prefix - for descending (default -created_at)")
     .addHelpText("after", "\nExamples:\n  keygate keys list org_3kTMd9vW1qXb2LcY8nZp\n  keygate keys list org_3kTMd9vW1qXb2LcY8nZp --status active --all --json")
     .action(
-      run(async (context, org: string, options: PagingOptions & { status?: string; name?: string; unusedSince?: string; sort?: string }) => {
-        const query = { status: options.status, name: options.name, unused_since: options.unusedSince, sort: options.sort };
+      run(async (context, org: string, options: PagingOptions & { status?: string; name?: string; unusedSince?: string; olderThan?: string; sort?: string }) => {
+        const query = { status: options.status, name: options.name, unused_since: options.unusedSince, older_than: options.olderThan, sort: options.sort };
         await context.list(keyPath(org), query, options, (rows) => table(rows as Key[], KEY_COLUMNS, context.stdout));
       }),
     );
@@ -76,14 +82,15 @@ export function registerKeys(program: Command, run: Runner): void {
     .argument("<org>", "org id (org_…)")
     .requiredOption("--name <name>", "display name, 1-100 characters")
     .requiredOption("--scopes <list>", "scopes from the gateway's catalogue, comma-separated or repeated", list)
-    .addOption(new Option("--expires-in <preset>", "lifetime from now (default never)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
+    .addOption(new Option("--expires-in <preset>", "lifetime from now (default never; the gateway's REQUIRE_KEY_EXPIRY / MAX_KEY_LIFETIME may require one)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
     .option("--expires-at <date-time>", "exact expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)")
     .option("--rate-limit <limit/window>", 'per-key limit instead of the tier\'s, e.g. "600/60s"', rateLimit)
     .option("--meta <json>", "free-form JSON object stored with the key", jsonObject)
+    .option("--allowed-ips <list>", "addresses or CIDR ranges the key may be used from, comma-separated or repeated (default anywhere)", list)
     .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
-    .addHelpText("after", '\nExample:\n  keygate keys create org_3kTMd9vW1qXb2LcY8nZp --name "CI pipeline" --scopes demo:read,demo:write --expires-in 90d')
+    .addHelpText("after", '\nExample:\n  keygate keys create org_3kTMd9vW1qXb2LcY8nZp --name "CI pipeline" --scopes demo:read,demo:write --expires-in 90d --allowed-ips 203.0.113.0/24')
     .action(
-      run(async (context, org: string, options: { name: string; scopes: string[]; expiresIn?: string; expiresAt?: string; rateLimit?: object; meta?: object; data?: object }) => {
+      run(async (context, org: string, options: { name: string; scopes: string[]; expiresIn?: string; expiresAt?: string; rateLimit?: object; meta?: object; allowedIps?: string[]; data?: object }) => {
         const body = {
           ...options.data,
           name: options.name,
@@ -92,6 +99,7 @@ export function registerKeys(program: Command, run: Runner): void {
           ...(options.expiresAt === undefined ? {} : { expires_at: options.expiresAt }),
           ...(options.rateLimit === undefined ? {} : { rate_limit: options.rateLimit }),
           ...(options.meta === undefined ? {} : { meta: options.meta }),
+          ...(options.allowedIps === undefined ? {} : { allowed_ips: options.allowedIps }),
         };
         showNewKey(context, (await context.api.post(keyPath(org), body)).data);
       }),
@@ -99,7 +107,8 @@ export function registerKeys(program: Command, run: Runner): void {
 
   keys
     .command("get")
-    .description("show one key (never the key itself)")
+    .alias("show")
+    .description("show one key (never the key itself): status, scopes, limits, allowed IPs")
     .argument("<org>", "org id (org_…)")
     .argument("<key>", "key id (key_…)")
     .action(
@@ -110,7 +119,7 @@ export function registerKeys(program: Command, run: Runner): void {
 
   keys
     .command("update")
-    .description("rename a key, or change its scopes, rate limit or meta; takes effect on its next request")
+    .description("rename a key, change its scopes, rate limit, meta or allowed IPs, or disable/enable it; takes effect on its next request")
     .argument("<org>", "org id (org_…)")
     .argument("<key>", "key id (key_…)")
     .option("--name <name>", "new display name")
@@ -118,10 +127,17 @@ export function registerKeys(program: Command, run: Runner): void {
     .addOption(new Option("--rate-limit <limit/window>", 'new per-key limit, e.g. "600/60s"').argParser(rateLimit).conflicts("tierRateLimit"))
     .option("--tier-rate-limit", "drop the per-key limit: the tier's applies again")
     .option("--meta <json>", "new meta (a JSON object)", jsonObject)
+    .addOption(new Option("--allowed-ips <list>", "replace the addresses/CIDR ranges the key may be used from (comma-separated or repeated)").argParser(list).conflicts("anyIp"))
+    .option("--any-ip", "drop the allowlist: the key works from anywhere again (operator only)")
+    .addOption(new Option("--disable", "suspend the key: 401 key_disabled until --enable").conflicts("enable"))
+    .option("--enable", "restore a disabled key")
     .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
-    .addHelpText("after", "\nExample:\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --scopes demo:read --rate-limit 100/60s")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --scopes demo:read --rate-limit 100/60s\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --allowed-ips 203.0.113.0/24,2001:db8::/32\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --disable",
+    )
     .action(
-      run(async (context, org: string, key: string, options: { name?: string; scopes?: string[]; rateLimit?: object; tierRateLimit?: boolean; meta?: object; data?: object }) => {
+      run(async (context, org: string, key: string, options: { name?: string; scopes?: string[]; rateLimit?: object; tierRateLimit?: boolean; meta?: object; allowedIps?: string[]; anyIp?: boolean; disable?: boolean; enable?: boolean; data?: object }) => {
         const body = {
           ...options.data,
           ...(options.name === undefined ? {} : { name: options.name }),
@@ -129,8 +145,12 @@ export function registerKeys(program: Command, run: Runner): void {
           ...(options.rateLimit === undefined ? {} : { rate_limit: options.rateLimit }),
           ...(options.tierRateLimit ? { rate_limit: null } : {}),
           ...(options.meta === undefined ? {} : { meta: options.meta }),
+          ...(options.allowedIps === undefined ? {} : { allowed_ips: options.allowedIps }),
+          ...(options.anyIp ? { allowed_ips: [] } : {}),
+          ...(options.disable ? { enabled: false } : {}),
+          ...(options.enable ? { enabled: true } : {}),
         };
-        if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --scopes, --rate-limit, --tier-rate-limit, --meta or --data");
+        if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --scopes, --rate-limit, --tier-rate-limit, --meta, --allowed-ips, --any-ip, --disable, --enable or --data");
         showKey(context, (await context.api.patch(keyPath(org, key), body)).data);
       }),
     );
@@ -141,10 +161,16 @@ export function registerKeys(program: Command, run: Runner): void {
     .argument("<org>", "org id (org_…)")
     .argument("<key>", "key id (key_…)")
     .option("--grace-period <duration>", 'how long the old key keeps working, "0s" to "7d" (default 0s: revoked now)')
-    .addHelpText("after", "\nExample:\n  keygate keys rotate org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --grace-period 1h")
+    .addOption(new Option("--expires-in <preset>", "the new key's lifetime (default: the old key's); needed when the gateway's expiry policy refuses the old one").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
+    .option("--expires-at <date-time>", "the new key's exact expiry, ISO 8601")
+    .addHelpText("after", "\nExample:\n  keygate keys rotate org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --grace-period 1h --expires-in 90d")
     .action(
-      run(async (context, org: string, key: string, options: { gracePeriod?: string }) => {
-        const body = options.gracePeriod === undefined ? {} : { grace_period: options.gracePeriod };
+      run(async (context, org: string, key: string, options: { gracePeriod?: string; expiresIn?: string; expiresAt?: string }) => {
+        const body = {
+          ...(options.gracePeriod === undefined ? {} : { grace_period: options.gracePeriod }),
+          ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
+          ...(options.expiresAt === undefined ? {} : { expires_at: options.expiresAt }),
+        };
         showNewKey(context, (await context.api.post(`${keyPath(org, key)}/rotate`, body)).data);
       }),
     );

@@ -17,6 +17,11 @@ export interface KeyRecord {
   updatedAt?: number;
   /** The rotation chain's first key, whose limiter counters this key shares (absent or null: its own). */
   limiterId?: string | null;
+  // Optional: records cached before these fields existed read as "anywhere" and "enabled".
+  /** Normalised addresses/CIDR ranges the key may be used from; null or empty: anywhere. */
+  allowedIps?: string[] | null;
+  /** Set while the key is suspended (`enabled: false`). */
+  disabledAt?: number | null;
 }
 
 /** Tiered key-record lookup by hash: memory -> KV -> D1, with negative caching of unknown hashes. */

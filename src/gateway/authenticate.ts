@@ -7,7 +7,7 @@ import { parseKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { wwwAuthenticate } from "./credentials";
 
-export type AuthFailureReason = Extract<ErrorCode, "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired">;
+export type AuthFailureReason = Extract<ErrorCode, "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "key_disabled">;
 
 const MESSAGES: Record<AuthFailureReason, string> = {
   missing_credentials: "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
@@ -15,11 +15,12 @@ const MESSAGES: Record<AuthFailureReason, string> = {
   invalid_key: "the API key is not valid",
   key_revoked: "the API key has been revoked",
   key_expired: "the API key has expired",
+  key_disabled: "the API key is disabled; its owner can enable it again",
 };
 
 export class AuthFailure extends KeygateError {
   readonly reason: AuthFailureReason;
-  /** The record when the key exists (revoked/expired), so failures can be attributed to its org. */
+  /** The record when the key exists (revoked/expired/disabled), so failures can be attributed to its org. */
   readonly record: KeyRecord | null;
 
   constructor(reason: AuthFailureReason, record: KeyRecord | null = null) {
@@ -47,5 +48,6 @@ export async function verifyKey(key: string | null, config: Config, cache: KeyCa
   if (indexed === undefined) indexKey(key, hash, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
   if (record.revokedAt !== null && record.revokedAt <= now) throw new AuthFailure("key_revoked", record);
   if (record.expiresAt !== null && record.expiresAt <= now) throw new AuthFailure("key_expired", record);
+  if (record.disabledAt != null) throw new AuthFailure("key_disabled", record);
   return record;
 }

@@ -7,6 +7,7 @@ import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
+import { assertIpAllowed } from "../restrictions";
 import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
 import { isBrowserNoise } from "./browser_noise";
@@ -67,11 +68,12 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
     return renderError(err);
   }
 
-  // Steps 5-7: may this key call this route, now; then forward.
+  // Steps 5-7: may this key call from here, this route, now; then forward.
   let response: Response;
   let rateLimitHeaders: Record<string, string> | undefined;
   const matched = { route: "" };
   try {
+    assertIpAllowed(record, request.headers);
     ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
@@ -122,7 +124,7 @@ async function admit(request: Request, path: string, config: Config, env: Env, c
   }
 }
 
-const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
+const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "key_disabled", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
 function withHeaders(origin: Response, extra: Record<string, string>): Response {

@@ -1,4 +1,5 @@
 import type { RouteRule } from "../config";
+import { grantsScope } from "../auth/scopes";
 import { type ErrorDetail, KeygateError } from "../errors";
 
 /**
@@ -152,7 +153,7 @@ export function authorizeRoute(policy: RoutePolicy, method: string, pathname: st
   if (!caller.scopes.includes(ADMIN_SCOPE)) {
     let missing: string[] | null = null;
     for (const scope of rule.scopes) {
-      if (!caller.scopes.includes(scope)) (missing ??= []).push(scope);
+      if (!grantsScope(caller.scopes, scope)) (missing ??= []).push(scope);
     }
     if (missing) throw insufficientScope(rule.scopes, missing);
   }

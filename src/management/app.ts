@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
 import { registerAuditRoutes } from "./audit";
+import { registerAuthFailureRoutes } from "./auth_failures";
 import { managementAuth } from "./auth";
 import { jsonBody } from "./body";
 import { managementRateLimit } from "./rate_limit";
@@ -12,6 +13,7 @@ import { registerKeyLifecycleRoutes } from "./key_lifecycle";
 import { registerKeyLimitRoutes } from "./key_limits";
 import { registerKeyRoutes } from "./keys";
 import { registerOrgRoutes } from "./orgs";
+import { registerScopeRoutes } from "./scopes";
 import { registerUsageRoutes } from "./usage";
 import { validationHook } from "./validation";
 import { registerWhoamiRoute } from "./whoami";
@@ -29,6 +31,7 @@ export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: valid
 // Each credential is rate limited (SPEC §9) before its body is even read.
 for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
 managementApp.use("/whoami", managementAuth(), managementRateLimit());
+for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth(), managementRateLimit());
 
 registerDocs(managementApp, BASE_PATH);
 registerOrgRoutes(managementApp);
@@ -39,6 +42,8 @@ registerAuditRoutes(managementApp);
 registerUsageRoutes(managementApp);
 registerSecretScanningRoutes(managementApp);
 registerWhoamiRoute(managementApp);
+registerScopeRoutes(managementApp);
+registerAuthFailureRoutes(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {

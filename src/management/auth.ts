@@ -2,11 +2,13 @@ import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
+import { grantsScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
 import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { type AuthFailureReasonCode, usageRecorder } from "../usage/record";
+import { assertIpAllowed } from "../restrictions";
 import type { Caller, ManagementEnv } from "./context";
 
 /** The scopes that guard the management API; `admin` grants all of them. */
@@ -64,12 +66,16 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
   }
   if (config.adminToken !== undefined && (await sameSecret(credential, config.adminToken))) return { kind: "operator" };
   if (credential.startsWith(config.keyPrefix)) {
+    let key;
     try {
-      return { kind: "key", key: await verifyKey(credential, config, keyCacheFor(env, config, ctx)) };
+      key = await verifyKey(credential, config, keyCacheFor(env, config, ctx));
     } catch (err) {
       if (err instanceof AuthFailure) await recordAuthFailure({ reason: err.reason, keyId: err.record?.id, orgId: err.record?.orgId }, source, env, config, ctx);
       throw err;
     }
+    // A stolen org key is as useless on the management API as at the gateway.
+    assertIpAllowed(key, headers);
+    return { kind: "key", key };
   }
   await recordAuthFailure({ reason: "invalid_admin_token" }, source, env, config, ctx);
   throw new KeygateError("unauthorized", "the operator token is not valid", {
@@ -98,7 +104,7 @@ export function managementAuth(): MiddlewareHandler<ManagementEnv> {
 }
 
 export function grants(held: readonly string[], scope: string): boolean {
-  return held.includes("admin") || held.includes(scope);
+  return grantsScope(held, scope);
 }
 
 function insufficientScope(scopes: string[], field = "scopes"): KeygateError {
@@ -133,11 +139,12 @@ export function authorizeOrg(caller: Caller, orgId: string, scope: ManagementSco
 
 /**
  * A key may only hand out scopes it holds itself (or any, with `admin`): otherwise a
- * `keys:write` key could mint an `admin` key and escalate. The operator may grant anything.
+ * `keys:write` key could mint an `admin` key and escalate. A wildcard it holds covers the scopes
+ * under it; handing out a wildcard needs one at least as broad. The operator may grant anything.
  */
 export function assertCanGrant(caller: Caller, scopes: readonly string[]): void {
   if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
-  const missing = scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  const missing = scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `a key can only grant scopes it holds itself; this key lacks ${missing.join(", ")}`, {
       details: missing.map((scope) => ({ field: `scopes[${scopes.indexOf(scope)}]`, message: `the calling key does not hold ${scope}` })),
@@ -152,7 +159,8 @@ export function assertCanGrant(caller: Caller, scopes: readonly string[]): void 
  */
 export function assertCanManage(caller: Caller, target: { id: string; scopes: readonly string[] }): void {
   if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
-  const missing = target.scopes.filter((scope) => !caller.key.scopes.includes(scope));
+  // Wildcard-aware like granting: `demo:*` covers a target's `demo:read`; a target's `demo:*` needs one as broad.
+  const missing = target.scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `key ${target.id} holds scopes this key lacks (${missing.join(", ")}); only a key holding them, or the operator, may change it`, {
       details: missing.map((scope) => ({ field: "scopes", message: `the calling key does not hold ${scope}` })),

@@ -11,6 +11,15 @@ const DESCRIPTION = [
   "Authenticate with `Authorization: Bearer <token>`: the operator's `ADMIN_TOKEN` may do everything;",
   "an org's API key may act on its own org only, with `keys:read`, `keys:write`, `audit:read` or `admin`.",
   "Another org's resources answer 404. Errors use one envelope: `{ error: { code, message, details? } }`.",
+  "",
+  "## For the people who receive keys",
+  "- Store a key in a secrets manager or an environment variable; never commit it. It is shown once and cannot be read again.",
+  "- A key committed to a public repository is found by GitHub secret scanning and revoked by the gateway: ask for a new one.",
+  "- Use one key per integration, with only the scopes it needs (`GET /scopes` lists them) and, where callers are known, `allowed_ips`.",
+  "- Set an expiry (`expires_in`), and rotate at least every 90 days with a grace period (`POST .../rotate {\"grace_period\": \"1h\"}`).",
+  "",
+  "## Compatibility",
+  "Within /v1 changes are additive only (new endpoints, optional fields, response fields, error codes, status values); clients must ignore unknown fields.",
 ].join("\n");
 
 const healthRoute = createRoute({
@@ -33,7 +42,8 @@ const healthRoute = createRoute({
 const TAGS = [
   { name: "orgs", description: "Tenants (operator only, except reading one's own org)" },
   { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
-  { name: "audit", description: "An org's audit trail" },
+  { name: "audit", description: "An org's audit trail, and (operator only) failed authentications no org owns" },
+  { name: "scopes", description: "The scope catalogue keys are granted from" },
   { name: "usage", description: "Draining the usage a gateway isolate still buffers (operator only); usage itself is read per key and per org" },
   { name: "meta", description: "Liveness, and who a credential is" },
   { name: "secret-scanning", description: "GitHub's secret scanning partner endpoint: signed by GitHub, no keygate credential" },

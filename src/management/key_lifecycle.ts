@@ -24,7 +24,7 @@ import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./au
 import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp, publisherOf, revocationOf } from "./context";
 import { tellLimiterKeyEnded } from "./key_limits";
-import { durationText, keyLimitReached, keyNotFound, keySettings, mintKey } from "./keys";
+import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "./keys";
 import { revokeKeys } from "./revocation";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
@@ -36,7 +36,9 @@ const RotateKeyBody = z
     grace_period: durationText(0, MAX_GRACE_MS, "1h")
       .optional()
       .openapi({ description: 'How long the old key keeps working, "0s" to "7d". Default "0s": the old key is revoked at once.' }),
+    ...expiryFields,
   })
+  .superRefine(refineExpiry)
   .openapi("RotateKey");
 
 const revokeKeyRoute = createRoute({
@@ -63,10 +65,11 @@ const rotateKeyRoute = createRoute({
   summary: "Rotate a key (needs keys:write): a new key with the same name, scopes, limits and meta",
   description: [
     "The new key gets every setting of the old key as it is when the rotation commits (a concurrent PATCH is either carried over or refused),",
-    "and the old key's lifetime (expires_at - created_at) counted from now, capped at 100 years, or no expiry if the old key had none.",
+    "and the old key's lifetime (expires_at - created_at) counted from now, capped at 100 years, or no expiry if the old key had none, unless expires_in or expires_at is given;",
+    "a new key outside the operator's expiry policy (REQUIRE_KEY_EXPIRY, MAX_KEY_LIFETIME) is refused 400 with the rule named: give expires_in.",
     "An org key may not rotate a key holding a scope it lacks (403 insufficient_scope).",
     "The old key is revoked now (grace_period 0s, the default) or expires at the end of the grace period, never later than it would have.",
-    "Only an active key that has not been rotated before can be rotated (409 conflict otherwise).",
+    "Only an active (or disabled) key that has not been rotated before can be rotated (409 conflict otherwise); the new key is enabled and keeps allowed_ips.",
     "With an immediate revoke the active-key count does not grow, so the limit never refuses it; with a grace period",
     "the old key is left out of the count, so an org at its limit may hold one extra key until the grace period ends.",
   ].join(" "),
@@ -80,7 +83,8 @@ const rotateKeyRoute = createRoute({
 
 function notRotatable(row: KeyRow, successor: KeyRow | null, now: number): KeygateError | null {
   const status = keyStatus(row, now);
-  if (status !== "active") return new KeygateError("conflict", `key ${row.id} is ${status}; only an active key can be rotated`);
+  // A disabled key may be rotated: suspend, then hand out a replacement, is how a suspected leak ends.
+  if (status !== "active" && status !== "disabled") return new KeygateError("conflict", `key ${row.id} is ${status}; only an active or disabled key can be rotated`);
   if (successor) return new KeygateError("conflict", `key ${row.id} was already rotated to ${successor.id}`);
   return null;
 }
@@ -108,7 +112,8 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const caller = c.get("caller");
     const { org_id, key_id } = c.req.valid("param");
     authorizeOrg(caller, org_id, "keys:write");
-    const gracePeriod = c.req.valid("json").grace_period ?? "0s";
+    const body = c.req.valid("json");
+    const gracePeriod = body.grace_period ?? "0s";
     const graceMs = parseDuration(gracePeriod)!;
     const db = c.get("db");
     return retryOnStale(`key ${key_id}`, async () => {
@@ -125,9 +130,13 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       // happens if the old key is still at that version, so a concurrent PATCH is either carried
       // over (it committed first: we retry with a fresh read) or refused (it comes second: the
       // old key is revoked, or its version moved on).
-      const { id: _id, hash: _hash, identifier: _identifier, last4: _last4, createdAt: _createdAt, updatedAt: _updatedAt, revokedAt: _revokedAt, lastUsedAt: _lastUsedAt, version: _version, ...settings } = old;
+      const { id: _id, hash: _hash, identifier: _identifier, last4: _last4, createdAt: _createdAt, updatedAt: _updatedAt, revokedAt: _revokedAt, lastUsedAt: _lastUsedAt, version: _version, disabledAt: _disabledAt, ...settings } = old;
+      // The old key's lifetime, counted from now, unless the body sets a new expiry; either must meet today's policy.
+      // The new key is enabled even if the old one was disabled: rotating is how a suspension ends.
       const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
-      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt: lifetime === null ? null : now + lifetime, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
+      const expiresAt = body.expires_in !== undefined || body.expires_at !== undefined ? expiryOf(body, now) : lifetime === null ? null : now + lifetime;
+      assertExpiryPolicy(c.get("config"), body, expiresAt, now);
+      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
       const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
       const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
       const written = keyExists(db, row.id);

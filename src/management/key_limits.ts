@@ -166,10 +166,10 @@ const KeyLimitsSchema = z
   .openapi("KeyLimits");
 
 const getKeyLimitsRoute = createRoute({
-  operationId: "getKeyLimits",
   method: "get",
   path: "/orgs/{org_id}/keys/{key_id}/limits",
   tags: ["keys"],
+  operationId: "getKeyLimits",
   summary: "Every limit of a key with what is left, read without spending (needs keys:read)",
   description: "Windows, quota and the org aggregate, as the gateway counts them; reading spends nothing. Fast-mode spend not yet reported by an isolate is not included.",
   security,

@@ -1,22 +1,25 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { scopeProblem } from "../auth/scopes";
 import { type Config, consistencyMode } from "../config";
 import { parseDuration } from "../duration";
 import { KeygateError } from "../errors";
+import { expiryPolicyProblem } from "../hygiene/expiry_policy";
 import { displayParts, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
 import { recordAuditIf } from "../store/audit";
 import { changedRows } from "../store/conditional";
-import { findKey, insertKeyIf, keyExists, type KeyChanges, type KeyRow, type KeyStatus, keyUnchanged, listKeys, underKeyLimit, updateKey } from "../store/keys";
+import { findKey, insertKeyIf, KEY_STATUSES, keyExists, type KeyChanges, type KeyRow, type KeyStatus, keyUnchanged, listKeys, underKeyLimit, updateKey } from "../store/keys";
 import { findOrg } from "../store/orgs";
 import { eventOf } from "../webhooks/events";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
 import { retryOnStale, STALE } from "./concurrency";
 import { actorOf, keyCacheOf, type ManagementApp, publisherOf } from "./context";
 import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
+import { AllowedIps, assertCanRestrict, Enabled, storedAllowedIps } from "./restrictions";
 import { dataOf, errorResponses, instant, int32, isoInstant, jsonRequest, jsonResponse, KeyIdParams, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "./schemas";
 import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput, tellLimiterKeyChanged } from "./key_limits";
-import { invalidFields } from "./validation";
+import { invalidField, invalidFields } from "./validation";
 
 const DAY_MS = 86_400_000;
 
@@ -74,30 +77,46 @@ const Meta = z
     example: { team: "payments" },
   });
 
+const POLICY_NOTE = "The operator may require an expiry (REQUIRE_KEY_EXPIRY) or cap the lifetime (MAX_KEY_LIFETIME): a key outside the policy is refused 400, the rule named.";
+
+/** `expires_in` / `expires_at`, shared by create and rotate. */
+export const expiryFields = {
+  expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: `Lifetime from now; "never" for no expiry. ${POLICY_NOTE}` }),
+  expires_at: z.iso
+    .datetime({ offset: true })
+    .max(40)
+    .optional()
+    .openapi({ description: `Exact expiry (future, at most ${MAX_KEY_LIFETIME_TEXT} from now); instead of expires_in` }),
+};
+
+export function refineExpiry(body: { expires_in?: string; expires_at?: string }, ctx: z.RefinementCtx): void {
+  if (body.expires_in !== undefined && body.expires_at !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["expires_at"], message: "give either expires_in or expires_at, not both" });
+  } else if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
+    ctx.addIssue({ code: "custom", path: ["expires_at"], message: "must be in the future" });
+  } else if (body.expires_at !== undefined && Date.parse(body.expires_at) > Date.now() + MAX_KEY_LIFETIME_MS) {
+    ctx.addIssue({ code: "custom", path: ["expires_at"], message: `must be at most ${MAX_KEY_LIFETIME_TEXT} from now` });
+  }
+}
+
+/** Refuses a new key's expiry outside the operator's policy, naming the field the client sent (or would send). */
+export function assertExpiryPolicy(config: Config, body: { expires_at?: string }, expiresAt: number | null, now: number): void {
+  const problem = expiryPolicyProblem(config.expiryPolicy, expiresAt, now);
+  if (problem) throw invalidField(body.expires_at !== undefined ? "expires_at" : "expires_in", problem);
+}
+
 const CreateKeyBody = z
   .strictObject({
     name: KeyName,
     scopes: Scopes,
-    expires_in: z.enum(["30d", "90d", "1y", "never"]).optional().openapi({ description: 'Lifetime from now; "never" (the default) for no expiry' }),
-    expires_at: z.iso
-      .datetime({ offset: true })
-      .max(40)
-      .optional()
-      .openapi({ description: `Exact expiry (future, at most ${MAX_KEY_LIFETIME_TEXT} from now); instead of expires_in` }),
+    ...expiryFields,
     rate_limit: RateLimitInput.optional().openapi({ description: "Shorthand for rate_limits with one limit named default" }),
     rate_limits: RateLimitsInput.optional(),
     quota: QuotaInput.optional(),
     meta: Meta.optional(),
+    allowed_ips: AllowedIps.optional(),
   })
-  .superRefine((body, ctx) => {
-    if (body.expires_in !== undefined && body.expires_at !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["expires_at"], message: "give either expires_in or expires_at, not both" });
-    } else if (body.expires_at !== undefined && Date.parse(body.expires_at) <= Date.now()) {
-      ctx.addIssue({ code: "custom", path: ["expires_at"], message: "must be in the future" });
-    } else if (body.expires_at !== undefined && Date.parse(body.expires_at) > Date.now() + MAX_KEY_LIFETIME_MS) {
-      ctx.addIssue({ code: "custom", path: ["expires_at"], message: `must be at most ${MAX_KEY_LIFETIME_TEXT} from now` });
-    }
-  })
+  .superRefine(refineExpiry)
   .openapi("CreateKey");
 
 const UpdateKeyBody = z
@@ -108,11 +127,14 @@ const UpdateKeyBody = z
     rate_limits: RateLimitsInput.nullable().optional().openapi({ description: "Replaces the key's own windows; null removes them (the tier's apply)" }),
     quota: QuotaInput.nullable().optional().openapi({ description: "null removes the key's own quota (the tier's applies)" }),
     meta: Meta.nullable().optional(),
+    allowed_ips: AllowedIps.nullable().optional().openapi({ description: "Replaces the list; [] or null: anywhere. An org key may only narrow it." }),
+    enabled: Enabled.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, rate_limits, quota, meta", when: (payload) => payload.issues.length === 0 })
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, scopes, rate_limit, rate_limits, quota, meta, allowed_ips, enabled", when: (payload) => payload.issues.length === 0 })
   .openapi("UpdateKey");
 
-const STATUS_LIST = /^(active|expired|revoked)(,(active|expired|revoked))*$/;
+const STATUS_NAMES = KEY_STATUSES.join("|");
+const STATUS_LIST = new RegExp(`^(${STATUS_NAMES})(,(${STATUS_NAMES}))*$`);
 
 const ListKeysQuery = z.object({
   ...pageQuery,
@@ -120,11 +142,12 @@ const ListKeysQuery = z.object({
   status: z
     .string()
     .max(100)
-    .regex(STATUS_LIST, "must be a comma-separated list of active, expired, revoked")
+    .regex(STATUS_LIST, `must be a comma-separated list of ${KEY_STATUSES.join(", ")}`)
     .optional()
-    .openapi({ description: "active, expired or revoked; several comma-separated", example: "active" }),
+    .openapi({ description: `${KEY_STATUSES.join(", ")}; several comma-separated`, example: "active" }),
   name: z.string().min(1).max(100).optional().openapi({ description: "Case-insensitive substring of the name" }),
   unused_since: isoInstant.optional().openapi({ description: "Keys never used, or last used before this date/time" }),
+  older_than: durationText(DAY_MS, 100 * 365 * DAY_MS, "90d").optional().openapi({ description: 'Keys at least this old (age_days), e.g. "90d": the ones due for rotation' }),
 });
 
 const createKeyRoute = createRoute({
@@ -171,9 +194,9 @@ const updateKeyRoute = createRoute({
   method: "patch",
   path: "/orgs/{org_id}/keys/{key_id}",
   tags: ["keys"],
-  summary: "Rename a key or change its scopes, rate limit or meta (needs keys:write)",
+  summary: "Rename a key, change its scopes, rate limit, meta or allowed IPs, or disable/enable it (needs keys:write)",
   description:
-    "Takes effect on the next request: the key's cached record is purged. An org key may not change a key holding a scope it lacks (403 insufficient_scope). Concurrent changes are applied one after the other; 409 conflict if the key is revoked meanwhile.",
+    "Takes effect on the next request: the key's cached record is purged. `enabled: false` suspends the key (audited as key.disabled), `enabled: true` restores it (key.enabled). An org key may not change a key holding a scope it lacks (403 insufficient_scope). Concurrent changes are applied one after the other; 409 conflict if the key is revoked meanwhile.",
   security,
   request: { params: KeyIdParams, body: jsonRequest(UpdateKeyBody) },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The updated key"), ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
@@ -183,21 +206,28 @@ export function keyNotFound(keyId: string): KeygateError {
   return new KeygateError("not_found", `key ${keyId} not found`);
 }
 
-/** Every scope must be in the configured catalogue; duplicates are dropped, order kept. */
+/**
+ * Every scope must be in the configured catalogue, or a wildcard over it (`demo:*`); duplicates are
+ * dropped, order kept. A refusal lists the valid scopes too (`valid_scopes`), so a client can
+ * correct itself without another call (`GET /scopes` has their descriptions).
+ */
 function catalogueScopes(config: Config, scopes: string[]): string[] {
-  const unknown = scopes.flatMap((scope, i) => (Object.hasOwn(config.scopes, scope) ? [] : [{ field: `scopes[${i}]`, message: `"${scope}" is not in the scope catalogue` }]));
-  if (unknown.length > 0) throw invalidFields(unknown);
+  const unknown = scopes.flatMap((scope, i) => {
+    const problem = scopeProblem(scope, config.scopes);
+    return problem ? [{ field: `scopes[${i}]`, message: problem }] : [];
+  });
+  if (unknown.length > 0) throw invalidFields([...unknown, ...Object.keys(config.scopes).map((scope) => ({ field: "valid_scopes", message: scope }))]);
   return [...new Set(scopes)];
 }
 
-function expiryOf(body: { expires_in?: string; expires_at?: string }, now: number): number | null {
+export function expiryOf(body: { expires_in?: string; expires_at?: string }, now: number): number | null {
   if (body.expires_at !== undefined) return Date.parse(body.expires_at);
   if (body.expires_in === undefined || body.expires_in === "never") return null;
   return now + parseDuration(body.expires_in)!;
 }
 
 /** What a key's owner chooses (everything else is minted or kept by the store); rotation copies all of it. */
-export type KeySettings = Omit<KeyRow, "id" | "hash" | "identifier" | "last4" | "createdAt" | "updatedAt" | "revokedAt" | "lastUsedAt" | "version">;
+export type KeySettings = Omit<KeyRow, "id" | "hash" | "identifier" | "last4" | "createdAt" | "updatedAt" | "revokedAt" | "lastUsedAt" | "version" | "disabledAt">;
 
 /**
  * A new key and its row. The row holds the hash and the display parts; the key itself leaves
@@ -215,6 +245,7 @@ export async function mintKey(config: Config, fields: KeySettings, now: number) 
     updatedAt: now,
     revokedAt: null,
     lastUsedAt: null,
+    disabledAt: null,
     version: 0,
   };
   return { key, row };
@@ -226,7 +257,7 @@ export function keyLimitReached(orgId: string, limit: number): KeygateError {
 
 /** Audit detail of a key's settings: never the key, never its hash. */
 export function keySettings(row: KeyRow) {
-  return { name: row.name, scopes: row.scopes, expires_at: row.expiresAt, rate_limit: row.rateLimit, rotated_from: row.rotatedFrom };
+  return { name: row.name, scopes: row.scopes, expires_at: row.expiresAt, rate_limit: row.rateLimit, rotated_from: row.rotatedFrom, allowed_ips: row.allowedIps };
 }
 
 export function registerKeyRoutes(app: ManagementApp): void {
@@ -238,22 +269,27 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const config = c.get("config");
     const scopes = catalogueScopes(config, body.scopes);
     assertCanGrant(caller, scopes);
+    const allowedIps = body.allowed_ips === undefined ? null : storedAllowedIps(body.allowed_ips);
+    assertCanRestrict(caller, null, allowedIps);
     const db = c.get("db");
     const org = await findOrg(db, org_id);
     if (!org) throw orgNotFound(org_id);
 
     const now = Date.now();
+    const expiresAt = expiryOf(body, now);
+    assertExpiryPolicy(config, body, expiresAt, now);
     const { key, row } = await mintKey(
       config,
       {
         orgId: org_id,
         name: body.name,
         scopes,
-        expiresAt: expiryOf(body, now),
+        expiresAt,
         rateLimit: nextKeyLimits(config, org.tier, caller, null, body),
         meta: body.meta ?? null,
         rotatedFrom: null,
         limiterId: null,
+        allowedIps,
       },
       now,
     );
@@ -279,6 +315,7 @@ export function registerKeyRoutes(app: ManagementApp): void {
       statuses: query.status?.split(",") as KeyStatus[] | undefined,
       name: query.name,
       unusedSince: query.unused_since === undefined ? undefined : instant(query.unused_since),
+      createdBefore: query.older_than === undefined ? undefined : now - parseDuration(query.older_than)!,
     };
     const { rows, total } = await listKeys(db, org_id, filters, parseSort(query.sort), { page: query.page, perPage: query.per_page }, now);
     return c.json({ data: rows.map((row) => presentKey(row, now)), pagination: { page: query.page, per_page: query.per_page, total } }, 200);
@@ -300,6 +337,7 @@ export function registerKeyRoutes(app: ManagementApp): void {
     const db = c.get("db");
     const scopes = body.scopes === undefined ? undefined : catalogueScopes(c.get("config"), body.scopes);
     if (scopes !== undefined) assertCanGrant(caller, scopes);
+    const allowedIps = body.allowed_ips === undefined ? undefined : storedAllowedIps(body.allowed_ips ?? []);
     // Limits are checked against the org's tier (exceeds_tier for org keys) and merged with the key's own.
     const org = hasLimitFields(body) ? await findOrg(db, org_id) : null;
     if (hasLimitFields(body) && !org) throw orgNotFound(org_id);
@@ -315,28 +353,39 @@ export function registerKeyRoutes(app: ManagementApp): void {
         ...(scopes !== undefined ? { scopes } : {}),
         ...(org ? { rateLimit: nextKeyLimits(c.get("config"), org.tier, caller, row.rateLimit, body) } : {}),
         ...(body.meta !== undefined ? { meta: body.meta } : {}),
+        ...(allowedIps !== undefined ? { allowedIps } : {}),
       };
+      if (allowedIps !== undefined) assertCanRestrict(caller, row.allowedIps, allowedIps);
       const changes = keyChanges(row, next);
-      if (Object.keys(changes).length === 0) return c.json({ data: presentKey(row, Date.now()) }, 200);
-
       const now = Date.now();
-      // The audit insert comes first and has the same condition as the update: both or neither.
-      const audit = { id: newId("evt"), orgId: org_id, action: "key.updated" as const, actor: actorOf(caller), keyId: key_id, details: { changes } };
-      const [, updated] = await db.batch([recordAuditIf(db, audit, now, keyUnchanged(db, key_id, row.version)), updateKey(db, key_id, next, now, row.version)]);
-      if (changedRows(updated) === 0) return STALE;
+      // Suspending is its own event (key.disabled / key.enabled), not a settings change; repeating it changes nothing.
+      const toggled = body.enabled !== undefined && body.enabled !== (row.disabledAt === null);
+      const written: KeyChanges = toggled ? { ...next, disabledAt: body.enabled ? null : now } : next;
+      if (Object.keys(changes).length === 0 && !toggled) return c.json({ data: presentKey(row, now) }, 200);
+
+      const actor = actorOf(caller);
+      const unchanged = keyUnchanged(db, key_id, row.version);
+      // The audit inserts come first and have the same condition as the update: all or none.
+      const entries = [
+        ...(Object.keys(changes).length > 0 ? [{ id: newId("evt"), orgId: org_id, action: "key.updated" as const, actor, keyId: key_id, details: { changes } }] : []),
+        ...(toggled ? [{ id: newId("evt"), orgId: org_id, action: body.enabled ? ("key.enabled" as const) : ("key.disabled" as const), actor, keyId: key_id, details: { name: row.name } }] : []),
+      ];
+      const audits = entries.map((entry) => recordAuditIf(db, entry, now, unchanged));
+      const results = await db.batch([...audits, updateKey(db, key_id, written, now, row.version)] as unknown as Parameters<typeof db.batch>[0]);
+      if (changedRows(results[results.length - 1]) === 0) return STALE;
       await keyCacheOf(c).purge([row.hash]);
       await tellLimiterKeyChanged(c, row, now);
-      await publisherOf(c)([eventOf(audit, now)]);
-      return c.json({ data: presentKey({ ...row, ...next, updatedAt: now }, now) }, 200);
+      await publisherOf(c)(entries.map((entry) => eventOf(entry, now)));
+      return c.json({ data: presentKey({ ...row, ...written, updatedAt: now }, now) }, 200);
     });
   });
 }
 
-const KEY_API_FIELD = { name: "name", scopes: "scopes", rateLimit: "rate_limit", meta: "meta" } as const;
+const KEY_API_FIELD = { name: "name", scopes: "scopes", rateLimit: "rate_limit", meta: "meta", allowedIps: "allowed_ips" } as const;
 
 function keyChanges(before: KeyRow, next: KeyChanges): Record<string, { from: unknown; to: unknown }> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const field of Object.keys(next) as (keyof KeyChanges)[]) {
+  for (const field of Object.keys(next) as (keyof typeof KEY_API_FIELD)[]) {
     if (JSON.stringify(before[field]) !== JSON.stringify(next[field])) changes[KEY_API_FIELD[field]] = { from: before[field], to: next[field] };
   }
   return changes;

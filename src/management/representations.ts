@@ -2,7 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { consistencyMode } from "../config";
 import { formatDuration } from "../duration";
 import { AUDIT_ACTIONS, type AuditRow } from "../store/audit";
-import { type KeyRow, keyStatus } from "../store/keys";
+import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";
+import { KEY_STATUSES, type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
 import { keyLimitsFields, presentKeyLimits } from "./key_limits";
 import { idString, int32, int64, iso, timestamp } from "./schemas";
@@ -39,8 +40,12 @@ export const KeySchema = z
     identifier: z.string().max(25).regex(/^[a-z][a-z0-9_]*_[A-Za-z0-9]{8}$/).openapi({ description: "Key prefix plus the first 8 body characters", example: "kg_4fTq9ZbX" }),
     last4: z.string().max(4).regex(/^[A-Za-z0-9]{4}$/).openapi({ example: "x7Qa" }),
     scopes: z.array(z.string().max(100)).max(50),
-    status: z.enum(["active", "expired", "revoked"]),
+    status: z.enum(KEY_STATUSES).openapi({ description: "Computed: revoked and expired are final; disabled is a suspended key (enabled: false)" }),
+    enabled: z.boolean().openapi({ description: "false while the key is suspended" }),
+    disabled_at: timestamp.nullable(),
+    allowed_ips: z.array(z.string().max(MAX_IP_ENTRY_LENGTH)).max(MAX_ALLOWED_IPS).openapi({ description: "Normalised addresses/CIDR ranges the key may be used from; empty: anywhere", example: ["203.0.113.0/24"] }),
     created_at: timestamp,
+    age_days: int32(0, 1_000_000).openapi({ description: "Whole days since created_at; rotate keys older than ROTATION_REMINDER_AFTER (default 90)" }),
     expires_at: timestamp.nullable(),
     last_used_at: timestamp.nullable(),
     revoked_at: timestamp.nullable(),
@@ -66,7 +71,11 @@ export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> 
     last4: row.last4,
     scopes: row.scopes,
     status: keyStatus(row, now),
+    enabled: row.disabledAt === null,
+    disabled_at: iso(row.disabledAt),
+    allowed_ips: row.allowedIps ?? [],
     created_at: iso(row.createdAt)!,
+    age_days: Math.max(0, Math.floor((now - row.createdAt) / 86_400_000)),
     expires_at: iso(row.expiresAt),
     last_used_at: iso(row.lastUsedAt),
     revoked_at: iso(row.revokedAt),

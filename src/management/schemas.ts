@@ -41,8 +41,8 @@ const WWW_AUTHENTICATE = { "WWW-Authenticate": headerSchema("The Bearer challeng
 
 const ERROR_DESCRIPTIONS = {
   400: "Invalid request: `validation_error` (with `details`) or `invalid_json`",
-  401: "Missing, malformed, unknown, revoked or expired credentials",
-  403: "Operator-only route, the key lacks the scope (`insufficient_scope`, `forbidden`), or an org key asked for limits above its tier (`exceeds_tier`)",
+  401: "Missing, malformed, unknown, revoked, expired or disabled credentials",
+  403: "Operator-only route, the key lacks the scope (`insufficient_scope`, `forbidden`), is used from outside its allowed_ips (`ip_not_allowed`), or an org key asked for limits above its tier (`exceeds_tier`)",
   404: "No such resource in the caller's org (another org's resources answer 404 too)",
   409: "Conflicts with the current state (`key_limit_reached`, `conflict`)",
   413: "Body over 64 KiB",

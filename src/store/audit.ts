@@ -8,8 +8,11 @@ export const AUDIT_ACTIONS = [
   "key.updated",
   "key.revoked",
   "key.rotated",
+  "key.disabled",
+  "key.enabled",
   "key.leaked",
   "key.expiring",
+  "key.rotation_due",
   "org.created",
   "org.updated",
   "auth.failed",
@@ -21,7 +24,7 @@ export interface AuditEntry {
   /** Set when the caller needs the row's id before the batch runs (it becomes the webhook event id). */
   id?: string;
   orgId: string;
-  action: Exclude<AuditAction, "auth.failed">;
+  action: Exclude<AuditAction, "auth.failed" | "key.rotation_due">;
   /** "operator" or the id of the org key that acted. */
   actor: string;
   keyId?: string | null;

@@ -16,6 +16,8 @@ export async function findKeyRecordByHash(db: D1Database, hash: string): Promise
       rateLimit: apiKeys.rateLimit,
       limiterId: apiKeys.limiterId,
       updatedAt: apiKeys.updatedAt,
+      allowedIps: apiKeys.allowedIps,
+      disabledAt: apiKeys.disabledAt,
     })
     .from(apiKeys)
     .innerJoin(orgs, eq(orgs.id, apiKeys.orgId))

@@ -3,9 +3,10 @@ import { containsPattern, type Db, insertWhere, offsetOf, type Page } from "./co
 import { apiKeys, orgs } from "./schema";
 
 export type KeyRow = typeof apiKeys.$inferSelect;
-export type KeyStatus = "active" | "expired" | "revoked";
+export type KeyStatus = "active" | "disabled" | "expired" | "revoked";
+export const KEY_STATUSES = ["active", "disabled", "expired", "revoked"] as const satisfies readonly KeyStatus[];
 export type KeySort = "created_at" | "last_used_at" | "expires_at" | "name";
-export type KeyChanges = Partial<Pick<KeyRow, "name" | "scopes" | "rateLimit" | "meta">>;
+export type KeyChanges = Partial<Pick<KeyRow, "name" | "scopes" | "rateLimit" | "meta" | "allowedIps" | "disabledAt">>;
 
 export interface KeyFilters {
   statuses?: KeyStatus[];
@@ -13,12 +14,18 @@ export interface KeyFilters {
   name?: string;
   /** Keys never used, or last used before this time (epoch ms). */
   unusedSince?: number;
+  /** Keys created at or before this time (epoch ms): `older_than`. */
+  createdBefore?: number;
 }
 
-/** Status is computed, never stored: it changes by itself when `expires_at` passes. */
-export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt">, now: number): KeyStatus {
+/**
+ * Status is computed, never stored: it changes by itself when `expires_at` passes. Revoked and
+ * expired are final, so they win over disabled (a suspended key that expires is simply expired).
+ */
+export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt" | "disabledAt">, now: number): KeyStatus {
   if (row.revokedAt !== null) return "revoked";
   if (row.expiresAt !== null && row.expiresAt <= now) return "expired";
+  if (row.disabledAt !== null) return "disabled";
   return "active";
 }
 
@@ -29,30 +36,41 @@ export function statusIs(status: KeyStatus, now: number): SQL {
       return isNotNull(apiKeys.revokedAt);
     case "expired":
       return and(isNull(apiKeys.revokedAt), isNotNull(apiKeys.expiresAt), lte(apiKeys.expiresAt, now))!;
+    case "disabled":
+      return and(unexpired(now), isNotNull(apiKeys.disabledAt))!;
     case "active":
-      return and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))!;
+      return and(unexpired(now), isNull(apiKeys.disabledAt))!;
   }
+}
+
+/** Neither revoked nor expired: active or disabled, i.e. a key that can still be made to work. */
+function unexpired(now: number): SQL {
+  return and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))!;
 }
 
 /**
  * True while the org holds fewer active keys than its `max_active_keys`; `excluding` leaves one
  * key out of the count (the key being rotated, whose remaining grace period is not a new key).
+ * Disabled keys count: they can be enabled again at any time, so disabling one must not make room.
  */
 export function underKeyLimit(db: Db, orgId: string, now: number, excluding?: string): SQL {
   const active = db
     .select({ n: count() })
     .from(apiKeys)
-    .where(and(eq(apiKeys.orgId, orgId), statusIs("active", now), excluding ? ne(apiKeys.id, excluding) : undefined));
+    .where(and(eq(apiKeys.orgId, orgId), unexpired(now), excluding ? ne(apiKeys.id, excluding) : undefined));
   const limit = db.select({ max: orgs.maxActiveKeys }).from(orgs).where(eq(orgs.id, orgId));
   return sql`(${active}) < (${limit})`;
 }
 
-/** The key is active, unchanged since it was read at `version`, and nothing has been rotated from it yet. */
+/**
+ * The key is active (or disabled: rotating a suspended key is how an incident ends), unchanged since
+ * it was read at `version`, and nothing has been rotated from it yet.
+ */
 export function rotatable(db: Db, orgId: string, keyId: string, now: number, version: number): SQL {
   const current = db
     .select({ one: sql`1` })
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.version, version), statusIs("active", now)));
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.version, version), unexpired(now)));
   const successor = db.select({ one: sql`1` }).from(apiKeys).where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.rotatedFrom, keyId)));
   return and(exists(current), notExists(successor))!;
 }
@@ -167,6 +185,7 @@ export async function listKeys(db: Db, orgId: string, filters: KeyFilters, sort:
     filters.statuses?.length ? or(...filters.statuses.map((s) => statusIs(s, now))) : undefined,
     filters.name === undefined ? undefined : sql`${apiKeys.name} like ${containsPattern(filters.name)} escape '\\'`,
     filters.unusedSince === undefined ? undefined : or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, filters.unusedSince)),
+    filters.createdBefore === undefined ? undefined : lte(apiKeys.createdAt, filters.createdBefore),
   );
   const [rows, totals] = await db.batch([
     db

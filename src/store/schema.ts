@@ -68,6 +68,10 @@ export const apiKeys = sqliteTable(
     expiresAt: integer("expires_at"),
     revokedAt: integer("revoked_at"),
     lastUsedAt: integer("last_used_at"),
+    /** Normalised IPv4/IPv6 addresses and CIDR ranges the key may be used from; null or empty: anywhere. */
+    allowedIps: text("allowed_ips", { mode: "json" }).$type<string[] | null>(),
+    /** Set while the key is suspended (PATCH `enabled: false`); null when enabled. */
+    disabledAt: integer("disabled_at"),
     /**
      * Optimistic concurrency: bumped by every management write to the row (update, revoke, rotate,
      * and any write added later). Each such write is conditional on the version it read, so a write

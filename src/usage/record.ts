@@ -25,7 +25,7 @@ export interface CallRecord {
   at: number;
 }
 
-export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "conflicting_credentials" | "invalid_admin_token";
+export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "key_disabled" | "conflicting_credentials" | "invalid_admin_token";
 
 /** One failed authentication. keyId/orgId only when the key exists (revoked or expired). */
 export interface AuthFailureRecord {

@@ -6,12 +6,13 @@ import { env } from "cloudflare:workers";
 const create = (orgId: string, json: unknown) => adminFetch(`/orgs/${orgId}/keys`, { json });
 
 describe("keys: validation errors", () => {
-  it("rejects scopes outside the catalogue, naming each bad entry", async () => {
+  it("rejects scopes outside the catalogue, naming each bad entry and listing the valid ones", async () => {
     const { id } = await createOrg();
     const body = await expectError(await create(id, { name: "k", scopes: ["demo:read", "demo:delete", "root"] }), 400, "validation_error");
     expect(body.error.details).toEqual([
       { field: "scopes[1]", message: '"demo:delete" is not in the scope catalogue' },
       { field: "scopes[2]", message: '"root" is not in the scope catalogue' },
+      ...["admin", "keys:read", "keys:write", "audit:read", "demo:read", "demo:write"].map((scope) => ({ field: "valid_scopes", message: scope })),
     ]);
   });
 
@@ -75,7 +76,7 @@ describe("keys: validation errors", () => {
     const { id } = await createOrg();
     const { id: keyId } = await createKey(id);
     await expectError(await adminFetch(`/orgs/${id}/keys/${keyId}`, { method: "PATCH", json: {} }), 400, "validation_error");
-    expect(fields(await expectError(await adminFetch(`/orgs/${id}/keys/${keyId}`, { method: "PATCH", json: { scopes: ["nope"] } }), 400, "validation_error"))).toEqual(["scopes[0]"]);
+    expect(fields(await expectError(await adminFetch(`/orgs/${id}/keys/${keyId}`, { method: "PATCH", json: { scopes: ["nope"] } }), 400, "validation_error")).filter((f) => f !== "valid_scopes")).toEqual(["scopes[0]"]);
     expect(fields(await expectError(await adminFetch(`/orgs/${id}/keys/${keyId}`, { method: "PATCH", json: { expires_at: "2099-01-01T00:00:00Z" } }), 400, "validation_error"))).toEqual(["expires_at"]);
   });
 

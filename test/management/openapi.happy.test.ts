@@ -51,7 +51,7 @@ describe("OpenAPI document and docs", () => {
     const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
     const key = doc.components.schemas.Key!;
     expect(Object.keys(key.properties!).sort()).toEqual(
-      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rate_limits", "quota", "rotated_from", "meta"].sort(),
+      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rate_limits", "quota", "rotated_from", "meta", "enabled", "disabled_at", "allowed_ips", "age_days"].sort(),
     );
     // The create/rotate answer is the Key plus the once-shown `key`.
     expect(doc.components.schemas.CreatedKey!.allOf).toEqual([
@@ -60,7 +60,7 @@ describe("OpenAPI document and docs", () => {
     ]);
     expect(doc.components.schemas.Error).toBeDefined();
     expect(doc.components.schemas.CreateKey!.required?.sort()).toEqual(["name", "scopes"]);
-    expect(Object.keys(doc.components.schemas.CreateKey!.properties!).sort()).toEqual(["expires_at", "expires_in", "meta", "name", "quota", "rate_limit", "rate_limits", "scopes"]);
+    expect(Object.keys(doc.components.schemas.CreateKey!.properties!).sort()).toEqual(["allowed_ips", "expires_at", "expires_in", "meta", "name", "quota", "rate_limit", "rate_limits", "scopes"]);
     const create = doc.paths[`${MANAGEMENT}/orgs/{org_id}/keys`]!.post!;
     expect(Object.keys(create.requestBody!.content)).toEqual(["application/json"]);
     expect(Object.keys(create.responses).sort()).toEqual(["201", "400", "401", "403", "404", "409", "413", "415", "429", "500"]);

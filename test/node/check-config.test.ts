@@ -59,6 +59,35 @@ describe("npm run check-config", () => {
     expect(run.out).not.toContain("no [triggers] crons");
     expect(run.out).toMatch(/abuse limits\s+20 failed authentications per source per 60s \(AUTH_FAILURE_LIMIT\), 600 management calls per credential per 60s/);
     expect(run.out).toMatch(/console\s+\/_keygate\/console, sign-ins last 28800s \(CONSOLE_SESSION_TTL\)/);
+    expect(run.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\)/);
+  });
+
+  it("names the CORS origin that is not an origin, and refuses '*' with credentials", async (context) => {
+    const withPath = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["http://localhost:5173/app"]') }));
+    expect(withPath.code).toBe(1);
+    expect(withPath.out).toContain("CORS.origins[1]");
+    const starWithCredentials = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["*"]\ncredentials = true') }));
+    expect(starWithCredentials.code).toBe(1);
+    expect(starWithCredentials.out).toContain("CORS.credentials");
+  });
+
+  it("prints the key-expiry policy and the rotation reminder age, and names a bad policy var", async (context) => {
+    const plain = await check(project(context, { "wrangler.toml": REPO_CONFIG }));
+    expect(plain.out).toMatch(/key expiry\s+optional/);
+    expect(plain.out).toMatch(/rotation\s+key\.rotation_due for active keys older than 90d/);
+    const strict = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_"\nMAX_KEY_LIFETIME = "365d"\nROTATION_REMINDER_AFTER = "off"') }));
+    expect(strict.code).toBe(0);
+    expect(strict.out).toMatch(/key expiry\s+new keys must expire within 365d/);
+    expect(strict.out).toMatch(/rotation\s+reminders off/);
+    const bad = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_"\nREQUIRE_KEY_EXPIRY = "yes"') }));
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain("REQUIRE_KEY_EXPIRY");
+  });
+
+  it("says CORS is off when the var is absent", async (context) => {
+    const run = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace(/\[vars\.CORS\]\norigins = .*\n/, "") }));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/cors\s+off/);
   });
 
   it("summarises the leak response and webhooks (SPEC §10) and names a bad LEAKED_KEY_ACTION or WEBHOOK_SECRET", async (context) => {

@@ -155,6 +155,34 @@ describe("keys", () => {
     expect(await json(["keys", "update", org, created.id, "--tier-rate-limit"])).toMatchObject({ rate_limit: null });
   });
 
+  it("create --allowed-ips, show, and update --any-ip / --disable / --enable change what the gateway admits", async () => {
+    const created = await json<Key & { allowed_ips: string[] }>(["keys", "create", org, "--name", "restricted", "--scopes", "demo:read", "--allowed-ips", "192.0.2.7/24,2001:DB8::/32"]);
+    expect(created.allowed_ips).toEqual(["192.0.2.0/24", "2001:db8::/32"]);
+    const call = () => fetch(`${gateway.url}/demo/x`, { headers: { authorization: `Bearer ${created.key}` } });
+    // This test's requests come from loopback, which the list leaves out.
+    const refused = await call();
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("ip_not_allowed");
+
+    const show = await keygate(["keys", "show", org, created.id]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^allowed_ips\s+192\.0\.2\.0\/24,2001:db8::\/32$/m);
+    expect(show.stdout).toMatch(/^enabled\s+true$/m);
+
+    const opened = await keygate(["keys", "update", org, created.id, "--any-ip"]);
+    expect(opened.stdout).toMatch(/^allowed_ips\s+anywhere$/m);
+    expect((await call()).status).toBe(200);
+
+    expect(await json(["keys", "update", org, created.id, "--disable"])).toMatchObject({ status: "disabled", enabled: false });
+    const disabled = await call();
+    expect(disabled.status).toBe(401);
+    expect(((await disabled.json()) as { error: { code: string } }).error.code).toBe("key_disabled");
+    expect(await json(["keys", "update", org, created.id, "--enable"])).toMatchObject({ status: "active", enabled: true });
+    expect((await call()).status).toBe(200);
+    expect((await json<Key[]>(["keys", "list", org, "--status", "disabled", "--all"])).map((key) => key.id)).not.toContain(created.id);
+    expect(await json<Key[]>(["keys", "list", org, "--older-than", "90d", "--all"])).toEqual([]);
+  });
+
   it("list pages: one page with a hint, --json keeps the hint off stdout, --all reads every page", async () => {
     const paged = (await json<{ id: string }>(["orgs", "create", "Paged", "--tier", "free"])).id;
     for (const name of ["k1", "k2", "k3"]) await json(["keys", "create", paged, "--name", name, "--scopes", "demo:read"]);
@@ -169,8 +197,9 @@ describe("keys", () => {
 
   it("rotate prints the new key once; the old one stops working", async () => {
     const old = await json<Key>(["keys", "create", org, "--name", "to-rotate", "--scopes", "demo:read"]);
-    const run = await keygate(["keys", "rotate", org, old.id]);
+    const run = await keygate(["keys", "rotate", org, old.id, "--expires-in", "30d"]);
     expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^expires_at\s+\d{4}-/m);
     const fresh = /^key\s+(kg_\w+)$/m.exec(run.stdout)![1]!;
     expect(run.stdout).toMatch(new RegExp(`^rotated_from\\s+${old.id}$`, "m"));
     expect(run.stdout).toContain("Store this key now");
@@ -306,6 +335,9 @@ describe("usage errors exit 2 before any request", () => {
     ["a page that is not a number", ["orgs", "list", "--page", "two"], "must be a whole number"],
     ["--all with --page", ["orgs", "list", "--all", "--page", "2"], "--all reads every page: drop --page"],
     ["an update with nothing to change", ["orgs", "update", "org_x"], "nothing to change"],
+    ["a key update with nothing to change", ["keys", "update", "org_x", "key_x"], "--allowed-ips, --any-ip, --disable, --enable"],
+    ["--disable with --enable", ["keys", "update", "org_x", "key_x", "--disable", "--enable"], "cannot be used with option '--enable'"],
+    ["--allowed-ips with --any-ip", ["keys", "update", "org_x", "key_x", "--allowed-ips", "10.0.0.0/8", "--any-ip"], "cannot be used with option '--any-ip'"],
     ["a command group alone", ["keys"], "Usage: keygate keys"],
   ])("%s", async (_, args, message) => {
     const run = await keygate(args);

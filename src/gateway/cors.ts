@@ -1,0 +1,116 @@
+import { type Config, loadConfig } from "../config";
+import type { Env } from "../env";
+import { type CorsConfig, WILDCARD_ORIGIN } from "./cors_config";
+import { routePolicy } from "./route_policy";
+
+/**
+ * CORS for browser callers (issue 14). A preflight carries no API key, so without this a browser
+ * gets 401 before it may send the real request. With `CORS` configured the gateway answers
+ * preflights from allowed origins itself (204, no key, nothing counted or proxied) and marks every
+ * answer to an allowed origin, proxied or refused, so the page can read the status, the error
+ * envelope and the rate-limit headers. Without `CORS` nothing here runs beyond one property read.
+ *
+ * Hand-written rather than `hono/cors`: the hot path does not run through Hono (app.ts), and the
+ * preflight must consult the route policy ("a method some route allows"), which hono/cors cannot.
+ */
+
+/** The headers a browser page may read on our answers besides the CORS-safelisted ones. */
+const EXPOSED_BY_DEFAULT = ["RateLimit", "RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "WWW-Authenticate"];
+/** What a browser needs to send a key and a JSON body; `headers` replaces it. */
+const ALLOWED_BY_DEFAULT = ["Authorization", "X-API-Key", "Content-Type"];
+
+interface CorsPolicy {
+  /** The `Access-Control-Allow-Origin` value for this request's origin, or null when it is not allowed. */
+  allowOrigin(origin: string): string | null;
+  config: CorsConfig;
+  exposeHeaders: string;
+  allowHeaders: string;
+}
+
+// Compiled once per CORS config object (one per isolate).
+const policies = new WeakMap<CorsConfig, CorsPolicy>();
+
+function policyFor(config: CorsConfig): CorsPolicy {
+  let policy = policies.get(config);
+  if (policy) return policy;
+  const any = config.origins.includes("*");
+  const exact = new Set(config.origins.filter((o) => !o.includes("*")));
+  const wildcards = config.origins.flatMap((o) => {
+    const match = WILDCARD_ORIGIN.exec(o);
+    return match ? [{ scheme: `${match[1]}://`, suffix: `.${match[2]}` }] : [];
+  });
+  policy = {
+    config,
+    allowOrigin(origin) {
+      if (any) return "*";
+      if (exact.has(origin)) return origin;
+      for (const { scheme, suffix } of wildcards) {
+        // The labels in front of the suffix must be a host name's: no port, path or credentials can hide there.
+        if (origin.startsWith(scheme) && origin.endsWith(suffix) && /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(origin.slice(scheme.length, -suffix.length))) return origin;
+      }
+      return null;
+    },
+    exposeHeaders: [...new Set([...EXPOSED_BY_DEFAULT, ...(config.expose_headers ?? [])])].join(", "),
+    allowHeaders: (config.headers ?? ALLOWED_BY_DEFAULT).join(", "),
+  };
+  policies.set(config, policy);
+  return policy;
+}
+
+/**
+ * Runs the gateway (`next`) with CORS around it. A preflight from an allowed origin for a method
+ * that `CORS.methods` (if set) and some `ROUTES` rule allow on this path is answered here, without
+ * a key; any other preflight goes on to the gateway like any request and gets no CORS headers
+ * beyond `Access-Control-Allow-Origin`, so the browser refuses it.
+ */
+export function withCors(request: Request, env: Env, url: URL, next: () => Promise<Response>): Promise<Response> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch {
+    return next(); // the gateway answers gateway_misconfigured itself
+  }
+  const origin = config.cors ? request.headers.get("origin") : null;
+  // Not async up to here: a request without CORS work costs no extra promise.
+  if (!config.cors || origin === null) return next();
+  const policy = policyFor(config.cors);
+  const allowOrigin = policy.allowOrigin(origin);
+
+  if (allowOrigin !== null && request.method === "OPTIONS") {
+    const method = request.headers.get("access-control-request-method");
+    if (method !== null && (!config.cors.methods || (config.cors.methods as readonly string[]).includes(method)) && routePolicy(config.routes).match(method, url.pathname)) {
+      return Promise.resolve(new Response(null, { status: 204, headers: preflightHeaders(policy, allowOrigin, method) }));
+    }
+  }
+  return next().then((response) => decorate(response, policy, allowOrigin));
+}
+
+function preflightHeaders(policy: CorsPolicy, allowOrigin: string, method: string): Headers {
+  const headers = new Headers({
+    "Access-Control-Allow-Origin": allowOrigin,
+    "Access-Control-Allow-Methods": policy.config.methods?.join(", ") ?? method,
+    "Access-Control-Allow-Headers": policy.allowHeaders,
+    "Access-Control-Max-Age": String(policy.config.max_age),
+    Vary: "Origin",
+  });
+  if (policy.config.credentials) headers.set("Access-Control-Allow-Credentials", "true");
+  return headers;
+}
+
+/**
+ * The gateway owns CORS once `CORS` is set: whatever the origin server sent is replaced, so a
+ * disallowed origin gets no CORS headers at all. A fetch() response's headers are immutable,
+ * hence the copy (only for requests that carry an Origin).
+ */
+function decorate(response: Response, policy: CorsPolicy, allowOrigin: string | null): Response {
+  const out = new Response(response.body, response);
+  const headers = out.headers;
+  for (const name of ["access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers"]) headers.delete(name);
+  if (allowOrigin !== null) {
+    headers.set("Access-Control-Allow-Origin", allowOrigin);
+    headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
+    if (policy.config.credentials) headers.set("Access-Control-Allow-Credentials", "true");
+  }
+  if (allowOrigin !== "*") headers.append("Vary", "Origin");
+  return out;
+}

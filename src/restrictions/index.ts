@@ -1,0 +1,30 @@
+import type { KeyRecord } from "../cache/interface";
+import { KeygateError } from "../errors";
+import { compileAllowlist, type IpAllowlist } from "./ip_allowlist";
+
+// A key's allowlist is parsed once per record the key cache hands out (the memory tier returns the
+// same object until its TTL ends), not once per request: a 50-entry list is 50 ipaddr.js parses.
+const allowlists = new WeakMap<KeyRecord, IpAllowlist>();
+
+/**
+ * SPEC §3 between steps 4 and 5 (issue 14): a key with `allowed_ips` is refused 403 `ip_not_allowed`
+ * from anywhere else, after it is verified (so the refusal is attributed to it) and before the
+ * limiter (so a stolen key used elsewhere spends none of the owner's budget). The client address is
+ * `CF-Connecting-IP` only: the headers a client can write itself (`X-Forwarded-For`, `X-Real-IP`,
+ * `True-Client-IP`, `Forwarded`) would let a thief claim an allowed address. A key without a list
+ * pays one property read.
+ */
+export function assertIpAllowed(record: KeyRecord, headers: Headers): void {
+  const entries = record.allowedIps;
+  if (!entries || entries.length === 0) return;
+  let allowlist = allowlists.get(record);
+  if (!allowlist) {
+    allowlist = compileAllowlist(entries);
+    allowlists.set(record, allowlist);
+  }
+  const ip = headers.get("cf-connecting-ip");
+  if (allowlist.allows(ip)) return;
+  throw new KeygateError("ip_not_allowed", "this API key may not be used from this address", {
+    details: [{ field: "client_ip", message: ip ? `${ip} is not in the key's allowed_ips` : "the client address is unknown" }],
+  });
+}

@@ -1,0 +1,135 @@
+import ipaddr from "ipaddr.js";
+
+/**
+ * Per-key IP allowlists (pure: no I/O). Entries are IPv4/IPv6 addresses or CIDR ranges, parsed
+ * with ipaddr.js (the parser behind Express's `trust proxy`) and stored in one normal form, so a
+ * list reads the same whoever wrote it and two spellings of one range never both appear:
+ * - IPv4 only in four-part decimal (`10.0.0.1`); shorthand like `10.1` or `0x7f.0.0.1`, which
+ *   some parsers accept and others do not, is refused rather than guessed at;
+ * - IPv6 in RFC 5952 text (`2001:db8::/32`), zone ids (`fe80::1%eth0`) refused;
+ * - host bits cleared (`10.0.0.7/8` is `10.0.0.0/8`), a full-length prefix dropped (`1.2.3.4/32`
+ *   is `1.2.3.4`);
+ * - IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) stored as the IPv4 range it means (`10.0.0.0/8`),
+ *   and a client connecting as `::ffff:10.1.2.3` is matched as `10.1.2.3`, so neither form can
+ *   slip past a list written in the other.
+ */
+
+export const MAX_ALLOWED_IPS = 50;
+/** Longest normalised entry is an IPv6 range (39 + 4 characters); inputs may be longer before normalising. */
+export const MAX_IP_ENTRY_LENGTH = 64;
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+
+interface Range {
+  address: Address;
+  bits: number;
+}
+
+export type IpEntry = { ok: true; value: string } | { ok: false; message: string };
+
+const PREFIX = /^\d{1,3}$/;
+
+function parseAddress(text: string): Address | null {
+  if (text.includes(":")) {
+    if (text.includes("%") || !ipaddr.IPv6.isValid(text)) return null;
+    return ipaddr.IPv6.parse(text);
+  }
+  return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text) : null;
+}
+
+const fullBits = (address: Address) => (address.kind() === "ipv4" ? 32 : 128);
+
+function parseRange(text: string): Range | string {
+  const slash = text.indexOf("/");
+  const addressText = slash === -1 ? text : text.slice(0, slash);
+  let address = parseAddress(addressText);
+  if (!address) return `"${addressText}" is not an IPv4 or IPv6 address`;
+  let bits = fullBits(address);
+  if (slash !== -1) {
+    const prefix = text.slice(slash + 1);
+    if (!PREFIX.test(prefix) || Number(prefix) > bits) return `"/${prefix}" is not a prefix length for ${address.kind() === "ipv4" ? "IPv4 (0-32)" : "IPv6 (0-128)"}`;
+    bits = Number(prefix);
+  }
+  if (address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() && bits >= 96) {
+    address = address.toIPv4Address();
+    bits -= 96;
+  }
+  return { address: networkOf(address, bits), bits };
+}
+
+/** The range's first address (host bits cleared). */
+function networkOf(address: Address, bits: number): Address {
+  const bytes = address.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    bytes[i] = bytes[i]! & (0xff << (8 - keep)) & 0xff;
+  }
+  return ipaddr.fromByteArray(bytes);
+}
+
+function formatRange({ address, bits }: Range): string {
+  const text = address instanceof ipaddr.IPv6 ? address.toRFC5952String() : address.toString();
+  return bits === fullBits(address) ? text : `${text}/${bits}`;
+}
+
+/** Validates one entry and returns its normal form, or why it is not an address or range. */
+export function normaliseIpEntry(text: string): IpEntry {
+  if (text.length === 0 || text.length > MAX_IP_ENTRY_LENGTH) return { ok: false, message: `must be an IPv4/IPv6 address or CIDR range of 1-${MAX_IP_ENTRY_LENGTH} characters` };
+  const range = parseRange(text);
+  return typeof range === "string" ? { ok: false, message: range } : { ok: true, value: formatRange(range) };
+}
+
+function rangeOf(normalised: string): Range {
+  const range = parseRange(normalised);
+  if (typeof range === "string") throw new Error(`not a normalised IP entry: ${range}`);
+  return range;
+}
+
+function contains(range: Range, address: Address): boolean {
+  return address.kind() === range.address.kind() && address.match(range.address, range.bits);
+}
+
+/** The client's address as matched: IPv4-mapped IPv6 as IPv4; null when it is not an address at all. */
+export function clientAddress(ip: string | null): Address | null {
+  if (!ip) return null;
+  let address: Address;
+  try {
+    // One parse (isValid would parse it a second time); CF-Connecting-IP is always an address.
+    address = ipaddr.parse(ip);
+  } catch {
+    return null;
+  }
+  return address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
+}
+
+export interface IpAllowlist {
+  /** True when the address (CF-Connecting-IP) is inside one of the ranges; an absent or unparsable one never is. */
+  allows(ip: string | null): boolean;
+}
+
+/** Parsed once per list: `entries` must already be normalised (as stored). */
+export function compileAllowlist(entries: readonly string[]): IpAllowlist {
+  const ranges = entries.map(rangeOf);
+  return {
+    allows(ip) {
+      const address = clientAddress(ip);
+      if (!address) return false;
+      for (const range of ranges) if (contains(range, address)) return true;
+      return false;
+    },
+  };
+}
+
+/**
+ * True when every address of `inner` is inside one range of `outer` (both normalised). An empty
+ * `outer` allows anywhere and so covers everything; an empty `inner` (anywhere) is covered only by it.
+ */
+export function allowlistCovers(outer: readonly string[], inner: readonly string[]): boolean {
+  if (outer.length === 0) return true;
+  if (inner.length === 0) return false;
+  const outerRanges = outer.map(rangeOf);
+  return inner.every((entry) => {
+    const range = rangeOf(entry);
+    return outerRanges.some((o) => o.bits <= range.bits && contains(o, range.address));
+  });
+}

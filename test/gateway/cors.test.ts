@@ -1,0 +1,124 @@
+// CORS for browser callers (issue 14), as a browser sees it.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { handleRequest } from "../../src/app";
+import type { Env } from "../../src/env";
+import { createKey, createOrg, gatewayFetch, keyFetch } from "../harness";
+import { expectError } from "../management/support";
+
+const APP = "http://localhost:5173"; // allowed by wrangler.toml's demo [vars.CORS]
+
+/** Through the worker with a CORS var of its own (and its own parsed config). */
+async function withCorsVar(cors: unknown, path: string, init: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await handleRequest(new Request(`http://gw.test${path}`, init), { ...env, CORS: cors === undefined ? undefined : JSON.stringify(cors) } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+const preflight = (origin: string, method: string, extra: Record<string, string> = {}) => ({
+  method: "OPTIONS",
+  headers: { origin, "access-control-request-method": method, "access-control-request-headers": "authorization", ...extra },
+});
+
+const corsHeaders = (res: Response) => [...res.headers].filter(([name]) => name.startsWith("access-control-"));
+
+describe("preflight", () => {
+  it("from an allowed origin, for a method a route allows, is answered 204 by the gateway without a key", async () => {
+    const res = await gatewayFetch("/demo/items", preflight(APP, "POST"));
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(res.headers.get("access-control-allow-methods")).toBe("POST");
+    expect(res.headers.get("access-control-allow-headers")).toBe("Authorization, X-API-Key, Content-Type");
+    expect(res.headers.get("access-control-max-age")).toBe("600");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(res.headers.get("vary")).toBe("Origin");
+    expect(await res.text()).toBe("");
+  });
+
+  it("for a path no route allows the method on, is not answered: it reaches the gateway like any keyless request", async () => {
+    const res = await gatewayFetch("/nothing-here", preflight(APP, "GET"));
+    await expectError(res, 401, "missing_credentials");
+    expect(res.headers.get("access-control-allow-methods")).toBeNull();
+  });
+
+  it("from a disallowed origin gets no CORS headers at all", async () => {
+    const res = await gatewayFetch("/demo/items", preflight("https://evil.example", "GET"));
+    expect(res.status).toBe(401);
+    expect(corsHeaders(res)).toEqual([]);
+  });
+
+  it("follows the configured methods, headers, max_age and credentials", async () => {
+    const cors = { origins: ["https://*.example.com"], methods: ["GET", "HEAD"], headers: ["Authorization", "X-Trace"], max_age: 60, credentials: true };
+    const ok = await withCorsVar(cors, "/demo/items", preflight("https://app.eu.example.com", "GET"));
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.eu.example.com");
+    expect(ok.headers.get("access-control-allow-methods")).toBe("GET, HEAD");
+    expect(ok.headers.get("access-control-allow-headers")).toBe("Authorization, X-Trace");
+    expect(ok.headers.get("access-control-max-age")).toBe("60");
+    expect(ok.headers.get("access-control-allow-credentials")).toBe("true");
+    // A method the routes allow but CORS.methods does not.
+    expect((await withCorsVar(cors, "/demo/items", preflight("https://app.example.com", "POST"))).status).toBe(401);
+    // The apex and look-alikes are not subdomains.
+    for (const origin of ["https://example.com", "https://evil-example.com", "https://app.example.com.evil.test", "http://app.example.com", "https://app.example.com:8443"]) {
+      const res = await withCorsVar(cors, "/demo/items", preflight(origin, "GET"));
+      expect(res.status, origin).toBe(401);
+      expect(corsHeaders(res), origin).toEqual([]);
+    }
+  });
+
+  it("with '*' answers any origin with Access-Control-Allow-Origin: *", async () => {
+    const res = await withCorsVar({ origins: ["*"] }, "/demo/items", preflight("https://anyone.example", "GET"));
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("actual requests", () => {
+  it("a proxied response to an allowed origin carries Allow-Origin and exposes the rate-limit headers", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id);
+    const res = await keyFetch(key, "/demo/items", { headers: { origin: APP } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    const exposed = res.headers.get("access-control-expose-headers")!.split(", ");
+    for (const name of ["RateLimit", "RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]) expect(exposed).toContain(name);
+    expect(res.headers.get("vary")).toContain("Origin");
+    expect(res.headers.get("x-ratelimit-limit")).not.toBeNull();
+  });
+
+  it("an error response to an allowed origin carries Allow-Origin too, so the page can read the envelope", async () => {
+    const res = await gatewayFetch("/demo/items", { headers: { origin: APP } });
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    await expectError(res, 401, "missing_credentials");
+    const { id } = await createOrg();
+    const { key } = await createKey(id, { scopes: ["demo:read"] });
+    const refused = await keyFetch(key, "/demo/items", { method: "POST", headers: { origin: APP } });
+    expect(refused.headers.get("access-control-allow-origin")).toBe(APP);
+    await expectError(refused, 403, "insufficient_scope");
+  });
+
+  it("a disallowed origin gets no CORS headers on a proxied response, even ones the origin server sent", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id);
+    const res = await keyFetch(key, "/demo/items", { headers: { origin: "https://evil.example" } });
+    expect(res.status).toBe(200);
+    expect(corsHeaders(res)).toEqual([]);
+  });
+
+  it("credentials: true adds Allow-Credentials to actual responses", async () => {
+    const res = await withCorsVar({ origins: [APP], credentials: true }, "/demo/items", { headers: { origin: APP } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("access-control-allow-credentials")).toBe("true");
+  });
+});
+
+describe("without CORS", () => {
+  it("nothing changes: a preflight is a keyless request and no response gains CORS headers", async () => {
+    const res = await withCorsVar(undefined, "/demo/items", preflight(APP, "GET"));
+    expect(res.status).toBe(401);
+    expect(corsHeaders(res)).toEqual([]);
+    expect(res.headers.get("vary")).toBeNull();
+  });
+});
