@@ -39,7 +39,13 @@ describe("every 401 carries its code and WWW-Authenticate", () => {
 
   it.each([
     ["wrong prefix", () => "xx_" + unknownKey().slice(3)],
-    ["bad checksum", () => unknownKey().slice(0, -1) + (unknownKey().endsWith("0") ? "1" : "0")],
+    [
+      "bad checksum",
+      () => {
+        const key = unknownKey();
+        return key.slice(0, -1) + (key.endsWith("0") ? "1" : "0");
+      },
+    ],
     ["too short", () => unknownKey().slice(0, -2)],
     ["not base62", () => "kg_" + "-".repeat(43) + checksumOf("kg_" + "-".repeat(43))],
   ])("%s: malformed_key", async (_name, makeKey) => {
