@@ -3,7 +3,7 @@ import type { ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { type ApiKey, maskedKey, Pager, type Pagination, queryString, StatusBadge, Value } from "./shared";
 
-const STATUSES = ["active", "expired", "revoked"] as const;
+const STATUSES = ["active", "disabled", "expired", "revoked"] as const;
 
 export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pagination?: Pagination; status?: string; error?: ApiError | null; notice?: string | null }> = ({
   page,
@@ -97,6 +97,8 @@ export interface CreateKeyForm {
   expires_at_date?: string;
   limit?: string;
   window?: string;
+  /** One address or CIDR range per line. */
+  allowed_ips?: string;
 }
 
 const EXPIRY_PRESETS = [
@@ -161,6 +163,13 @@ export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Re
               <input id="window" name="window" type="text" maxlength={10} placeholder="60s" value={form.window ?? ""} />
             </div>
           </div>
+        </fieldset>
+        <fieldset>
+          <legend>Allowed IPs (optional)</legend>
+          <label for="allowed_ips">Addresses or CIDR ranges the key may be used from, one per line; empty: anywhere</label>
+          <textarea id="allowed_ips" name="allowed_ips" rows={3} maxlength={4000} spellcheck={false} placeholder="203.0.113.0/24">
+            {form.allowed_ips ?? ""}
+          </textarea>
         </fieldset>
         <button type="submit">Create key</button>
       </form>
