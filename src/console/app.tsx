@@ -259,7 +259,7 @@ consoleApp.get("/orgs/:org/keys", async (c) => {
   const result = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { status, page, per_page: 20 } });
   const ctx = pageOf(c, { orgId, current: "keys" });
   if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
-  return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} />);
+  return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} rotationReminderAfterMs={c.get("config").rotationReminderAfterMs} />);
 });
 
 async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undefined> {
@@ -354,7 +354,7 @@ async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, 
   const now = Date.now();
   const [usage, limits] = await Promise.all([keyUsage(c, orgId, keyId, now), keyLimits(c, orgId, key.data)]);
   return render(c, 
-    <KeyDetailPage page={ctx} orgId={orgId} apiKey={key.data} buckets={usage.buckets} usageError={usage.error} usageNote={usage.note} limits={limits} error={error} notice={noticeOf(c)} allowedIpsText={allowedIpsText} />,
+    <KeyDetailPage page={ctx} orgId={orgId} apiKey={key.data} buckets={usage.buckets} usageError={usage.error} usageNote={usage.note} limits={limits} error={error} notice={noticeOf(c)} allowedIpsText={allowedIpsText} rotationReminderAfterMs={c.get("config").rotationReminderAfterMs} />,
     status,
   );
 }

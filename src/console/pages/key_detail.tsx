@@ -2,7 +2,7 @@ import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../usage_chart";
-import { type ApiKey, maskedKey, StatusBadge, Value } from "./shared";
+import { type ApiKey, maskedKey, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
 /** Fields shown in their own rows above; any other field the API adds is listed after them as it comes. */
 const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "meta", "key", "allowed_ips", "enabled"]);
@@ -32,7 +32,9 @@ export const KeyDetailPage: FC<{
   notice?: string | null;
   /** The allowed-IPs textarea as submitted, kept when the API refused it. */
   allowedIpsText?: string;
-}> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice, allowedIpsText }) => {
+  /** config.rotationReminderAfterMs: a key this old gets a "rotate soon" badge; null: off. */
+  rotationReminderAfterMs?: number | null;
+}> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice, allowedIpsText, rotationReminderAfterMs }) => {
   const base = `${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`;
   const extra = Object.entries(key).filter(([field]) => !KNOWN.has(field));
   const writable = canWrite(page.session) && key.status === "active";
@@ -52,7 +54,7 @@ export const KeyDetailPage: FC<{
           <dd class="code">{maskedKey(key)}</dd>
           <dt>Status</dt>
           <dd>
-            <StatusBadge status={key.status} />
+            <StatusBadge status={key.status} /> <RotateSoonBadge apiKey={key} reminderAfterMs={rotationReminderAfterMs} />
           </dd>
           <dt>Scopes</dt>
           <dd>

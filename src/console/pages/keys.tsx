@@ -1,11 +1,21 @@
 import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
-import { type ApiKey, maskedKey, Pager, type Pagination, queryString, StatusBadge, Value } from "./shared";
+import { type ApiKey, maskedKey, Pager, type Pagination, queryString, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
 const STATUSES = ["active", "disabled", "expired", "revoked"] as const;
 
-export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pagination?: Pagination; status?: string; error?: ApiError | null; notice?: string | null }> = ({
+export const KeysPage: FC<{
+  page: PageContext;
+  orgId: string;
+  keys: ApiKey[];
+  pagination?: Pagination;
+  status?: string;
+  error?: ApiError | null;
+  notice?: string | null;
+  /** config.rotationReminderAfterMs: keys this old get a "rotate soon" badge; null: off. */
+  rotationReminderAfterMs?: number | null;
+}> = ({
   page,
   orgId,
   keys,
@@ -13,6 +23,7 @@ export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pa
   status,
   error,
   notice,
+  rotationReminderAfterMs,
 }) => {
   const base = `${orgBase(orgId)}/keys`;
   return (
@@ -69,7 +80,7 @@ export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pa
                   <Value value={key.scopes} />
                 </td>
                 <td>
-                  <StatusBadge status={key.status} />
+                  <StatusBadge status={key.status} /> <RotateSoonBadge apiKey={key} reminderAfterMs={rotationReminderAfterMs} />
                 </td>
                 <td>
                   <When value={key.created_at} />

@@ -1,0 +1,57 @@
+// Key hygiene in the console (issue 16): the "rotate soon" badge, the reveal page's guidance link, expiry presets by policy.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { handleRequest } from "../../src/app";
+import type { Env } from "../../src/env";
+import { adminFetch, createKey, createOrg } from "../harness";
+import { CONSOLE, cookieHeader, page, signIn } from "./support";
+
+const DAY = 86_400_000;
+
+/** A console page served by a worker whose env carries `vars` (the session cookie stays valid: same secret). */
+async function pageWith(vars: Partial<Env>, path: string, jar: Record<string, string>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await handleRequest(new Request(`http://gw.test${CONSOLE}${path}`, { headers: { cookie: cookieHeader(jar) } }), { ...env, ...vars } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** Backdates a key's creation, as if it had been made `days` ago. */
+async function age(keyId: string, days: number) {
+  await env.DB.prepare("UPDATE api_keys SET created_at = ? WHERE id = ?").bind(Date.now() - days * DAY - 60_000, keyId).run();
+}
+
+const BADGE = '<span class="badge rotate"';
+
+describe("console: rotate soon", () => {
+  it("badges keys at least ROTATION_REMINDER_AFTER old (default 90d) in the list and on the detail page, and none when it is off", async () => {
+    const { id } = await createOrg();
+    const old = await createKey(id, { name: "old one" });
+    const young = await createKey(id, { name: "young one" });
+    await age(old.id, 90);
+    await age(young.id, 89);
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const list = await (await page(`/orgs/${id}/keys`, jar)).text();
+    const rowOf = (html: string, keyId: string) => html.split("<tr").find((row) => row.includes(`data-key-id="${keyId}"`)) ?? "";
+    expect(rowOf(list, old.id)).toContain(BADGE);
+    expect(rowOf(list, young.id)).not.toContain(BADGE);
+    expect(await (await page(`/orgs/${id}/keys/${old.id}`, jar)).text()).toContain(BADGE);
+    expect(await (await page(`/orgs/${id}/keys/${young.id}`, jar)).text()).not.toContain(BADGE);
+    // A shorter reminder age badges the younger key too; "off" badges none.
+    expect(rowOf(await (await pageWith({ ROTATION_REMINDER_AFTER: "30d" } as Partial<Env>, `/orgs/${id}/keys`, jar)).text(), young.id)).toContain(BADGE);
+    const off = await pageWith({ ROTATION_REMINDER_AFTER: "off" } as Partial<Env>, `/orgs/${id}/keys`, jar);
+    expect(off.status).toBe(200);
+    expect(await off.text()).not.toContain(BADGE);
+    expect(await (await pageWith({ ROTATION_REMINDER_AFTER: "off" } as Partial<Env>, `/orgs/${id}/keys/${old.id}`, jar)).text()).not.toContain(BADGE);
+  });
+
+  it("a revoked old key is not badged", async () => {
+    const { id } = await createOrg();
+    const old = await createKey(id);
+    await age(old.id, 400);
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    expect((await adminFetch(`/orgs/${id}/keys/${old.id}/revoke`, { method: "POST" })).status).toBe(200);
+    expect(await (await page(`/orgs/${id}/keys/${old.id}`, jar)).text()).not.toContain(BADGE);
+  });
+});
