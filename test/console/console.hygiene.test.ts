@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../src/app";
 import type { Env } from "../../src/env";
 import { adminFetch, createKey, createOrg } from "../harness";
-import { CONSOLE, cookieHeader, page, signIn } from "./support";
+import { CONSOLE, cookieHeader, csrfIn, form, page, signIn } from "./support";
 
 const DAY = 86_400_000;
 
@@ -53,5 +53,21 @@ describe("console: rotate soon", () => {
     const { jar } = await signIn(env.ADMIN_TOKEN!);
     expect((await adminFetch(`/orgs/${id}/keys/${old.id}/revoke`, { method: "POST" })).status).toBe(200);
     expect(await (await page(`/orgs/${id}/keys/${old.id}`, jar)).text()).not.toContain(BADGE);
+  });
+});
+
+describe("console: reveal page", () => {
+  it("links to the key-holder guidance (README \"For the people who receive keys\", repeated in the served API reference)", async () => {
+    const { id } = await createOrg();
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const csrf = csrfIn(await (await page(`/orgs/${id}/keys/new`, jar)).text());
+    const res = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "k", scopes: "demo:read", expiry: "30d" });
+    expect(res.status).toBe(201);
+    const href = /id="key-guidance">[^<]*<a href="([^"]+)"/.exec(await res.text())?.[1];
+    expect(href).toBe("/_keygate/v1/docs#description/for-the-people-who-receive-keys");
+    // The anchor names a heading that exists in the API reference's introduction and in the README.
+    const spec = await (await adminFetch("/openapi.json")).json<{ info: { description: string } }>();
+    expect(spec.info.description).toContain("## For the people who receive keys");
+    expect((await adminFetch("/docs")).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import type { ApiError } from "../api";
+import { API_BASE, type ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { type ApiKey, maskedKey, Pager, type Pagination, queryString, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
@@ -188,6 +188,12 @@ export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Re
   );
 };
 
+/**
+ * Where a key's holder reads how to keep it: README.md "For the people who receive keys" (#for-the-people-who-receive-keys),
+ * which the API reference served by this gateway repeats in its introduction (Scalar anchors a heading as #description/<slug>).
+ */
+export const KEY_HOLDER_GUIDANCE = `${API_BASE}/docs#description/for-the-people-who-receive-keys`;
+
 /** The one time the full key is on a page. Served with Cache-Control: no-store and never put in a URL. */
 export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey & { key: string }; rotatedFrom?: string }> = ({ page, orgId, apiKey: key, rotatedFrom }) => (
   <Layout title={rotatedFrom ? "Key rotated" : "Key created"} page={page}>
@@ -214,6 +220,10 @@ export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey &
         </button>
       </div>
       <p class="hint" role="status" aria-live="polite" id="copy-status"></p>
+      <p id="key-guidance">
+        Give whoever uses this key <a href={KEY_HOLDER_GUIDANCE}>the guidance for the people who receive keys</a> (README: "For the people who receive keys"): keep it in a secrets
+        manager or an environment variable, never commit it, one key per integration, rotate it with a grace period.
+      </p>
       <a class="button secondary" href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>
         I have stored it
       </a>
