@@ -14,7 +14,7 @@ import { liveLimitRows, tierLimitText } from "./limits";
 import { canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
-import { CreateKeyPage, type CreateKeyForm, KeysPage, RevealPage, RevokePage } from "./pages/keys";
+import { CreateKeyPage, type CreateKeyForm, defaultExpiry, KeysPage, RevealPage, RevokePage } from "./pages/keys";
 import { OrgsPage } from "./pages/orgs";
 import type { ApiKey, ApiOrg } from "./pages/shared";
 import { SignInPage } from "./pages/signin";
@@ -267,11 +267,11 @@ async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undef
   return org.ok ? org.data.tier : undefined;
 }
 
-function createForm(form: Record<string, unknown>): CreateKeyForm {
+function createForm(form: Record<string, unknown>, config: Config): CreateKeyForm {
   return {
     name: formText(form.name),
     scopes: formList(form.scopes),
-    expiry: formText(form.expiry) || "90d",
+    expiry: formText(form.expiry) || defaultExpiry(config.expiryPolicy),
     expires_at_date: formText(form.expires_at_date),
     limit: formText(form.limit),
     window: formText(form.window),
@@ -301,20 +301,20 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />);
+  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const config = c.get("config");
-  const form = createForm(await c.req.parseBody({ all: true }));
+  const form = createForm(await c.req.parseBody({ all: true }), config);
   const ctx = pageOf(c, { orgId, current: "keys" });
   const { body, error } = createBody(form);
   const result = body ? await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${orgId}/keys`, body }) : null;
   if (result?.ok) return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
   const shown = result && !result.ok ? result.error : error!;
-  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />, result?.status === 403 ? 403 : 400);
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result?.status === 403 ? 403 : 400);
 });
 
 function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {

@@ -71,3 +71,39 @@ describe("console: reveal page", () => {
     expect((await adminFetch("/docs")).status).toBe(200);
   });
 });
+
+describe("console: expiry presets follow the expiry policy", () => {
+  const presetsOf = (html: string) => [...html.matchAll(/name="expiry" value="([^"]+)"/g)].map((m) => m[1]);
+  const checkedOf = (html: string) => /<input type="radio"[^>]*value="([^"]+)"[^>]*checked/.exec(html)?.[1];
+
+  it("offers every preset, 90 days chosen, without a policy", async () => {
+    const { id } = await createOrg();
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const html = await (await page(`/orgs/${id}/keys/new`, jar)).text();
+    expect(presetsOf(html)).toEqual(["30d", "90d", "1y", "never", "custom"]);
+    expect(checkedOf(html)).toBe("90d");
+  });
+
+  it("hides \"never\" when REQUIRE_KEY_EXPIRY is on", async () => {
+    const { id } = await createOrg();
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const html = await (await pageWith({ REQUIRE_KEY_EXPIRY: "true" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
+    expect(presetsOf(html)).toEqual(["30d", "90d", "1y", "custom"]);
+    expect(checkedOf(html)).toBe("90d");
+  });
+
+  it("hides \"never\" and presets longer than MAX_KEY_LIFETIME, chooses the longest allowed, and caps the date picker", async () => {
+    const { id } = await createOrg();
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const month = await (await pageWith({ MAX_KEY_LIFETIME: "60d" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
+    expect(presetsOf(month)).toEqual(["30d", "custom"]);
+    expect(checkedOf(month)).toBe("30d");
+    const max = new Date(Date.now() + 60 * DAY).toISOString().slice(0, 10);
+    expect(month).toMatch(new RegExp(`id="expires_at_date"[^>]*max="${max}"`));
+    const year = await (await pageWith({ MAX_KEY_LIFETIME: "365d" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
+    expect(presetsOf(year)).toEqual(["30d", "90d", "1y", "custom"]);
+    const week = await (await pageWith({ MAX_KEY_LIFETIME: "7d" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
+    expect(presetsOf(week)).toEqual(["custom"]);
+    expect(checkedOf(week)).toBe("custom");
+  });
+});

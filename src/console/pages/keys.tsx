@@ -1,4 +1,6 @@
 import type { FC } from "hono/jsx";
+import { parseDuration } from "../../duration";
+import type { ExpiryPolicy } from "../../hygiene/expiry_policy";
 import { API_BASE, type ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { type ApiKey, maskedKey, Pager, type Pagination, queryString, RotateSoonBadge, StatusBadge, Value } from "./shared";
@@ -120,15 +122,39 @@ const EXPIRY_PRESETS = [
   ["custom", "On a date"],
 ] as const;
 
-export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Record<string, string>; form: CreateKeyForm; error?: ApiError | null; tierLimits?: string | null }> = ({
-  page,
-  orgId,
-  catalogue,
-  form,
-  error,
-  tierLimits,
-}) => {
-  const expiry = form.expiry ?? "90d";
+/** The presets the expiry policy allows: no "never" when an expiry is required, none longer than MAX_KEY_LIFETIME. */
+export function expiryPresets(policy: ExpiryPolicy | undefined): (typeof EXPIRY_PRESETS)[number][] {
+  if (!policy) return [...EXPIRY_PRESETS];
+  const required = policy.required || policy.maxLifetimeMs !== null;
+  return EXPIRY_PRESETS.filter(([value]) => {
+    if (value === "custom") return true;
+    if (value === "never") return !required;
+    return policy.maxLifetimeMs === null || parseDuration(value)! <= policy.maxLifetimeMs;
+  });
+}
+
+/** 90 days where the policy allows it, else the longest preset it allows, else a date. */
+export function defaultExpiry(policy: ExpiryPolicy | undefined): string {
+  const offered = expiryPresets(policy).map(([value]) => value as string);
+  if (offered.includes("90d")) return "90d";
+  return offered.filter((value) => value !== "never" && value !== "custom").at(-1) ?? "custom";
+}
+
+const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export const CreateKeyPage: FC<{
+  page: PageContext;
+  orgId: string;
+  catalogue: Record<string, string>;
+  form: CreateKeyForm;
+  error?: ApiError | null;
+  tierLimits?: string | null;
+  /** config.expiryPolicy: which presets are offered. */
+  expiryPolicy?: ExpiryPolicy;
+}> = ({ page, orgId, catalogue, form, error, tierLimits, expiryPolicy }) => {
+  const expiry = form.expiry ?? defaultExpiry(expiryPolicy);
+  const presets = expiryPresets(expiryPolicy);
+  const maxDate = expiryPolicy?.maxLifetimeMs ? isoDate(Date.now() + expiryPolicy.maxLifetimeMs) : undefined;
   return (
     <Layout title="Create key" page={page}>
       <ErrorSummary error={error} title="The key was not created" />
@@ -152,14 +178,15 @@ export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Re
         </fieldset>
         <fieldset>
           <legend>Expires</legend>
-          {EXPIRY_PRESETS.map(([value, label]) => (
+          {maxDate ? <p class="hint">This gateway requires keys to expire by {maxDate} at the latest.</p> : expiryPolicy?.required ? <p class="hint">This gateway requires keys to expire.</p> : null}
+          {presets.map(([value, label]) => (
             <div class="check">
               <input type="radio" id={`expiry-${value}`} name="expiry" value={value} checked={expiry === value} />
               <label for={`expiry-${value}`}>{label}</label>
             </div>
           ))}
           <label for="expires_at_date">Expiry date (for "On a date")</label>
-          <input id="expires_at_date" name="expires_at_date" type="date" value={form.expires_at_date ?? ""} />
+          <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} />
         </fieldset>
         <fieldset>
           <legend>Rate limit (optional)</legend>
