@@ -14,7 +14,7 @@ import { liveLimitRows, tierLimitText } from "./limits";
 import { canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
-import { CreateKeyPage, type CreateKeyForm, KeysPage, RevealPage, RevokePage } from "./pages/keys";
+import { CreateKeyPage, type CreateKeyForm, defaultExpiry, KeysPage, RevealPage, RevokePage } from "./pages/keys";
 import { OrgsPage } from "./pages/orgs";
 import type { ApiKey, ApiOrg } from "./pages/shared";
 import { SignInPage } from "./pages/signin";
@@ -33,6 +33,9 @@ const FORM_MAX_BYTES = 64 * 1024;
 /** Fixed texts for the redirects' `?notice=`: the URL names an outcome, never carries text or a secret. */
 const NOTICES: Record<string, string> = {
   revoked: "The key was revoked. Requests with it are refused from now on.",
+  "ips-saved": "The key's allowed IPs were saved; they apply from its next request.",
+  disabled: "The key was disabled. Requests with it are refused until it is enabled again.",
+  enabled: "The key was enabled again.",
   "tier-changed": "The org's tier was changed; its keys use the new limits on their next request.",
   "org-created": "The org was created.",
   "signed-out": "You are signed out.",
@@ -121,6 +124,9 @@ function pageOf(c: ConsoleContext, extra: Partial<PageContext> = {}): PageContex
 
 const formText = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
 const formList = (value: unknown): string[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === "string");
+/** A textarea's lines (or commas) as a list; empty lines dropped. The API validates and normalises the entries. */
+const ipList = (text: string): string[] => text.split(/[\s,]+/).filter((entry) => entry !== "");
+
 const noticeOf = (c: ConsoleContext) => NOTICES[c.req.query("notice") ?? ""] ?? null;
 
 // ---- sign in and out ----
@@ -248,12 +254,12 @@ consoleApp.post("/orgs/:org/tier", async (c) => {
 consoleApp.get("/orgs/:org/keys", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
-  const status = ["active", "expired", "revoked"].includes(c.req.query("status") ?? "") ? c.req.query("status") : undefined;
+  const status = ["active", "disabled", "expired", "revoked"].includes(c.req.query("status") ?? "") ? c.req.query("status") : undefined;
   const page = Math.max(1, Number(c.req.query("page") ?? "1") || 1);
   const result = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { status, page, per_page: 20 } });
   const ctx = pageOf(c, { orgId, current: "keys" });
   if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
-  return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} />);
+  return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} rotationReminderAfterMs={c.get("config").rotationReminderAfterMs} />);
 });
 
 async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undefined> {
@@ -261,14 +267,15 @@ async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undef
   return org.ok ? org.data.tier : undefined;
 }
 
-function createForm(form: Record<string, unknown>): CreateKeyForm {
+function createForm(form: Record<string, unknown>, config: Config): CreateKeyForm {
   return {
     name: formText(form.name),
     scopes: formList(form.scopes),
-    expiry: formText(form.expiry) || "90d",
+    expiry: formText(form.expiry) || defaultExpiry(config.expiryPolicy),
     expires_at_date: formText(form.expires_at_date),
     limit: formText(form.limit),
     window: formText(form.window),
+    allowed_ips: typeof form.allowed_ips === "string" ? form.allowed_ips : "",
   };
 }
 
@@ -283,6 +290,8 @@ function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; erro
   } else {
     body.expires_in = form.expiry;
   }
+  const allowedIps = ipList(form.allowed_ips ?? "");
+  if (allowedIps.length > 0) body.allowed_ips = allowedIps;
   if (form.limit || form.window) body.rate_limit = { limit: Number(form.limit), window: form.window || "60s" };
   return { body };
 }
@@ -292,20 +301,20 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />);
+  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const config = c.get("config");
-  const form = createForm(await c.req.parseBody({ all: true }));
+  const form = createForm(await c.req.parseBody({ all: true }), config);
   const ctx = pageOf(c, { orgId, current: "keys" });
   const { body, error } = createBody(form);
   const result = body ? await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${orgId}/keys`, body }) : null;
   if (result?.ok) return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
   const shown = result && !result.ok ? result.error : error!;
-  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} />, result?.status === 403 ? 403 : 400);
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result?.status === 403 ? 403 : 400);
 });
 
 function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {
@@ -338,14 +347,14 @@ async function keyLimits(c: ConsoleContext, orgId: string, key: ApiKey): Promise
   return rows;
 }
 
-async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: 200 | 400 | 403 | 409 = 200) {
+async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: 200 | 400 | 403 | 409 = 200, allowedIpsText?: string) {
   const ctx = pageOf(c, { orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${orgId}/keys/${keyId}` });
   if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
   const now = Date.now();
   const [usage, limits] = await Promise.all([keyUsage(c, orgId, keyId, now), keyLimits(c, orgId, key.data)]);
   return render(c, 
-    <KeyDetailPage page={ctx} orgId={orgId} apiKey={key.data} buckets={usage.buckets} usageError={usage.error} usageNote={usage.note} limits={limits} error={error} notice={noticeOf(c)} />,
+    <KeyDetailPage page={ctx} orgId={orgId} apiKey={key.data} buckets={usage.buckets} usageError={usage.error} usageNote={usage.note} limits={limits} error={error} notice={noticeOf(c)} allowedIpsText={allowedIpsText} rotationReminderAfterMs={c.get("config").rotationReminderAfterMs} />,
     status,
   );
 }
@@ -365,6 +374,29 @@ consoleApp.post("/orgs/:org/keys/:key/rotate", async (c) => {
   const result = await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/rotate`, body: { grace_period: grace } });
   if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : result.status === 409 ? 409 : 400);
   return render(c, <RevealPage page={pageOf(c, { orgId: params.orgId, current: "keys" })} orgId={params.orgId} apiKey={result.data} rotatedFrom={params.keyId} />, 201);
+});
+
+const refusalStatus = (status: number) => (status === 403 ? 403 : status === 409 ? 409 : 400);
+
+consoleApp.post("/orgs/:org/keys/:key/allowed-ips", async (c) => {
+  const params = keyParams(c);
+  if (!params) return notFound(c, "key");
+  const form = await c.req.parseBody();
+  const text = typeof form.allowed_ips === "string" ? form.allowed_ips : "";
+  const result = await api<ApiKey>(c, { method: "PATCH", path: `/orgs/${params.orgId}/keys/${params.keyId}`, body: { allowed_ips: ipList(text) } });
+  if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=ips-saved`, 303);
+  return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status), text);
+});
+
+consoleApp.post("/orgs/:org/keys/:key/enabled", async (c) => {
+  const params = keyParams(c);
+  if (!params) return notFound(c, "key");
+  const value = formText((await c.req.parseBody()).enabled);
+  if (value !== "true" && value !== "false") return renderKeyDetail(c, params.orgId, params.keyId, { code: "validation_error", message: "enabled must be true or false" }, 400);
+  const enabled = value === "true";
+  const result = await api<ApiKey>(c, { method: "PATCH", path: `/orgs/${params.orgId}/keys/${params.keyId}`, body: { enabled } });
+  if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=${enabled ? "enabled" : "disabled"}`, 303);
+  return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
 });
 
 consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {

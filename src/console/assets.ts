@@ -49,7 +49,7 @@ td.code { white-space:nowrap; }
 .code, code { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:13px; }
 .muted { color:var(--muted); }
 .badge { display:inline-block; padding:1px 8px; border-radius:999px; font-size:12px; font-weight:600; background:#e5e7eb; }
-.badge.active { background:#dcfae6; color:var(--ok); } .badge.revoked { background:#fee4e2; color:var(--danger); } .badge.expired { background:#fef0c7; color:var(--warn); }
+.badge.active { background:#dcfae6; color:var(--ok); } .badge.revoked { background:#fee4e2; color:var(--danger); } .badge.expired { background:#fef0c7; color:var(--warn); } .badge.disabled { background:#f2f4f7; color:#475467; } .badge.rotate { background:#fef0c7; color:var(--warn); }
 .alert { border-radius:8px; padding:10px 14px; margin:0 0 16px; border:1px solid; }
 .alert.error { background:#fef3f2; border-color:#fda29b; color:#7a271a; }
 .alert.ok { background:#ecfdf3; border-color:#75e0a7; color:#054f31; }

@@ -57,4 +57,23 @@ describe("console: bad input", () => {
     const big = await form("/orgs", jar, { _csrf: csrf, name: "x".repeat(70_000), tier: "free" });
     expect(big.status).toBe(413);
   });
+  it("shows the API's error for malformed allowed IPs, keeps what was typed, and changes nothing", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id, { allowed_ips: ["203.0.113.7"] });
+    const { jar, csrf } = await operator();
+    const res = await form(`/orgs/${id}/keys/${key.id}/allowed-ips`, jar, { _csrf: csrf, allowed_ips: "10.0.0.0/33" });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("validation_error");
+    expect(html).toContain("allowed_ips");
+    expect(html).toContain("10.0.0.0/33</textarea>");
+    expect((await (await adminFetch(`/orgs/${id}/keys/${key.id}`)).json<{ data: { allowed_ips: string[] } }>()).data.allowed_ips).toEqual(["203.0.113.7"]);
+    const created = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "x", scopes: "demo:read", expiry: "30d", allowed_ips: "not-an-ip" });
+    expect(created.status).toBe(400);
+    expect(await created.text()).toContain("allowed_ips");
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toHaveLength(1);
+    const badToggle = await form(`/orgs/${id}/keys/${key.id}/enabled`, jar, { _csrf: csrf, enabled: "maybe" });
+    expect(badToggle.status).toBe(400);
+    expect((await (await adminFetch(`/orgs/${id}/keys/${key.id}`)).json<{ data: { status: string } }>()).data.status).toBe("active");
+  });
 });

@@ -63,4 +63,49 @@ describe("console: happy paths", () => {
     }
     expect((await page("/orgs", jar)).headers.get("location")).toBe("/_keygate/console");
   });
+  it("creates a key with allowed IPs, shows them on the detail page and edits them (one per line; empty: anywhere)", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    const created = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "Fenced", scopes: "demo:read", expiry: "30d", allowed_ips: "203.0.113.7\r\n10.0.0.0/8\r\n" });
+    expect(created.status).toBe(201);
+    const [key] = (await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: (KeyData & { allowed_ips: string[] })[] }>()).data;
+    expect(key!.allowed_ips).toEqual(["203.0.113.7", "10.0.0.0/8"]);
+    const detail = await (await page(`/orgs/${id}/keys/${key!.id}`, jar)).text();
+    expect(detail).toMatch(/id="allowed-ips"><span class="code">203\.0\.113\.7, 10\.0\.0\.0\/8<\/span>/);
+    const saved = await form(`/orgs/${id}/keys/${key!.id}/allowed-ips`, jar, { _csrf: csrfIn(detail), allowed_ips: "2001:db8::/32\n198.51.100.1" });
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get("location")).toContain("notice=ips-saved");
+    const after = await (await adminFetch(`/orgs/${id}/keys/${key!.id}`)).json<{ data: { allowed_ips: string[] } }>();
+    expect(after.data.allowed_ips).toEqual(["2001:db8::/32", "198.51.100.1"]);
+    const cleared = await form(`/orgs/${id}/keys/${key!.id}/allowed-ips`, jar, { _csrf: csrfIn(detail), allowed_ips: "" });
+    expect(cleared.status).toBe(303);
+    expect((await (await adminFetch(`/orgs/${id}/keys/${key!.id}`)).json<{ data: { allowed_ips: string[] } }>()).data.allowed_ips).toEqual([]);
+    expect(await (await page(`/orgs/${id}/keys/${key!.id}`, jar)).text()).toMatch(/id="allowed-ips"><span class="muted">anywhere<\/span>/);
+  });
+
+  it("disables and re-enables a key from its detail page; the list filters status disabled", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    const { jar, csrf } = await operator();
+    const detail = await (await page(`/orgs/${id}/keys/${key.id}`, jar)).text();
+    expect(detail).toContain('name="enabled" value="false"');
+    const off = await form(`/orgs/${id}/keys/${key.id}/enabled`, jar, { _csrf: csrf, enabled: "false" });
+    expect(off.status).toBe(303);
+    expect(off.headers.get("location")).toContain("notice=disabled");
+    expect((await (await adminFetch(`/orgs/${id}/keys/${key.id}`)).json<{ data: { status: string; enabled: boolean } }>()).data).toMatchObject({ status: "disabled", enabled: false });
+    const shown = await (await page(`/orgs/${id}/keys/${key.id}?notice=disabled`, jar)).text();
+    expect(shown).toContain('<span class="badge disabled">disabled</span>');
+    expect(shown).toContain('name="enabled" value="true"');
+    const list = await (await page(`/orgs/${id}/keys?status=disabled`, jar)).text();
+    expect(list).toContain('<option value="disabled" selected="">');
+    expect(list).toContain(`data-key-id="${key.id}"`);
+    const activeList = await (await page(`/orgs/${id}/keys?status=active`, jar)).text();
+    expect(activeList).not.toContain(`data-key-id="${key.id}"`);
+    const on = await form(`/orgs/${id}/keys/${key.id}/enabled`, jar, { _csrf: csrf, enabled: "true" });
+    expect(on.status).toBe(303);
+    expect(on.headers.get("location")).toContain("notice=enabled");
+    expect((await (await adminFetch(`/orgs/${id}/keys/${key.id}`)).json<{ data: { status: string } }>()).data.status).toBe("active");
+    const audit = await (await adminFetch(`/orgs/${id}/audit?key_id=${key.id}`)).json<{ data: { action: string }[] }>();
+    expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(["key.disabled", "key.enabled"]));
+  });
 });

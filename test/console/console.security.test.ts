@@ -114,6 +114,25 @@ describe("console: security", () => {
     expect(after.data.status).toBe("active");
   });
 
+  it("disable and allowed-IPs forms need the CSRF token and the API's write scope; the key is unchanged otherwise", async () => {
+    const { id } = await createOrg();
+    const reader = await createKey(id, { scopes: ["keys:read"] });
+    const target = await createKey(id, { scopes: ["demo:read"] });
+    const { jar: opJar } = await signIn(env.ADMIN_TOKEN!);
+    for (const [path, fields] of [["enabled", { enabled: "false" }], ["allowed-ips", { allowed_ips: "10.0.0.1" }]] as const) {
+      const res = await form(`/orgs/${id}/keys/${target.id}/${path}`, opJar, fields);
+      expect(res.status, path).toBe(403);
+    }
+    const { jar } = await signIn(reader.key);
+    const html = await (await page(`/orgs/${id}/keys/${target.id}`, jar)).text();
+    expect(html).not.toContain('name="enabled"');
+    const res = await form(`/orgs/${id}/keys/${target.id}/enabled`, jar, { _csrf: csrfIn(html), enabled: "false" });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("insufficient_scope");
+    const after = await (await adminFetch(`/orgs/${id}/keys/${target.id}`)).json<{ data: { status: string; allowed_ips: string[] } }>();
+    expect(after.data).toMatchObject({ status: "active", allowed_ips: [] });
+  });
+
   it("an org key sees only its own org: another org's keys page shows the API's 404", async () => {
     const mine = await createOrg();
     const theirs = await createOrg();

@@ -2,10 +2,10 @@ import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../usage_chart";
-import { type ApiKey, maskedKey, StatusBadge, Value } from "./shared";
+import { type ApiKey, maskedKey, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
 /** Fields shown in their own rows above; any other field the API adds is listed after them as it comes. */
-const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "meta", "key"]);
+const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "meta", "key", "allowed_ips", "enabled"]);
 const DATE_FIELD = /_at$/;
 
 export const GRACE_PERIODS = [
@@ -30,10 +30,17 @@ export const KeyDetailPage: FC<{
   limits: LimitRow[];
   error?: ApiError | null;
   notice?: string | null;
-}> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice }) => {
+  /** The allowed-IPs textarea as submitted, kept when the API refused it. */
+  allowedIpsText?: string;
+  /** config.rotationReminderAfterMs: a key this old gets a "rotate soon" badge; null: off. */
+  rotationReminderAfterMs?: number | null;
+}> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice, allowedIpsText, rotationReminderAfterMs }) => {
   const base = `${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`;
   const extra = Object.entries(key).filter(([field]) => !KNOWN.has(field));
   const writable = canWrite(page.session) && key.status === "active";
+  // A disabled key can still be edited and re-enabled; revoked and expired keys are final.
+  const editable = canWrite(page.session) && (key.status === "active" || key.status === "disabled");
+  const allowedIps = Array.isArray(key.allowed_ips) ? (key.allowed_ips as unknown[]).filter((ip): ip is string => typeof ip === "string") : [];
   return (
     <Layout title={`Key ${key.name}`} page={page}>
       <Notice text={notice} />
@@ -47,7 +54,7 @@ export const KeyDetailPage: FC<{
           <dd class="code">{maskedKey(key)}</dd>
           <dt>Status</dt>
           <dd>
-            <StatusBadge status={key.status} />
+            <StatusBadge status={key.status} /> <RotateSoonBadge apiKey={key} reminderAfterMs={rotationReminderAfterMs} />
           </dd>
           <dt>Scopes</dt>
           <dd>
@@ -81,6 +88,8 @@ export const KeyDetailPage: FC<{
               </dd>
             </>
           ) : null}
+          <dt>Allowed IPs</dt>
+          <dd id="allowed-ips">{allowedIps.length === 0 ? <span class="muted">anywhere</span> : <span class="code">{allowedIps.join(", ")}</span>}</dd>
           <dt>Meta</dt>
           <dd>
             <Value value={key.meta} />
@@ -122,6 +131,38 @@ export const KeyDetailPage: FC<{
           </>
         ) : null}
       </section>
+
+      {editable ? (
+        <section class="card" aria-labelledby="restrict-h">
+          <h2 id="restrict-h">Restrictions</h2>
+          <form method="post" action={`${base}/allowed-ips`}>
+            <CsrfField token={page.csrf} />
+            <label for="allowed_ips">Allowed IPs (addresses or CIDR ranges, one per line; empty: anywhere)</label>
+            <textarea id="allowed_ips" name="allowed_ips" rows={4} maxlength={4000} spellcheck={false}>
+              {allowedIpsText ?? allowedIps.join("\n")}
+            </textarea>
+            <button type="submit">Save allowed IPs</button>
+          </form>
+          <form method="post" action={`${base}/enabled`}>
+            <CsrfField token={page.csrf} />
+            {key.status === "disabled" ? (
+              <>
+                <input type="hidden" name="enabled" value="true" />
+                <p>This key is suspended: requests with it get 401 key_disabled until it is enabled again.</p>
+                <button type="submit">Enable</button>
+              </>
+            ) : (
+              <>
+                <input type="hidden" name="enabled" value="false" />
+                <p>Disabling suspends the key (401 key_disabled) without revoking it; it can be enabled again.</p>
+                <button type="submit" class="danger">
+                  Disable
+                </button>
+              </>
+            )}
+          </form>
+        </section>
+      ) : null}
 
       {writable ? (
         <section class="card" aria-labelledby="actions-h">

@@ -1,11 +1,23 @@
 import type { FC } from "hono/jsx";
-import type { ApiError } from "../api";
+import { parseDuration } from "../../duration";
+import type { ExpiryPolicy } from "../../hygiene/expiry_policy";
+import { API_BASE, type ApiError } from "../api";
 import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
-import { type ApiKey, maskedKey, Pager, type Pagination, queryString, StatusBadge, Value } from "./shared";
+import { type ApiKey, maskedKey, Pager, type Pagination, queryString, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
-const STATUSES = ["active", "expired", "revoked"] as const;
+const STATUSES = ["active", "disabled", "expired", "revoked"] as const;
 
-export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pagination?: Pagination; status?: string; error?: ApiError | null; notice?: string | null }> = ({
+export const KeysPage: FC<{
+  page: PageContext;
+  orgId: string;
+  keys: ApiKey[];
+  pagination?: Pagination;
+  status?: string;
+  error?: ApiError | null;
+  notice?: string | null;
+  /** config.rotationReminderAfterMs: keys this old get a "rotate soon" badge; null: off. */
+  rotationReminderAfterMs?: number | null;
+}> = ({
   page,
   orgId,
   keys,
@@ -13,6 +25,7 @@ export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pa
   status,
   error,
   notice,
+  rotationReminderAfterMs,
 }) => {
   const base = `${orgBase(orgId)}/keys`;
   return (
@@ -69,7 +82,7 @@ export const KeysPage: FC<{ page: PageContext; orgId: string; keys: ApiKey[]; pa
                   <Value value={key.scopes} />
                 </td>
                 <td>
-                  <StatusBadge status={key.status} />
+                  <StatusBadge status={key.status} /> <RotateSoonBadge apiKey={key} reminderAfterMs={rotationReminderAfterMs} />
                 </td>
                 <td>
                   <When value={key.created_at} />
@@ -97,6 +110,8 @@ export interface CreateKeyForm {
   expires_at_date?: string;
   limit?: string;
   window?: string;
+  /** One address or CIDR range per line. */
+  allowed_ips?: string;
 }
 
 const EXPIRY_PRESETS = [
@@ -107,15 +122,39 @@ const EXPIRY_PRESETS = [
   ["custom", "On a date"],
 ] as const;
 
-export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Record<string, string>; form: CreateKeyForm; error?: ApiError | null; tierLimits?: string | null }> = ({
-  page,
-  orgId,
-  catalogue,
-  form,
-  error,
-  tierLimits,
-}) => {
-  const expiry = form.expiry ?? "90d";
+/** The presets the expiry policy allows: no "never" when an expiry is required, none longer than MAX_KEY_LIFETIME. */
+export function expiryPresets(policy: ExpiryPolicy | undefined): (typeof EXPIRY_PRESETS)[number][] {
+  if (!policy) return [...EXPIRY_PRESETS];
+  const required = policy.required || policy.maxLifetimeMs !== null;
+  return EXPIRY_PRESETS.filter(([value]) => {
+    if (value === "custom") return true;
+    if (value === "never") return !required;
+    return policy.maxLifetimeMs === null || parseDuration(value)! <= policy.maxLifetimeMs;
+  });
+}
+
+/** 90 days where the policy allows it, else the longest preset it allows, else a date. */
+export function defaultExpiry(policy: ExpiryPolicy | undefined): string {
+  const offered = expiryPresets(policy).map(([value]) => value as string);
+  if (offered.includes("90d")) return "90d";
+  return offered.filter((value) => value !== "never" && value !== "custom").at(-1) ?? "custom";
+}
+
+const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export const CreateKeyPage: FC<{
+  page: PageContext;
+  orgId: string;
+  catalogue: Record<string, string>;
+  form: CreateKeyForm;
+  error?: ApiError | null;
+  tierLimits?: string | null;
+  /** config.expiryPolicy: which presets are offered. */
+  expiryPolicy?: ExpiryPolicy;
+}> = ({ page, orgId, catalogue, form, error, tierLimits, expiryPolicy }) => {
+  const expiry = form.expiry ?? defaultExpiry(expiryPolicy);
+  const presets = expiryPresets(expiryPolicy);
+  const maxDate = expiryPolicy?.maxLifetimeMs ? isoDate(Date.now() + expiryPolicy.maxLifetimeMs) : undefined;
   return (
     <Layout title="Create key" page={page}>
       <ErrorSummary error={error} title="The key was not created" />
@@ -139,14 +178,15 @@ export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Re
         </fieldset>
         <fieldset>
           <legend>Expires</legend>
-          {EXPIRY_PRESETS.map(([value, label]) => (
+          {maxDate ? <p class="hint">This gateway requires keys to expire by {maxDate} at the latest.</p> : expiryPolicy?.required ? <p class="hint">This gateway requires keys to expire.</p> : null}
+          {presets.map(([value, label]) => (
             <div class="check">
               <input type="radio" id={`expiry-${value}`} name="expiry" value={value} checked={expiry === value} />
               <label for={`expiry-${value}`}>{label}</label>
             </div>
           ))}
           <label for="expires_at_date">Expiry date (for "On a date")</label>
-          <input id="expires_at_date" name="expires_at_date" type="date" value={form.expires_at_date ?? ""} />
+          <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} />
         </fieldset>
         <fieldset>
           <legend>Rate limit (optional)</legend>
@@ -162,11 +202,24 @@ export const CreateKeyPage: FC<{ page: PageContext; orgId: string; catalogue: Re
             </div>
           </div>
         </fieldset>
+        <fieldset>
+          <legend>Allowed IPs (optional)</legend>
+          <label for="allowed_ips">Addresses or CIDR ranges the key may be used from, one per line; empty: anywhere</label>
+          <textarea id="allowed_ips" name="allowed_ips" rows={3} maxlength={4000} spellcheck={false} placeholder="203.0.113.0/24">
+            {form.allowed_ips ?? ""}
+          </textarea>
+        </fieldset>
         <button type="submit">Create key</button>
       </form>
     </Layout>
   );
 };
+
+/**
+ * Where a key's holder reads how to keep it: README.md "For the people who receive keys" (#for-the-people-who-receive-keys),
+ * which the API reference served by this gateway repeats in its introduction (Scalar anchors a heading as #description/<slug>).
+ */
+export const KEY_HOLDER_GUIDANCE = `${API_BASE}/docs#description/for-the-people-who-receive-keys`;
 
 /** The one time the full key is on a page. Served with Cache-Control: no-store and never put in a URL. */
 export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey & { key: string }; rotatedFrom?: string }> = ({ page, orgId, apiKey: key, rotatedFrom }) => (
@@ -194,6 +247,10 @@ export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey &
         </button>
       </div>
       <p class="hint" role="status" aria-live="polite" id="copy-status"></p>
+      <p id="key-guidance">
+        Give whoever uses this key <a href={KEY_HOLDER_GUIDANCE}>the guidance for the people who receive keys</a> (README: "For the people who receive keys"): keep it in a secrets
+        manager or an environment variable, never commit it, one key per integration, rotate it with a grace period.
+      </p>
       <a class="button secondary" href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>
         I have stored it
       </a>

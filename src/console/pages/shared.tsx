@@ -71,3 +71,18 @@ export function queryString(params: Record<string, string | number | undefined>)
   const text = search.toString();
   return text ? `?${text}` : "";
 }
+
+const DAY_MS = 86_400_000;
+
+/** A live key at least ROTATION_REMINDER_AFTER old (the age the daily key.rotation_due reminder uses); never when the reminder is off. */
+export function rotationDue(key: ApiKey, reminderAfterMs: number | null | undefined): boolean {
+  if (!reminderAfterMs || typeof key.age_days !== "number") return false;
+  return (key.status === "active" || key.status === "disabled") && key.age_days * DAY_MS >= reminderAfterMs;
+}
+
+export const RotateSoonBadge: FC<{ apiKey: ApiKey; reminderAfterMs?: number | null }> = ({ apiKey, reminderAfterMs }) =>
+  rotationDue(apiKey, reminderAfterMs) ? (
+    <span class="badge rotate" title={`This key is ${String(apiKey.age_days)} days old; rotate it`}>
+      rotate soon
+    </span>
+  ) : null;
