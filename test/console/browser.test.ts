@@ -71,6 +71,16 @@ const visible = (locator: Locator, timeout = 10_000) => locator.first().waitFor(
 const count = (locator: Locator, n: number) => eventually(async () => expect(await locator.count()).toBe(n));
 const attribute = (locator: Locator, name: string, pattern: RegExp) => eventually(async () => expect(await locator.getAttribute(name)).toMatch(pattern));
 
+/** Usage reaches D1 through the usage queue in batches (seconds): the page is reloaded until its chart counts `n` requests. */
+async function reloadUntilChartCounts(page: Page, chart: Locator, n: number): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    if ((await chart.getAttribute("aria-label"))?.includes(`: ${n} requests`)) break;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  await attribute(chart, "aria-label", new RegExp(`: ${n} requests in the last 24 hours`));
+}
+
 /** Every screenshotted page is also checked: each visible control has a label (or an aria-label), each button a name. */
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -168,13 +178,7 @@ describe("console in Chromium", () => {
     await page.waitForURL(`**/keys/${created.id}`);
     expect(await page.content()).not.toContain(key);
     const chart = page.locator("svg.requests");
-    // Usage reaches D1 through the usage queue in batches (seconds), so the page is reloaded until it shows.
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      if ((await chart.getAttribute("aria-label"))?.includes(": 4 requests")) break;
-      await page.waitForTimeout(500);
-      await page.reload();
-    }
-    await attribute(chart, "aria-label", /: 4 requests in the last 24 hours/);
+    await reloadUntilChartCounts(page, chart, 4);
     await count(page.locator("svg.requests rect.s2xx"), 1);
     await count(page.locator("svg.requests rect.s5xx"), 1);
     await visible(page.locator("svg.latency circle").first());
@@ -220,14 +224,8 @@ describe("console in Chromium", () => {
 
     await page.getByRole("link", { name: "Usage", exact: true }).click();
     await hasText(page.locator("table.usage"), "Browser test key");
-    // The rotated key's call may still be on its way through the usage queue: reload until it shows.
-    const orgChart = page.locator("svg.requests");
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      if ((await orgChart.getAttribute("aria-label"))?.includes(": 5 requests")) break;
-      await page.waitForTimeout(500);
-      await page.reload();
-    }
-    await attribute(orgChart, "aria-label", /: 5 requests in the last 24 hours/);
+    // The rotated key's call may still be on its way through the usage queue.
+    await reloadUntilChartCounts(page, page.locator("svg.requests"), 5);
     await shot(page, "10-usage");
 
     expect(foreign).toEqual([]);
