@@ -67,7 +67,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "workers" } },
       // One file at a time: every `npm start` in a checkout shares .wrangler/state, and two at once fail with SQLITE_BUSY.
-      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts", "test/console/browser.test.ts"], exclude: [...configDefaults.exclude, ...unrunnable], environment: "node", testTimeout: 60_000, fileParallelism: false } },
+      // hookTimeout: stopping `npm start` first drains usage (up to 15 s, scripts/start.ts) and then gives workerd 5 s.
+      { extends: false, test: { name: "node", include: ["test/node/**/*.test.ts", "test/console/browser.test.ts"], exclude: [...configDefaults.exclude, ...unrunnable], environment: "node", testTimeout: 60_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },
 });
