@@ -115,6 +115,36 @@ const tick = (value: number) => (Number.isInteger(value) ? String(value) : value
 const hourLabel = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
 /** Stacked bars per hour by status class; the table beside it carries the same numbers for screen readers. */
+/** The horizontal grid lines at 0, half and full scale, labelled with their values. */
+const ValueGrid: FC<{ plotH: number; max: number; unit?: string }> = ({ plotH, max, unit = "" }) => (
+  <>
+    {[0, 0.5, 1].map((f) => {
+      const y = PAD.top + plotH * (1 - f);
+      return (
+        <g>
+          <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} class="grid" />
+          <text x={PAD.left - 6} y={y + 4} text-anchor="end" class="axis">
+            {`${tick(max * f)}${unit}`}
+          </text>
+        </g>
+      );
+    })}
+  </>
+);
+
+/** Every fourth hour's label under its slot. */
+const HourAxis: FC<{ buckets: UsageBucket[]; slot: number; height: number }> = ({ buckets, slot, height }) => (
+  <>
+    {buckets.map((bucket, i) =>
+      i % 4 === 0 ? (
+        <text x={PAD.left + i * slot + slot / 2} y={height - 8} text-anchor="middle" class="axis">
+          {hourLabel(bucket.start)}
+        </text>
+      ) : null,
+    )}
+  </>
+);
+
 export const RequestsChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ buckets, title }) => {
   const height = 200;
   const plotW = WIDTH - PAD.left - PAD.right;
@@ -127,17 +157,7 @@ export const RequestsChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ b
     <figure class="chart">
       <svg viewBox={`0 0 ${WIDTH} ${height}`} role="img" aria-label={`${title}: ${total} requests in the last ${buckets.length} hours`} class="requests">
         <title>{title}</title>
-        {[0, 0.5, 1].map((f) => {
-          const y = PAD.top + plotH * (1 - f);
-          return (
-            <g>
-              <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} class="grid" />
-              <text x={PAD.left - 6} y={y + 4} text-anchor="end" class="axis">
-                {tick(max * f)}
-              </text>
-            </g>
-          );
-        })}
+        <ValueGrid plotH={plotH} max={max} />
         {buckets.map((bucket, i) => {
           let y = PAD.top + plotH;
           const x = PAD.left + i * slot + (slot - barW) / 2;
@@ -151,13 +171,7 @@ export const RequestsChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ b
             </g>
           );
         })}
-        {buckets.map((bucket, i) =>
-          i % 4 === 0 ? (
-            <text x={PAD.left + i * slot + slot / 2} y={height - 8} text-anchor="middle" class="axis">
-              {hourLabel(bucket.start)}
-            </text>
-          ) : null,
-        )}
+        <HourAxis buckets={buckets} slot={slot} height={height} />
       </svg>
       <figcaption>
         <ul class="legend">
@@ -193,17 +207,7 @@ export const LatencyChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ bu
     <figure class="chart">
       <svg viewBox={`0 0 ${WIDTH} ${height}`} role="img" aria-label={title} class="latency">
         <title>{title}</title>
-        {[0, 0.5, 1].map((f) => {
-          const y = PAD.top + plotH * (1 - f);
-          return (
-            <g>
-              <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} class="grid" />
-              <text x={PAD.left - 6} y={y + 4} text-anchor="end" class="axis">
-                {`${tick(max * f)} ms`}
-              </text>
-            </g>
-          );
-        })}
+        <ValueGrid plotH={plotH} max={max} unit=" ms" />
         {series.map(({ name, pick }) => {
           const pts = points(pick);
           return (
@@ -216,13 +220,7 @@ export const LatencyChart: FC<{ buckets: UsageBucket[]; title: string }> = ({ bu
             </g>
           );
         })}
-        {buckets.map((bucket, i) =>
-          i % 4 === 0 ? (
-            <text x={PAD.left + i * slot + slot / 2} y={height - 8} text-anchor="middle" class="axis">
-              {hourLabel(bucket.start)}
-            </text>
-          ) : null,
-        )}
+        <HourAxis buckets={buckets} slot={slot} height={height} />
       </svg>
       <figcaption>
         <ul class="legend">
