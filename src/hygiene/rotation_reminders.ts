@@ -9,6 +9,8 @@ const ROWS_PER_STATEMENT = 500;
 
 /** A key that got a `key.rotation_due` reminder in this run (for the webhook sender). */
 export interface RotationReminder {
+  /** The audit row's id, which is also the webhook event's id. */
+  id: string;
   orgId: string;
   keyId: string;
   name: string;
@@ -22,7 +24,7 @@ const INSERT_REMINDERS = `INSERT INTO audit_events (id, org_id, action, key_id, 
   SELECT value->>0, value->>1, 'key.rotation_due', value->>2, 'keygate', NULL, NULL, 1, value->>3, value->>4, value->>4, value->>5
   FROM json_each(?) WHERE true
   ON CONFLICT(aggregate_key) DO NOTHING
-  RETURNING key_id, org_id`;
+  RETURNING id, key_id, org_id`;
 
 /**
  * The daily reminder (issue 16): every active key older than `afterMs` (ROTATION_REMINDER_AFTER)
@@ -44,10 +46,10 @@ export async function remindRotations(db: D1Database, afterMs: number | null, no
   });
   const written: RotationReminder[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const result = await db.prepare(INSERT_REMINDERS).bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))).all<{ key_id: string; org_id: string }>();
+    const result = await db.prepare(INSERT_REMINDERS).bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))).all<{ id: string; key_id: string; org_id: string }>();
     for (const row of result.results) {
       const key = byId.get(row.key_id)!;
-      written.push({ orgId: row.org_id, keyId: row.key_id, name: key.name, ageDays: Math.floor((now - key.createdAt) / DAY_MS) });
+      written.push({ id: row.id, orgId: row.org_id, keyId: row.key_id, name: key.name, ageDays: Math.floor((now - key.createdAt) / DAY_MS) });
     }
   }
   return written;

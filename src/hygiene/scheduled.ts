@@ -1,5 +1,6 @@
 import { loadConfig } from "../config";
 import type { Env } from "../env";
+import { eventPublisher } from "../webhooks/publish";
 import { remindRotations } from "./rotation_reminders";
 
 /**
@@ -10,5 +11,11 @@ import { remindRotations } from "./rotation_reminders";
 export async function runDailyHygiene(env: Env, now: number): Promise<void> {
   const config = loadConfig(env);
   const reminders = await remindRotations(env.DB, config.rotationReminderAfterMs, now);
-  if (reminders.length > 0) console.log(`keygate: key.rotation_due for ${reminders.length} key(s)`);
+  if (reminders.length === 0) return;
+  console.log(`keygate: key.rotation_due for ${reminders.length} key(s)`);
+  // Audit and webhook (issue 16.2): the event id is the audit row's, so a retried delivery keeps it.
+  const timestamp = new Date(now).toISOString();
+  await eventPublisher(env, config)(
+    reminders.map((r) => ({ id: r.id, type: "key.rotation_due" as const, timestamp, data: { org_id: r.orgId, key_id: r.keyId, actor: "keygate", name: r.name, age_days: r.ageDays } })),
+  );
 }

@@ -1,7 +1,7 @@
 import type { AuditEntry } from "../store/audit";
 
 /** SPEC §10: the events keygate announces. Each is also (or, for key.expiring, only) an audit row. */
-export const WEBHOOK_EVENT_TYPES = ["key.created", "key.updated", "key.revoked", "key.rotated", "key.disabled", "key.enabled", "key.leaked", "key.expiring"] as const;
+export const WEBHOOK_EVENT_TYPES = ["key.created", "key.updated", "key.revoked", "key.rotated", "key.disabled", "key.enabled", "key.leaked", "key.expiring", "key.rotation_due"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /**

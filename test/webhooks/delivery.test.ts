@@ -133,4 +133,22 @@ describe("webhooks", () => {
     // Still once after the deliveries had time to arrive.
     expect(accepted(await deliveriesFor(orgId)).filter((d) => d.body!.type === "key.expiring")).toHaveLength(1);
   });
+
+  it("the daily cron's key.rotation_due reminder is also a webhook, once per key per period, with the audit row's id", async () => {
+    const { id: orgId } = await createOrg();
+    const old = await createKey(orgId);
+    const young = await createKey(orgId);
+    const now = Date.now();
+    await setKeyColumns(old.id, { created_at: now - 100 * 86_400_000 });
+    await delivered(orgId, 2);
+
+    for (let run = 0; run < 2; run++) await worker.scheduled(createScheduledController({ cron: EXPIRING_KEYS_CRON, scheduledTime: now }), env);
+    const all = await delivered(orgId, 3);
+    const due = accepted(all).filter((d) => d.body!.type === "key.rotation_due");
+    expect(due).toHaveLength(1);
+    expect(due[0]!.body!.data).toMatchObject({ key_id: old.id, actor: "keygate", age_days: 100 });
+    expect(due[0]!.body!.data.key_id).not.toBe(young.id);
+    const audit = (await (await adminFetch(`/orgs/${orgId}/audit?action=key.rotation_due`)).json()) as { data: { id: string }[] };
+    expect(audit.data.map((row) => row.id)).toEqual([due[0]!.id]);
+  });
 });
