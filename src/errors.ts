@@ -129,14 +129,35 @@ export function errorResponse(error: KeygateError): Response {
   });
 }
 
-/** The single place an exception becomes an HTTP answer. */
+/**
+ * Hono's own refusals, by status (never by message). The ones our routes can meet: 400 from the
+ * JSON validator when `c.req.json()` fails (the management API takes no forms, so a 400 from Hono
+ * is always unparseable JSON), 415 from the zod-openapi media-type gate, 413 from `bodyLimit`.
+ */
+function fromHttpException(err: HTTPException): KeygateError {
+  switch (err.status) {
+    case 400:
+      return new KeygateError("invalid_json", "the request body is not valid JSON");
+    case 415:
+      return new KeygateError("unsupported_media_type", "request bodies must be JSON: send 'Content-Type: application/json'");
+    case 413:
+      return new KeygateError("payload_too_large", err.message || "request rejected");
+    case 401:
+      return new KeygateError("unauthorized", err.message || "request rejected");
+    case 404:
+      return new KeygateError("not_found", err.message || "request rejected");
+    default:
+      return new KeygateError("validation_error", err.message || "request rejected");
+  }
+}
+
+/**
+ * The single place an exception becomes an error code and an HTTP answer (the hot path calls it
+ * directly, the management API from its `onError`).
+ */
 export function renderError(err: unknown, c?: Context): Response {
   if (err instanceof KeygateError) return errorResponse(err);
-  if (err instanceof HTTPException) {
-    const code: ErrorCode =
-      err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthorized" : err.status === 404 ? "not_found" : "validation_error";
-    return errorResponse(new KeygateError(code, err.message || "request rejected"));
-  }
+  if (err instanceof HTTPException) return errorResponse(fromHttpException(err));
   // Unknown errors never leak internals (or a key that may sit in a message) to the caller.
   console.error("keygate: unhandled error", err instanceof Error ? err.name + ": " + err.message : "unknown", c?.req.method, c?.req.path);
   return errorResponse(new KeygateError("internal_error", "internal error"));

@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
-import { loadConfig } from "../config";
 import { KeygateError } from "../errors";
 import { readCapped, tooLarge } from "../management/body";
-import { type ManagementApp, type ManagementEnv, revocationOf } from "../management/context";
+import type { ManagementApp, ManagementEnv } from "../management/context";
 import { ErrorSchema, RATE_LIMIT_HEADERS } from "../management/schemas";
+import { initServices } from "../management/services";
 import { verifyDerSignature } from "./ecdsa";
 import { githubKeyring } from "./github_keys";
 import { handleLeakReport, LeakLabelSchema, LeakReportSchema } from "./report";
@@ -68,9 +67,7 @@ function badSignature(message: string): KeygateError {
  */
 function failedSignatureLimit(): MiddlewareHandler<ManagementEnv> {
   return async (c, next) => {
-    const config = loadConfig(c.env);
-    c.set("config", config);
-    c.set("db", drizzle(c.env.DB));
+    const { config } = c.get("services");
     const source = clientSource(c.req.raw.headers);
     const refusal = authFailureRefusal(source);
     if (refusal) throw new KeygateError(refusal.code, refusal.message, { headers: { ...refusal.headers, ...authFailureBudgetHeaders(config, source) } });
@@ -90,7 +87,7 @@ function githubSignature(): MiddlewareHandler<ManagementEnv> {
     const signature = raw.headers.get("github-public-key-signature");
     if (!identifier || !signature) throw badSignature("Github-Public-Key-Identifier and Github-Public-Key-Signature are required");
     if (identifier.length > 256 || signature.length > 256) throw badSignature("the signature headers are malformed");
-    const config = c.get("config");
+    const { config } = c.get("services");
     const refuse = async (message: string) => {
       await countAuthFailure(config, c.env, clientSource(raw.headers), { shared: true });
       return badSignature(message);
@@ -112,9 +109,9 @@ export function registerSecretScanningRoutes(app: ManagementApp): void {
     description: "GitHub's base64 DER ECDSA P-256 SHA-256 signature of the raw body, with Github-Public-Key-Identifier naming the key in GITHUB_SECRET_SCANNING_KEYS_URL",
   });
   // POST only, so other methods get the router's 405 rather than a 401 about signatures.
-  app.post(SECRET_SCANNING_PATH, failedSignatureLimit(), githubSignature());
+  app.post(SECRET_SCANNING_PATH, initServices(), failedSignatureLimit(), githubSignature());
   app.openapi(secretScanningRoute, async (c) => {
     const tokens = c.req.valid("json");
-    return c.json(await handleLeakReport(revocationOf(c), c.get("config"), tokens, Date.now()), 200);
+    return c.json(await handleLeakReport(c.get("services").revocation, c.get("services").config, tokens, Date.now()), 200);
   });
 }

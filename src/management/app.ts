@@ -1,22 +1,32 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { HTTPException } from "hono/http-exception";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
-import { registerAuditRoutes } from "./audit";
-import { registerAuthFailureRoutes } from "./auth_failures";
 import { managementAuth } from "./auth";
 import { jsonBody } from "./body";
-import { managementRateLimit } from "./rate_limit";
-import type { ManagementEnv } from "./context";
+import type { ManagementApp, ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
-import { registerKeyLifecycleRoutes } from "./key_lifecycle";
-import { registerKeyLimitRoutes } from "./key_limits";
-import { registerKeyRoutes } from "./keys";
-import { registerOrgRoutes } from "./orgs";
-import { registerScopeRoutes } from "./scopes";
-import { registerUsageRoutes } from "./usage";
+import { managementRateLimit } from "./rate_limit";
+import { registerListAudit } from "./routes/audit.list";
+import { registerListAuthFailures } from "./routes/auth_failures.list";
+import { registerHealth } from "./routes/health";
+import { registerCreateKey } from "./routes/keys.create";
+import { registerGetKey } from "./routes/keys.get";
+import { registerGetKeyLimits } from "./routes/keys.limits";
+import { registerListKeys } from "./routes/keys.list";
+import { registerRevokeKey } from "./routes/keys.revoke";
+import { registerRotateKey } from "./routes/keys.rotate";
+import { registerUpdateKey } from "./routes/keys.update";
+import { registerCreateOrg } from "./routes/orgs.create";
+import { registerGetOrg } from "./routes/orgs.get";
+import { registerListOrgs } from "./routes/orgs.list";
+import { registerUpdateOrg } from "./routes/orgs.update";
+import { registerListScopes } from "./routes/scopes.list";
+import { registerFlushUsage } from "./routes/usage.flush";
+import { registerKeyUsage } from "./routes/usage.key";
+import { registerOrgUsage } from "./routes/usage.org";
+import { registerWhoami } from "./routes/whoami";
+import { initServices } from "./services";
 import { validationHook } from "./validation";
-import { registerWhoamiRoute } from "./whoami";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -26,24 +36,41 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: validationHook }).basePath(BASE_PATH);
 
-// Everything under /orgs is authenticated and takes JSON bodies only. Routes registered later
-// under /orgs (e.g. the usage route) get both, and find the caller in `c.get("caller")`.
-// Each credential is rate limited (SPEC §9) before its body is even read.
-for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, managementAuth(), managementRateLimit(), jsonBody({ maxBytes: MAX_BODY_BYTES }));
-managementApp.use("/whoami", managementAuth(), managementRateLimit());
-for (const path of ["/scopes", "/auth-failures"]) managementApp.use(path, managementAuth(), managementRateLimit());
+// Every authenticated route: services first (config, database, caches), then who is calling, then
+// that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
+// /usage takes JSON bodies of at most 64 KiB only. /health and the docs need none of it.
+const authenticated = [initServices(), managementAuth(), managementRateLimit()];
+for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, ...authenticated, jsonBody({ maxBytes: MAX_BODY_BYTES }));
+for (const path of ["/whoami", "/scopes", "/auth-failures"]) managementApp.use(path, ...authenticated);
 
-registerDocs(managementApp, BASE_PATH);
-registerOrgRoutes(managementApp);
-registerKeyRoutes(managementApp);
-registerKeyLifecycleRoutes(managementApp);
-registerKeyLimitRoutes(managementApp);
-registerAuditRoutes(managementApp);
-registerUsageRoutes(managementApp);
-registerSecretScanningRoutes(managementApp);
-registerWhoamiRoute(managementApp);
-registerScopeRoutes(managementApp);
-registerAuthFailureRoutes(managementApp);
+/**
+ * Every operation, one file each under routes/ (`createRoute` + handler + its own schemas). The order
+ * is the order of the OpenAPI document's paths.
+ */
+const OPERATIONS: ((app: ManagementApp) => void)[] = [
+  registerHealth,
+  (app) => registerDocs(app, BASE_PATH),
+  registerCreateOrg,
+  registerListOrgs,
+  registerGetOrg,
+  registerUpdateOrg,
+  registerCreateKey,
+  registerListKeys,
+  registerGetKey,
+  registerUpdateKey,
+  registerRevokeKey,
+  registerRotateKey,
+  registerGetKeyLimits,
+  registerListAudit,
+  registerFlushUsage,
+  registerKeyUsage,
+  registerOrgUsage,
+  registerSecretScanningRoutes,
+  registerWhoami,
+  registerListScopes,
+  registerListAuthFailures,
+];
+for (const register of OPERATIONS) register(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {
@@ -65,12 +92,5 @@ managementApp.notFound((c) => {
   return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${c.req.path}`), c);
 });
 
-/** Hono and the zod-openapi media-type gate throw HTTPExceptions; give them our codes. */
-function ownError(err: Error): Error {
-  if (!(err instanceof HTTPException)) return err;
-  if (err.status === 415) return new KeygateError("unsupported_media_type", "request bodies must be JSON: send 'Content-Type: application/json'");
-  if (err.status === 400 && /json/i.test(err.message)) return new KeygateError("invalid_json", "the request body is not valid JSON");
-  return err;
-}
-
-managementApp.onError((err, c) => renderError(ownError(err), c));
+// src/errors.ts's renderError is the one place an exception becomes an error code (Hono's own included).
+managementApp.onError((err, c) => renderError(err, c));

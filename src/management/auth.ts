@@ -1,15 +1,12 @@
-import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
-import { keyCacheFor } from "../cache";
-import { type Config, loadConfig } from "../config";
 import { grantsScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
 import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
 import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
-import { type AuthFailureReasonCode, usageRecorder } from "../usage/record";
+import type { AuthFailureReasonCode } from "../usage/record";
 import { assertIpAllowed } from "../restrictions";
-import type { Caller, ManagementEnv } from "./context";
+import type { Caller, ManagementEnv, Services } from "./context";
 
 /** The scopes that guard the management API; `admin` grants all of them. */
 export type ManagementScope = "keys:read" | "keys:write" | "audit:read";
@@ -40,11 +37,12 @@ async function sameSecret(presented: string, expected: string): Promise<boolean>
 async function recordAuthFailure(
   failure: { reason: AuthFailureReasonCode; keyId?: string | null; orgId?: string | null },
   source: string,
+  services: Services,
   env: ManagementEnv["Bindings"],
-  config: Config,
   ctx: ExecutionContext,
 ): Promise<void> {
-  usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS }).authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
+  const { config } = services;
+  services.usage.authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
   // Malformed keys are counted in the isolate only: SPEC §2 promises they cost no limiter call.
   if (failure.reason !== "missing_credentials") await countAuthFailure(config, env, source, { shared: failure.reason !== "malformed_key" });
 }
@@ -54,7 +52,8 @@ async function recordAuthFailure(
  * through the same `verifyKey` as the hot path (format, cache, revoked, expired). Without a
  * configured ADMIN_TOKEN the operator path is closed, never open.
  */
-async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings"], config: Config, ctx: ExecutionContext): Promise<Caller> {
+async function authenticateCaller(headers: Headers, services: Services, env: ManagementEnv["Bindings"], ctx: ExecutionContext): Promise<Caller> {
+  const { config } = services;
   const source = clientSource(headers);
   const refusal = authFailureRefusal(source);
   if (refusal) throw refusal;
@@ -68,30 +67,29 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
   if (credential.startsWith(config.keyPrefix)) {
     let key;
     try {
-      key = await verifyKey(credential, config, keyCacheFor(env, config, ctx));
+      key = await verifyKey(credential, config, services.keyCache);
     } catch (err) {
-      if (err instanceof AuthFailure) await recordAuthFailure({ reason: err.reason, keyId: err.record?.id, orgId: err.record?.orgId }, source, env, config, ctx);
+      if (err instanceof AuthFailure) await recordAuthFailure({ reason: err.reason, keyId: err.record?.id, orgId: err.record?.orgId }, source, services, env, ctx);
       throw err;
     }
     // A stolen org key is as useless on the management API as at the gateway.
     assertIpAllowed(key, headers);
     return { kind: "key", key };
   }
-  await recordAuthFailure({ reason: "invalid_admin_token" }, source, env, config, ctx);
+  await recordAuthFailure({ reason: "invalid_admin_token" }, source, services, env, ctx);
   throw new KeygateError("unauthorized", "the operator token is not valid", {
     headers: { "WWW-Authenticate": wwwAuthenticate("invalid_token") },
   });
 }
 
-/** Loads config, opens the database and identifies the caller for every authenticated route. */
+/** Identifies the caller of every authenticated route (after the init middleware has set up the services). */
 export function managementAuth(): MiddlewareHandler<ManagementEnv> {
   return async (c, next) => {
-    const config = loadConfig(c.env);
-    c.set("config", config);
-    c.set("db", drizzle(c.env.DB));
+    const services = c.get("services");
+    const { config } = services;
     let caller: Caller;
     try {
-      caller = await authenticateCaller(c.req.raw.headers, c.env, config, c.executionCtx as ExecutionContext);
+      caller = await authenticateCaller(c.req.raw.headers, services, c.env, c.executionCtx as ExecutionContext);
     } catch (err) {
       // No credential's budget applies yet: the answer carries the source's failed-authentication budget.
       if (!(err instanceof KeygateError)) throw err;

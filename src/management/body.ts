@@ -8,7 +8,16 @@ export function tooLarge(maxBytes: number): KeygateError {
   return new KeygateError("payload_too_large", `the request body exceeds ${maxBytes} bytes`);
 }
 
-/** Reads at most `maxBytes`, counting what really arrives: a Content-Length can be absent (chunked) or wrong. */
+/**
+ * Reads at most `maxBytes`, counting what really arrives: a Content-Length can be absent (chunked) or wrong.
+ *
+ * Hand-written rather than Hono's `bodyLimit` (hono/body-limit), which does the same for a body
+ * without Content-Length but trusts a declared one: with `Content-Length: 100` it reads whatever
+ * follows, unbounded. workerd's HTTP server frames a request by its Content-Length, but a request
+ * made in process (a service binding, `exports.default.fetch`, the console's calls into
+ * `managementApp`) keeps whatever header and body it was given; test/management/keys.error.test.ts
+ * ("... when the Content-Length is wrong") shows this one answering 413 there.
+ */
 export async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];

@@ -1,20 +1,39 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { keyCacheFor } from "../cache";
 import type { KeyCache, KeyRecord } from "../cache/interface";
 import type { Config } from "../config";
 import type { Env } from "../env";
+import type { RateLimiter } from "../ratelimit/interface";
 import type { Db } from "../store/conditional";
-import { eventPublisher, type PublishEvents } from "../webhooks/publish";
-import { tellLimiterKeyEnded } from "./key_limits";
+import type { UsageRecorder } from "../usage/record";
+import type { PublishEvents } from "../webhooks/publish";
 import type { RevocationDeps } from "./revocation";
 
 /** Who is calling: the operator (ADMIN_TOKEN) or one org's API key. */
 export type Caller = { kind: "operator" } | { kind: "key"; key: KeyRecord };
 
+/**
+ * What a management handler works with, made once per request by the init middleware
+ * (src/management/services.ts) before anyone is authenticated. Handlers take them from
+ * `c.get("services")` and never build their own.
+ */
+export interface Services {
+  config: Config;
+  db: Db;
+  /** The key-record cache this request can purge (this isolate's memory and KV). */
+  keyCache: KeyCache;
+  /** Queues webhook events for changes this request made (a no-op without WEBHOOK_URL). */
+  publish: PublishEvents;
+  /** The store the gateway counts in (peek, endKey, keyChanged); made on first use. */
+  readonly limiter: RateLimiter;
+  /** This isolate's usage buffer (auth failures, flush). */
+  readonly usage: UsageRecorder;
+  /** What a revoke needs: database, caches, webhooks and the key's limiter object. */
+  readonly revocation: RevocationDeps;
+}
+
 export interface ManagementEnv {
   Bindings: Env;
-  Variables: { config: Config; db: Db; caller: Caller };
+  Variables: { services: Services; caller: Caller };
 }
 
 export type ManagementApp = OpenAPIHono<ManagementEnv>;
@@ -22,23 +41,4 @@ export type ManagementApp = OpenAPIHono<ManagementEnv>;
 /** The `actor` written to the audit trail. */
 export function actorOf(caller: Caller): string {
   return caller.kind === "operator" ? "operator" : caller.key.id;
-}
-
-/** The key-record cache this request can purge (this isolate's memory and KV). */
-export function keyCacheOf(c: Context<ManagementEnv>): KeyCache {
-  return keyCacheFor(c.env, c.get("config"), c.executionCtx as ExecutionContext);
-}
-
-/** Queues webhook events for changes this request made (a no-op without WEBHOOK_URL). */
-export function publisherOf(c: Context<ManagementEnv>): PublishEvents {
-  return eventPublisher(c.env, c.get("config"));
-}
-
-export function revocationOf(c: Context<ManagementEnv>): RevocationDeps {
-  return {
-    db: c.get("db"),
-    cache: keyCacheOf(c),
-    publish: publisherOf(c),
-    tellEnded: (row, at) => tellLimiterKeyEnded(c, row, { reason: "revoked", at }),
-  };
 }

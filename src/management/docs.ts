@@ -1,9 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { html } from "hono/html";
 import { secureHeaders } from "hono/secure-headers";
-import { configStatus } from "../config";
 import type { ManagementApp } from "./context";
-import { ErrorSchema } from "./schemas";
 
 const DESCRIPTION = [
   "Manage orgs, API keys and the audit trail of a keygate gateway.",
@@ -22,23 +19,6 @@ const DESCRIPTION = [
   "Within /v1 changes are additive only (new endpoints, optional fields, response fields, error codes, status values); clients must ignore unknown fields.",
 ].join("\n");
 
-const healthRoute = createRoute({
-  operationId: "health",
-  method: "get",
-  path: "/health",
-  tags: ["meta"],
-  summary: "Liveness and config validity (no auth)",
-  description: "No credentials, no rate limit and no storage access: a probe must stay cheap (see .spectral.yaml for the rules this route is exempt from). Answers 200 while the worker is up. `config` is `invalid` when the gateway's configuration does not parse (then every other request answers 500 `gateway_misconfigured`); the reasons are in the worker's log and in `npm run check-config`, never here.",
-  security: [],
-  responses: {
-    200: {
-      description: "The worker is up; `status` is `degraded` when the config is invalid",
-      content: { "application/json": { schema: z.object({ data: z.object({ status: z.enum(["ok", "degraded"]), config: z.enum(["valid", "invalid"]) }) }) } },
-    },
-    500: { description: "Internal error", content: { "application/json": { schema: ErrorSchema } } },
-  },
-});
-
 const TAGS = [
   { name: "orgs", description: "Tenants (operator only, except reading one's own org)" },
   { name: "keys", description: "An org's API keys: create, list, read, change, revoke, rotate, usage" },
@@ -49,13 +29,8 @@ const TAGS = [
   { name: "secret-scanning", description: "GitHub's secret scanning partner endpoint: signed by GitHub, no keygate credential" },
 ];
 
-/** /health, the OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
+/** The OpenAPI 3.1 document generated from the route schemas, and the interactive docs. No auth. */
 export function registerDocs(app: ManagementApp, basePath: string): void {
-  app.openapi(healthRoute, (c) => {
-    const config = configStatus(c.env);
-    return c.json({ data: { status: config === "valid" ? ("ok" as const) : ("degraded" as const), config } }, 200);
-  });
-
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",

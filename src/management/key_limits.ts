@@ -1,21 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { type Config, consistencyMode, MAX_LIMITS_PER_KEY, MAX_WINDOW_MS, MIN_WINDOW_MS, POLICY_NAME, quotaPeriod } from "../config";
 import { formatDuration, parseDuration } from "../duration";
 import { KeygateError } from "../errors";
-import { limiterFor } from "../ratelimit";
-import { policySeconds } from "../ratelimit/counters";
-import { secondsUntil } from "../ratelimit/headers";
-import { RateLimiterUnavailableError } from "../ratelimit/interface";
-import type { KeyEnd, RateLimiter } from "../ratelimit/interface";
-import { limiterScope, limitPlan } from "../ratelimit/policy";
-import type { KeyRow } from "../store/keys";
-import { findKey } from "../store/keys";
-import { findOrg } from "../store/orgs";
 import { type KeyLimits, keyLimitsOf, type KeyWindowLimit, type StoredKeyLimits } from "../store/schema";
-import { authorizeOrg, orgNotFound } from "./auth";
-import type { Caller, ManagementApp, ManagementEnv } from "./context";
-import type { Context } from "hono";
-import { dataOf, errorResponses, idString, int32, int64, iso, jsonResponse, KeyIdParams, security, timestamp } from "./schemas";
+import type { Caller } from "./context";
+import { int32 } from "./schemas";
 import { invalidFields } from "./validation";
 
 const windowText = z
@@ -139,111 +128,3 @@ export function presentKeyLimits(stored: StoredKeyLimits | null) {
     quota: limits?.quota ?? null,
   };
 }
-
-// GET /orgs/{org_id}/keys/{key_id}/limits --------------------------------------------------------
-
-const PolicyStateSchema = z
-  .object({
-    name: z.string().max(32).openapi({ example: "default" }),
-    kind: z.enum(["window", "quota"]),
-    limit: int64(1),
-    window: z.string().max(16).nullable().openapi({ description: 'The window ("60s"); null for a quota', example: "60s" }),
-    period: quotaPeriod.nullable().openapi({ description: "The quota's UTC calendar period; null for a window" }),
-    seconds: int32(1, 2_678_400).openapi({ description: "The span in RateLimit-Policy's w= (a month counts 30 days)" }),
-    remaining: int64(0).openapi({ description: "Units left now" }),
-    reset_at: timestamp.nullable().openapi({ description: "When the next unit comes back (a quota: when the period resets); null when nothing is spent" }),
-    reset_seconds: int32(0, 2_678_400).nullable(),
-  })
-  .openapi("LimitState");
-
-const KeyLimitsSchema = z
-  .object({
-    key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
-    mode: consistencyMode,
-    shared_with_rotation_chain_of: idString("key_8hQ2vN5mXcR1tLp0WzKa").openapi({ description: "The first key of this key's rotation chain: its successors share these counters" }),
-    policies: z.array(PolicyStateSchema).max(32),
-  })
-  .openapi("KeyLimits");
-
-const getKeyLimitsRoute = createRoute({
-  method: "get",
-  path: "/orgs/{org_id}/keys/{key_id}/limits",
-  tags: ["keys"],
-  operationId: "getKeyLimits",
-  summary: "Every limit of a key with what is left, read without spending (needs keys:read)",
-  description: "Windows, quota and the org aggregate, as the gateway counts them; reading spends nothing. Fast-mode spend not yet reported by an isolate is not included.",
-  security,
-  request: { params: KeyIdParams },
-  responses: { 200: jsonResponse(dataOf(KeyLimitsSchema), "The key's limits"), ...errorResponses(401, 403, 404, 503) },
-});
-
-export function registerKeyLimitRoutes(app: ManagementApp): void {
-  app.openapi(getKeyLimitsRoute, async (c) => {
-    const { org_id, key_id } = c.req.valid("param");
-    authorizeOrg(c.get("caller"), org_id, "keys:read");
-    const db = c.get("db");
-    const [row, org] = await Promise.all([findKey(db, org_id, key_id), findOrg(db, org_id)]);
-    if (!org) throw orgNotFound(org_id);
-    if (!row) throw new KeygateError("not_found", `key ${key_id} not found`);
-    const config = c.get("config");
-    const plan = limitPlan(config, { id: row.id, orgId: org_id, tier: org.tier, scopes: row.scopes, expiresAt: row.expiresAt, revokedAt: row.revokedAt, rateLimit: row.rateLimit, limiterId: row.limiterId });
-    let states: { remaining: number; resetAt: number }[];
-    try {
-      const answer = await limiterFor(config, c.env).store.peek(plan, 1);
-      states = answer.policies.map((p) => ({ remaining: p.remaining, resetAt: p.remaining === p.limit ? 0 : p.resetAt }));
-    } catch (err) {
-      if (!(err instanceof RateLimiterUnavailableError)) throw err;
-      throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
-    }
-    const now = Date.now();
-    return c.json(
-      {
-        data: {
-          key_id: row.id,
-          mode: plan.mode,
-          shared_with_rotation_chain_of: row.limiterId ?? row.id,
-          policies: plan.counters.map(({ policy }, i) => {
-            const state = states[i]!;
-            const reset = state.resetAt > 0 && Number.isFinite(state.resetAt) ? state.resetAt : null;
-            return {
-              name: policy.name,
-              kind: policy.kind,
-              limit: policy.limit,
-              window: policy.kind === "window" ? formatDuration(policy.windowMs) : null,
-              period: policy.kind === "quota" ? policy.period : null,
-              seconds: policySeconds(policy),
-              remaining: state.remaining,
-              reset_at: iso(reset),
-              reset_seconds: reset === null ? null : secondsUntil(reset, now),
-            };
-          }),
-        },
-      },
-      200,
-    );
-  });
-}
-
-/**
- * Tells the key's limiter object that the key ended (revoke, rotate) or changed (PATCH), so every
- * gateway request for it, wherever its cached record is stale, learns it in the call it already
- * makes (SPEC §7). Best effort after the commit: D1 is the truth, and the caller's retry (revoke is
- * idempotent and tells again) finishes a notice that failed; until then the cache bound applies.
- */
-async function tellLimiter(c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, what: string, tell: (store: RateLimiter, scope: string) => Promise<void>): Promise<void> {
-  const config = c.get("config");
-  const org = await findOrg(c.get("db"), row.orgId);
-  const scope = org && limiterScope(config, { orgId: row.orgId, tier: org.tier, id: row.id, limiterId: row.limiterId });
-  if (!scope) return;
-  try {
-    await tell(limiterFor(config, c.env).store, scope);
-  } catch (err) {
-    console.warn(`keygate: telling the limiter that key ${row.id} ${what} failed (the cache bound applies until a retry): ${err instanceof Error ? err.message : "error"}`);
-  }
-}
-
-export const tellLimiterKeyEnded = (c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, end: KeyEnd) =>
-  tellLimiter(c, row, "ended", (store, scope) => store.endKey(scope, row.id, end));
-
-export const tellLimiterKeyChanged = (c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "orgId" | "limiterId">, at: number) =>
-  tellLimiter(c, row, "changed", (store, scope) => store.keyChanged(scope, row.id, at));

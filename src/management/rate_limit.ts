@@ -16,7 +16,7 @@ import type { ManagementEnv } from "./context";
  */
 export function managementRateLimit(): MiddlewareHandler<ManagementEnv> {
   return async (c, next) => {
-    const config = c.get("config");
+    const { config } = c.get("services");
     const caller = c.get("caller");
     const { limit, windowMs } = config.managementRateLimit;
     const plan = singleWindowPlan(caller.kind === "operator" ? "mgmt:operator" : `mgmt:${caller.key.id}`, limit, windowMs);

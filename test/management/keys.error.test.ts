@@ -149,6 +149,18 @@ describe("keys: body handling", () => {
     await expectError(await exports.default.fetch(request), 413, "payload_too_large");
   });
 
+  it("counts the bytes actually streamed when the Content-Length is wrong (smaller than the body)", async () => {
+    const { id } = await createOrg();
+    const request = new Request(`http://gw.test${MANAGEMENT}/orgs/${id}/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json", "content-length": "100" },
+      body: big(64 * 1024 + 1),
+    });
+    expect(request.headers.get("content-length")).toBe("100");
+    const { exports } = await import("cloudflare:workers");
+    await expectError(await exports.default.fetch(request), 413, "payload_too_large");
+  });
+
   it("accepts a body of exactly 64 KiB (then judges its content)", async () => {
     const { id } = await createOrg();
     const res = await adminFetch(`/orgs/${id}/keys`, { method: "POST", headers: { "content-type": "application/json" }, body: big(64 * 1024) });

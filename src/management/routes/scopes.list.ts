@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { BUILTIN_SCOPES } from "../config";
-import type { ManagementApp } from "./context";
-import { dataOf, errorResponses, jsonResponse, security } from "./schemas";
+import { BUILTIN_SCOPES } from "../../config";
+import type { ManagementApp } from "../context";
+import { dataOf, errorResponses, jsonResponse, security } from "../schemas";
 
 // Scope discovery (issue 16): what a key can be given, for the people and programs creating keys.
 
@@ -28,10 +28,10 @@ const listScopesRoute = createRoute({
   responses: { 200: jsonResponse(dataOf(z.array(ScopeSchema).max(1000)), "The catalogue, built-in scopes first"), ...errorResponses(401, 403) },
 });
 
-export function registerScopeRoutes(app: ManagementApp): void {
+export function registerListScopes(app: ManagementApp): void {
   app.openapi(listScopesRoute, (c) => {
     // Authenticated by the middleware: any valid operator token or org key may read the catalogue.
-    const scopes = Object.entries(c.get("config").scopes).map(([name, description]) => ({ name, description, builtin: Object.hasOwn(BUILTIN_SCOPES, name) }));
+    const scopes = Object.entries(c.get("services").config.scopes).map(([name, description]) => ({ name, description, builtin: Object.hasOwn(BUILTIN_SCOPES, name) }));
     return c.json({ data: scopes }, 200);
   });
 }

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { AUDIT_ACTIONS, type AuditAction, listAudit } from "../store/audit";
-import { findOrg } from "../store/orgs";
-import { authorizeOrg, orgNotFound } from "./auth";
-import type { ManagementApp } from "./context";
-import { AuditEventSchema, presentAuditEvent } from "./representations";
-import { errorResponses, ID_PATTERN, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security } from "./schemas";
+import { AUDIT_ACTIONS, type AuditAction, listAudit } from "../../store/audit";
+import { findOrg } from "../../store/orgs";
+import { authorizeOrg, orgNotFound } from "../auth";
+import type { ManagementApp } from "../context";
+import { AuditEventSchema, presentAuditEvent } from "../representations";
+import { errorResponses, ID_PATTERN, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security } from "../schemas";
 
 const ACTION_LIST = new RegExp(`^(${AUDIT_ACTIONS.map((a) => a.replace(".", "\\.")).join("|")})(,(${AUDIT_ACTIONS.map((a) => a.replace(".", "\\.")).join("|")}))*$`);
 
@@ -33,12 +33,12 @@ const listAuditRoute = createRoute({
   responses: { 200: jsonResponse(pageOf(AuditEventSchema), "A page of audit events"), ...errorResponses(400, 401, 403, 404) },
 });
 
-export function registerAuditRoutes(app: ManagementApp): void {
+export function registerListAudit(app: ManagementApp): void {
   app.openapi(listAuditRoute, async (c) => {
     const { org_id } = c.req.valid("param");
     authorizeOrg(c.get("caller"), org_id, "audit:read");
     const query = c.req.valid("query");
-    const db = c.get("db");
+    const { db } = c.get("services");
     if (!(await findOrg(db, org_id))) throw orgNotFound(org_id);
     const filters = {
       actions: query.action?.split(",") as AuditAction[] | undefined,

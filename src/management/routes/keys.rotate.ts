@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and } from "drizzle-orm";
-import { parseDuration } from "../duration";
-import { KeygateError } from "../errors";
-import { newId } from "../keys/ids";
-import { recordAuditIf } from "../store/audit";
-import { changedRows } from "../store/conditional";
+import { parseDuration } from "../../duration";
+import { KeygateError } from "../../errors";
+import { newId } from "../../keys/ids";
+import { recordAuditIf } from "../../store/audit";
+import { changedRows } from "../../store/conditional";
 import {
   expireKeyAt,
   findKey,
@@ -13,21 +13,19 @@ import {
   keyExists,
   type KeyRow,
   keyStatus,
-  keyUnchanged,
   revokeKeyWhen,
   rotatable,
   underKeyLimit,
-} from "../store/keys";
-import { findOrg } from "../store/orgs";
-import { eventOf } from "../webhooks/events";
-import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "./auth";
-import { retryOnStale, STALE } from "./concurrency";
-import { actorOf, keyCacheOf, type ManagementApp, publisherOf, revocationOf } from "./context";
-import { tellLimiterKeyEnded } from "./key_limits";
-import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "./keys";
-import { revokeKeys } from "./revocation";
-import { CreatedKeySchema, KeySchema, presentKey } from "./representations";
-import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "./schemas";
+} from "../../store/keys";
+import { findOrg } from "../../store/orgs";
+import { eventOf } from "../../webhooks/events";
+import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "../auth";
+import { retryOnStale, STALE } from "../concurrency";
+import { actorOf, type ManagementApp } from "../context";
+import { tellLimiterKeyEnded } from "../limiter_notice";
+import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "../keys";
+import { CreatedKeySchema, presentKey } from "../representations";
+import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "../schemas";
 
 const MAX_GRACE_MS = 7 * 86_400_000;
 
@@ -40,22 +38,6 @@ const RotateKeyBody = z
   })
   .superRefine(refineExpiry)
   .openapi("RotateKey");
-
-const revokeKeyRoute = createRoute({
-  operationId: "revokeKey",
-  method: "post",
-  path: "/orgs/{org_id}/keys/{key_id}/revoke",
-  tags: ["keys"],
-  summary: "Revoke a key (needs keys:write): immediate, permanent, idempotent",
-  description: [
-    "Revoking a revoked key answers 200 with the original revoked_at and writes no second audit event.",
-    "An org key may not revoke a key holding a scope it lacks (403 insufficient_scope).",
-    "409 conflict only if the key kept changing concurrently through every retry.",
-  ].join(" "),
-  security,
-  request: { params: KeyIdParams },
-  responses: { 200: jsonResponse(dataOf(KeySchema), "The revoked key"), ...errorResponses(401, 403, 404, 409, 413, 415) },
-});
 
 const rotateKeyRoute = createRoute({
   operationId: "rotateKey",
@@ -89,25 +71,7 @@ function notRotatable(row: KeyRow, successor: KeyRow | null, now: number): Keyga
   return null;
 }
 
-export function registerKeyLifecycleRoutes(app: ManagementApp): void {
-  app.openapi(revokeKeyRoute, async (c) => {
-    const caller = c.get("caller");
-    const { org_id, key_id } = c.req.valid("param");
-    authorizeOrg(caller, org_id, "keys:write");
-    const db = c.get("db");
-    return retryOnStale(`key ${key_id}`, async () => {
-      const row = await findKey(db, org_id, key_id);
-      if (!row) throw keyNotFound(key_id);
-      assertCanManage(caller, row);
-      const now = Date.now();
-      // Idempotent: a revoked key is only purged again (revokeKeys purges on every call).
-      const { stale } = await revokeKeys(revocationOf(c), [{ row }], actorOf(caller), now);
-      // Changed meanwhile (updated, rotated or revoked by someone else): read it again.
-      if (stale.has(row.id)) return STALE;
-      return c.json({ data: presentKey(row.revokedAt === null ? { ...row, revokedAt: now, updatedAt: now } : row, now) }, 200);
-    });
-  });
-
+export function registerRotateKey(app: ManagementApp): void {
   app.openapi(rotateKeyRoute, async (c) => {
     const caller = c.get("caller");
     const { org_id, key_id } = c.req.valid("param");
@@ -115,7 +79,8 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
     const body = c.req.valid("json");
     const gracePeriod = body.grace_period ?? "0s";
     const graceMs = parseDuration(gracePeriod)!;
-    const db = c.get("db");
+    const services = c.get("services");
+    const { db, config } = services;
     return retryOnStale(`key ${key_id}`, async () => {
       const old = await findKey(db, org_id, key_id);
       if (!old) throw keyNotFound(key_id);
@@ -135,8 +100,8 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
       // The new key is enabled even if the old one was disabled: rotating is how a suspension ends.
       const lifetime = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
       const expiresAt = body.expires_in !== undefined || body.expires_at !== undefined ? expiryOf(body, now) : lifetime === null ? null : now + lifetime;
-      assertExpiryPolicy(c.get("config"), body, expiresAt, now);
-      const { key, row } = await mintKey(c.get("config"), { ...settings, expiresAt, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
+      assertExpiryPolicy(config, body, expiresAt, now);
+      const { key, row } = await mintKey(config, { ...settings, expiresAt, rotatedFrom: old.id, limiterId: old.limiterId ?? old.id }, now);
       const oldExpiresAt = graceMs === 0 ? null : Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, now + graceMs);
       const canRotate = graceMs === 0 ? rotatable(db, org_id, old.id, now, old.version) : and(rotatable(db, org_id, old.id, now, old.version), underKeyLimit(db, org_id, now, old.id))!;
       const written = keyExists(db, row.id);
@@ -166,9 +131,9 @@ export function registerKeyLifecycleRoutes(app: ManagementApp): void {
         if (!org) throw orgNotFound(org_id);
         throw keyLimitReached(org_id, org.maxActiveKeys);
       }
-      await keyCacheOf(c).purge([old.hash, row.hash]);
-      await tellLimiterKeyEnded(c, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
-      await publisherOf(c)([eventOf(rotated, now), eventOf(created, now)]);
+      await services.keyCache.purge([old.hash, row.hash]);
+      await tellLimiterKeyEnded(services, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
+      await services.publish([eventOf(rotated, now), eventOf(created, now)]);
       c.header("Cache-Control", "no-store");
       return c.json({ data: { ...presentKey(row, now), key } }, 201);
     });

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { ManagementApp } from "./context";
-import { errorResponses, idString, jsonResponse, security } from "./schemas";
+import type { ManagementApp } from "../context";
+import { errorResponses, idString, jsonResponse, security } from "../schemas";
 
 const WhoamiSchema = z
   .object({
@@ -22,7 +22,7 @@ const whoamiRoute = createRoute({
   responses: { 200: jsonResponse(z.object({ data: WhoamiSchema }), "The caller"), ...errorResponses(401, 403, 404) },
 });
 
-export function registerWhoamiRoute(app: ManagementApp): void {
+export function registerWhoami(app: ManagementApp): void {
   app.openapi(whoamiRoute, (c) => {
     const caller = c.get("caller");
     c.header("Cache-Control", "no-store");

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { listAuthFailures } from "../store/auth_failures";
-import { requireOperator } from "./auth";
-import type { ManagementApp } from "./context";
-import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "./schemas";
+import { listAuthFailures } from "../../store/auth_failures";
+import { requireOperator } from "../auth";
+import type { ManagementApp } from "../context";
+import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "../schemas";
 
 // Failed-auth visibility for the operator (issue 16): failures that belong to no org (unknown,
 // malformed or missing keys, bad operator tokens) are aggregated per source, reason and hour by the
@@ -56,7 +56,7 @@ const listAuthFailuresRoute = createRoute({
   },
 });
 
-export function registerAuthFailureRoutes(app: ManagementApp): void {
+export function registerListAuthFailures(app: ManagementApp): void {
   app.openapi(listAuthFailuresRoute, async (c) => {
     requireOperator(c.get("caller"));
     const query = c.req.valid("query");
@@ -66,7 +66,7 @@ export function registerAuthFailureRoutes(app: ManagementApp): void {
       since: query.since === undefined ? undefined : instant(query.since),
       until: query.until === undefined ? undefined : instant(query.until, "end"),
     };
-    const { rows, buckets, failures, sources } = await listAuthFailures(c.get("db"), filters, { page: query.page, perPage: query.per_page });
+    const { rows, buckets, failures, sources } = await listAuthFailures(c.get("services").db, filters, { page: query.page, perPage: query.per_page });
     return c.json(
       {
         data: {
