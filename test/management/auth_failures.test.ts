@@ -5,7 +5,10 @@ import { describe, expect, it } from "vitest";
 import { consumeUsage } from "../../src/usage/consumer";
 import { type AuthFailureRecord, type FailureAggregate, USAGE_MESSAGE_VERSION, type UsageMessage } from "../../src/usage/record";
 import { adminFetch, createKey, createOrg, gatewayFetch, keyFetch, MANAGEMENT } from "../harness";
+import { securityTests } from "./security";
 import { expectError, expectJson } from "./support";
+
+securityTests({ method: "GET", path: "/auth-failures", allows: "operator" });
 
 interface Bucket {
   hour: string;
