@@ -168,6 +168,12 @@ describe("POST /secret-scanning/github", () => {
     await expectError(await worker.report(huge, null), 413, "payload_too_large");
   });
 
+  it("a signed body sent as anything but JSON answers 415 unsupported_media_type (zod-openapi's media-type gate, in our envelope)", async () => {
+    const { signer, worker } = await scanningSetup();
+    const body = JSON.stringify(leakItems([{ token: "x" }]));
+    await expectError(await worker.report(body, signer, { headers: { "content-type": "text/plain" } }), 415, "unsupported_media_type");
+  });
+
   it("GitHub rotating its key (a new identifier) makes the worker refetch the keys once", async () => {
     const { keys, signer, worker } = await scanningSetup();
     const { id: orgId } = await createOrg();
