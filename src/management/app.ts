@@ -44,10 +44,11 @@ for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, ...
 for (const path of ["/whoami", "/scopes", "/auth-failures"]) managementApp.use(path, ...authenticated);
 
 /**
- * Every operation, one file each under routes/ (`createRoute` + handler + its own schemas). The order
- * is the order of the OpenAPI document's paths.
+ * Every route: each operation in its own file under routes/ (`createRoute` + handler + its own
+ * schemas), the docs, and GitHub's secret-scanning endpoint. This order is the order of the OpenAPI
+ * document's paths.
  */
-const OPERATIONS: ((app: ManagementApp) => void)[] = [
+const ROUTES: ((app: ManagementApp) => void)[] = [
   registerHealth,
   (app) => registerDocs(app, BASE_PATH),
   registerCreateOrg,
@@ -70,7 +71,7 @@ const OPERATIONS: ((app: ManagementApp) => void)[] = [
   registerListScopes,
   registerListAuthFailures,
 ];
-for (const register of OPERATIONS) register(managementApp);
+for (const register of ROUTES) register(managementApp);
 
 /** Methods registered for a path, from the router's own table (middleware entries are "ALL"). */
 function allowedMethods(path: string): string[] {

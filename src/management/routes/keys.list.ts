@@ -6,7 +6,7 @@ import { authorizeOrg, orgNotFound } from "../auth";
 import type { ManagementApp } from "../context";
 import { durationText } from "../keys";
 import { KeySchema, presentKey } from "../representations";
-import { instant, isoInstant, OrgIdParam, pageOf, pageQuery, parseSort, errorResponses, jsonResponse, security, sortQuery } from "../schemas";
+import { errorResponses, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "../schemas";
 
 const DAY_MS = 86_400_000;
 
