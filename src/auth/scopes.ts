@@ -1,3 +1,5 @@
+import { ADMIN_SCOPE } from "../config";
+
 /**
  * What a key's scopes grant (issue 16), one home for the route check and the management API.
  *
@@ -8,8 +10,6 @@
  *   and `*` alone is not a scope (that is `admin`).
  * Pure and allocation-free for keys without wildcards: the hot path calls it once per required scope.
  */
-
-export const ADMIN_SCOPE = "admin";
 
 /** `demo:*`, `demo:items:*`: a prefix of at least one segment, then `:*`, with no other `*`. */
 export function isWildcard(scope: string): boolean {

@@ -5,7 +5,7 @@ import { html } from "hono/html";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type Config, loadConfig } from "../config";
+import { ADMIN_SCOPE, type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { AUDIT_ACTIONS } from "../store/audit";
 import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
@@ -155,7 +155,7 @@ consoleApp.post("/sign-in", async (c) => {
     return fail(`That token or key was not accepted: ${who.error.message} (${who.error.code}).`);
   }
   const scopes = who.data.scopes ?? [];
-  if (who.data.kind === "key" && !scopes.includes("admin") && !scopes.includes("keys:read")) {
+  if (who.data.kind === "key" && !scopes.includes(ADMIN_SCOPE) && !scopes.includes("keys:read")) {
     return fail("This key may not use the console: it needs the admin scope, or keys:read for a read-only view.", 403);
   }
   const ttl = c.get("config").console.sessionTtlMs;

@@ -1,4 +1,5 @@
 import type { Child, FC } from "hono/jsx";
+import { ADMIN_SCOPE } from "../config";
 import type { ApiError } from "./api";
 import type { Session } from "./session";
 
@@ -22,14 +23,14 @@ export function canWrite(session: Session | null): boolean {
   if (!session) return false;
   if (session.kind === "operator") return true;
   const scopes = session.scopes ?? [];
-  return scopes.includes("admin") || scopes.includes("keys:write");
+  return scopes.includes(ADMIN_SCOPE) || scopes.includes("keys:write");
 }
 
 export function canReadAudit(session: Session | null): boolean {
   if (!session) return false;
   if (session.kind === "operator") return true;
   const scopes = session.scopes ?? [];
-  return scopes.includes("admin") || scopes.includes("audit:read");
+  return scopes.includes(ADMIN_SCOPE) || scopes.includes("audit:read");
 }
 
 /** `2026-12-04 16:45 UTC` in a <time>, or a dash. Anything that is not a date is shown as given. */

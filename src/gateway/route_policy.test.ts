@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseConfig, type RouteRule } from "../config";
 import { KeygateError } from "../errors";
-import { authorizeRoute, normalizePath, routePatternProblem, routePolicy } from "./route_policy";
+import { normalizePath, routePatternProblem } from "./route_pattern";
+import { authorizeRoute, routePolicy } from "./route_policy";
 
 const rule = (path: string, scopes: string[] = [], method: RouteRule["method"] = "*", tiers?: string[]): RouteRule => ({ method, path, scopes, tiers, cost: 1 });
 

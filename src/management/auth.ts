@@ -1,7 +1,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { keyCacheFor } from "../cache";
-import { type Config, loadConfig } from "../config";
+import { ADMIN_SCOPE, BUILTIN_SCOPES, type Config, loadConfig } from "../config";
 import { grantsScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
 import { AuthFailure, verifyKey } from "../gateway/authenticate";
@@ -11,9 +11,9 @@ import { type AuthFailureReasonCode, usageRecorder } from "../usage/record";
 import { assertIpAllowed } from "../restrictions";
 import type { Caller, ManagementEnv } from "./context";
 
-/** The scopes that guard the management API; `admin` grants all of them. */
-export type ManagementScope = "keys:read" | "keys:write" | "audit:read";
-const MANAGEMENT_SCOPES: readonly ManagementScope[] = ["keys:read", "keys:write", "audit:read"];
+/** The scopes that guard the management API: the built-in ones but `admin`, which grants all of them. */
+export type ManagementScope = Exclude<keyof typeof BUILTIN_SCOPES, typeof ADMIN_SCOPE>;
+const MANAGEMENT_SCOPES = Object.keys(BUILTIN_SCOPES).filter((scope): scope is ManagementScope => scope !== ADMIN_SCOPE);
 
 const encoder = new TextEncoder();
 
@@ -143,7 +143,7 @@ export function authorizeOrg(caller: Caller, orgId: string, scope: ManagementSco
  * under it; handing out a wildcard needs one at least as broad. The operator may grant anything.
  */
 export function assertCanGrant(caller: Caller, scopes: readonly string[]): void {
-  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  if (caller.kind === "operator" || caller.key.scopes.includes(ADMIN_SCOPE)) return;
   const missing = scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `a key can only grant scopes it holds itself; this key lacks ${missing.join(", ")}`, {
@@ -158,7 +158,7 @@ export function assertCanGrant(caller: Caller, scopes: readonly string[]): void 
  * keys may act on any key of the org.
  */
 export function assertCanManage(caller: Caller, target: { id: string; scopes: readonly string[] }): void {
-  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  if (caller.kind === "operator" || caller.key.scopes.includes(ADMIN_SCOPE)) return;
   // Wildcard-aware like granting: `demo:*` covers a target's `demo:read`; a target's `demo:*` needs one as broad.
   const missing = target.scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import { bucketExpiresAt, type Buckets, decide, live, type Operation, type Policy } from "./counters";
 import type { KeyEnd, LimitAnswer } from "./interface";
 import type { Counter } from "./policy";
@@ -14,6 +13,13 @@ interface EndRow extends Record<string, string | number> {
   reason: string;
   at: number;
 }
+
+/**
+ * The bindings the object reads: none, since its counters live in its own storage. Its own type
+ * rather than the worker's `Env`, so env.ts (which names this class) is the only one of the two
+ * that imports the other.
+ */
+export interface RateLimiterBindings {}
 
 /** How long the object remembers that a key ended: far beyond any cache's life (memory TTL + KV propagation). */
 export const KEY_END_RETENTION_MS = 86_400_000;
@@ -37,7 +43,7 @@ export const KEY_END_RETENTION_MS = 86_400_000;
  * `changedAt` (for a record older than the change), so a request anywhere learns it in the call it
  * already makes, however stale the cached key record it holds.
  */
-export class RateLimiterObject extends DurableObject<Env> {
+export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   private readonly counters = new Map<string, Buckets>();
   /** What storage holds per counter: never below `counters` bucket for bucket. */
   private readonly stored = new Map<string, Buckets>();
@@ -47,7 +53,7 @@ export class RateLimiterObject extends DurableObject<Env> {
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: RateLimiterBindings) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL)");
