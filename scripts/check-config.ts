@@ -316,7 +316,7 @@ function methodsCover(earlier: string | string[], later: string | string[]): boo
   return !b.includes("*") && b.every((method) => a.has(method));
 }
 
-/** Whether every path `later` matches is matched by `earlier` (route_policy.ts semantics: `*` last, `:param` one segment). */
+/** Whether every path `later` matches is matched by `earlier` (route_pattern.ts semantics: `*` last, `:param` one segment). */
 export function pathCovers(earlier: string, later: string): boolean {
   const a = earlier.split("/").filter(Boolean);
   const b = later.split("/").filter(Boolean);

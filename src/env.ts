@@ -1,5 +1,5 @@
 import type { RateLimiterObject } from "./ratelimit/durable_object";
-import type { UsageMessage } from "./usage/record";
+import type { UsageMessage } from "./store/usage_message";
 import type { WebhookEvent } from "./webhooks/events";
 
 /** Bindings and raw vars exactly as wrangler hands them over. Only config.ts reads the raw vars. */

@@ -1,6 +1,6 @@
 import { ADMIN_SCOPE, type RouteRule } from "../config";
-import { grantsScope } from "../auth/scopes";
-import { type ErrorDetail, KeygateError } from "../errors";
+import { grantsScope, insufficientScope } from "../auth/scopes";
+import { KeygateError } from "../errors";
 import { compilePattern, normalizePath, routePatternProblem } from "./route_pattern";
 
 /**
@@ -93,7 +93,7 @@ export function authorizeRoute(policy: RoutePolicy, method: string, pathname: st
     for (const scope of rule.scopes) {
       if (!grantsScope(caller.scopes, scope)) (missing ??= []).push(scope);
     }
-    if (missing) throw insufficientScope(rule.scopes, missing);
+    if (missing) throw insufficientScope({ route: rule.scopes }, missing);
   }
 
   if (rule.tiers && !rule.tiers.has(caller.tier)) {
@@ -102,16 +102,4 @@ export function authorizeRoute(policy: RoutePolicy, method: string, pathname: st
     });
   }
   return rule;
-}
-
-function insufficientScope(required: readonly string[], missing: string[]): KeygateError {
-  const details: ErrorDetail[] = [
-    ...missing.map((scope) => ({ field: "missing_scopes", message: scope })),
-    ...required.map((scope) => ({ field: "required_scopes", message: scope })),
-  ];
-  return new KeygateError("insufficient_scope", `the API key lacks the scopes this route requires: ${missing.join(", ")}`, {
-    details,
-    // RFC 6750 §3.1: a 403 for missing scope names the scope the client needs.
-    headers: { "WWW-Authenticate": `Bearer realm="keygate", error="insufficient_scope", scope="${required.join(" ")}"` },
-  });
 }

@@ -1,4 +1,4 @@
-import type { KeyRecord } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import { KeygateError } from "../errors";
 import { keyLimitsOf } from "../store/schema";
