@@ -219,6 +219,8 @@ const configSchema = z
     };
   });
 
+/** The raw `[vars]` and secrets the schema reads, as wrangler may hand them over (src/env.ts's `Env` extends this). */
+export type ConfigVars = Partial<z.input<typeof configSchema>>;
 /** The gateway's configuration as inner code reads it: what `configSchema` makes of the raw `[vars]`. */
 export type Config = z.output<typeof configSchema>;
 export type RouteRule = z.output<typeof route>;
