@@ -13,12 +13,17 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 /**
- * 2031-06-15T12:00:00.000Z: mid-month, mid-day, on a whole hour. In the future, so nothing the test writes
- * (KV expirations, Durable Object alarms) is already due by the real clock.
+ * Half a minute into the current real minute: on a 6 s bucket's start (a 60 s window's), 30 s from any
+ * minute, hour or day boundary, and within 30 s of the real time, so what leaves the isolate with a
+ * timestamp is still believed outside it (webhooks are signed, and the test receiver checks the
+ * signature's time against its own clock, within 5 minutes).
  */
-export const MIDDAY = Date.UTC(2031, 5, 15, 12);
+export const midMinute = () => Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS + MINUTE_MS / 2;
 
-/** 100 ms before 2031-02-01T00:00:00Z: the last instant of a day, a month and an hour, where every period turns over at once. */
+/**
+ * 100 ms before 2031-02-01T00:00:00Z: the end of a day, a month and an hour at once. Far from the real
+ * time: a test at this instant must not send webhooks (the receiver would refuse their signatures' time).
+ */
 export const BEFORE_MONTH_END = Date.UTC(2031, 1, 1) - 100;
 
 export interface TestClock {
@@ -34,7 +39,7 @@ export interface TestClock {
  * For the rest of the running test, `Date` (the test's and the worker's) stands still at `at` until the
  * test moves it: nothing turns over between two steps unless the test says so. Restored when the test ends.
  */
-export function frozenClock(at: number = MIDDAY): TestClock {
+export function frozenClock(at: number = midMinute()): TestClock {
   vi.useFakeTimers({ toFake: ["Date"], now: at });
   onTestFinished(() => void vi.useRealTimers());
   return {

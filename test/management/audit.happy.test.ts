@@ -24,8 +24,11 @@ interface AuditPage {
 
 const audit = async (orgId: string, query = "") => expectJson<AuditPage>(await adminFetch(`/orgs/${orgId}/audit${query}`), 200);
 
-/** Polls until `probe` returns a value (the queue consumer writes auth.failed rows asynchronously). */
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `probe` returns a value (the queue consumer writes auth.failed rows asynchronously). The
+ * deadline only bounds a failure: on a loaded machine the queue's way to D1 took over 10 s.
+ */
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -97,15 +100,16 @@ describe("audit: happy path", () => {
   });
 
   it("a bare date covers its whole UTC day and no more: events at 23:59:59.900 and 00:00:00.100 fall on their own days", async () => {
+    // Org events only: key events are also webhooks, whose 2031 signatures the test receiver would refuse.
     const clock = frozenClock(BEFORE_MONTH_END); // 2031-01-31T23:59:59.900Z
     const { id } = await createOrg();
     clock.advance(200);
-    const key = await createKey(id);
+    await expectJson(await adminFetch(`/orgs/${id}`, { method: "PATCH", json: { tier: "pro" } }), 200);
     const actionsOn = async (day: string) => (await audit(id, `?since=${day}&until=${day}`)).data.map((e) => [e.action, e.created_at]);
     expect(await actionsOn("2031-01-31")).toEqual([["org.created", "2031-01-31T23:59:59.900Z"]]);
-    expect(await actionsOn("2031-02-01")).toEqual([["key.created", "2031-02-01T00:00:00.100Z"]]);
+    expect(await actionsOn("2031-02-01")).toEqual([["org.updated", "2031-02-01T00:00:00.100Z"]]);
     expect((await audit(id, "?until=2031-01-31")).data.map((e) => e.action)).toEqual(["org.created"]);
-    expect((await audit(id, `?key_id=${key.id}&since=2031-02-01`)).pagination.total).toBe(1);
+    expect((await audit(id, "?since=2031-02-01")).data.map((e) => e.action)).toEqual(["org.updated"]);
   });
 
   it("paginates with totals", async () => {

@@ -67,8 +67,8 @@ describe("enforceRateLimit's limits", () => {
   });
 
   it("answers quota_exceeded over the quota and rate_limited over a window, naming the violated policies", async () => {
-    // Mid-day on a frozen clock: the 1 s burst must not turn over between the calls, and the quota's
-    // Retry-After is more than 1 s only while midnight is more than a second away.
+    // On a frozen clock, 30 s into a minute: the 1 s burst must not turn over between the calls, and the
+    // quota's Retry-After is more than 1 s only while midnight is more than a second away.
     frozenClock();
     const config = configFor("durable-object", { TIERS: { free: { limits: [{ name: "burst", limit: 2, window: "1s" }, { name: "default", limit: 100, window: "60s" }], quota: { limit: 3, period: "day" } } } });
     const record = keyRecord();

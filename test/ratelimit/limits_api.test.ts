@@ -28,7 +28,7 @@ const worker = (overrides: Partial<Env> = {}) => workerWith({ TIERS: JSON.string
 
 describe("per-key windows and quotas through the management API", () => {
   it("the operator sets named windows and a quota; the key shows them and the gateway counts them", async () => {
-    frozenClock(); // mid-day: no UTC midnight restarts the daily quota between the requests
+    frozenClock(); // no UTC midnight restarts the daily quota between the requests
     const w = worker();
     const org = await w.org();
     const key = await w.key(org, { rate_limits: [{ name: "burst", limit: 50, window: "2s" }], quota: { limit: 3, period: "day" } });
