@@ -160,7 +160,7 @@ describe("usage consumer: failed authentications", () => {
     const result = await consume([
       message({
         aggregates: [aggregate(id, orgId, hour)],
-        failures: [failure({ source: "198.51.100.7", reason: "key_disabled", keyId: id, orgId, hour, count: 2, firstAt: hour + 1, lastAt: hour + 2 })],
+        failures: [failure(hour + 1, { source: "198.51.100.7", reason: "key_disabled", keyId: id, orgId, hour, count: 2, firstAt: hour + 1, lastAt: hour + 2 })],
       }),
     ]);
     expect(result.ackAll).toBe(true);
