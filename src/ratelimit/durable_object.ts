@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { bucketExpiresAt, type Buckets, decide, live, type Operation, type Policy } from "./counters";
+import { bucketExpiresAt, type Buckets, decide, live, type Operation, type Policy, type PolicyDecision } from "./counters";
 import type { KeyEnd, LimitAnswer } from "./interface";
 import type { Counter } from "./policy";
 
@@ -46,6 +46,8 @@ export class RateLimiterObject extends DurableObject<Env> {
   private readonly changes = new Map<string, number>();
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
+  /** Plans seen in `decideWire` calls, parsed and checked once: a key's requests all send the same one. */
+  private readonly plans = new Map<string, Counter[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,7 +74,31 @@ export class RateLimiterObject extends DurableObject<Env> {
    * (`version`), is answered so (`ended`, `changedAt`) and a `check` spends nothing.
    */
   decide(counters: Counter[], cost: number, operation: Operation, keyId: string, version = 0): LimitAnswer {
-    assertPlan(counters, cost, operation);
+    assertCounters(counters);
+    assertCall(cost, operation);
+    return this.decideChecked(counters, cost, operation, keyId, version);
+  }
+
+  /**
+   * `decide` in the limiter's compact wire form (the hot path: one call per strict request). The plan
+   * comes as `wirePlan(counters)`, a string: workerd copies one string far more cheaply than a tree
+   * of objects, and the object parses and checks each distinct plan once. The answer is
+   * `encodeAnswer`'s array of numbers (policy names, kinds and limits are the caller's own plan).
+   */
+  decideWire(plan: string, cost: number, operation: Operation, keyId: string, version = 0): number[] {
+    if (typeof plan !== "string" || plan.length > MAX_WIRE_PLAN) throw new RangeError("plan must be a wirePlan string");
+    let counters = this.plans.get(plan);
+    if (!counters) {
+      counters = JSON.parse(plan) as Counter[];
+      assertCounters(counters);
+      this.plans.set(plan, counters);
+      if (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
+    }
+    assertCall(cost, operation);
+    return encodeAnswer(this.decideChecked(counters, cost, operation, keyId, version));
+  }
+
+  private decideChecked(counters: Counter[], cost: number, operation: Operation, keyId: string, version: number): LimitAnswer {
     const now = Date.now();
     const end = this.ends.get(keyId);
     const ended = end && end.at <= now ? end : undefined;
@@ -174,14 +200,53 @@ function covers(stored: Buckets | undefined, buckets: Buckets): boolean {
 const OPERATIONS: readonly Operation[] = ["check", "record", "peek"];
 
 /** The object is reachable by any code holding the binding: nonsense is refused, never stored. */
-function assertPlan(counters: Counter[], cost: number, operation: Operation): void {
+function assertCall(cost: number, operation: Operation): void {
   if (!OPERATIONS.includes(operation)) throw new RangeError("unknown operation");
   if (!Number.isSafeInteger(cost) || (operation !== "record" && cost < 1)) throw new RangeError("cost must be a positive integer");
+}
+
+function assertCounters(counters: Counter[]): void {
   if (!Array.isArray(counters) || counters.length === 0 || counters.length > 32) throw new RangeError("between 1 and 32 counters");
-  for (const { id, policy } of counters) {
+  for (const counter of counters) {
+    if (typeof counter !== "object" || counter === null) throw new RangeError("counters must be objects");
+    const { id, policy } = counter;
     if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new RangeError("counter ids must be 1-200 characters");
-    if (!validPolicy(policy)) throw new RangeError("limit and window must be positive integers, period day or month");
+    if (typeof policy !== "object" || policy === null || !validPolicy(policy)) throw new RangeError("limit and window must be positive integers, period day or month");
   }
+}
+
+/** Distinct plans an object keeps parsed (a scope's keys rarely have more than a few); the oldest is dropped beyond this. */
+const MAX_PLANS = 256;
+/** 32 counters of 200-character ids and their policies fit well within this. */
+const MAX_WIRE_PLAN = 16_384;
+
+/** A plan's counters as `decideWire` takes them; the limiter computes it once per plan. */
+export function wirePlan(counters: readonly Counter[]): string {
+  return JSON.stringify(counters);
+}
+
+/** Per answer: allowed, end reason (0 none, 1 revoked, 2 expired), end at, changedAt (-1 none); then per policy: allowed, remaining, resetAt. */
+const ANSWER_HEAD = 4;
+const END_REASONS: readonly (KeyEnd["reason"] | undefined)[] = [undefined, "revoked", "expired"];
+
+export function encodeAnswer(answer: LimitAnswer): number[] {
+  const out = [answer.allowed ? 1 : 0, answer.ended ? END_REASONS.indexOf(answer.ended.reason) : 0, answer.ended?.at ?? 0, answer.changedAt ?? -1];
+  for (const p of answer.policies) out.push(p.allowed ? 1 : 0, p.remaining, p.resetAt);
+  return out;
+}
+
+/** `encodeAnswer`'s inverse, given the plan's counters (which name the policies, in the same order). */
+export function decodeAnswer(counters: readonly Counter[], wire: number[]): LimitAnswer {
+  if (!Array.isArray(wire) || wire.length !== ANSWER_HEAD + 3 * counters.length) throw new RangeError("answer does not match the plan");
+  const policies = counters.map(({ policy }, i): PolicyDecision => {
+    const at = ANSWER_HEAD + 3 * i;
+    return { name: policy.name, kind: policy.kind, limit: policy.limit, allowed: wire[at] === 1, remaining: wire[at + 1]!, resetAt: wire[at + 2]! };
+  });
+  const answer: LimitAnswer = { allowed: wire[0] === 1, policies };
+  const reason = END_REASONS[wire[1]!];
+  if (reason) answer.ended = { reason, at: wire[2]! };
+  if (wire[3]! >= 0) answer.changedAt = wire[3]!;
+  return answer;
 }
 
 function validPolicy(policy: Policy): boolean {
