@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { bucketExpiresAt, type Buckets, decide, live, type Operation, type Policy, type PolicyDecision } from "./counters";
+import { bucketExpiresAt, type Buckets, currentBucket, decide, live, type Operation, type Policy, type PolicyDecision, WINDOW_BUCKETS } from "./counters";
 import type { KeyEnd, LimitAnswer } from "./interface";
 import type { Counter } from "./policy";
 
@@ -26,8 +26,9 @@ export const KEY_END_RETENTION_MS = 86_400_000;
  *
  * Counters live in memory for speed, over SQLite storage. Storage holds a reservation ahead of
  * memory: when an admission takes a counter past what is stored, the object writes the counter with
- * `strictReserve(limit) - 1` more units in its newest bucket before answering (the output gate holds
- * the answer until the write is durable), so the next admissions up to that ceiling need no write.
+ * `strictReserve(limit) - 1` more units (in its newest bucket, or for large limits shared with the
+ * buckets the next window opens: `reservation`) before answering (the output gate holds the answer
+ * until the write is durable), so the next admissions up to that ceiling need no write.
  * After an eviction the object resumes from storage as if the reservation had been spent: it may
  * refuse up to 1% of the limit that would have fitted, but never forgets spend, so never admits past
  * the limit. A denial writes nothing; neither does a refund (storage still covers lower counts).
@@ -162,10 +163,10 @@ export class RateLimiterObject extends DurableObject<Env> {
   /** Writes a new reservation when storage no longer covers `buckets` (storage first: if it throws, memory keeps the old counts). */
   private save(counter: Counter, buckets: Buckets, now: number): void {
     const current = live(counter.policy, buckets, now);
-    const newest = current[current.length - 1];
-    const deadAt = newest ? bucketExpiresAt(counter.policy, newest[0]) : now;
     if (!covers(this.stored.get(counter.id), current)) {
-      const reserved: Buckets = current.map(([index, count], i) => [index, i === current.length - 1 ? count + strictReserve(counter.policy.limit) - 1 : count]);
+      const reserved = reservation(counter.policy, current, now);
+      const newest = reserved[reserved.length - 1];
+      const deadAt = newest ? bucketExpiresAt(counter.policy, newest[0]) : now;
       this.ctx.storage.sql.exec("INSERT OR REPLACE INTO counters (id, buckets, dead_at) VALUES (?, ?, ?)", counter.id, JSON.stringify(reserved), deadAt);
       this.stored.set(counter.id, reserved);
       this.scheduleCleanup(deadAt);
@@ -188,13 +189,40 @@ export function strictReserve(limit: number): number {
   return Math.max(1, Math.floor(limit / 100));
 }
 
-/** Whether resuming from `stored` would count at least `buckets`, bucket for bucket. */
+/** Below this much spare a window's reservation stays in its newest bucket (sharing it would leave each bucket too little to save a write). */
+const MIN_SPARE_TO_SHARE = 100;
+
+/**
+ * What a write stores for a counter's live `current` buckets: their counts plus the spare units the
+ * object may admit before it writes again, `strictReserve(limit) - 1` at most in all (so at most
+ * that many admissions that would have fitted are lost to an eviction). The spare goes to the
+ * newest bucket; for a window whose spare is `MIN_SPARE_TO_SHARE` or more it is shared with the
+ * next `WINDOW_BUCKETS` buckets as well, so a busy counter writes about once per window instead of
+ * once per bucket (a 1 s burst window has a new bucket every 100 ms, and every write holds the
+ * object's answers until it is durable).
+ */
+export function reservation(policy: Policy, current: Buckets, now: number): Buckets {
+  const spare = strictReserve(policy.limit) - 1;
+  const ahead = policy.kind === "window" && spare >= MIN_SPARE_TO_SHARE ? WINDOW_BUCKETS : 0;
+  const share = Math.floor(spare / (ahead + 1));
+  const reserved: Buckets = current.map(([index, count]) => [index, count]);
+  const newest = reserved[reserved.length - 1];
+  if (newest) newest[1] += share;
+  const next = (newest ? newest[0] : currentBucket(policy, now)) + 1;
+  for (let i = 0; i < ahead; i++) reserved.push([next + i, share]);
+  return reserved;
+}
+
+/** Whether resuming from `stored` would count at least `buckets`, bucket for bucket (both oldest first). */
 function covers(stored: Buckets | undefined, buckets: Buckets): boolean {
   if (!stored) return buckets.length === 0;
-  return buckets.every(([index, count]) => {
-    const kept = stored.find(([i]) => i === index);
-    return kept !== undefined && kept[1] >= count;
-  });
+  let j = 0;
+  for (const [index, count] of buckets) {
+    while (j < stored.length && stored[j]![0] < index) j++;
+    const kept = stored[j];
+    if (kept === undefined || kept[0] !== index || kept[1] < count) return false;
+  }
+  return true;
 }
 
 const OPERATIONS: readonly Operation[] = ["check", "record", "peek"];

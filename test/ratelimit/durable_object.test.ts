@@ -47,6 +47,25 @@ describe("RateLimiterObject", () => {
     expect((await check(stub, [counter(limit)])).policies[0]!.remaining).toBe(limit - 6);
   });
 
+  it("spreads a large limit's reservation over the next window's buckets: one write per window, not per bucket, and the same eviction bound", async () => {
+    const stub = stubFor(uniqueId());
+    const limit = 100_000; // strictReserve = 1000: 999 spare units, 90 in each of 11 buckets of 100 ms
+    const burst = counter(limit, 1_000, "burst");
+    const rows = () => runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ buckets: string }>("SELECT buckets FROM counters").one().buckets);
+    const start = Date.now();
+    await check(stub, [burst]);
+    const first = JSON.parse(await rows()) as [number, number][];
+    expect(first.map(([, n]) => n)).toEqual([91, ...Array(10).fill(90)]);
+    expect(first.map(([index]) => index - first[0]![0])).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    await sleep(250); // two or three buckets later: all reserved already
+    for (let i = 0; i < 5; i++) await check(stub, [burst]);
+    if (Date.now() - start < 900) expect(JSON.parse(await rows())).toEqual(first);
+    await evictDurableObject(stub);
+    const remaining = (await stub.decide([burst], 1, "peek", "key_a")).policies[0]!.remaining;
+    expect(remaining).toBeLessThanOrEqual(limit - 6);
+    expect(remaining).toBeGreaterThanOrEqual(limit - 6 - (strictReserve(limit) - 1));
+  });
+
   it("keeps separate counters for separate windows, decided together", async () => {
     const stub = stubFor(uniqueId());
     expect((await check(stub, [counter(1, 60_000)])).allowed).toBe(true);
