@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { KeyCache, KeyRecord } from "../cache/interface";
+import type { KeyCache } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import type { Env } from "../env";
 import type { RateLimiter } from "../ratelimit/interface";

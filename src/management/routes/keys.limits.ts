@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { consistencyMode, quotaPeriod } from "../../config";
+import { consistencyMode, quotaPeriod } from "../../ratelimit/tiers";
 import { formatDuration } from "../../duration";
 import { KeygateError } from "../../errors";
 import { policySeconds } from "../../ratelimit/counters";
