@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUDIT_ACTIONS, type AuditAction, listAudit } from "../../store/audit";
 import { findOrg } from "../../store/orgs";
-import { authorizeOrg, orgNotFound } from "../auth";
+import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { AuditEventSchema, presentAuditEvent } from "../representations";
 import { errorResponses, ID_PATTERN, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security } from "../schemas";

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listAuthFailures } from "../../store/auth_failures";
-import { requireOperator } from "../auth";
+import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
 import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "../schemas";
 

@@ -5,7 +5,7 @@ import { changedRows } from "../../store/conditional";
 import { insertKeyIf, keyExists, underKeyLimit } from "../../store/keys";
 import { findOrg } from "../../store/orgs";
 import { eventOf } from "../../webhooks/events";
-import { assertCanGrant, authorizeOrg, orgNotFound } from "../auth";
+import { assertCanGrant, authorizeOrg, orgNotFound } from "../authorize";
 import { actorOf, type ManagementApp } from "../context";
 import { nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput } from "../key_limits";
 import { assertExpiryPolicy, catalogueScopes, expiryFields, expiryOf, KeyName, keyLimitReached, keySettings, Meta, mintKey, refineExpiry, Scopes } from "../keys";

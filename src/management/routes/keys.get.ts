@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { findKey } from "../../store/keys";
-import { authorizeOrg } from "../auth";
+import { authorizeOrg } from "../authorize";
 import type { ManagementApp } from "../context";
 import { keyNotFound } from "../keys";
 import { KeySchema, presentKey } from "../representations";

@@ -8,7 +8,7 @@ import { RateLimiterUnavailableError } from "../../ratelimit/interface";
 import { limitPlan } from "../../ratelimit/policy";
 import { findKey } from "../../store/keys";
 import { findOrg } from "../../store/orgs";
-import { authorizeOrg, orgNotFound } from "../auth";
+import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { dataOf, errorResponses, idString, int32, int64, iso, jsonResponse, KeyIdParams, security, timestamp } from "../schemas";
 

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { parseDuration } from "../../duration";
 import { KEY_STATUSES, type KeyStatus, listKeys } from "../../store/keys";
 import { findOrg } from "../../store/orgs";
-import { authorizeOrg, orgNotFound } from "../auth";
+import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { durationText } from "../keys";
 import { KeySchema, presentKey } from "../representations";

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { findKey } from "../../store/keys";
-import { assertCanManage, authorizeOrg } from "../auth";
+import { assertCanManage, authorizeOrg } from "../authorize";
 import { retryOnStale, STALE } from "../concurrency";
 import { actorOf, type ManagementApp } from "../context";
 import { keyNotFound } from "../keys";

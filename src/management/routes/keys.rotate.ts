@@ -19,7 +19,7 @@ import {
 } from "../../store/keys";
 import { findOrg } from "../../store/orgs";
 import { eventOf } from "../../webhooks/events";
-import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "../auth";
+import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "../authorize";
 import { retryOnStale, STALE } from "../concurrency";
 import { actorOf, type ManagementApp } from "../context";
 import { tellLimiterKeyEnded } from "../limiter_notice";

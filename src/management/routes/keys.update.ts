@@ -6,7 +6,7 @@ import { changedRows } from "../../store/conditional";
 import { findKey, type KeyChanges, type KeyRow, keyUnchanged, updateKey } from "../../store/keys";
 import { findOrg } from "../../store/orgs";
 import { eventOf } from "../../webhooks/events";
-import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "../auth";
+import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "../authorize";
 import { retryOnStale, STALE } from "../concurrency";
 import { actorOf, type ManagementApp } from "../context";
 import { hasLimitFields, nextKeyLimits, QuotaInput, RateLimitInput, RateLimitsInput } from "../key_limits";

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { newId } from "../../keys/ids";
 import { recordAudit } from "../../store/audit";
 import { insertOrg, type OrgRow } from "../../store/orgs";
-import { requireOperator } from "../auth";
+import { requireOperator } from "../authorize";
 import { actorOf, type ManagementApp } from "../context";
 import { assertTier, MaxActiveKeys, OrgName, Tier } from "../orgs";
 import { OrgSchema, presentOrg } from "../representations";

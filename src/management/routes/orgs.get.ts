@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { findOrg } from "../../store/orgs";
-import { authorizeOrg, orgNotFound } from "../auth";
+import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { OrgSchema, presentOrg } from "../representations";
 import { dataOf, errorResponses, jsonResponse, OrgIdParam, security } from "../schemas";

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listOrgs } from "../../store/orgs";
-import { requireOperator } from "../auth";
+import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
 import { OrgSchema, presentOrg } from "../representations";
 import { errorResponses, jsonResponse, pageOf, pageQuery, parseSort, security, sortQuery } from "../schemas";

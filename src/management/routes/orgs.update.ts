@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { recordAudit } from "../../store/audit";
 import { liveKeyHashes } from "../../store/keys";
 import { findOrg, type OrgRow, updateOrg } from "../../store/orgs";
-import { orgNotFound, requireOperator } from "../auth";
+import { orgNotFound, requireOperator } from "../authorize";
 import { actorOf, type ManagementApp } from "../context";
 import { assertTier, MaxActiveKeys, OrgName, Tier } from "../orgs";
 import { OrgSchema, presentOrg } from "../representations";

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { appliedWithin } from "../../store/usage";
-import { requireOperator } from "../auth";
+import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
 import { errorResponses, int32, jsonResponse, security } from "../schemas";
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { findKey } from "../../store/keys";
 import { recentCalls, usageSeries } from "../../store/usage";
-import { authorizeOrg } from "../auth";
+import { authorizeOrg } from "../authorize";
 import type { ManagementApp } from "../context";
 import { keyNotFound } from "../keys";
 import { errorResponses, idString, int32, iso, jsonResponse, KeyIdParams, security, timestamp } from "../schemas";

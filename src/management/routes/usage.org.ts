@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { findOrg } from "../../store/orgs";
 import { perKeyTotals, usageSeries } from "../../store/usage";
-import { authorizeOrg, orgNotFound } from "../auth";
+import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { errorResponses, idString, jsonResponse, OrgIdParam, PaginationSchema, pageQuery, security } from "../schemas";
 import { ByStatusSchema, count, RangeQuery, RangeSchema, rangeJson, rangeOf, USAGE_DESCRIPTION } from "../usage";
