@@ -1,3 +1,4 @@
+import type { KeyIndex } from "./key_index";
 import type { StoredKeyLimits } from "../store/schema";
 
 /**
@@ -30,4 +31,6 @@ export interface KeyCache {
   get(hash: string): Promise<KeyRecord | null>;
   /** Drops the hash from every cache tier this isolate can reach (memory and KV). */
   purge(hashes: string[]): Promise<void>;
+  /** Presented key -> hash for keys that resolved to a record (key_index.ts): a warm key skips SHA-256. */
+  readonly index: KeyIndex;
 }

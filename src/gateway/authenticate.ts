@@ -1,6 +1,5 @@
 import { HARD_BOUND_FACTOR } from "../cache";
 import type { KeyCache, KeyRecord } from "../cache/interface";
-import { indexedHash, indexKey } from "../cache/key_index";
 import type { Config } from "../config";
 import { type ErrorCode, KeygateError } from "../errors";
 import { parseKey } from "../keys/format";
@@ -41,11 +40,11 @@ export async function verifyKey(key: string | null, config: Config, cache: KeyCa
   if (!key) throw new AuthFailure("missing_credentials");
   if (!parseKey(key, config.keyPrefix).ok) throw new AuthFailure("malformed_key");
   // A warm key's hash comes from isolate memory (key_index.ts): no SHA-256 on its requests.
-  const indexed = indexedHash(key, now);
+  const indexed = cache.index.hashOf(key, now);
   const hash = indexed ?? (await hashKey(key));
   const record = await cache.get(hash);
   if (!record) throw new AuthFailure("invalid_key");
-  if (indexed === undefined) indexKey(key, hash, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
+  if (indexed === undefined) cache.index.add(key, hash, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
   if (record.revokedAt !== null && record.revokedAt <= now) throw new AuthFailure("key_revoked", record);
   if (record.expiresAt !== null && record.expiresAt <= now) throw new AuthFailure("key_expired", record);
   if (record.disabledAt != null) throw new AuthFailure("key_disabled", record);

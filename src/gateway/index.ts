@@ -1,35 +1,27 @@
 import type { KeyRecord } from "../cache/interface";
-import { freshKeyCacheFor, keyCacheFor } from "../cache";
-import { type Config, loadConfig } from "../config";
-import type { Env } from "../env";
+import type { Runtime } from "../isolate";
 import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
-import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
+import { type AuthFailureReasonCode, recordedPath } from "../usage/record";
 import { AuthFailure, verifyKey } from "./authenticate";
 import { isBrowserNoise } from "./browser_noise";
 import { extractCredential } from "./credentials";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { authorizeRoute, routePolicy } from "./route_policy";
+import { authorizeRoute } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
  * status), route policy, rate limit, proxy. Every refusal is the one error envelope; every
  * outcome leaves a usage or auth-failure record, sent from waitUntil after the response.
  */
-export async function handleGatewayRequest(request: Request, env: Env, ctx: ExecutionContext, url: URL): Promise<Response> {
+export async function handleGatewayRequest(request: Request, runtime: Runtime, ctx: ExecutionContext, url: URL): Promise<Response> {
   const startedAt = Date.now();
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    return renderError(err);
-  }
-  const usage = usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS });
+  const { config, env, usage } = runtime;
   // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
   const source = clientSource(request.headers);
   const refusal = authFailureRefusal(source, startedAt);
@@ -51,7 +43,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
   try {
-    record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
+    record = await verifyKey(extractCredential(request.headers), config, runtime.keyCache(ctx), startedAt);
   } catch (err) {
     if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
@@ -73,14 +65,13 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let rateLimitHeaders: Record<string, string> | undefined;
   const matched = { route: "" };
   try {
-    assertIpAllowed(record, request.headers);
-    ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record, matched));
+    assertIpAllowed(record, request.headers, runtime.allowlists);
+    ({ record, rateLimitHeaders } = await admit(request, path, runtime, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
-      originUrl: config.originUrl,
+      origin: runtime.origin,
       timeoutMs: config.originTimeoutMs,
       identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
-      signingSecret: config.originSigningSecret,
       signedBodyMaxBytes: config.signedBodyMaxBytes,
     });
     response = withHeaders(origin, rateLimitHeaders);
@@ -108,18 +99,18 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
  * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
-async function admit(request: Request, path: string, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
+async function admit(request: Request, path: string, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
   const decide = (record: KeyRecord, fresh: boolean) => {
-    tierOf(config, record);
-    const rule = authorizeRoute(routePolicy(config.routes), request.method, path, record);
+    tierOf(runtime.config, record);
+    const rule = authorizeRoute(runtime.routes, request.method, path, record);
     matched.route = rule.path;
-    return enforceRateLimit({ config, env, ctx, record, cost: rule.cost, acceptStale: fresh });
+    return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
   };
   try {
     return { record: cached, rateLimitHeaders: await decide(cached, false) };
   } catch (err) {
     if (!(err instanceof StaleKeyRecord)) throw err;
-    const record = await verifyKey(extractCredential(request.headers), config, freshKeyCacheFor(env, config, ctx), Date.now());
+    const record = await verifyKey(extractCredential(request.headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
     return { record, rateLimitHeaders: await decide(record, true) };
   }
 }
