@@ -10,10 +10,8 @@ import { type Policy, type PolicyDecision, policySeconds } from "./counters";
  * `X-RateLimit-Reset` are the same number. Without decisions (the store was down and the failure
  * mode admitted) only the policies are known and only they are sent.
  */
-export function rateLimitHeaders(policies: readonly Policy[], decisions: readonly PolicyDecision[] | undefined, now: number): Record<string, string> {
-  const headers: Record<string, string> = {
-    "RateLimit-Policy": policies.map((p) => `"${p.name}";q=${p.limit};w=${policySeconds(p)}`).join(", "),
-  };
+export function rateLimitHeaders(policies: readonly Policy[], decisions: readonly PolicyDecision[] | undefined, now: number, policyHeader = rateLimitPolicy(policies)): Record<string, string> {
+  const headers: Record<string, string> = { "RateLimit-Policy": policyHeader };
   if (!decisions) {
     headers["X-RateLimit-Limit"] = String(Math.min(...policies.map((p) => p.limit)));
     return headers;
@@ -26,6 +24,11 @@ export function rateLimitHeaders(policies: readonly Policy[], decisions: readonl
   headers["X-RateLimit-Reset"] = headers["Retry-After"] = String(seconds[tightest]);
   if (decisions.every((d) => d.allowed)) delete headers["Retry-After"];
   return headers;
+}
+
+/** The `RateLimit-Policy` value: it depends on the policies only, so callers may build it once per plan. */
+export function rateLimitPolicy(policies: readonly Policy[]): string {
+  return policies.map((p) => `"${p.name}";q=${p.limit};w=${policySeconds(p)}`).join(", ");
 }
 
 /** Whole seconds until `at`, rounded up so a client that waits that long is never early. */

@@ -5,7 +5,8 @@ import { KeygateError } from "../errors";
 import { AuthFailure } from "../gateway/authenticate";
 import { consistentLimiter, type ConsistentLimiter } from "./consistency";
 import { durableObjectLimiter } from "./durable_object_limiter";
-import { rateLimitHeaders } from "./headers";
+import { rateLimitHeaders, rateLimitPolicy } from "./headers";
+import type { Policy } from "./counters";
 import { type LimitAnswer, RateLimiterUnavailableError, StaleKeyRecord } from "./interface";
 import { type LimitPlan, limitPlan } from "./policy";
 import { upstashLimiter } from "./upstash";
@@ -33,10 +34,9 @@ export interface EnforceRateLimitInput {
  */
 export async function enforceRateLimit({ limits, ctx, record, cost = 1, acceptStale = false }: EnforceRateLimitInput): Promise<Record<string, string>> {
   const config = limits.config;
-  const cached = limits.planFor(record);
+  const { plan: cached, policies, policyHeader } = limits.planFor(record);
   // Just read from D1: decided as is, even if a replica lagged behind the change the limiter knows of.
   const plan = acceptStale ? { ...cached, version: Number.MAX_SAFE_INTEGER } : cached;
-  const policies = plan.counters.map((c) => c.policy);
   let answer: LimitAnswer;
   try {
     answer = await limits.limiter.limit(plan, cost, ctx);
@@ -46,12 +46,12 @@ export async function enforceRateLimit({ limits, ctx, record, cost = 1, acceptSt
       throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
     }
     limits.warnAdmittedUnchecked(plan, err);
-    return rateLimitHeaders(policies, undefined, Date.now());
+    return rateLimitHeaders(policies, undefined, Date.now(), policyHeader);
   }
   if (answer.ended) throw new AuthFailure(answer.ended.reason === "revoked" ? "key_revoked" : "key_expired", record);
   if (answer.changedAt !== undefined) throw new StaleKeyRecord();
 
-  const headers = rateLimitHeaders(policies, answer.policies, Date.now());
+  const headers = rateLimitHeaders(policies, answer.policies, Date.now(), policyHeader);
   if (answer.allowed) return headers;
   const violated = answer.policies.filter((p) => !p.allowed);
   const quota = violated.some((p) => p.kind === "quota");
@@ -60,6 +60,12 @@ export async function enforceRateLimit({ limits, ctx, record, cost = 1, acceptSt
     quota ? "this key's quota for the period is used up; retry after it resets" : `${violated.map((p) => `"${p.name}"`).join(", ")} rate limit exhausted; retry later`,
     { headers, details: violated.map((p) => ({ field: "policies", message: p.name })) },
   );
+}
+
+interface PlannedKey {
+  plan: LimitPlan;
+  policies: Policy[];
+  policyHeader: string;
 }
 
 // During an outage every request would log: one line per isolate and config every 10 s is enough.
@@ -74,9 +80,9 @@ export class RateLimits {
   readonly config: Config;
   readonly #env: Env;
   #limiter: ConsistentLimiter | undefined;
-  // A key's plan depends only on its cached record and the config, so it is built once per record
-  // the key cache hands out, not once per request.
-  readonly #plans = new WeakMap<KeyRecord, LimitPlan>();
+  // A key's plan, its policies and their RateLimit-Policy header depend only on its cached record and
+  // the config, so they are built once per record the key cache hands out, not once per request.
+  readonly #plans = new WeakMap<KeyRecord, PlannedKey>();
   #warnedAt = -Infinity;
 
   constructor(config: Config, env: Env) {
@@ -95,13 +101,15 @@ export class RateLimits {
     return this.#limiter;
   }
 
-  planFor(record: KeyRecord): LimitPlan {
-    let plan = this.#plans.get(record);
-    if (!plan) {
-      plan = limitPlan(this.config, record);
-      this.#plans.set(record, plan);
+  planFor(record: KeyRecord): PlannedKey {
+    let planned = this.#plans.get(record);
+    if (!planned) {
+      const plan = limitPlan(this.config, record);
+      const policies = plan.counters.map((c) => c.policy);
+      planned = { plan, policies, policyHeader: rateLimitPolicy(policies) };
+      this.#plans.set(record, planned);
     }
-    return plan;
+    return planned;
   }
 
   warnAdmittedUnchecked(plan: LimitPlan, err: RateLimiterUnavailableError): void {
