@@ -21,7 +21,7 @@ import type { KeyCache, KeyRecord } from "./cache/interface";
 import { type Config, loadConfig } from "./config";
 import type { Env } from "./env";
 import { type CorsPolicy, corsPolicy } from "./gateway/cors";
-import { Origin } from "./gateway/proxy";
+import { Origin, type ProxyIdentity } from "./gateway/proxy";
 import { type RoutePolicy, routePolicy } from "./gateway/route_policy";
 import { RateLimits } from "./ratelimit";
 import type { IpAllowlist } from "./restrictions/ip_allowlist";
@@ -65,6 +65,8 @@ export class Runtime {
   readonly origin: Origin;
   readonly rateLimits: RateLimits;
   readonly allowlists = new WeakMap<KeyRecord, IpAllowlist>();
+  /** The X-Keygate-* identity of each cached record, built once per record. */
+  readonly #identities = new WeakMap<KeyRecord, ProxyIdentity>();
   readonly usage: UsageRecorder;
 
   constructor(env: Env, config: Config, owner: Isolate) {
@@ -81,6 +83,15 @@ export class Runtime {
   /** The tiered key-record cache (memory, KV, D1); made per request, since it carries the request's context. */
   keyCache(ctx?: ExecutionContext): KeyCache {
     return keyCacheFor(this.keys, this.env, this.config, ctx);
+  }
+
+  identityOf(record: KeyRecord): ProxyIdentity {
+    let identity = this.#identities.get(record);
+    if (!identity) {
+      identity = { orgId: record.orgId, keyId: record.id, scopes: record.scopes.join(" "), tier: record.tier };
+      this.#identities.set(record, identity);
+    }
+    return identity;
   }
 
   /** The key cache for a record the limiter says is stale: purges the hash, then reads it again. */

@@ -71,7 +71,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
       path,
       origin: runtime.origin,
       timeoutMs: config.originTimeoutMs,
-      identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
+      identity: runtime.identityOf(record),
       signedBodyMaxBytes: config.signedBodyMaxBytes,
     });
     response = withHeaders(origin, rateLimitHeaders);

@@ -10,7 +10,8 @@ import { captureBody } from "./signed_body";
 export interface ProxyIdentity {
   orgId: string;
   keyId: string;
-  scopes: readonly string[];
+  /** Space-separated, as OAuth 2.0 writes a scope list (RFC 6749 §3.3); scope names contain no spaces. */
+  scopes: string;
   tier: string;
 }
 
@@ -76,7 +77,11 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   try {
     // The client's body stream itself unless the signature needs it whole: bytes flow through as they arrive.
     let body: BodyInit | null = request.body;
-    if (options.identity) body = await addIdentity(headers, request, options.identity, options, pathAndQuery, controller.signal);
+    if (options.identity) {
+      const requestId = addIdentity(headers, options.identity);
+      // Not async without a signing secret: an unsigned request awaits nothing before fetch().
+      if (options.origin.signs) body = await sign(headers, request, options.identity, requestId, options, pathAndQuery, controller.signal);
+    }
     return await fetch(options.origin.url.origin + pathAndQuery, {
       method: request.method,
       headers,
@@ -124,20 +129,23 @@ export function forwardedHeaders(incoming: Headers, url: URL): Headers {
 /** 1 MiB, SIGNED_BODY_MAX_BYTES's default. */
 const DEFAULT_SIGNED_BODY_MAX_BYTES = 1024 * 1024;
 
-/** Sets the identity headers, the request id and, with a secret, the signature; returns the body to send. */
-async function addIdentity(headers: Headers, request: Request, identity: ProxyIdentity, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
-  // Space-separated, as OAuth 2.0 writes a scope list (RFC 6749 §3.3); scope names contain no spaces.
-  const scopes = identity.scopes.join(" ");
+/**
+ * Adds the identity headers and the request id; returns the request id. The X-Keygate-* names were
+ * all dropped from the client's headers (forwardedHeaders), so appending them cannot duplicate one.
+ */
+function addIdentity(headers: Headers, identity: ProxyIdentity): string {
   // The gateway's own id, never the client's: origins use it to refuse replays, so a client must not pick it.
   const requestId = crypto.randomUUID();
-  headers.set("x-keygate-org-id", identity.orgId);
-  headers.set("x-keygate-key-id", identity.keyId);
-  headers.set("x-keygate-scopes", scopes);
-  headers.set("x-keygate-tier", identity.tier);
+  headers.append("x-keygate-org-id", identity.orgId);
+  headers.append("x-keygate-key-id", identity.keyId);
+  headers.append("x-keygate-scopes", identity.scopes);
+  headers.append("x-keygate-tier", identity.tier);
   headers.set(REQUEST_ID_HEADER, requestId);
-  // ORIGIN_SIGNING_SECRET: when set, X-Keygate-Signature is added (see signature.ts).
-  if (!options.origin.signs) return request.body;
+  return requestId;
+}
 
+/** With ORIGIN_SIGNING_SECRET: adds Content-Digest (small bodies) and X-Keygate-Signature (see signature.ts); returns the body to send. */
+async function sign(headers: Headers, request: Request, identity: ProxyIdentity, requestId: string, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
   const captured = await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
   let bodyField = UNSIGNED_BODY;
   // A client's Content-Digest is not the gateway's to vouch for: replaced when hashed, dropped otherwise,
@@ -145,7 +153,8 @@ async function addIdentity(headers: Headers, request: Request, identity: ProxyId
   if (captured.signed) headers.set(CONTENT_DIGEST_HEADER, (bodyField = await contentDigest(captured.bytes)));
   else headers.delete(CONTENT_DIGEST_HEADER);
   const key = await options.origin.signingKey();
-  const signed = { timestamp: Math.floor(Date.now() / 1000), requestId, orgId: identity.orgId, keyId: identity.keyId, scopes, tier: identity.tier, method: request.method, pathAndQuery, body: bodyField };
+  const { orgId, keyId, scopes, tier } = identity;
+  const signed = { timestamp: Math.floor(Date.now() / 1000), requestId, orgId, keyId, scopes, tier, method: request.method, pathAndQuery, body: bodyField };
   headers.set(SIGNATURE_HEADER, await signatureHeader(key, signed));
   return captured.body;
 }
