@@ -100,19 +100,21 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
 async function admit(request: Request, path: string, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
-  const decide = (record: KeyRecord, fresh: boolean) => {
-    tierOf(runtime.config, record);
-    const rule = authorizeRoute(runtime.routes, request.method, path, record);
-    matched.route = rule.path;
-    return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
-  };
   try {
-    return { record: cached, rateLimitHeaders: await decide(cached, false) };
+    return { record: cached, rateLimitHeaders: await decide(request.method, path, runtime, ctx, cached, false, matched) };
   } catch (err) {
     if (!(err instanceof StaleKeyRecord)) throw err;
     const record = await verifyKey(extractCredential(request.headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
-    return { record, rateLimitHeaders: await decide(record, true) };
+    return { record, rateLimitHeaders: await decide(request.method, path, runtime, ctx, record, true, matched) };
   }
+}
+
+/** A module-level function, not a closure in admit: the bundle's keep-names would rename a closure on every request. */
+function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionContext, record: KeyRecord, fresh: boolean, matched: { route: string }): Promise<Record<string, string>> {
+  tierOf(runtime.config, record);
+  const rule = authorizeRoute(runtime.routes, method, path, record);
+  matched.route = rule.path;
+  return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
 }
 
 const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "key_disabled", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
@@ -122,6 +124,7 @@ function withHeaders(origin: Response, extra: Record<string, string>): Response 
   const names = Object.keys(extra);
   if (names.length === 0) return origin;
   const response = new Response(origin.body, origin);
-  for (const name of names) response.headers.set(name, extra[name]!);
+  const headers = response.headers;
+  for (const name of names) headers.set(name, extra[name]!);
   return response;
 }
