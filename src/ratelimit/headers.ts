@@ -16,13 +16,23 @@ export function rateLimitHeaders(policies: readonly Policy[], decisions: readonl
     headers["X-RateLimit-Limit"] = String(Math.min(...policies.map((p) => p.limit)));
     return headers;
   }
-  const seconds = decisions.map((d, i) => resetSeconds(d, policies[i]!, now));
-  headers["RateLimit"] = decisions.map((d, i) => `"${d.name}";r=${d.remaining};t=${seconds[i]}`).join(", ");
+  const seconds: number[] = [];
+  let rateLimit = "";
+  let refused = false;
+  for (let i = 0; i < decisions.length; i++) {
+    const d = decisions[i]!;
+    seconds.push(resetSeconds(d, policies[i]!, now));
+    rateLimit += `${i === 0 ? "" : ", "}"${d.name}";r=${d.remaining};t=${seconds[i]}`;
+    if (!d.allowed) refused = true;
+  }
+  headers["RateLimit"] = rateLimit;
   const tightest = mostRestrictive(decisions, seconds);
   headers["X-RateLimit-Limit"] = String(decisions[tightest]!.limit);
   headers["X-RateLimit-Remaining"] = String(decisions[tightest]!.remaining);
-  headers["X-RateLimit-Reset"] = headers["Retry-After"] = String(seconds[tightest]);
-  if (decisions.every((d) => d.allowed)) delete headers["Retry-After"];
+  headers["X-RateLimit-Reset"] = String(seconds[tightest]);
+  // Added only on a refusal, never added and deleted: a `delete` turns the object into a slow
+  // dictionary that every later read of it (withHeaders, per request) pays for.
+  if (refused) headers["Retry-After"] = headers["X-RateLimit-Reset"];
   return headers;
 }
 
