@@ -22,8 +22,11 @@ import { authorizeRoute } from "./route_policy";
 export async function handleGatewayRequest(request: Request, runtime: Runtime, ctx: ExecutionContext, url: URL): Promise<Response> {
   const startedAt = Date.now();
   const { config, env, usage } = runtime;
+  // Read once: each read of a Request property is a call into the runtime that builds a new value.
+  const method = request.method;
+  const headers = request.headers;
   // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
-  const source = clientSource(request.headers);
+  const source = clientSource(headers);
   const refusal = authFailureRefusal(source, startedAt);
   if (refusal) return renderError(refusal);
 
@@ -33,8 +36,8 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   try {
     path = canonicalPath(url.pathname);
     // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
-    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
-      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    if (request.body !== null && (method === "GET" || method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
     }
   } catch (err) {
     return renderError(err);
@@ -43,7 +46,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
   try {
-    record = await verifyKey(extractCredential(request.headers), config, runtime.keyCache(ctx), startedAt);
+    record = await verifyKey(extractCredential(headers), config, runtime.keyCache(ctx), startedAt);
   } catch (err) {
     if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
@@ -65,8 +68,8 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   let rateLimitHeaders: Record<string, string> | undefined;
   const matched = { route: "" };
   try {
-    assertIpAllowed(record, request.headers, runtime.allowlists);
-    ({ record, rateLimitHeaders } = await admit(request, path, runtime, ctx, record, matched));
+    assertIpAllowed(record, headers, runtime.allowlists);
+    ({ record, rateLimitHeaders } = await admit(method, headers, path, runtime, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
       origin: runtime.origin,
@@ -84,7 +87,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   usage.call(ctx, {
     keyId: record.id,
     orgId: record.orgId,
-    method: request.method,
+    method,
     path: recordedPath(path),
     route: matched.route,
     status: response.status,
@@ -99,13 +102,13 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
  * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
-async function admit(request: Request, path: string, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
+async function admit(method: string, headers: Headers, path: string, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
   try {
-    return { record: cached, rateLimitHeaders: await decide(request.method, path, runtime, ctx, cached, false, matched) };
+    return { record: cached, rateLimitHeaders: await decide(method, path, runtime, ctx, cached, false, matched) };
   } catch (err) {
     if (!(err instanceof StaleKeyRecord)) throw err;
-    const record = await verifyKey(extractCredential(request.headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
-    return { record, rateLimitHeaders: await decide(request.method, path, runtime, ctx, record, true, matched) };
+    const record = await verifyKey(extractCredential(headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
+    return { record, rateLimitHeaders: await decide(method, path, runtime, ctx, record, true, matched) };
   }
 }
 
