@@ -17,7 +17,7 @@
  * session keys and GitHub's key ring.
  */
 import { freshKeyCacheFor, KeyMemory, keyCacheFor } from "./cache";
-import type { KeyCache, KeyRecord } from "./cache/interface";
+import type { KeyCache } from "./cache/interface";
 import { type Config, loadConfig } from "./config";
 import type { Env } from "./env";
 import { type CorsPolicy, corsPolicy } from "./gateway/cors";
@@ -25,7 +25,9 @@ import { Origin, type ProxyIdentity } from "./gateway/proxy";
 import { type RoutePolicy, routePolicy } from "./gateway/route_policy";
 import { RateLimits } from "./ratelimit";
 import type { IpAllowlist } from "./restrictions/ip_allowlist";
-import { type UsageMessage, type UsageRecorder, usageRecorder } from "./usage/record";
+import type { KeyRecord } from "./store/key_records";
+import type { UsageMessage } from "./store/usage_message";
+import { type UsageRecorder, usageRecorder } from "./usage/record";
 
 class Isolate {
   readonly keys = new KeyMemory();

@@ -1,15 +1,15 @@
-import type { KeyRecord } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import type { Runtime } from "../isolate";
+import { extractCredential } from "../auth/credentials";
 import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { AuthFailure, isAuthFailureCode, verifyKey } from "../auth/verify";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
-import { type AuthFailureReasonCode, recordedPath } from "../usage/record";
-import { AuthFailure, verifyKey } from "./authenticate";
+import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
-import { extractCredential } from "./credentials";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute } from "./route_policy";
@@ -48,12 +48,12 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   try {
     record = await verifyKey(extractCredential(headers), config, runtime.keyCache(ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
+    if (err instanceof KeygateError && isAuthFailureCode(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
         source,
-        reason: err.code as AuthFailureReasonCode,
+        reason: err.code,
         keyId: known?.id ?? null,
         orgId: known?.orgId ?? null,
         at: startedAt,
@@ -119,8 +119,6 @@ function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionCo
   matched.route = rule.path;
   return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
 }
-
-const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "key_disabled", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
 function withHeaders(origin: Response, extra: Record<string, string>): Response {

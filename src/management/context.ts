@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { KeyCache, KeyRecord } from "../cache/interface";
+import type { KeyCache } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import type { Env } from "../env";
 import { runtimeFor } from "../isolate";

@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../src/app";
 import type { Env } from "../../src/env";
+import { BEFORE_MONTH_END, frozenClock, utcDate } from "../clock";
 import { adminFetch, createKey, createOrg } from "../harness";
 import { CONSOLE, cookieHeader, csrfIn, form, page, signIn } from "./support";
 
@@ -23,6 +24,16 @@ async function age(keyId: string, days: number) {
 }
 
 const BADGE = '<span class="badge rotate"';
+
+describe("console: the date picker's cap at a day's end", () => {
+  it("at 23:59:59.900 UTC on January 31st, MAX_KEY_LIFETIME 60d caps the picker at April 1st, the date 60 days on", async () => {
+    frozenClock(BEFORE_MONTH_END);
+    const { id } = await createOrg();
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const html = await (await pageWith({ MAX_KEY_LIFETIME: "60d" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
+    expect(html).toMatch(/id="expires_at_date"[^>]*max="2031-04-01"/);
+  });
+});
 
 describe("console: rotate soon", () => {
   it("badges keys at least ROTATION_REMINDER_AFTER old (default 90d) in the list and on the detail page, and none when it is off", async () => {
@@ -93,12 +104,14 @@ describe("console: expiry presets follow the expiry policy", () => {
   });
 
   it("hides \"never\" and presets longer than MAX_KEY_LIFETIME, chooses the longest allowed, and caps the date picker", async () => {
+    // The cap is a date: read on a clock the test holds, not recomputed after the page (UTC midnight may fall between).
+    frozenClock();
     const { id } = await createOrg();
     const { jar } = await signIn(env.ADMIN_TOKEN!);
     const month = await (await pageWith({ MAX_KEY_LIFETIME: "60d" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
     expect(presetsOf(month)).toEqual(["30d", "custom"]);
     expect(checkedOf(month)).toBe("30d");
-    const max = new Date(Date.now() + 60 * DAY).toISOString().slice(0, 10);
+    const max = utcDate(Date.now() + 60 * DAY);
     expect(month).toMatch(new RegExp(`id="expires_at_date"[^>]*max="${max}"`));
     const year = await (await pageWith({ MAX_KEY_LIFETIME: "365d" } as Partial<Env>, `/orgs/${id}/keys/new`, jar)).text();
     expect(presetsOf(year)).toEqual(["30d", "90d", "1y", "custom"]);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminFetch, createKey, createOrg, keyFetch } from "../harness";
+import { BEFORE_MONTH_END, clockPast, frozenClock, utcDate } from "../clock";
 import { expectJson, orgPath, revokedKey, sleep } from "./support";
 
 interface AuditEvent {
@@ -23,8 +24,11 @@ interface AuditPage {
 
 const audit = async (orgId: string, query = "") => expectJson<AuditPage>(await adminFetch(`/orgs/${orgId}/audit${query}`), 200);
 
-/** Polls until `probe` returns a value (the queue consumer writes auth.failed rows asynchronously). */
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `probe` returns a value (the queue consumer writes auth.failed rows asynchronously). The
+ * deadline only bounds a failure: on a loaded machine the queue's way to D1 took over 10 s.
+ */
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -77,9 +81,10 @@ describe("audit: happy path", () => {
     const { id } = await createOrg();
     const a = await createKey(id);
     const b = await createKey(id);
-    await sleep(5);
+    // `middle` strictly after every event so far and strictly before the revocation's (the clock, not a guessed pause).
+    await clockPast(Date.now());
     const middle = new Date().toISOString();
-    await sleep(5);
+    await clockPast(Date.parse(middle));
     await adminFetch(`/orgs/${id}/keys/${a.id}/revoke`, { method: "POST" });
 
     expect((await audit(id, "?action=key.created")).data.map((e) => e.key_id).sort()).toEqual([a.id, b.id].sort());
@@ -88,9 +93,23 @@ describe("audit: happy path", () => {
     expect((await audit(id, `?since=${encodeURIComponent(middle)}`)).data.map((e) => e.action)).toEqual(["key.revoked"]);
     expect((await audit(id, `?until=${encodeURIComponent(middle)}`)).pagination.total).toBe(3);
     expect((await audit(id, `?since=2000-01-01&until=2000-12-31`)).data).toEqual([]);
-    const today = new Date().toISOString().slice(0, 10);
-    // A bare date as `until` covers that whole day.
-    expect((await audit(id, `?since=${today}&until=${today}`)).pagination.total).toBeGreaterThanOrEqual(4);
+    // A bare date as `until` covers that whole day. The days the events were written on, not "today" read
+    // afterwards: past UTC midnight that is the next day, and the range would miss them.
+    const days = (await audit(id)).data.map((e) => utcDate(Date.parse(e.created_at))).sort();
+    expect((await audit(id, `?since=${days[0]}&until=${days.at(-1)}`)).pagination.total).toBeGreaterThanOrEqual(4);
+  });
+
+  it("a bare date covers its whole UTC day and no more: events at 23:59:59.900 and 00:00:00.100 fall on their own days", async () => {
+    // Org events only: key events are also webhooks, whose 2031 signatures the test receiver would refuse.
+    const clock = frozenClock(BEFORE_MONTH_END); // 2031-01-31T23:59:59.900Z
+    const { id } = await createOrg();
+    clock.advance(200);
+    await expectJson(await adminFetch(`/orgs/${id}`, { method: "PATCH", json: { tier: "pro" } }), 200);
+    const actionsOn = async (day: string) => (await audit(id, `?since=${day}&until=${day}`)).data.map((e) => [e.action, e.created_at]);
+    expect(await actionsOn("2031-01-31")).toEqual([["org.created", "2031-01-31T23:59:59.900Z"]]);
+    expect(await actionsOn("2031-02-01")).toEqual([["org.updated", "2031-02-01T00:00:00.100Z"]]);
+    expect((await audit(id, "?until=2031-01-31")).data.map((e) => e.action)).toEqual(["org.created"]);
+    expect((await audit(id, "?since=2031-02-01")).data.map((e) => e.action)).toEqual(["org.updated"]);
   });
 
   it("paginates with totals", async () => {

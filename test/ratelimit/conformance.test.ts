@@ -2,11 +2,12 @@
 // (a Durable Object per limiter scope; redis-server behind the Upstash REST bridge).
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KeygateError } from "../../src/errors";
 import { enforceRateLimit } from "../support/isolate";
 import type { RateLimiter } from "../../src/ratelimit/interface";
 import type { LimitPlan } from "../../src/ratelimit/policy";
+import { BEFORE_MONTH_END, frozenClock } from "../clock";
 import { BACKENDS, configFor, keyRecord, planOf, quotaPolicy, uniqueId, windowPolicy } from "./harness";
 
 /** Sends `n` requests one after the other; how many were admitted. */
@@ -18,9 +19,6 @@ async function admitted(store: RateLimiter, plan: LimitPlan, n: number, cost = 1
 
 describe.each(BACKENDS)("rate limiter conformance: $name", (backend) => {
   const store = backend.limiter();
-  afterEach(() => {
-    vi.useRealTimers();
-  });
 
   it("admits exactly the limit of N sequential requests and denies the rest", async () => {
     const plan = planOf(uniqueId(), [windowPolicy(7)]);
@@ -43,6 +41,7 @@ describe.each(BACKENDS)("rate limiter conformance: $name", (backend) => {
   });
 
   it("decides several windows and a quota in one call: all must have room, all are spent", async () => {
+    frozenClock(); // the 1 s burst window must not turn over between the calls (a slow machine took > 1 s)
     const plan = planOf(uniqueId(), [windowPolicy(3, 1_000, "burst"), windowPolicy(5, 60_000, "default"), quotaPolicy(100)]);
     const first = await store.limit(plan, 1);
     expect(first.policies.map((p) => [p.name, p.remaining])).toEqual([
@@ -57,6 +56,7 @@ describe.each(BACKENDS)("rate limiter conformance: $name", (backend) => {
   });
 
   it("counts a route's cost against every window and the quota", async () => {
+    frozenClock(); // no month end between the calls
     const plan = planOf(uniqueId(), [windowPolicy(10), quotaPolicy(12)]);
     expect((await store.limit(plan, 5)).policies.map((p) => p.remaining)).toEqual([5, 7]);
     expect((await store.limit(plan, 5)).policies.map((p) => p.remaining)).toEqual([0, 2]);
@@ -67,15 +67,32 @@ describe.each(BACKENDS)("rate limiter conformance: $name", (backend) => {
   });
 
   it("counts a monthly quota across the period boundary (clock injected)", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.UTC(2031, 0, 31, 23, 59, 58));
+    const clock = frozenClock(Date.UTC(2031, 0, 31, 23, 59, 58));
     const plan = planOf(uniqueId(), [windowPolicy(1_000, 60_000), quotaPolicy(3)]);
     expect(await admitted(store, plan, 5)).toBe(3);
     const denied = await store.limit(plan, 1);
     expect(denied.policies[1]).toMatchObject({ name: "quota", allowed: false, remaining: 0, resetAt: Date.UTC(2031, 1, 1) });
-    vi.setSystemTime(Date.UTC(2031, 1, 1, 0, 0, 0, 5));
+    clock.set(Date.UTC(2031, 1, 1, 0, 0, 0, 5));
     expect(await admitted(store, plan, 5)).toBe(3);
     expect((await store.peek(plan, 1)).policies.map((p) => p.remaining)).toEqual([1_000 - 6, 0]);
+  });
+
+  it("at 23:59:59.900 on a month's last day: a daily quota and a 1 s window fill up, and only the quota starts over at midnight", async () => {
+    const clock = frozenClock(BEFORE_MONTH_END);
+    const plan = planOf(uniqueId(), [windowPolicy(4, 1_000, "burst"), quotaPolicy(3, "day")]);
+    expect(await admitted(store, plan, 5)).toBe(3);
+    const denied = await store.limit(plan, 1);
+    expect(denied.policies.map((p) => [p.name, p.allowed, p.remaining])).toEqual([
+      ["burst", true, 1],
+      ["quota", false, 0],
+    ]);
+    expect(denied.policies[1]!.resetAt).toBe(BEFORE_MONTH_END + 100);
+    clock.advance(150); // 00:00:00.050: a new day (and month); the burst window still holds the three
+    expect(await admitted(store, plan, 5)).toBe(1);
+    expect((await store.peek(plan, 1)).policies.map((p) => [p.name, p.remaining])).toEqual([
+      ["burst", 0],
+      ["quota", 2],
+    ]);
   });
 
   it("admits exactly 50 of a concurrent burst of 200 in strict mode (cost 1), and exactly 10 at cost 5", async () => {
@@ -107,6 +124,7 @@ describe.each(BACKENDS)("rate limiter conformance: $name", (backend) => {
   });
 
   it("peeks without spending", async () => {
+    frozenClock(); // no UTC midnight between the spend and the peeks (the daily quota would start over)
     const plan = planOf(uniqueId(), [windowPolicy(5), quotaPolicy(50, "day")]);
     await store.limit(plan, 2);
     const a = await store.peek(plan, 1);

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { durableObjectLimiter } from "../../src/ratelimit/durable_object_limiter";
 import { expectError } from "../management/support";
+import { clockPast } from "../clock";
 import { workerWith } from "./harness";
 
 /** Disabled "at another location": D1 has it and the limiter object was told, but this isolate still caches the old record. */
@@ -25,7 +26,7 @@ describe("enabled through the limiter", () => {
     expect((await w.api(`/orgs/${org}/keys/${key.id}`, { method: "PATCH", json: { enabled: false } })).status).toBe(200);
     const disabledAt = await changedAt();
     expect(disabledAt).toEqual(expect.any(Number));
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await clockPast(disabledAt!); // the next change must carry a later time than this one
     expect((await w.api(`/orgs/${org}/keys/${key.id}`, { method: "PATCH", json: { enabled: true } })).status).toBe(200);
     expect(await changedAt()).toBeGreaterThan(disabledAt!);
   });

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { KeygateError } from "../../src/errors";
 import { enforceRateLimit } from "../support/isolate";
 import { fastBatchSize } from "../../src/ratelimit/consistency";
+import { BEFORE_MONTH_END, frozenClock } from "../clock";
 import { BACKENDS, configFor, keyRecord } from "./harness";
 
 /** Fires `n` requests for `record` at once; how many were admitted (every refusal must be rate_limited). */
@@ -66,6 +67,9 @@ describe("enforceRateLimit's limits", () => {
   });
 
   it("answers quota_exceeded over the quota and rate_limited over a window, naming the violated policies", async () => {
+    // On a frozen clock, 30 s into a minute: the 1 s burst must not turn over between the calls, and the
+    // quota's Retry-After is more than 1 s only while midnight is more than a second away.
+    frozenClock();
     const config = configFor("durable-object", { TIERS: { free: { limits: [{ name: "burst", limit: 2, window: "1s" }, { name: "default", limit: 100, window: "60s" }], quota: { limit: 3, period: "day" } } } });
     const record = keyRecord();
     const ctx = createExecutionContext();
@@ -83,6 +87,25 @@ describe("enforceRateLimit's limits", () => {
     expect(quota.details?.map((d) => d.message)).toContain("quota");
     expect(quota.headers?.["Retry-After"]).toBe(quota.headers?.["X-RateLimit-Reset"]);
     expect(Number(quota.headers?.["Retry-After"])).toBeGreaterThan(1);
+    await waitOnExecutionContext(ctx);
+  });
+
+  it("at 23:59:59.900 UTC the daily quota's Retry-After is the 1 s to midnight, and after midnight the key is admitted again", async () => {
+    const clock = frozenClock(BEFORE_MONTH_END);
+    const config = configFor("durable-object", { TIERS: { free: { limit: 100, window: "60s", quota: { limit: 2, period: "day" } } } });
+    const record = keyRecord();
+    const ctx = createExecutionContext();
+    const refusal = () => enforceRateLimit({ config, env, ctx, record }).then(() => null, (e: unknown) => e as KeygateError);
+    expect(await refusal()).toBeNull();
+    expect(await refusal()).toBeNull();
+    const quota = (await refusal())!;
+    expect(quota.code).toBe("quota_exceeded");
+    expect(quota.headers?.["Retry-After"]).toBe("1");
+    expect(quota.headers?.RateLimit).toContain('"quota";r=0;t=1');
+    // 00:00:00.000: a new day's quota. The isolate repeats a refusal for up to 1 s, but never past the
+    // moment the store said the cost fits again: this request asks the store and is admitted.
+    clock.advance(100);
+    expect(await refusal()).toBeNull();
     await waitOnExecutionContext(ctx);
   });
 

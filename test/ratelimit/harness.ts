@@ -2,7 +2,7 @@
 // bridges of a test's own (test/node/upstash-bridge.ts) that it may stop, restart or slow down.
 import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { KeyRecord } from "../../src/cache/interface";
+import type { KeyRecord } from "../../src/store/key_records";
 import { handleRequest } from "../../src/app";
 import { type Config, parseConfig } from "../../src/config";
 import type { Env } from "../../src/env";
@@ -133,11 +133,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
-/** Sleeps until `Date.now() >= at`. */
-export function sleepUntil(at: number): Promise<void> {
-  return sleep(at - Date.now());
-}
-
 /** A bridge of the test's own in front of the shared redis-server. */
 export interface OwnBridge {
   url: string;
@@ -207,8 +202,20 @@ export async function storeFaults(backend: BackendName): Promise<StoreFaults> {
     down: (identifier) => runInDurableObject(stub(identifier), (_, state) => void state.storage.sql.exec("DROP TABLE counters")),
     // The object is held busy (its input gate closed) for `ms`: every call queues behind it.
     slow: async (identifier, ms) => {
-      busy = runInDurableObject(stub(identifier), (_, state) => state.blockConcurrencyWhile(() => sleep(ms)));
-      await sleep(20); // let the block take hold before the test's next call
+      // A flag, not a promise: a promise resolved from inside the object's request context never wakes the test's.
+      const block = { holding: false, settled: false };
+      busy = runInDurableObject(stub(identifier), (_, state) =>
+        state.blockConcurrencyWhile(() => {
+          block.holding = true; // the object's input gate is closed from here until the sleep ends
+          return sleep(ms);
+        }),
+      ).finally(() => (block.settled = true));
+      // Returns once the block has taken hold, not after a guessed pause.
+      const deadline = Date.now() + 5_000;
+      while (!block.holding && !block.settled) {
+        if (Date.now() > deadline) throw new Error("the Durable Object did not start blocking within 5 s");
+        await sleep(1);
+      }
     },
     // A fresh instance recreates its table.
     up: async (identifier) => {

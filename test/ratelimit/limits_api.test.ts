@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { type ErrorBody, expectError, expectJson, fields } from "../management/support";
+import { frozenClock } from "../clock";
 import { workerWith } from "./harness";
 
 const TIERS = {
@@ -27,6 +28,7 @@ const worker = (overrides: Partial<Env> = {}) => workerWith({ TIERS: JSON.string
 
 describe("per-key windows and quotas through the management API", () => {
   it("the operator sets named windows and a quota; the key shows them and the gateway counts them", async () => {
+    frozenClock(); // no UTC midnight restarts the daily quota between the requests
     const w = worker();
     const org = await w.org();
     const key = await w.key(org, { rate_limits: [{ name: "burst", limit: 50, window: "2s" }], quota: { limit: 3, period: "day" } });
@@ -115,6 +117,7 @@ describe("per-key windows and quotas through the management API", () => {
 
 describe("GET /orgs/{org}/keys/{key}/limits", () => {
   it("reads every policy without spending; a request then spends exactly the route's cost", async () => {
+    frozenClock(); // the 1 s burst window must not give the cost back between the request and the reads
     const w = worker();
     const org = await w.org();
     const key = await w.key(org);

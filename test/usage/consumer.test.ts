@@ -5,8 +5,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { apiKeys, auditEvents, authFailures } from "../../src/store/schema";
 import { consumeUsage } from "../../src/usage/consumer";
-import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/usage/histogram";
-import type { FailureAggregate, RecentCall, UsageAggregate, UsageMessage } from "../../src/usage/record";
+import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/histogram";
+import type { FailureAggregate, RecentCall, UsageAggregate, UsageMessage } from "../../src/store/usage_message";
 import { seedKey } from "../gateway/seed";
 
 const db = () => drizzle(env.DB);
@@ -118,16 +118,16 @@ describe("usage consumer: aggregates", () => {
 });
 
 describe("usage consumer: failed authentications", () => {
-  const hourNow = () => Math.floor(Date.now() / HOUR) * HOUR;
-  const failure = (over: Partial<FailureAggregate>): FailureAggregate => {
-    const at = Date.now();
-    return { source: "203.0.113.1", reason: "invalid_key", keyId: null, orgId: null, hour: hourNow(), count: 1, firstAt: at, lastAt: at, ...over };
-  };
+  // The middle of the previous hour: every failure of a test falls in one hour, however long the test takes
+  // (the hour was read from the real clock at each call, and one turning over split a row in two).
+  const midHour = () => Math.floor(Date.now() / HOUR) * HOUR - HOUR / 2;
+  const hourOf = (at: number) => Math.floor(at / HOUR) * HOUR;
+  const failure = (at: number, over: Partial<FailureAggregate>): FailureAggregate => ({ source: "203.0.113.1", reason: "invalid_key", keyId: null, orgId: null, hour: hourOf(at), count: 1, firstAt: at, lastAt: at, ...over });
 
   it("adds failures by a known key into one auth.failed audit row per source, reason and hour", async () => {
     const { id, orgId } = await seedKey({ revokedAt: Date.now() });
-    const at = Date.now();
-    const revoked = (source: string, count: number, dt: number) => failure({ source, reason: "key_revoked", keyId: id, orgId, count, firstAt: at, lastAt: at + dt });
+    const at = midHour();
+    const revoked = (source: string, count: number, dt: number) => failure(at, { source, reason: "key_revoked", keyId: id, orgId, count, lastAt: at + dt });
     await consume([message({ failures: [revoked("198.51.100.1", 3, 5), revoked("198.51.100.2", 1, 1)] })]);
     await consume([message({ failures: [revoked("198.51.100.1", 1, 9)] })]);
 
@@ -138,14 +138,14 @@ describe("usage consumer: failed authentications", () => {
     ]);
     expect(audit[0]!.createdAt).toBe(at);
     expect(audit[0]!.lastSeenAt).toBe(at + 9);
-    expect(audit[0]!.details).toEqual({ hour_start: hourNow() });
+    expect(audit[0]!.details).toEqual({ hour_start: hourOf(at) });
   });
 
   it("adds failures nobody owns into auth_failures, never into an org's audit trail", async () => {
     const source = `192.0.2.${Math.floor(Math.random() * 250)}-${Date.now()}`;
-    const at = Date.now();
-    await consume([message({ failures: [failure({ source, count: 2, firstAt: at, lastAt: at + 1 }), failure({ source, reason: "malformed_key", firstAt: at, lastAt: at })] })]);
-    await consume([message({ failures: [failure({ source, firstAt: at + 2, lastAt: at + 2 })] })]);
+    const at = midHour();
+    await consume([message({ failures: [failure(at, { source, count: 2, lastAt: at + 1 }), failure(at, { source, reason: "malformed_key" })] })]);
+    await consume([message({ failures: [failure(at + 2, { source })] })]);
     const found = await db().select().from(authFailures).where(eq(authFailures.source, source)).orderBy(authFailures.reason);
     expect(found.map((r) => [r.reason, r.count, r.firstSeenAt, r.lastSeenAt])).toEqual([
       ["invalid_key", 3, at, at + 2],
@@ -154,9 +154,24 @@ describe("usage consumer: failed authentications", () => {
     expect(await db().select().from(auditEvents).where(eq(auditEvents.source, source))).toEqual([]);
   });
 
+  it("stores a disabled key's failures and the rest of their message (key_disabled is a recorded reason like the others)", async () => {
+    const { id, orgId } = await seedKey();
+    const hour = Date.UTC(2026, 0, 5, 10);
+    const result = await consume([
+      message({
+        aggregates: [aggregate(id, orgId, hour)],
+        failures: [failure(hour + 1, { source: "198.51.100.7", reason: "key_disabled", keyId: id, orgId, hour, count: 2, firstAt: hour + 1, lastAt: hour + 2 })],
+      }),
+    ]);
+    expect(result.ackAll).toBe(true);
+    const audit = await db().select().from(auditEvents).where(and(eq(auditEvents.orgId, orgId), eq(auditEvents.action, "auth.failed")));
+    expect(audit.map((r) => [r.source, r.reason, r.keyId, r.count])).toEqual([["198.51.100.7", "key_disabled", id, 2]]);
+    expect((await rows("usage_minutes", id)).map((r) => r.count)).toEqual([2]);
+  });
+
   it("a redelivered failure message does not count twice", async () => {
     const source = `redelivery-${Date.now()}`;
-    const sent = message({ failures: [failure({ source, count: 5 })] });
+    const sent = message({ failures: [failure(midHour(), { source, count: 5 })] });
     await consume([sent]);
     await consume([sent]);
     const found = await db().select().from(authFailures).where(eq(authFailures.source, source));

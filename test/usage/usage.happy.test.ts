@@ -1,11 +1,12 @@
 import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { BEFORE_MONTH_END, frozenClock } from "../clock";
 import { adminFetch, createKey, createOrg, keyFetch, MANAGEMENT } from "../harness";
 import { eventually } from "../gateway/seed";
 import { consumeUsage } from "../../src/usage/consumer";
-import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/usage/histogram";
-import type { UsageMessage } from "../../src/usage/record";
+import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/histogram";
+import type { UsageMessage } from "../../src/store/usage_message";
 
 type ByStatus = Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", number>;
 interface Summary {
@@ -163,6 +164,38 @@ describe("GET /orgs/{org_id}/keys/{key_id}/usage", () => {
     const { id } = await createKey(org.id);
     const body = (await (await adminFetch(usagePath(org.id, id))).json()) as UsageBody;
     expect(body.data).toMatchObject({ key_id: id, totals: { count: 0, by_status: zero, latency_ms: null }, series: [], recent: [] });
+  });
+});
+
+describe("usage at UTC midnight on a month's last day", () => {
+  it("calls either side of midnight land in their own minute, hour and day; a bare date covers its whole day, and the default range ends now", async () => {
+    const org = await createOrg();
+    const { id } = await createKey(org.id); // before the clock moves: a key event is a webhook, signed with the time
+    const midnight = BEFORE_MONTH_END + 100; // 2031-02-01T00:00:00Z
+    frozenClock(midnight + 200);
+    await feed(org.id, id, [
+      { at: BEFORE_MONTH_END, latencyMs: 3 },
+      { at: midnight + 100, latencyMs: 5, status: 404 },
+    ]);
+    const series = async (query: string) => {
+      const body = (await (await adminFetch(usagePath(org.id, id, query))).json()) as UsageBody;
+      return body.data.series.map((b) => [b.start, b.count]);
+    };
+    expect(await series("?granularity=day&since=2031-01-31&until=2031-02-01")).toEqual([
+      ["2031-01-31T00:00:00.000Z", 1],
+      ["2031-02-01T00:00:00.000Z", 1],
+    ]);
+    expect(await series("?granularity=day&since=2031-01-31&until=2031-01-31")).toEqual([["2031-01-31T00:00:00.000Z", 1]]);
+    expect(await series("?granularity=hour")).toEqual([
+      ["2031-01-31T23:00:00.000Z", 1],
+      ["2031-02-01T00:00:00.000Z", 1],
+    ]);
+    expect(await series("?granularity=minute")).toEqual([
+      ["2031-01-31T23:59:00.000Z", 1],
+      ["2031-02-01T00:00:00.000Z", 1],
+    ]);
+    const body = (await (await adminFetch(usagePath(org.id, id, "?granularity=minute"))).json()) as UsageBody;
+    expect(body.data.until).toBe("2031-02-01T00:00:00.200Z");
   });
 });
 
