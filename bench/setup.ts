@@ -11,6 +11,7 @@ import { startOrigin } from "./origin.ts";
 import { applyMigrations, type BenchKey, ManagementClient } from "./seed.ts";
 import { startWorker, wranglerWorkerOptions, type RunningWorker, type WorkerSpec } from "./targets.ts";
 import { startUpstashStore } from "./upstash.ts";
+import type { TierInput } from "../src/ratelimit/tiers.ts";
 import { freePort } from "../test/node/redis-server.ts";
 
 export const PATH = "/demo/bench";
@@ -28,7 +29,7 @@ const BENCH_TIERS = {
     quota: { limit: 1_000_000_000, period: "month" },
     mode: "strict",
   },
-};
+} satisfies Record<string, TierInput>;
 
 export interface Scenario {
   id: string;
@@ -71,12 +72,6 @@ export interface SetUpOptions {
   only?: string[];
 }
 
-interface GatewayConfig {
-  keyPrefix: string;
-  negativeCacheTtlMs: number;
-  originTimeoutMs: number;
-}
-
 export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironment> {
   const { root, register, log } = options;
   const notes: string[] = [];
@@ -114,8 +109,8 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   // The worker's own parser and key generator (src/ is Workers code with extensionless imports,
   // so it is loaded through tsx, as scripts/check-config.ts does): the figures use the TTLs and
   // prefix the gateway runs with, and the flood's keys are made exactly as real keys are.
-  const { parseConfig } = (await tsImport("../src/config.ts", import.meta.url)) as { parseConfig(vars: Record<string, unknown>): GatewayConfig };
-  const { generateKey } = (await tsImport("../src/keys/format.ts", import.meta.url)) as { generateKey(prefix: string): string };
+  const { parseConfig } = (await tsImport("../src/config.ts", import.meta.url)) as typeof import("../src/config.ts");
+  const { generateKey } = (await tsImport("../src/keys/format.ts", import.meta.url)) as typeof import("../src/keys/format.ts");
   const config = parseConfig(gatewayVars);
 
   log("starting workerd: pass-through, gateway (Durable Object limiter)");

@@ -8,58 +8,13 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { tsImport } from "tsx/esm/api";
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
+import type { Config, RouteRule } from "../src/config.ts";
+import type { KeygateError } from "../src/errors.ts";
 import { readDevVars } from "./dev-vars.ts";
 
-/**
- * The slice of src/config.ts this script uses. src/ is Workers code (its types need the Workers
- * runtime), so it is loaded through tsx at run time rather than type-checked into this Node program.
- */
-export interface RouteRule {
-  method: string | string[];
-  path: string;
-  scopes: string[];
-  tiers?: string[];
-}
-export interface GatewayConfig {
-  originUrl: URL;
-  keyPrefix: string;
-  originTimeoutMs: number;
-  rateLimitBackend: string;
-  rateLimitFailureMode: string;
-  scopes: Record<string, string>;
-  tiers: Record<
-    string,
-    { limits: Array<{ name: string; limit: number; window: number; mode: string }>; quota?: { limit: number; period: string }; org_limit?: number; org_window: number; mode: string }
-  >;
-  routes: RouteRule[];
-  cors?: { origins: string[]; methods?: string[]; max_age: number; credentials: boolean };
-  expiryPolicy: { required: boolean; maxLifetimeMs: number | null };
-  rotationReminderAfterMs: number | null;
-  memoryCacheTtlMs: number;
-  signedBodyMaxBytes: number;
-  githubKeysUrl: string;
-  leakedKeyAction: string;
-  webhook?: { url: string };
-  authFailureLimit: { limit: number; windowMs: number };
-  managementRateLimit: { limit: number; windowMs: number };
-  usageFlushIntervalMs: number;
-  usageMinuteRetentionMs: number;
-  usageHourRetentionMs: number;
-  authFailureRetentionMs: number;
-  adminToken?: string;
-  originSigningSecret?: string;
-  console: { sessionSecret?: string; sessionTtlMs: number };
-}
-interface ConfigModule {
-  parseConfig(vars: Record<string, unknown>): GatewayConfig;
-  displayField(field: string): string;
-  BUILTIN_SCOPES: Record<string, string>;
-}
-interface GatewayMisconfigured {
-  code: string;
-  message: string;
-  details?: Array<{ field: string; message: string }>;
-}
+// src/ is Workers code with extensionless imports: its values are loaded through tsx at run time
+// (tsImport below), its types are imported directly (type imports are erased when Node runs this file).
+type ConfigModule = typeof import("../src/config.ts");
 
 export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET", "WEBHOOK_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
@@ -82,7 +37,7 @@ export interface LoadedConfig {
   secretSources: Record<string, string>;
   /** The .dev.vars file the local secrets came from, if any (.dev.vars.<env> first, as wrangler dev picks). */
   devVarsFile: string | undefined;
-  config: GatewayConfig;
+  config: Config;
   builtinScopes: Record<string, string>;
 }
 
@@ -157,7 +112,8 @@ export async function loadGatewayConfig(
     const config = parseConfig(vars);
     return { ok: true, loaded: { configPath, envName, where, wrangler, vars, secretSources, devVarsFile, config, builtinScopes: BUILTIN_SCOPES } };
   } catch (err) {
-    const error = err as GatewayMisconfigured;
+    // Not `instanceof`: tsImport loads src/ as its own module instance.
+    const error = err as KeygateError;
     if (error?.code !== "gateway_misconfigured") throw err;
     return {
       ok: false,
@@ -243,12 +199,12 @@ export async function checkConfig(
   return 0;
 }
 
-function describeExpiry(policy: GatewayConfig["expiryPolicy"]): string {
+function describeExpiry(policy: Config["expiryPolicy"]): string {
   if (policy.maxLifetimeMs !== null) return `new keys must expire within ${policy.maxLifetimeMs / 86_400_000}d (MAX_KEY_LIFETIME)`;
   return policy.required ? "new keys must expire (REQUIRE_KEY_EXPIRY)" : "optional (REQUIRE_KEY_EXPIRY false, no MAX_KEY_LIFETIME)";
 }
 
-function describeCors(cors: GatewayConfig["cors"]): string {
+function describeCors(cors: Config["cors"]): string {
   if (!cors) return "off (no CORS var: browsers' preflights get 401 like any keyless request)";
   const methods = cors.methods ? cors.methods.join(", ") : "every routed method";
   return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""})`;
@@ -270,7 +226,7 @@ export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings:
   return { notes: routeNotes(loaded.config.routes), warnings: [...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
 }
 
-function describeTier(name: string, tier: GatewayConfig["tiers"][string]): string {
+function describeTier(name: string, tier: Config["tiers"][string]): string {
   const single = tier.limits.length === 1 && tier.limits[0]!.name === "default";
   const windows = tier.limits.map((l) => `${single ? "" : `${l.name} `}${l.limit}/${l.window / 1000}s${l.mode === tier.mode ? "" : ` ${l.mode}`}`);
   const quota = tier.quota ? `, quota ${tier.quota.limit}/${tier.quota.period}` : "";
@@ -290,7 +246,7 @@ function placeholderProblems(wrangler: ReturnType<typeof unstable_readConfig>): 
   return problems;
 }
 
-function requiredSecrets(config: GatewayConfig): string[] {
+function requiredSecrets(config: Config): string[] {
   return ["ADMIN_TOKEN", ...(config.rateLimitBackend === "upstash" ? ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] : [])];
 }
 
@@ -360,7 +316,7 @@ function methodsCover(earlier: string | string[], later: string | string[]): boo
   return !b.includes("*") && b.every((method) => a.has(method));
 }
 
-/** Whether every path `later` matches is matched by `earlier` (route_policy.ts semantics: `*` last, `:param` one segment). */
+/** Whether every path `later` matches is matched by `earlier` (route_pattern.ts semantics: `*` last, `:param` one segment). */
 export function pathCovers(earlier: string, later: string): boolean {
   const a = earlier.split("/").filter(Boolean);
   const b = later.split("/").filter(Boolean);

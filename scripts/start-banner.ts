@@ -1,6 +1,6 @@
 // The copy-paste walk-through `npm start` prints, built from the config that actually runs: a tier that is in
 // TIERS, a scope a rule requires, and a path that rule admits, so the commands work against this gateway.
-import type { GatewayConfig, RouteRule } from "./check-config.ts";
+import type { Config, RouteRule } from "../src/config.ts";
 
 export interface FirstCall {
   /** The org's tier: one the chosen rule admits. */
@@ -17,7 +17,7 @@ export interface FirstCall {
 const READ_METHODS = ["GET", "*"];
 
 /** The first rule a plain GET can exercise (else the first rule at all), as a concrete call; null when ROUTES is empty. */
-export function firstCall(config: Pick<GatewayConfig, "tiers" | "scopes" | "routes">): FirstCall | null {
+export function firstCall(config: Pick<Config, "tiers" | "scopes" | "routes">): FirstCall | null {
   const methods = (rule: RouteRule) => (Array.isArray(rule.method) ? rule.method : [rule.method]);
   const index = Math.max(
     config.routes.findIndex((rule) => methods(rule).some((method) => READ_METHODS.includes(method))),

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { configAdvice, type GatewayConfig, loadGatewayConfig, type LoadedConfig, SECRETS } from "./check-config.ts";
+import type { Config } from "../src/config.ts";
+import { configAdvice, loadGatewayConfig, type LoadedConfig, SECRETS } from "./check-config.ts";
 import { DEMO_ORIGIN_URL, startDemoOrigin } from "./demo-origin.ts";
 import { readDevVars, resolveAdminToken, type AdminToken } from "./dev-vars.ts";
 import { firstCall } from "./start-banner.ts";
@@ -307,7 +308,7 @@ function assertPortFree(port: number, name: string): Promise<void> {
   });
 }
 
-function printBanner(gateway: string, origin: Origin, admin: AdminToken, config: GatewayConfig): void {
+function printBanner(gateway: string, origin: Origin, admin: AdminToken, config: Config): void {
   const api = `${gateway}/_keygate/v1`;
   const tokenLine = {
     environment: "from the ADMIN_TOKEN environment variable",

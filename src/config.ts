@@ -1,16 +1,19 @@
 import { z } from "zod";
-import { parseDuration } from "./duration";
-import type { Env } from "./env";
+import { durationSchema as duration, parseDuration } from "./duration";
 import { displayField, KeygateError, logMisconfigured } from "./errors";
-import { type CorsConfig, corsConfigSchema } from "./gateway/cors_config";
+import { corsConfigSchema } from "./gateway/cors_config";
+import { routePatternProblem } from "./gateway/route_pattern";
+import type { ExpiryPolicy } from "./hygiene/expiry_policy";
+import { tierSchema } from "./ratelimit/tiers";
 
 export { displayField };
-import { routePatternProblem } from "./gateway/route_policy";
-import type { ExpiryPolicy } from "./hygiene/expiry_policy";
+
+/** The scope that grants every other scope (src/auth/scopes.ts). */
+export const ADMIN_SCOPE = "admin";
 
 /** Scopes every deployment has: they guard the management API itself. */
 export const BUILTIN_SCOPES = {
-  admin: "Every scope, including every management action on the key's own org",
+  [ADMIN_SCOPE]: "Every scope, including every management action on the key's own org",
   "keys:read": "List and read the org's keys and their usage",
   "keys:write": "Create, update, revoke and rotate the org's keys",
   "audit:read": "Read the org's audit trail",
@@ -52,77 +55,7 @@ function jsonErrorPosition(text: string, err: unknown): string {
   return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`;
 }
 
-
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === null || ms <= 0) {
-    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration like "60s", "15m" or "1h"` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-export const consistencyMode = z.enum(["strict", "fast"]);
-export type ConsistencyMode = z.infer<typeof consistencyMode>;
-
 const DAY_MS = 86_400_000;
-/** Windows between 1 s and 31 days: shorter ones cost a store call per second per key for nothing, longer ones are quotas. */
-export const MIN_WINDOW_MS = 1_000;
-export const MAX_WINDOW_MS = 31 * DAY_MS;
-export const MAX_LIMITS_PER_KEY = 10;
-/** Names the limiter gives its own policies: a window may not take them. */
-export const RESERVED_POLICY_NAMES = ["quota", "org"] as const;
-export const POLICY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
-
-const windowDuration = duration.refine((ms) => ms >= MIN_WINDOW_MS && ms <= MAX_WINDOW_MS, "must be between 1s and 31d");
-
-export const quotaPeriod = z.enum(["day", "month"]);
-
-const windowLimit = z.strictObject({
-  name: z
-    .string()
-    .regex(POLICY_NAME, "must be 1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -")
-    .refine((name) => !(RESERVED_POLICY_NAMES as readonly string[]).includes(name), 'must not be "quota" or "org" (reserved)'),
-  limit: z.number().int().positive(),
-  window: windowDuration,
-  mode: consistencyMode.optional(),
-});
-
-const quota = z.strictObject({ limit: z.number().int().positive(), period: quotaPeriod });
-
-/**
- * SPEC §7: `{limits: [{name, limit, window, mode?}], quota?, org_limit?, org_window?, mode?}`; the
- * v1 form `{limit, window, org_limit?, mode?}` stays valid and means one limit named `default`.
- * The org aggregate counts over `org_window`, else the window of the limit named `default`, else
- * of the first limit.
- */
-const tier = z
-  .strictObject({
-    limits: z.array(windowLimit).min(1).max(MAX_LIMITS_PER_KEY).optional(),
-    limit: z.number().int().positive().optional(),
-    window: windowDuration.optional(),
-    quota: quota.optional(),
-    org_limit: z.number().int().positive().optional(),
-    org_window: windowDuration.optional(),
-    mode: consistencyMode.default("strict"),
-  })
-  .superRefine((raw, ctx) => {
-    if (raw.limits && (raw.limit !== undefined || raw.window !== undefined)) {
-      ctx.addIssue({ code: "custom", path: ["limits"], message: "give either limits or limit and window, not both" });
-    } else if (!raw.limits && (raw.limit === undefined || raw.window === undefined)) {
-      ctx.addIssue({ code: "custom", path: raw.limit === undefined ? ["limit"] : ["window"], message: "is required (or give limits)" });
-    }
-    const seen = new Set<string>();
-    raw.limits?.forEach((limit, i) => {
-      if (seen.has(limit.name)) ctx.addIssue({ code: "custom", path: ["limits", i, "name"], message: `"${limit.name}" is used twice` });
-      seen.add(limit.name);
-    });
-  })
-  .transform(({ limits, limit, window, quota, org_limit, org_window, mode }) => {
-    const windows = (limits ?? [{ name: "default", limit: limit!, window: window! }]).map((w) => ({ name: w.name, limit: w.limit, window: w.window, mode: w.mode ?? mode }));
-    const orgWindow = org_window ?? (windows.find((w) => w.name === "default") ?? windows[0]!).window;
-    return { limits: windows, quota, org_limit, org_window: orgWindow, mode };
-  });
 
 const route = z.strictObject({
   method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)]).default("*"),
@@ -154,10 +87,7 @@ const countPerWindow = (fallback: string) =>
       return { limit, windowMs };
     });
 
-export interface CountPerWindow {
-  limit: number;
-  windowMs: number;
-}
+export type CountPerWindow = z.output<ReturnType<typeof countPerWindow>>;
 
 const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -184,15 +114,15 @@ const configSchema = z
     RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
     RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
     SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
-    TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tier)),
+    TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tierSchema)),
     ROUTES: jsonValue(z.array(route)).default([]),
     CORS: jsonValue(corsConfigSchema).optional(),
     MEMORY_CACHE_TTL_MS: intFromVar(5_000),
     NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
-    // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
     REQUIRE_KEY_EXPIRY: booleanVar.default(false),
     MAX_KEY_LIFETIME: days(false).optional(),
     ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
+    // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
     SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
     // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
     USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10, "must be at least 10").max(20_000, "must be at most 20000 (waitUntil runs at most 30 s after a response)").default(10_000),
@@ -241,52 +171,59 @@ const configSchema = z
     if (raw.RATE_LIMIT_BACKEND === "upstash" && !(raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "is required when RATE_LIMIT_BACKEND is upstash (with UPSTASH_REDIS_REST_TOKEN)" });
     }
+  })
+  .transform((raw) => {
+    const upstash = raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN ? { url: raw.UPSTASH_REDIS_REST_URL, token: raw.UPSTASH_REDIS_REST_TOKEN } : undefined;
+    const scopes: Record<string, string> = { ...BUILTIN_SCOPES, ...raw.SCOPES };
+    const expiryPolicy: ExpiryPolicy = { required: raw.REQUIRE_KEY_EXPIRY, maxLifetimeMs: raw.MAX_KEY_LIFETIME ?? null };
+    return {
+      originUrl: new URL(raw.ORIGIN_URL),
+      keyPrefix: raw.KEY_PREFIX,
+      originTimeoutMs: raw.ORIGIN_TIMEOUT_MS,
+      rateLimitBackend: raw.RATE_LIMIT_BACKEND ?? (upstash ? "upstash" : "durable-object"),
+      rateLimitFailureMode: raw.RATE_LIMIT_FAILURE_MODE,
+      /** Full catalogue: built-in management scopes plus the operator's SCOPES. */
+      scopes,
+      tiers: raw.TIERS,
+      routes: raw.ROUTES,
+      /** Browser origins that may call through the gateway; undefined: no CORS handling at all. */
+      cors: raw.CORS,
+      /** REQUIRE_KEY_EXPIRY and MAX_KEY_LIFETIME, applied when a key is created or rotated. */
+      expiryPolicy,
+      /** ROTATION_REMINDER_AFTER in ms: active keys older than this get a key.rotation_due reminder; null: off. */
+      rotationReminderAfterMs: raw.ROTATION_REMINDER_AFTER,
+      memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
+      negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
+      /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
+      signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
+      /** How long an isolate aggregates usage before it sends it through the queue. */
+      usageFlushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
+      usageMinuteRetentionMs: raw.USAGE_MINUTE_RETENTION,
+      usageHourRetentionMs: raw.USAGE_HOUR_RETENTION,
+      authFailureRetentionMs: raw.AUTH_FAILURE_RETENTION,
+      /** Failed authentications a source (client IP) may make per window before it is refused 429. */
+      authFailureLimit: raw.AUTH_FAILURE_LIMIT,
+      /** Management API calls per credential (the operator token, or each org key) per window. */
+      managementRateLimit: raw.MANAGEMENT_RATE_LIMIT,
+      adminToken: raw.ADMIN_TOKEN,
+      upstash,
+      originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
+      /** Where the GitHub secret scanning public keys document is fetched from. */
+      githubKeysUrl: raw.GITHUB_SECRET_SCANNING_KEYS_URL,
+      /** What a report of a live key does: revoke it (default) or only record and announce the leak. */
+      leakedKeyAction: raw.LEAKED_KEY_ACTION,
+      /** Event webhooks (Standard Webhooks); absent when WEBHOOK_URL is unset. */
+      webhook: raw.WEBHOOK_URL && raw.WEBHOOK_SECRET ? { url: raw.WEBHOOK_URL, secret: raw.WEBHOOK_SECRET } : undefined,
+      /** The web console: what its session cookie is encrypted with (never the raw value) and how long a sign-in lasts. */
+      console: { sessionSecret: raw.CONSOLE_SESSION_SECRET ?? raw.ADMIN_TOKEN, sessionTtlMs: raw.CONSOLE_SESSION_TTL },
+    };
   });
 
-export type TierConfig = z.infer<typeof tier>;
-export type RouteRule = z.infer<typeof route>;
-
-export interface Config {
-  originUrl: URL;
-  keyPrefix: string;
-  originTimeoutMs: number;
-  rateLimitBackend: "durable-object" | "upstash";
-  rateLimitFailureMode: "open" | "closed";
-  /** Full catalogue: built-in management scopes plus the operator's SCOPES. */
-  scopes: Record<string, string>;
-  tiers: Record<string, TierConfig>;
-  routes: RouteRule[];
-  /** REQUIRE_KEY_EXPIRY and MAX_KEY_LIFETIME, applied when a key is created or rotated. */
-  expiryPolicy: ExpiryPolicy;
-  /** ROTATION_REMINDER_AFTER in ms: active keys older than this get a key.rotation_due reminder; null: off. */
-  rotationReminderAfterMs: number | null;
-  /** Browser origins that may call through the gateway; undefined: no CORS handling at all. */
-  cors?: CorsConfig;
-  memoryCacheTtlMs: number;
-  negativeCacheTtlMs: number;
-  /** Bodies up to this many bytes are hashed into the origin signature; larger ones go unsigned. */
-  signedBodyMaxBytes: number;
-  /** How long an isolate aggregates usage before it sends it through the queue. */
-  usageFlushIntervalMs: number;
-  usageMinuteRetentionMs: number;
-  usageHourRetentionMs: number;
-  authFailureRetentionMs: number;
-  /** Failed authentications a source (client IP) may make per window before it is refused 429. */
-  authFailureLimit: CountPerWindow;
-  /** Management API calls per credential (the operator token, or each org key) per window. */
-  managementRateLimit: CountPerWindow;
-  adminToken?: string;
-  upstash?: { url: string; token: string };
-  originSigningSecret?: string;
-  /** Where the GitHub secret scanning public keys document is fetched from. */
-  githubKeysUrl: string;
-  /** What a report of a live key does: revoke it (default) or only record and announce the leak. */
-  leakedKeyAction: "revoke" | "notify";
-  /** Event webhooks (Standard Webhooks); absent when WEBHOOK_URL is unset. */
-  webhook?: { url: string; secret: string };
-  /** The web console: what its session cookie is encrypted with (never the raw value) and how long a sign-in lasts. */
-  console: { sessionSecret?: string; sessionTtlMs: number };
-}
+/** The raw `[vars]` and secrets the schema reads, as wrangler may hand them over (src/env.ts's `Env` extends this). */
+export type ConfigVars = Partial<z.input<typeof configSchema>>;
+/** The gateway's configuration as inner code reads it: what `configSchema` makes of the raw `[vars]`. */
+export type Config = z.output<typeof configSchema>;
+export type RouteRule = z.output<typeof route>;
 
 /** Parses raw vars; throws a `gateway_misconfigured` error that names the first bad field. */
 export function parseConfig(vars: Record<string, unknown>): Config {
@@ -298,47 +235,21 @@ export function parseConfig(vars: Record<string, unknown>): Config {
       details: parsed.error.issues.map((i) => ({ field: i.path.map(String).join(".") || "config", message: i.message })),
     });
   }
-  const raw = parsed.data;
-  const upstash = raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN ? { url: raw.UPSTASH_REDIS_REST_URL, token: raw.UPSTASH_REDIS_REST_TOKEN } : undefined;
-  return {
-    originUrl: new URL(raw.ORIGIN_URL),
-    keyPrefix: raw.KEY_PREFIX,
-    originTimeoutMs: raw.ORIGIN_TIMEOUT_MS,
-    rateLimitBackend: raw.RATE_LIMIT_BACKEND ?? (upstash ? "upstash" : "durable-object"),
-    rateLimitFailureMode: raw.RATE_LIMIT_FAILURE_MODE,
-    scopes: { ...BUILTIN_SCOPES, ...raw.SCOPES },
-    tiers: raw.TIERS,
-    routes: raw.ROUTES,
-    cors: raw.CORS,
-    expiryPolicy: { required: raw.REQUIRE_KEY_EXPIRY, maxLifetimeMs: raw.MAX_KEY_LIFETIME ?? null },
-    rotationReminderAfterMs: raw.ROTATION_REMINDER_AFTER,
-    memoryCacheTtlMs: raw.MEMORY_CACHE_TTL_MS,
-    negativeCacheTtlMs: raw.NEGATIVE_CACHE_TTL_MS,
-    signedBodyMaxBytes: raw.SIGNED_BODY_MAX_BYTES,
-    usageFlushIntervalMs: raw.USAGE_FLUSH_INTERVAL_MS,
-    usageMinuteRetentionMs: raw.USAGE_MINUTE_RETENTION,
-    usageHourRetentionMs: raw.USAGE_HOUR_RETENTION,
-    authFailureRetentionMs: raw.AUTH_FAILURE_RETENTION,
-    authFailureLimit: raw.AUTH_FAILURE_LIMIT,
-    managementRateLimit: raw.MANAGEMENT_RATE_LIMIT,
-    adminToken: raw.ADMIN_TOKEN,
-    upstash,
-    originSigningSecret: raw.ORIGIN_SIGNING_SECRET,
-    githubKeysUrl: raw.GITHUB_SECRET_SCANNING_KEYS_URL,
-    leakedKeyAction: raw.LEAKED_KEY_ACTION,
-    webhook: raw.WEBHOOK_URL && raw.WEBHOOK_SECRET ? { url: raw.WEBHOOK_URL, secret: raw.WEBHOOK_SECRET } : undefined,
-    console: { sessionSecret: raw.CONSOLE_SESSION_SECRET ?? raw.ADMIN_TOKEN, sessionTtlMs: raw.CONSOLE_SESSION_TTL },
-  };
+  return parsed.data;
 }
 
 // Validated once per isolate: the env object is stable for an isolate's lifetime.
 const parsedConfigs = new WeakMap<object, Config | KeygateError>();
 
-export function loadConfig(env: Env): Config {
+/**
+ * The isolate's config from the worker's env (src/env.ts's `Env`; only its raw vars are read here).
+ * Typed as any object so that config.ts, at the bottom of the layers, imports nothing above it.
+ */
+export function loadConfig(env: object): Config {
   let result = parsedConfigs.get(env);
   if (!result) {
     try {
-      result = parseConfig(env as unknown as Record<string, unknown>);
+      result = parseConfig(env as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof KeygateError)) throw err;
       // Logged (with every bad field) when first rendered: errors.ts logMisconfigured.
@@ -351,7 +262,7 @@ export function loadConfig(env: Env): Config {
 }
 
 /** For /health: whether this isolate's config parses. The reasons go to the log, never to the caller. */
-export function configStatus(env: Env): "valid" | "invalid" {
+export function configStatus(env: object): "valid" | "invalid" {
   try {
     loadConfig(env);
     return "valid";

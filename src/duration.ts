@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** Durations as operators write them in config and request bodies: "30s", "15m", "2h", "7d", "1y", or plain milliseconds. */
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 } as const;
 
@@ -19,3 +21,13 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** A positive duration in config or a request body, as milliseconds ("60s", "15m", "1h" or a number). */
+export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration like "60s", "15m" or "1h"` });
+    return z.NEVER;
+  }
+  return ms;
+});

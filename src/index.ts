@@ -3,7 +3,7 @@ import { loadConfig } from "./config";
 import type { Env } from "./env";
 import { runDailyHygiene } from "./hygiene/scheduled";
 import { consumeUsage } from "./usage/consumer";
-import type { UsageMessage } from "./usage/record";
+import type { UsageMessage } from "./store/usage_message";
 import { pruneUsage } from "./usage/retention";
 import { deliverWebhooks, WEBHOOK_QUEUE_NAME } from "./webhooks/deliver";
 import type { WebhookEvent } from "./webhooks/events";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { grantsScope, isWildcard, mayGrant, scopeProblem } from "./scopes";
+import { grantsScope, insufficientScope, isWildcard, mayGrant, scopeProblem } from "./scopes";
 
 // A small alphabet so that generated scopes share prefixes often (and wildcards match something).
 const segment = fc.constantFrom("a", "b", "demo", "items", "read", "write");
@@ -80,5 +80,25 @@ describe("wildcard edges", () => {
     expect(scopeProblem("nope:*", names)).toContain("matches no scope");
     expect(scopeProblem("demo:r*", names)).toContain("last segment");
     expect(scopeProblem("demo:delete", names)).toContain("not in the scope catalogue");
+  });
+});
+
+describe("insufficientScope", () => {
+  it("for a gateway route names the missing and the required scopes and challenges for the required ones (RFC 6750 §3.1)", () => {
+    const err = insufficientScope({ route: ["demo:read", "demo:write"] }, ["demo:write"]);
+    expect(err.code).toBe("insufficient_scope");
+    expect(err.details).toEqual([
+      { field: "missing_scopes", message: "demo:write" },
+      { field: "required_scopes", message: "demo:read" },
+      { field: "required_scopes", message: "demo:write" },
+    ]);
+    expect(err.headers).toEqual({ "WWW-Authenticate": 'Bearer realm="keygate", error="insufficient_scope", scope="demo:read demo:write"' });
+  });
+
+  it("for a management operation names the scope it requires, without a bearer challenge", () => {
+    const err = insufficientScope("management", ["keys:write"]);
+    expect(err.code).toBe("insufficient_scope");
+    expect(err.details).toEqual([{ field: "scopes", message: "requires keys:write" }]);
+    expect(err.headers).toBeUndefined();
   });
 });

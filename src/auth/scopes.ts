@@ -1,3 +1,7 @@
+import { ADMIN_SCOPE } from "../config";
+import { KeygateError } from "../errors";
+import { wwwAuthenticate } from "./credentials";
+
 /**
  * What a key's scopes grant (issue 16), one home for the route check and the management API.
  *
@@ -8,8 +12,6 @@
  *   and `*` alone is not a scope (that is `admin`).
  * Pure and allocation-free for keys without wildcards: the hot path calls it once per required scope.
  */
-
-export const ADMIN_SCOPE = "admin";
 
 /** `demo:*`, `demo:items:*`: a prefix of at least one segment, then `:*`, with no other `*`. */
 export function isWildcard(scope: string): boolean {
@@ -50,4 +52,26 @@ export function scopeProblem(scope: string, catalogue: Readonly<Record<string, s
   }
   if (scope.includes("*")) return `"${scope}": a wildcard is only allowed as the last segment, as in demo:*`;
   return `"${scope}" is not in the scope catalogue`;
+}
+
+/**
+ * 403 `insufficient_scope` (SPEC §3 step 5, §9): the calling key lacks `missing`, so `details` name
+ * the scopes the request requires. The two callers keep the shapes their clients already read:
+ * - `route` (the gateway): a `missing_scopes` entry per missing scope and a `required_scopes` entry
+ *   per scope of the rule, and a `WWW-Authenticate` challenge naming the required scopes, as
+ *   RFC 6750 §3.1 asks of a bearer-token API.
+ * - `management` (the management API, where an operation requires one scope): a
+ *   `{ field: "scopes", message: "requires <scope>" }` entry per missing scope, no challenge.
+ */
+export function insufficientScope(check: { route: readonly string[] } | "management", missing: readonly string[]): KeygateError {
+  if (check === "management") {
+    return new KeygateError("insufficient_scope", `this key lacks the scope ${missing.join(", ")}`, {
+      details: missing.map((scope) => ({ field: "scopes", message: `requires ${scope}` })),
+    });
+  }
+  const required = check.route;
+  return new KeygateError("insufficient_scope", `the API key lacks the scopes this route requires: ${missing.join(", ")}`, {
+    details: [...missing.map((scope) => ({ field: "missing_scopes", message: scope })), ...required.map((scope) => ({ field: "required_scopes", message: scope }))],
+    headers: { "WWW-Authenticate": wwwAuthenticate("insufficient_scope", required) },
+  });
 }

@@ -2,8 +2,8 @@ import type { Config } from "../config";
 import type { Env } from "../env";
 import { KeygateError } from "../errors";
 import { logThrottled } from "../log";
-import { findKeyRecordByHash } from "../store/key_records";
-import type { KeyCache, KeyRecord } from "./interface";
+import { findKeyRecordByHash, type KeyRecord } from "../store/key_records";
+import type { KeyCache } from "./interface";
 import { clearKeyIndex } from "./key_index";
 import { MemoryLru } from "./memory";
 

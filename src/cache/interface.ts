@@ -1,28 +1,4 @@
-import type { StoredKeyLimits } from "../store/schema";
-
-/**
- * Everything the hot path needs to decide on a request, cached in isolate memory and KV
- * so a warmed key costs no D1 read. Keyed by the SHA-256 of the key; never holds the key.
- */
-export interface KeyRecord {
-  id: string;
-  orgId: string;
-  /** The org's tier at the time the record was cached; changing an org's tier purges its keys. */
-  tier: string;
-  scopes: string[];
-  expiresAt: number | null;
-  revokedAt: number | null;
-  rateLimit: StoredKeyLimits | null;
-  /** When the key row last changed (absent in records cached before this field existed). */
-  updatedAt?: number;
-  /** The rotation chain's first key, whose limiter counters this key shares (absent or null: its own). */
-  limiterId?: string | null;
-  // Optional: records cached before these fields existed read as "anywhere" and "enabled".
-  /** Normalised addresses/CIDR ranges the key may be used from; null or empty: anywhere. */
-  allowedIps?: string[] | null;
-  /** Set while the key is suspended (`enabled: false`). */
-  disabledAt?: number | null;
-}
+import type { KeyRecord } from "../store/key_records";
 
 /** Tiered key-record lookup by hash: memory -> KV -> D1, with negative caching of unknown hashes. */
 export interface KeyCache {

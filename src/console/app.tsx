@@ -5,6 +5,7 @@ import { html } from "hono/html";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { grantsScope, insufficientScope } from "../auth/scopes";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { AUDIT_ACTIONS } from "../store/audit";
@@ -155,7 +156,7 @@ consoleApp.post("/sign-in", async (c) => {
     return fail(`That token or key was not accepted: ${who.error.message} (${who.error.code}).`);
   }
   const scopes = who.data.scopes ?? [];
-  if (who.data.kind === "key" && !scopes.includes("admin") && !scopes.includes("keys:read")) {
+  if (who.data.kind === "key" && !grantsScope(scopes, "keys:read")) {
     return fail("This key may not use the console: it needs the admin scope, or keys:read for a read-only view.", 403);
   }
   const ttl = c.get("config").console.sessionTtlMs;
@@ -433,7 +434,9 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
   const page = Math.max(1, Number(q.page ?? "1") || 1);
   const ctx = pageOf(c, { orgId, current: "audit" });
   if (!canReadAudit(c.get("session"))) {
-    return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: "insufficient_scope", message: "this key lacks the scope audit:read" }} />, 403);
+    // The API's own refusal, shown without the round trip.
+    const refusal = insufficientScope("management", ["audit:read"]);
+    return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: refusal.code, message: refusal.message }} />, 403);
   }
   const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
   if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : 200);

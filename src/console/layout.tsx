@@ -1,4 +1,5 @@
 import type { Child, FC } from "hono/jsx";
+import { grantsScope } from "../auth/scopes";
 import type { ApiError } from "./api";
 import type { Session } from "./session";
 
@@ -17,19 +18,19 @@ export interface PageContext {
 
 export const orgBase = (orgId: string) => `${CONSOLE_PREFIX}/orgs/${encodeURIComponent(orgId)}`;
 
-/** An org key without keys:write (or admin) gets the read-only view. */
+/** An org key without keys:write (or admin, or a wildcard over it) gets the read-only view: the API's own scope check. */
 export function canWrite(session: Session | null): boolean {
   if (!session) return false;
   if (session.kind === "operator") return true;
   const scopes = session.scopes ?? [];
-  return scopes.includes("admin") || scopes.includes("keys:write");
+  return grantsScope(scopes, "keys:write");
 }
 
 export function canReadAudit(session: Session | null): boolean {
   if (!session) return false;
   if (session.kind === "operator") return true;
   const scopes = session.scopes ?? [];
-  return scopes.includes("admin") || scopes.includes("audit:read");
+  return grantsScope(scopes, "audit:read");
 }
 
 /** `2026-12-04 16:45 UTC` in a <time>, or a dash. Anything that is not a date is shown as given. */

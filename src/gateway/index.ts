@@ -1,17 +1,17 @@
-import type { KeyRecord } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import { freshKeyCacheFor, keyCacheFor } from "../cache";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
+import { extractCredential } from "../auth/credentials";
 import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { AuthFailure, isAuthFailureCode, verifyKey } from "../auth/verify";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
-import { type AuthFailureReasonCode, recordedPath, usageRecorder } from "../usage/record";
-import { AuthFailure, verifyKey } from "./authenticate";
+import { recordedPath, usageRecorder } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
-import { extractCredential } from "./credentials";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
 import { authorizeRoute, routePolicy } from "./route_policy";
@@ -53,12 +53,12 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   try {
     record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
   } catch (err) {
-    if (err instanceof KeygateError && AUTH_FAILURES.has(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
+    if (err instanceof KeygateError && isAuthFailureCode(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
       const known = err instanceof AuthFailure ? err.record : null;
       usage.authFailure(ctx, {
         source,
-        reason: err.code as AuthFailureReasonCode,
+        reason: err.code,
         keyId: known?.id ?? null,
         orgId: known?.orgId ?? null,
         at: startedAt,
@@ -123,8 +123,6 @@ async function admit(request: Request, path: string, config: Config, env: Env, c
     return { record, rateLimitHeaders: await decide(record, true) };
   }
 }
-
-const AUTH_FAILURES = new Set<string>(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "key_disabled", "conflicting_credentials"] satisfies AuthFailureReasonCode[]);
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
 function withHeaders(origin: Response, extra: Record<string, string>): Response {

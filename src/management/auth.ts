@@ -1,19 +1,19 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { keyCacheFor } from "../cache";
-import { type Config, loadConfig } from "../config";
-import { grantsScope, mayGrant } from "../auth/scopes";
+import { ADMIN_SCOPE, BUILTIN_SCOPES, type Config, loadConfig } from "../config";
+import { grantsScope, insufficientScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
-import { AuthFailure, verifyKey } from "../gateway/authenticate";
-import { extractCredential, wwwAuthenticate } from "../gateway/credentials";
+import { extractCredential, wwwAuthenticate } from "../auth/credentials";
+import { AuthFailure, type AuthFailureReason, verifyKey } from "../auth/verify";
 import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
-import { type AuthFailureReasonCode, usageRecorder } from "../usage/record";
+import { usageRecorder } from "../usage/record";
 import { assertIpAllowed } from "../restrictions";
 import type { Caller, ManagementEnv } from "./context";
 
-/** The scopes that guard the management API; `admin` grants all of them. */
-export type ManagementScope = "keys:read" | "keys:write" | "audit:read";
-const MANAGEMENT_SCOPES: readonly ManagementScope[] = ["keys:read", "keys:write", "audit:read"];
+/** The scopes that guard the management API: the built-in ones but `admin`, which grants all of them. */
+export type ManagementScope = Exclude<keyof typeof BUILTIN_SCOPES, typeof ADMIN_SCOPE>;
+const MANAGEMENT_SCOPES = Object.keys(BUILTIN_SCOPES).filter((scope): scope is ManagementScope => scope !== ADMIN_SCOPE);
 
 const encoder = new TextEncoder();
 
@@ -38,7 +38,7 @@ async function sameSecret(presented: string, expected: string): Promise<boolean>
  * counts against the source's AUTH_FAILURE_LIMIT (missing credentials do not: nothing was tried).
  */
 async function recordAuthFailure(
-  failure: { reason: AuthFailureReasonCode; keyId?: string | null; orgId?: string | null },
+  failure: { reason: AuthFailureReason; keyId?: string | null; orgId?: string | null },
   source: string,
   env: ManagementEnv["Bindings"],
   config: Config,
@@ -107,12 +107,6 @@ export function grants(held: readonly string[], scope: string): boolean {
   return grantsScope(held, scope);
 }
 
-function insufficientScope(scopes: string[], field = "scopes"): KeygateError {
-  return new KeygateError("insufficient_scope", `this key lacks the scope ${scopes.join(", ")}`, {
-    details: scopes.map((scope) => ({ field, message: `requires ${scope}` })),
-  });
-}
-
 export function orgNotFound(orgId: string): KeygateError {
   return new KeygateError("not_found", `org ${orgId} not found`);
 }
@@ -131,10 +125,10 @@ export function authorizeOrg(caller: Caller, orgId: string, scope: ManagementSco
   if (caller.kind === "operator") return;
   if (caller.key.orgId !== orgId) throw orgNotFound(orgId);
   if (scope === "any") {
-    if (!MANAGEMENT_SCOPES.some((s) => grants(caller.key.scopes, s))) throw insufficientScope(["keys:read"]);
+    if (!MANAGEMENT_SCOPES.some((s) => grants(caller.key.scopes, s))) throw insufficientScope("management", ["keys:read"]);
     return;
   }
-  if (!grants(caller.key.scopes, scope)) throw insufficientScope([scope]);
+  if (!grants(caller.key.scopes, scope)) throw insufficientScope("management", [scope]);
 }
 
 /**
@@ -143,7 +137,7 @@ export function authorizeOrg(caller: Caller, orgId: string, scope: ManagementSco
  * under it; handing out a wildcard needs one at least as broad. The operator may grant anything.
  */
 export function assertCanGrant(caller: Caller, scopes: readonly string[]): void {
-  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  if (caller.kind === "operator" || caller.key.scopes.includes(ADMIN_SCOPE)) return;
   const missing = scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {
     throw new KeygateError("insufficient_scope", `a key can only grant scopes it holds itself; this key lacks ${missing.join(", ")}`, {
@@ -158,7 +152,7 @@ export function assertCanGrant(caller: Caller, scopes: readonly string[]): void 
  * keys may act on any key of the org.
  */
 export function assertCanManage(caller: Caller, target: { id: string; scopes: readonly string[] }): void {
-  if (caller.kind === "operator" || caller.key.scopes.includes("admin")) return;
+  if (caller.kind === "operator" || caller.key.scopes.includes(ADMIN_SCOPE)) return;
   // Wildcard-aware like granting: `demo:*` covers a target's `demo:read`; a target's `demo:*` needs one as broad.
   const missing = target.scopes.filter((scope) => !mayGrant(caller.key.scopes, scope));
   if (missing.length > 0) {

@@ -1,7 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { keyCacheFor } from "../cache";
-import type { KeyCache, KeyRecord } from "../cache/interface";
+import type { KeyCache } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import type { Env } from "../env";
 import type { Db } from "../store/conditional";

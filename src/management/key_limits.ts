@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { type Config, consistencyMode, MAX_LIMITS_PER_KEY, MAX_WINDOW_MS, MIN_WINDOW_MS, POLICY_NAME, quotaPeriod } from "../config";
+import type { Config } from "../config";
+import { consistencyMode, MAX_LIMITS_PER_KEY, MAX_WINDOW_MS, MIN_WINDOW_MS, POLICY_NAME, quotaPeriod } from "../ratelimit/tiers";
 import { formatDuration, parseDuration } from "../duration";
 import { KeygateError } from "../errors";
 import { limiterFor } from "../ratelimit";

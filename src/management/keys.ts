@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { scopeProblem } from "../auth/scopes";
-import { type Config, consistencyMode } from "../config";
+import type { Config } from "../config";
+import { consistencyMode } from "../ratelimit/tiers";
 import { parseDuration } from "../duration";
 import { KeygateError } from "../errors";
 import { expiryPolicyProblem } from "../hygiene/expiry_policy";

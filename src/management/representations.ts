@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { consistencyMode } from "../config";
+import { consistencyMode } from "../ratelimit/tiers";
 import { formatDuration } from "../duration";
 import { AUDIT_ACTIONS, type AuditRow } from "../store/audit";
 import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
-import { bucketExpiresAt, type Buckets, decide, live, type Operation, type Policy } from "./counters";
+import { bucketExpiresAt, type Buckets, currentBucket, decide, live, type Operation, type Policy, type PolicyDecision, WINDOW_BUCKETS } from "./counters";
 import type { KeyEnd, LimitAnswer } from "./interface";
 import type { Counter } from "./policy";
 
@@ -15,6 +14,13 @@ interface EndRow extends Record<string, string | number> {
   at: number;
 }
 
+/**
+ * The bindings the object reads: none, since its counters live in its own storage. Its own type
+ * rather than the worker's `Env`, so env.ts (which names this class) is the only one of the two
+ * that imports the other.
+ */
+export interface RateLimiterBindings {}
+
 /** How long the object remembers that a key ended: far beyond any cache's life (memory TTL + KV propagation). */
 export const KEY_END_RETENTION_MS = 86_400_000;
 
@@ -26,8 +32,9 @@ export const KEY_END_RETENTION_MS = 86_400_000;
  *
  * Counters live in memory for speed, over SQLite storage. Storage holds a reservation ahead of
  * memory: when an admission takes a counter past what is stored, the object writes the counter with
- * `strictReserve(limit) - 1` more units in its newest bucket before answering (the output gate holds
- * the answer until the write is durable), so the next admissions up to that ceiling need no write.
+ * `strictReserve(limit) - 1` more units (in its newest bucket, or for large limits shared with the
+ * buckets the next window opens: `reservation`) before answering (the output gate holds the answer
+ * until the write is durable), so the next admissions up to that ceiling need no write.
  * After an eviction the object resumes from storage as if the reservation had been spent: it may
  * refuse up to 1% of the limit that would have fitted, but never forgets spend, so never admits past
  * the limit. A denial writes nothing; neither does a refund (storage still covers lower counts).
@@ -37,7 +44,7 @@ export const KEY_END_RETENTION_MS = 86_400_000;
  * `changedAt` (for a record older than the change), so a request anywhere learns it in the call it
  * already makes, however stale the cached key record it holds.
  */
-export class RateLimiterObject extends DurableObject<Env> {
+export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   private readonly counters = new Map<string, Buckets>();
   /** What storage holds per counter: never below `counters` bucket for bucket. */
   private readonly stored = new Map<string, Buckets>();
@@ -46,8 +53,10 @@ export class RateLimiterObject extends DurableObject<Env> {
   private readonly changes = new Map<string, number>();
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
+  /** Plans seen in `decideWire` calls, parsed and checked once: a key's requests all send the same one. */
+  private readonly plans = new Map<string, Counter[]>();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: RateLimiterBindings) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL)");
@@ -72,7 +81,31 @@ export class RateLimiterObject extends DurableObject<Env> {
    * (`version`), is answered so (`ended`, `changedAt`) and a `check` spends nothing.
    */
   decide(counters: Counter[], cost: number, operation: Operation, keyId: string, version = 0): LimitAnswer {
-    assertPlan(counters, cost, operation);
+    assertCounters(counters);
+    assertCall(cost, operation);
+    return this.decideChecked(counters, cost, operation, keyId, version);
+  }
+
+  /**
+   * `decide` in the limiter's compact wire form (the hot path: one call per strict request). The plan
+   * comes as `wirePlan(counters)`, a string: workerd copies one string far more cheaply than a tree
+   * of objects, and the object parses and checks each distinct plan once. The answer is
+   * `encodeAnswer`'s array of numbers (policy names, kinds and limits are the caller's own plan).
+   */
+  decideWire(plan: string, cost: number, operation: Operation, keyId: string, version = 0): number[] {
+    if (typeof plan !== "string" || plan.length > MAX_WIRE_PLAN) throw new RangeError("plan must be a wirePlan string");
+    let counters = this.plans.get(plan);
+    if (!counters) {
+      counters = JSON.parse(plan) as Counter[];
+      assertCounters(counters);
+      this.plans.set(plan, counters);
+      if (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
+    }
+    assertCall(cost, operation);
+    return encodeAnswer(this.decideChecked(counters, cost, operation, keyId, version));
+  }
+
+  private decideChecked(counters: Counter[], cost: number, operation: Operation, keyId: string, version: number): LimitAnswer {
     const now = Date.now();
     const end = this.ends.get(keyId);
     const ended = end && end.at <= now ? end : undefined;
@@ -136,10 +169,10 @@ export class RateLimiterObject extends DurableObject<Env> {
   /** Writes a new reservation when storage no longer covers `buckets` (storage first: if it throws, memory keeps the old counts). */
   private save(counter: Counter, buckets: Buckets, now: number): void {
     const current = live(counter.policy, buckets, now);
-    const newest = current[current.length - 1];
-    const deadAt = newest ? bucketExpiresAt(counter.policy, newest[0]) : now;
     if (!covers(this.stored.get(counter.id), current)) {
-      const reserved: Buckets = current.map(([index, count], i) => [index, i === current.length - 1 ? count + strictReserve(counter.policy.limit) - 1 : count]);
+      const reserved = reservation(counter.policy, current, now);
+      const newest = reserved[reserved.length - 1];
+      const deadAt = newest ? bucketExpiresAt(counter.policy, newest[0]) : now;
       this.ctx.storage.sql.exec("INSERT OR REPLACE INTO counters (id, buckets, dead_at) VALUES (?, ?, ?)", counter.id, JSON.stringify(reserved), deadAt);
       this.stored.set(counter.id, reserved);
       this.scheduleCleanup(deadAt);
@@ -162,26 +195,92 @@ export function strictReserve(limit: number): number {
   return Math.max(1, Math.floor(limit / 100));
 }
 
-/** Whether resuming from `stored` would count at least `buckets`, bucket for bucket. */
+/** Below this much spare a window's reservation stays in its newest bucket (sharing it would leave each bucket too little to save a write). */
+const MIN_SPARE_TO_SHARE = 100;
+
+/**
+ * What a write stores for a counter's live `current` buckets: their counts plus the spare units the
+ * object may admit before it writes again, `strictReserve(limit) - 1` at most in all (so at most
+ * that many admissions that would have fitted are lost to an eviction). The spare goes to the
+ * newest bucket; for a window whose spare is `MIN_SPARE_TO_SHARE` or more it is shared with the
+ * next `WINDOW_BUCKETS` buckets as well, so a busy counter writes about once per window instead of
+ * once per bucket (a 1 s burst window has a new bucket every 100 ms, and every write holds the
+ * object's answers until it is durable).
+ */
+export function reservation(policy: Policy, current: Buckets, now: number): Buckets {
+  const spare = strictReserve(policy.limit) - 1;
+  const ahead = policy.kind === "window" && spare >= MIN_SPARE_TO_SHARE ? WINDOW_BUCKETS : 0;
+  const share = Math.floor(spare / (ahead + 1));
+  const reserved: Buckets = current.map(([index, count]) => [index, count]);
+  const newest = reserved[reserved.length - 1];
+  if (newest) newest[1] += share;
+  const next = (newest ? newest[0] : currentBucket(policy, now)) + 1;
+  for (let i = 0; i < ahead; i++) reserved.push([next + i, share]);
+  return reserved;
+}
+
+/** Whether resuming from `stored` would count at least `buckets`, bucket for bucket (both oldest first). */
 function covers(stored: Buckets | undefined, buckets: Buckets): boolean {
   if (!stored) return buckets.length === 0;
-  return buckets.every(([index, count]) => {
-    const kept = stored.find(([i]) => i === index);
-    return kept !== undefined && kept[1] >= count;
-  });
+  let j = 0;
+  for (const [index, count] of buckets) {
+    while (j < stored.length && stored[j]![0] < index) j++;
+    const kept = stored[j];
+    if (kept === undefined || kept[0] !== index || kept[1] < count) return false;
+  }
+  return true;
 }
 
 const OPERATIONS: readonly Operation[] = ["check", "record", "peek"];
 
 /** The object is reachable by any code holding the binding: nonsense is refused, never stored. */
-function assertPlan(counters: Counter[], cost: number, operation: Operation): void {
+function assertCall(cost: number, operation: Operation): void {
   if (!OPERATIONS.includes(operation)) throw new RangeError("unknown operation");
   if (!Number.isSafeInteger(cost) || (operation !== "record" && cost < 1)) throw new RangeError("cost must be a positive integer");
+}
+
+function assertCounters(counters: Counter[]): void {
   if (!Array.isArray(counters) || counters.length === 0 || counters.length > 32) throw new RangeError("between 1 and 32 counters");
-  for (const { id, policy } of counters) {
+  for (const counter of counters) {
+    if (typeof counter !== "object" || counter === null) throw new RangeError("counters must be objects");
+    const { id, policy } = counter;
     if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new RangeError("counter ids must be 1-200 characters");
-    if (!validPolicy(policy)) throw new RangeError("limit and window must be positive integers, period day or month");
+    if (typeof policy !== "object" || policy === null || !validPolicy(policy)) throw new RangeError("limit and window must be positive integers, period day or month");
   }
+}
+
+/** Distinct plans an object keeps parsed (a scope's keys rarely have more than a few); the oldest is dropped beyond this. */
+const MAX_PLANS = 256;
+/** 32 counters of 200-character ids and their policies fit well within this. */
+const MAX_WIRE_PLAN = 16_384;
+
+/** A plan's counters as `decideWire` takes them; the limiter computes it once per plan. */
+export function wirePlan(counters: readonly Counter[]): string {
+  return JSON.stringify(counters);
+}
+
+/** Per answer: allowed, end reason (0 none, 1 revoked, 2 expired), end at, changedAt (-1 none); then per policy: allowed, remaining, resetAt. */
+const ANSWER_HEAD = 4;
+const END_REASONS: readonly (KeyEnd["reason"] | undefined)[] = [undefined, "revoked", "expired"];
+
+export function encodeAnswer(answer: LimitAnswer): number[] {
+  const out = [answer.allowed ? 1 : 0, answer.ended ? END_REASONS.indexOf(answer.ended.reason) : 0, answer.ended?.at ?? 0, answer.changedAt ?? -1];
+  for (const p of answer.policies) out.push(p.allowed ? 1 : 0, p.remaining, p.resetAt);
+  return out;
+}
+
+/** `encodeAnswer`'s inverse, given the plan's counters (which name the policies, in the same order). */
+export function decodeAnswer(counters: readonly Counter[], wire: number[]): LimitAnswer {
+  if (!Array.isArray(wire) || wire.length !== ANSWER_HEAD + 3 * counters.length) throw new RangeError("answer does not match the plan");
+  const policies = counters.map(({ policy }, i): PolicyDecision => {
+    const at = ANSWER_HEAD + 3 * i;
+    return { name: policy.name, kind: policy.kind, limit: policy.limit, allowed: wire[at] === 1, remaining: wire[at + 1]!, resetAt: wire[at + 2]! };
+  });
+  const answer: LimitAnswer = { allowed: wire[0] === 1, policies };
+  const reason = END_REASONS[wire[1]!];
+  if (reason) answer.ended = { reason, at: wire[2]! };
+  if (wire[3]! >= 0) answer.changedAt = wire[3]!;
+  return answer;
 }
 
 function validPolicy(policy: Policy): boolean {

@@ -1,7 +1,7 @@
-import type { RateLimiterObject } from "./durable_object";
+import { decodeAnswer, type RateLimiterObject, wirePlan } from "./durable_object";
 import type { KeyEnd, LimitAnswer, RateLimiter } from "./interface";
 import { RateLimiterUnavailableError } from "./interface";
-import type { LimitPlan } from "./policy";
+import type { Counter, LimitPlan } from "./policy";
 
 export interface DurableObjectLimiterOptions {
   namespace: DurableObjectNamespace<RateLimiterObject>;
@@ -13,6 +13,18 @@ export const DEFAULT_LIMITER_TIMEOUT_MS = 1_000;
 
 /** Durable Object calls made by this isolate; read by the benchmark's probe (storage operations per request). */
 export const limiterStats = { doCalls: 0 };
+
+/** Plans in wire form, computed once per plan (a key's plan is built once per cached record). */
+const wirePlans = new WeakMap<readonly Counter[], string>();
+
+function wireOf(counters: readonly Counter[]): string {
+  let wire = wirePlans.get(counters);
+  if (wire === undefined) {
+    wire = wirePlan(counters);
+    wirePlans.set(counters, wire);
+  }
+  return wire;
+}
 
 /** Object ids a limiter keeps (idFromName hashes the name on every call); the oldest is dropped beyond this. */
 const MAX_CACHED_IDS = 10_000;
@@ -39,7 +51,12 @@ export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TI
   };
   const call = (plan: LimitPlan, cost: number, operation: "check" | "record" | "peek") => {
     limiterStats.doCalls++;
-    return withDeadline(() => stubFor(plan.scope).decide(plan.counters, cost, operation, plan.keyId, plan.version) as Promise<LimitAnswer>, timeoutMs, "durable-object");
+    const { counters } = plan;
+    return withDeadline(
+      () => (stubFor(plan.scope).decideWire(wireOf(counters), cost, operation, plan.keyId, plan.version) as Promise<number[]>).then((wire) => decodeAnswer(counters, wire)),
+      timeoutMs,
+      "durable-object",
+    );
   };
 
   return {

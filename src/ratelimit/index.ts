@@ -1,8 +1,8 @@
-import type { KeyRecord } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import type { Env } from "../env";
 import { KeygateError } from "../errors";
-import { AuthFailure } from "../gateway/authenticate";
+import { AuthFailure } from "../auth/verify";
 import { consistentLimiter, type ConsistentLimiter } from "./consistency";
 import { durableObjectLimiter } from "./durable_object_limiter";
 import { rateLimitHeaders } from "./headers";

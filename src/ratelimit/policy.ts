@@ -1,8 +1,9 @@
-import type { KeyRecord } from "../cache/interface";
-import type { Config, ConsistencyMode } from "../config";
+import type { KeyRecord } from "../store/key_records";
+import type { Config } from "../config";
 import { KeygateError } from "../errors";
 import { keyLimitsOf } from "../store/schema";
 import type { Policy } from "./counters";
+import type { ConsistencyMode } from "./tiers";
 
 /** One counter the limiter keeps: a policy and the name it is stored under. */
 export interface Counter {

@@ -1,4 +1,4 @@
-import type { KeyRecord } from "../cache/interface";
+import type { KeyRecord } from "../store/key_records";
 import { KeygateError } from "../errors";
 import { compileAllowlist, type IpAllowlist } from "./ip_allowlist";
 

@@ -1,6 +1,25 @@
 import { and, asc, count, countDistinct, desc, eq, gte, lte, type SQL, sql, sum } from "drizzle-orm";
 import { type Db, offsetOf, type Page } from "./conditional";
+import type { ErrorCode } from "../errors";
 import { authFailures } from "./schema";
+
+/**
+ * Every reason a failed authentication is recorded with (SPEC §9), the one list: the gateway's and
+ * the management API's refusals of a presented key (each is also the error code the client gets),
+ * and a wrong operator token (`invalid_admin_token`, answered as `unauthorized`). src/auth/
+ * derives the narrower sets from it; the usage consumer accepts exactly these.
+ */
+export const AUTH_FAILURE_REASONS = [
+  "missing_credentials",
+  "malformed_key",
+  "invalid_key",
+  "key_revoked",
+  "key_expired",
+  "key_disabled",
+  "conflicting_credentials",
+  "invalid_admin_token",
+] as const satisfies readonly (ErrorCode | "invalid_admin_token")[];
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 export interface AuthFailureFilters {
   source?: string;

@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { HISTOGRAM_BUCKETS } from "../usage/histogram";
+import { HISTOGRAM_BUCKETS } from "./histogram";
 
 // Times are epoch milliseconds (INTEGER): cheap to compare on the hot path and in filters.
 
@@ -118,7 +118,7 @@ export const auditEvents = sqliteTable(
 );
 
 /**
- * One INTEGER column per latency histogram bucket (src/usage/histogram.ts), so upserts add them up
+ * One INTEGER column per latency histogram bucket (histogram.ts), so upserts add them up
  * in SQL (zeros cost SQLite one header byte each). Only raw SQL in store/usage.ts reads them, so
  * they are left out of the table's TypeScript type.
  */

@@ -1,6 +1,9 @@
 import { newId } from "../keys/ids";
-import { HISTOGRAM_BUCKETS, type LatencySummary, summarize } from "../usage/histogram";
-import { type FailureAggregate, RECENT_PER_KEY, type UsageMessage } from "../usage/record";
+import { HISTOGRAM_BUCKETS, type LatencySummary, summarize } from "./histogram";
+import type { FailureAggregate, UsageMessage } from "./usage_message";
+
+/** D1 keeps this many recent calls per key (a ring: the consumer trims older ones). */
+export const RECENT_PER_KEY = 100;
 
 /**
  * SPEC §8 storage. Writes one queue batch in one D1 batch (a single transaction: all of it or

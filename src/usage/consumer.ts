@@ -1,13 +1,14 @@
 import { z } from "zod";
 import type { Env } from "../env";
 import { writeUsageBatch } from "../store/usage";
-import { HISTOGRAM_BUCKETS } from "./histogram";
-import { USAGE_MESSAGE_VERSION, type UsageMessage } from "./record";
+import { HISTOGRAM_BUCKETS } from "../store/histogram";
+import { AUTH_FAILURE_REASONS } from "../store/auth_failures";
+import { USAGE_MESSAGE_VERSION, type UsageMessage } from "../store/usage_message";
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().min(1).max(64);
-const reason = z.enum(["missing_credentials", "malformed_key", "invalid_key", "key_revoked", "key_expired", "conflicting_credentials", "invalid_admin_token"]);
+const reason = z.enum(AUTH_FAILURE_REASONS);
 
 /** What this consumer accepts: exactly the current producer's message (record.ts). */
 const MessageSchema = z.object({

@@ -1,89 +1,35 @@
 /**
  * SPEC §8: what the hot path records, and how it leaves the isolate without a D1 write.
  * Calls are aggregated in the isolate per (key, minute, status class): a count, the max and a
- * fixed latency histogram (histogram.ts). Every flush interval the aggregates, a small sample of
+ * fixed latency histogram (store/histogram.ts). Every flush interval the aggregates, a small sample of
  * each key's latest calls and the aggregated auth failures go through USAGE_QUEUE from
  * `ctx.waitUntil`, after the response is on its way; the consumer (consumer.ts) upserts them.
  * So the queue and D1 carry O(keys x minutes) rows whatever the call volume.
  * No record ever holds an API key: calls carry the key's id, failures at most the id of the key.
  */
 import { logThrottled } from "../log";
-import { bucketOf, HISTOGRAM_BUCKETS } from "./histogram";
+import type { AuthFailureReason } from "../store/auth_failures";
+import { bucketOf, HISTOGRAM_BUCKETS } from "../store/histogram";
+import { type FailureAggregate, type RecentCall, type UsageAggregate, USAGE_MESSAGE_VERSION, type UsageMessage } from "../store/usage_message";
 
 /** One proxied or refused call by a known, valid key, as the gateway hands it over. */
-export interface CallRecord {
-  keyId: string;
-  orgId: string;
-  method: string;
-  /** Path only: query strings often carry personal data, and the origin logs them anyway. */
-  path: string;
+export interface CallRecord extends RecentCall {
   /** The matched ROUTES pattern ("" when none matched); for Analytics Engine, where paths would explode cardinality. */
   route: string;
-  status: number;
-  latencyMs: number;
-  /** Epoch ms. */
-  at: number;
 }
-
-export type AuthFailureReasonCode = "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "key_disabled" | "conflicting_credentials" | "invalid_admin_token";
 
 /** One failed authentication. keyId/orgId only when the key exists (revoked or expired). */
 export interface AuthFailureRecord {
   /** Client IP (CF-Connecting-IP), or "unknown". */
   source: string;
-  reason: AuthFailureReasonCode;
+  reason: AuthFailureReason;
   keyId: string | null;
   orgId: string | null;
   at: number;
 }
 
-/** A key's calls in one minute with one status class. */
-export interface UsageAggregate {
-  keyId: string;
-  orgId: string;
-  /** Epoch ms of the minute's start. */
-  minute: number;
-  /** 1-5: the status's hundreds digit. */
-  statusClass: number;
-  count: number;
-  maxMs: number;
-  /** HISTOGRAM_BUCKETS counts (histogram.ts). */
-  histogram: number[];
-}
-
-/** Failed authentications per (org and key when known, source, reason, hour). */
-export interface FailureAggregate {
-  source: string;
-  reason: AuthFailureReasonCode;
-  keyId: string | null;
-  orgId: string | null;
-  /** Epoch ms of the hour's start. */
-  hour: number;
-  count: number;
-  firstAt: number;
-  lastAt: number;
-}
-
-export type RecentCall = Omit<CallRecord, "route">;
-
-/**
- * A queue message. `v` lets the consumer drop what an older or newer producer sends instead of
- * retrying it forever; `id` is the idempotency key: a message applied once is skipped when
- * redelivered (or re-sent after a send whose success was not reported).
- */
-export interface UsageMessage {
-  v: typeof USAGE_MESSAGE_VERSION;
-  id: string;
-  aggregates: UsageAggregate[];
-  recent: RecentCall[];
-  failures: FailureAggregate[];
-}
-
-export const USAGE_MESSAGE_VERSION = 2;
 /** Paths longer than this are cut: a record must stay small whatever a client sends. */
 export const MAX_RECORDED_PATH = 256;
-/** D1 keeps this many recent calls per key (a ring: the consumer trims older ones). */
-export const RECENT_PER_KEY = 100;
 /** Each isolate sends at most this many of a key's latest calls per flush: a sample, so a busy key costs D1 a few row writes per flush, not one per call. */
 export const RECENT_SAMPLE_PER_FLUSH = 20;
 /** Default flush interval; USAGE_FLUSH_INTERVAL_MS overrides it. */

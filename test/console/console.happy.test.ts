@@ -63,6 +63,17 @@ describe("console: happy paths", () => {
     }
     expect((await page("/orgs", jar)).headers.get("location")).toBe("/_keygate/console");
   });
+  it("a key holding keys:* signs in with the write view, as the API grants it keys:read and keys:write", async () => {
+    const { id } = await createOrg();
+    const wild = await createKey(id, { scopes: ["keys:*"] });
+    const { res, jar } = await signIn(wild.key);
+    expect(res.status).toBe(303);
+    const keys = await page(`/orgs/${id}/keys`, jar);
+    expect(keys.status).toBe(200);
+    expect(await keys.text()).toContain("New key");
+    expect((await page(`/orgs/${id}/audit`, jar)).status).toBe(403);
+  });
+
   it("creates a key with allowed IPs, shows them on the detail page and edits them (one per line; empty: anywhere)", async () => {
     const { id } = await createOrg();
     const { jar, csrf } = await operator();

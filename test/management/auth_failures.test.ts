@@ -3,7 +3,8 @@ import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeUsage } from "../../src/usage/consumer";
-import { type AuthFailureRecord, type FailureAggregate, USAGE_MESSAGE_VERSION, type UsageMessage } from "../../src/usage/record";
+import { type FailureAggregate, USAGE_MESSAGE_VERSION, type UsageMessage } from "../../src/store/usage_message";
+import type { AuthFailureRecord } from "../../src/usage/record";
 import { adminFetch, createKey, createOrg, gatewayFetch, keyFetch, MANAGEMENT } from "../harness";
 import { expectError, expectJson } from "./support";
 

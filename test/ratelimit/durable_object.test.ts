@@ -4,7 +4,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/ratelimit/counters";
-import { strictReserve } from "../../src/ratelimit/durable_object";
+import type { LimitAnswer } from "../../src/ratelimit/interface";
+import { decodeAnswer, strictReserve, wirePlan } from "../../src/ratelimit/durable_object";
 import type { Counter } from "../../src/ratelimit/policy";
 import { frozenClock } from "../clock";
 import { sleep, uniqueId } from "./harness";
@@ -45,6 +46,25 @@ describe("RateLimiterObject", () => {
     const rows = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ buckets: string }>("SELECT buckets FROM counters").toArray());
     expect(rows.map((r) => (JSON.parse(r.buckets) as [number, number][]).map(([, n]) => n))).toEqual([[strictReserve(limit)]]);
     expect((await check(stub, [counter(limit)])).policies[0]!.remaining).toBe(limit - 6);
+  });
+
+  it("spreads a large limit's reservation over the next window's buckets: one write per window, not per bucket, and the same eviction bound", async () => {
+    const stub = stubFor(uniqueId());
+    const limit = 100_000; // strictReserve = 1000: 999 spare units, 90 in each of 11 buckets of 100 ms
+    const burst = counter(limit, 1_000, "burst");
+    const rows = () => runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ buckets: string }>("SELECT buckets FROM counters").one().buckets);
+    const start = Date.now();
+    await check(stub, [burst]);
+    const first = JSON.parse(await rows()) as [number, number][];
+    expect(first.map(([, n]) => n)).toEqual([91, ...Array(10).fill(90)]);
+    expect(first.map(([index]) => index - first[0]![0])).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    await sleep(250); // two or three buckets later: all reserved already
+    for (let i = 0; i < 5; i++) await check(stub, [burst]);
+    if (Date.now() - start < 900) expect(JSON.parse(await rows())).toEqual(first);
+    await evictDurableObject(stub);
+    const remaining = (await stub.decide([burst], 1, "peek", "key_a")).policies[0]!.remaining;
+    expect(remaining).toBeLessThanOrEqual(limit - 6);
+    expect(remaining).toBeGreaterThanOrEqual(limit - 6 - (strictReserve(limit) - 1));
   });
 
   it("keeps separate counters for separate windows, decided together", async () => {
@@ -107,5 +127,43 @@ describe("RateLimiterObject", () => {
     expect(await refusal(stub.decide(bad({}), 0, "check", "k"))).toMatch(/RangeError: cost must be a positive integer/);
     expect(await refusal(stub.decide([], 1, "check", "k"))).toMatch(/RangeError: between 1 and 32 counters/);
     expect(await refusal(stub.decide(bad({}), 1, "drop" as "check", "k"))).toMatch(/RangeError: unknown operation/);
+  });
+
+  it("refuses nonsense in the wire form too, however it is sent", async () => {
+    const stub = stubFor(uniqueId());
+    const refusal = (call: Promise<unknown>) => call.then(() => "admitted", (err: unknown) => String(err));
+    expect(await refusal(stub.decideWire("not json", 1, "check", "k"))).toMatch(/SyntaxError/);
+    expect(await refusal(stub.decideWire("{}", 1, "check", "k"))).toMatch(/RangeError: between 1 and 32 counters/);
+    expect(await refusal(stub.decideWire("[null]", 1, "check", "k"))).toMatch(/RangeError: counters must be objects/);
+    expect(await refusal(stub.decideWire(wirePlan([{ id: "c", policy: { name: "x", kind: "window", limit: -1, windowMs: 1_000 } }]), 1, "check", "k"))).toMatch(/RangeError: limit and window/);
+    expect(await refusal(stub.decideWire("x".repeat(20_000), 1, "check", "k"))).toMatch(/RangeError: plan must be a wirePlan string/);
+    expect(await refusal(stub.decideWire(wirePlan([counter(5)]), 0, "check", "k"))).toMatch(/RangeError: cost must be a positive integer/);
+    // A plan refused once is not remembered as valid: it is refused again.
+    expect(await refusal(stub.decideWire("{}", 1, "check", "k"))).toMatch(/RangeError/);
+  });
+
+  it("answers the wire form exactly as `decide` does, ends and changes included", async () => {
+    const stub = stubFor(uniqueId());
+    const plan = [counter(3, 1_000, "burst"), counter(5, 60_000), { id: "c:quota", policy: { name: "quota", kind: "quota", limit: 100, period: "month" } } satisfies Counter];
+    const wire = (keyId: string, operation: "check" | "peek" = "check", version = 0) => stub.decideWire(wirePlan(plan), 1, operation, keyId, version).then((w) => decodeAnswer(plan, w));
+    for (let i = 0; i < 4; i++) {
+      const viaWire = await wire("key_a");
+      const viaObjects = await stub.decide(plan, 1, "peek", "key_a");
+      expect(viaWire.allowed).toBe(i < 3);
+      const described = (answer: LimitAnswer) => answer.policies.map((p) => [p.name, p.kind, p.limit, p.remaining]);
+      expect(described(viaWire)).toEqual(described(viaObjects));
+    }
+    expect((await wire("key_a", "peek")).policies.map((p) => [p.name, p.kind, p.limit, p.remaining])).toEqual([
+      ["burst", "window", 3, 0],
+      ["default", "window", 5, 2],
+      ["quota", "quota", 100, 97],
+    ]);
+    await stub.keyChanged("key_a", 1_000);
+    expect(await wire("key_a", "check", 999)).toMatchObject({ allowed: false, changedAt: 1_000 });
+    expect((await wire("key_a", "check", 1_000)).changedAt).toBeUndefined();
+    const at = Date.now();
+    await stub.endKey("key_a", { reason: "revoked", at });
+    expect(await wire("key_a")).toMatchObject({ allowed: false, ended: { reason: "revoked", at } });
+    expect(await stub.decide(plan, 1, "check", "key_a")).toMatchObject({ allowed: false, ended: { reason: "revoked", at } });
   });
 });

@@ -2,7 +2,7 @@
 // bridges of a test's own (test/node/upstash-bridge.ts) that it may stop, restart or slow down.
 import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { KeyRecord } from "../../src/cache/interface";
+import type { KeyRecord } from "../../src/store/key_records";
 import { handleRequest } from "../../src/app";
 import { type Config, parseConfig } from "../../src/config";
 import type { Env } from "../../src/env";

@@ -5,8 +5,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { apiKeys, auditEvents, authFailures } from "../../src/store/schema";
 import { consumeUsage } from "../../src/usage/consumer";
-import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/usage/histogram";
-import type { FailureAggregate, RecentCall, UsageAggregate, UsageMessage } from "../../src/usage/record";
+import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/histogram";
+import type { FailureAggregate, RecentCall, UsageAggregate, UsageMessage } from "../../src/store/usage_message";
 import { seedKey } from "../gateway/seed";
 
 const db = () => drizzle(env.DB);
@@ -152,6 +152,21 @@ describe("usage consumer: failed authentications", () => {
       ["malformed_key", 1, at, at],
     ]);
     expect(await db().select().from(auditEvents).where(eq(auditEvents.source, source))).toEqual([]);
+  });
+
+  it("stores a disabled key's failures and the rest of their message (key_disabled is a recorded reason like the others)", async () => {
+    const { id, orgId } = await seedKey();
+    const hour = Date.UTC(2026, 0, 5, 10);
+    const result = await consume([
+      message({
+        aggregates: [aggregate(id, orgId, hour)],
+        failures: [failure(hour + 1, { source: "198.51.100.7", reason: "key_disabled", keyId: id, orgId, hour, count: 2, firstAt: hour + 1, lastAt: hour + 2 })],
+      }),
+    ]);
+    expect(result.ackAll).toBe(true);
+    const audit = await db().select().from(auditEvents).where(and(eq(auditEvents.orgId, orgId), eq(auditEvents.action, "auth.failed")));
+    expect(audit.map((r) => [r.source, r.reason, r.keyId, r.count])).toEqual([["198.51.100.7", "key_disabled", id, 2]]);
+    expect((await rows("usage_minutes", id)).map((r) => r.count)).toEqual([2]);
   });
 
   it("a redelivered failure message does not count twice", async () => {

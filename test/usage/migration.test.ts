@@ -2,7 +2,7 @@
 // recent sample. Replayed here on a usage_events table shaped like 0000_init's, with its own key.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bucketOf } from "../../src/usage/histogram";
+import { bucketOf } from "../../src/store/histogram";
 
 const HOUR = 3_600_000;
 

@@ -3,8 +3,9 @@
 // shows what was sent, and can refuse a send to prove nothing is lost when the queue fails.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { bucketOf, HISTOGRAM_BUCKETS, LATENCY_BOUNDS_MS, summarize } from "../../src/usage/histogram";
-import { type CallRecord, RECENT_SAMPLE_PER_FLUSH, recordedPath, type UsageMessage, usageRecorder } from "../../src/usage/record";
+import { bucketOf, HISTOGRAM_BUCKETS, LATENCY_BOUNDS_MS, summarize } from "../../src/store/histogram";
+import type { UsageMessage } from "../../src/store/usage_message";
+import { type CallRecord, RECENT_SAMPLE_PER_FLUSH, recordedPath, usageRecorder } from "../../src/usage/record";
 
 const MINUTE = 60_000;
 const T0 = 1_800_000_000_000; // a minute boundary

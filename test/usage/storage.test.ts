@@ -5,7 +5,8 @@ import { applyD1Migrations, createExecutionContext, createMessageBatch } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeUsage } from "../../src/usage/consumer";
-import { usageRecorder, type UsageMessage } from "../../src/usage/record";
+import type { UsageMessage } from "../../src/store/usage_message";
+import { usageRecorder } from "../../src/usage/record";
 
 const CALLS = 100_000;
 const MINUTES = 10;

@@ -5,8 +5,8 @@ import { BEFORE_MONTH_END, frozenClock } from "../clock";
 import { adminFetch, createKey, createOrg, keyFetch, MANAGEMENT } from "../harness";
 import { eventually } from "../gateway/seed";
 import { consumeUsage } from "../../src/usage/consumer";
-import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/usage/histogram";
-import type { UsageMessage } from "../../src/usage/record";
+import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/histogram";
+import type { UsageMessage } from "../../src/store/usage_message";
 
 type ByStatus = Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", number>;
 interface Summary {

@@ -1,15 +1,29 @@
 import { HARD_BOUND_FACTOR } from "../cache";
-import type { KeyCache, KeyRecord } from "../cache/interface";
+import type { KeyCache } from "../cache/interface";
 import { indexedHash, indexKey } from "../cache/key_index";
 import type { Config } from "../config";
 import { type ErrorCode, KeygateError } from "../errors";
 import { parseKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
+import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "../store/auth_failures";
+import type { KeyRecord } from "../store/key_records";
 import { wwwAuthenticate } from "./credentials";
 
-export type AuthFailureReason = Extract<ErrorCode, "missing_credentials" | "malformed_key" | "invalid_key" | "key_revoked" | "key_expired" | "key_disabled">;
+export type { AuthFailureReason };
 
-const MESSAGES: Record<AuthFailureReason, string> = {
+/** The recorded reasons that are also error codes: a refused key or credential header (all but a wrong operator token). */
+export type AuthFailureCode = Extract<AuthFailureReason, ErrorCode>;
+/** What `verifyKey` refuses a key for (two keys in one request are refused earlier, by extractCredential). */
+export type KeyFailureReason = Exclude<AuthFailureCode, "conflicting_credentials">;
+
+const AUTH_FAILURE_CODES: ReadonlySet<string> = new Set<AuthFailureReason>(AUTH_FAILURE_REASONS.filter((reason) => reason !== "invalid_admin_token"));
+
+/** True when an error code is a failed authentication: recorded in auth_failures and counted against AUTH_FAILURE_LIMIT. */
+export function isAuthFailureCode(code: ErrorCode): code is AuthFailureCode {
+  return AUTH_FAILURE_CODES.has(code);
+}
+
+const MESSAGES: Record<KeyFailureReason, string> = {
   missing_credentials: "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
   malformed_key: "the API key is malformed (wrong prefix, length or checksum)",
   invalid_key: "the API key is not valid",
@@ -19,11 +33,11 @@ const MESSAGES: Record<AuthFailureReason, string> = {
 };
 
 export class AuthFailure extends KeygateError {
-  readonly reason: AuthFailureReason;
+  readonly reason: KeyFailureReason;
   /** The record when the key exists (revoked/expired/disabled), so failures can be attributed to its org. */
   readonly record: KeyRecord | null;
 
-  constructor(reason: AuthFailureReason, record: KeyRecord | null = null) {
+  constructor(reason: KeyFailureReason, record: KeyRecord | null = null) {
     super(reason, MESSAGES[reason], {
       headers: { "WWW-Authenticate": wwwAuthenticate(reason === "missing_credentials" ? undefined : "invalid_token") },
     });

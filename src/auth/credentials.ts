@@ -27,7 +27,13 @@ export function extractCredential(headers: Headers): string | null {
   return fromAuthorization ?? apiKeyHeader;
 }
 
-/** RFC 6750 challenge; `error` is omitted when no credentials were sent, as the RFC asks. */
-export function wwwAuthenticate(error?: "invalid_request" | "invalid_token"): string {
-  return error ? `Bearer realm="keygate", error="${error}"` : `Bearer realm="keygate"`;
+/**
+ * RFC 6750 challenge; `error` is omitted when no credentials were sent, as the RFC asks, and
+ * `insufficient_scope` names the scopes the request needs (§3.1).
+ */
+export function wwwAuthenticate(error?: "invalid_request" | "invalid_token"): string;
+export function wwwAuthenticate(error: "insufficient_scope", scopes: readonly string[]): string;
+export function wwwAuthenticate(error?: "invalid_request" | "invalid_token" | "insufficient_scope", scopes?: readonly string[]): string {
+  if (!error) return `Bearer realm="keygate"`;
+  return scopes ? `Bearer realm="keygate", error="${error}", scope="${scopes.join(" ")}"` : `Bearer realm="keygate", error="${error}"`;
 }
