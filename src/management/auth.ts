@@ -70,7 +70,7 @@ async function authenticateCaller(headers: Headers, services: Services, env: Man
       throw err;
     }
     // A stolen org key is as useless on the management API as at the gateway.
-    assertIpAllowed(key, headers);
+    assertIpAllowed(key, headers, services.allowlists);
     return { kind: "key", key };
   }
   await recordAuthFailure({ reason: "invalid_admin_token" }, source, services, env, ctx);

@@ -4,6 +4,7 @@ import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import type { Env } from "../env";
 import type { RateLimiter } from "../ratelimit/interface";
+import type { Allowlists } from "../restrictions";
 import type { Db } from "../store/conditional";
 import type { UsageRecorder } from "../usage/record";
 import type { PublishEvents } from "../webhooks/publish";
@@ -28,6 +29,8 @@ export interface Services {
   readonly limiter: RateLimiter;
   /** This isolate's usage buffer (auth failures, flush). */
   readonly usage: UsageRecorder;
+  /** Compiled `allowed_ips` of the key records this isolate has seen. */
+  readonly allowlists: Allowlists;
   /** What a revoke needs: database, caches, webhooks and the key's limiter object. */
   readonly revocation: RevocationDeps;
 }

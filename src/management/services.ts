@@ -1,34 +1,32 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
-import { keyCacheFor } from "../cache";
-import { loadConfig } from "../config";
 import type { Env } from "../env";
-import { limiterFor } from "../ratelimit";
-import { usageRecorder } from "../usage/record";
+import { runtimeFor } from "../isolate";
 import { eventPublisher } from "../webhooks/publish";
 import type { ManagementEnv, Services } from "./context";
 import { tellLimiterKeyEnded } from "./limiter_notice";
 import type { RevocationDeps } from "./revocation";
 
 /**
- * The services of one management request. The config is parsed here (an invalid one answers 500
- * `gateway_misconfigured` before anything else); the limiter and the usage buffer are made on first
- * use, so a route that needs neither never fails on, or pays for, them.
+ * The services of one management request, taken from this isolate's Runtime (src/isolate.ts): the
+ * same key memory, limiter and usage buffer the gateway uses, so a purge or a flush here reaches it.
+ * An invalid config answers 500 `gateway_misconfigured` here, before anything else; the limiter is
+ * made on first use, so a route that does not need it never fails on it.
  */
 export function servicesFor(env: Env, ctx: ExecutionContext): Services {
-  const config = loadConfig(env);
+  const runtime = runtimeFor(env);
+  const { config } = runtime;
   const db = drizzle(env.DB);
   const services: Services = {
     config,
     db,
-    keyCache: keyCacheFor(env, config, ctx),
+    keyCache: runtime.keyCache(ctx),
     publish: eventPublisher(env, config),
     get limiter() {
-      return limiterFor(config, env).store;
+      return runtime.rateLimits.limiter.store;
     },
-    get usage() {
-      return usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS });
-    },
+    usage: runtime.usage,
+    allowlists: runtime.allowlists,
     get revocation(): RevocationDeps {
       return { db, cache: services.keyCache, publish: services.publish, tellEnded: (row, at) => tellLimiterKeyEnded(services, row, { reason: "revoked", at }) };
     },
