@@ -3,6 +3,8 @@ import { consoleApp } from "./console/app";
 import { CONSOLE_PREFIX } from "./console/layout";
 import { handleGatewayRequest } from "./gateway";
 import { withCors } from "./gateway/cors";
+import { renderError } from "./errors";
+import { type Runtime, runtimeFor } from "./isolate";
 import { managementApp, MANAGEMENT_PREFIX } from "./management/app";
 
 /**
@@ -15,5 +17,11 @@ export function handleRequest(request: Request, env: Env, ctx: ExecutionContext)
   if (url.pathname === MANAGEMENT_PREFIX || url.pathname.startsWith(MANAGEMENT_PREFIX + "/")) {
     return managementApp.fetch(request, env, ctx);
   }
-  return withCors(request, env, url, () => handleGatewayRequest(request, env, ctx, url));
+  let runtime: Runtime;
+  try {
+    runtime = runtimeFor(env);
+  } catch (err) {
+    return renderError(err); // gateway_misconfigured
+  }
+  return withCors(request, runtime.cors, runtime.routes, url, () => handleGatewayRequest(request, runtime, ctx, url));
 }

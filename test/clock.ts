@@ -10,7 +10,6 @@
 import { onTestFinished, vi } from "vitest";
 
 const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
 
 /**
  * Half a minute into the current real minute: on a 6 s bucket's start (a 60 s window's), 30 s from any
@@ -48,10 +47,6 @@ export function frozenClock(at: number = midMinute()): TestClock {
     advance: (ms) => void vi.setSystemTime(Date.now() + ms),
   };
 }
-
-/** The start of the UTC hour / minute containing `at`. */
-export const hourStart = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
-export const minuteStart = (at: number) => Math.floor(at / MINUTE_MS) * MINUTE_MS;
 
 /** The UTC date (YYYY-MM-DD) of `at`. */
 export const utcDate = (at: number) => new Date(at).toISOString().slice(0, 10);

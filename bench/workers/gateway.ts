@@ -3,10 +3,15 @@
 // The probe is not part of the gateway's fetch handler, so it adds nothing to the measured path
 // and is no endpoint of the deployed worker: this file is built only by the benchmark.
 import gateway from "../../src/index";
-import { lookupStats } from "../../src/cache/index";
+import type { LookupProbe } from "../../src/cache/index";
+import { isolate } from "../../src/isolate";
 import { limiterStats } from "../../src/ratelimit/durable_object_limiter";
 
 export { RateLimiterObject } from "../../src/index";
+
+// Injected into this isolate's key memory: the production build counts nothing.
+const lookupStats: LookupProbe = { d1Reads: 0, kvReads: 0, kvWrites: 0 };
+isolate.keys.probe = lookupStats;
 export default gateway;
 
 /**

@@ -2,7 +2,7 @@
 // check, no route policy, no rate limit, no usage record; the fastest any gateway on this runtime,
 // forwarding the same way, could answer. Built by the benchmark only.
 import { renderError } from "../../src/errors";
-import { proxyToOrigin } from "../../src/gateway/proxy";
+import { Origin, proxyToOrigin } from "../../src/gateway/proxy";
 
 interface PassThroughEnv {
   ORIGIN_URL: string;
@@ -10,11 +10,11 @@ interface PassThroughEnv {
 }
 
 // Parsed once per isolate, as the gateway's config is.
-let options: { originUrl: URL; timeoutMs: number } | null = null;
+let options: { origin: Origin; timeoutMs: number } | null = null;
 
 export default {
   async fetch(request, env): Promise<Response> {
-    options ??= { originUrl: new URL(env.ORIGIN_URL), timeoutMs: Number(env.ORIGIN_TIMEOUT_MS) };
+    options ??= { origin: new Origin(new URL(env.ORIGIN_URL)), timeoutMs: Number(env.ORIGIN_TIMEOUT_MS) };
     try {
       return await proxyToOrigin(request, new URL(request.url), options);
     } catch (err) {

@@ -1,9 +1,8 @@
 import { HARD_BOUND_FACTOR } from "../cache";
 import type { KeyCache } from "../cache/interface";
-import { indexedHash, indexKey } from "../cache/key_index";
 import type { Config } from "../config";
 import { type ErrorCode, KeygateError } from "../errors";
-import { parseKey } from "../keys/format";
+import { BODY_LENGTH, CHECKSUM_LENGTH, parseKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "../store/auth_failures";
 import type { KeyRecord } from "../store/key_records";
@@ -53,13 +52,16 @@ export class AuthFailure extends KeygateError {
  */
 export async function verifyKey(key: string | null, config: Config, cache: KeyCache, now = Date.now()): Promise<KeyRecord> {
   if (!key) throw new AuthFailure("missing_credentials");
-  if (!parseKey(key, config.keyPrefix).ok) throw new AuthFailure("malformed_key");
-  // A warm key's hash comes from isolate memory (key_index.ts): no SHA-256 on its requests.
-  const indexed = indexedHash(key, now);
+  // A warm key's hash comes from isolate memory (key_index.ts): no SHA-256 on its requests. Only keys
+  // that passed the full format check and resolved are indexed, and a key with this prefix and this
+  // length can only have passed it with this prefix: an indexed key skips the checksum too.
+  const prefix = config.keyPrefix;
+  const indexed = key.startsWith(prefix) && key.length === prefix.length + BODY_LENGTH + CHECKSUM_LENGTH ? cache.index.hashOf(key, now) : undefined;
+  if (indexed === undefined && !parseKey(key, prefix).ok) throw new AuthFailure("malformed_key");
   const hash = indexed ?? (await hashKey(key));
   const record = await cache.get(hash);
   if (!record) throw new AuthFailure("invalid_key");
-  if (indexed === undefined) indexKey(key, hash, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
+  if (indexed === undefined) cache.index.add(key, hash, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
   if (record.revokedAt !== null && record.revokedAt <= now) throw new AuthFailure("key_revoked", record);
   if (record.expiresAt !== null && record.expiresAt <= now) throw new AuthFailure("key_expired", record);
   if (record.disabledAt != null) throw new AuthFailure("key_disabled", record);

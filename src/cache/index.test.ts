@@ -8,7 +8,7 @@ import { loadConfig } from "../config";
 import type { Env } from "../env";
 import { hashKey } from "../keys/hash";
 import { apiKeys } from "../store/schema";
-import { clearMemoryCache, keyCacheFor, lookupStats } from "./index";
+import { clearMemoryCache, keyCacheFor, lookupStats } from "../../test/support/isolate";
 
 const config = loadConfig(env);
 const forbidden = <T>(): T => new Proxy({}, { get: () => { throw new Error("storage must not be touched"); } }) as T;

@@ -4,7 +4,7 @@ import { KeygateError } from "../errors";
 import { logThrottled } from "../log";
 import { findKeyRecordByHash, type KeyRecord } from "../store/key_records";
 import type { KeyCache } from "./interface";
-import { clearKeyIndex } from "./key_index";
+import { KeyIndex } from "./key_index";
 import { MemoryLru } from "./memory";
 
 /** A known key's record in isolate memory. Served fresh until `freshUntil`, then stale while it refreshes. */
@@ -15,14 +15,6 @@ interface Held {
   refreshing: boolean;
 }
 
-/** Isolate-wide: shared by every request this isolate serves. */
-const memory = new MemoryLru<Held>(10_000);
-/**
- * Unknown hashes, apart from known ones: a flood of made-up keys (the checksum is public, anyone can
- * mint them) then evicts only other made-up keys, never a real key's record.
- */
-const unknown = new MemoryLru<true>(10_000);
-
 /**
  * Issue 19.6: how far past MEMORY_CACHE_TTL_MS a record may still be served while its background
  * refresh runs, as a multiple of the TTL. At 2x a record is dropped at twice the TTL whatever happens.
@@ -30,12 +22,6 @@ const unknown = new MemoryLru<true>(10_000);
 export const HARD_BOUND_FACTOR = 2;
 /** After a refresh that failed (KV and D1 both down), the next attempt waits this long. */
 const REFRESH_RETRY_MS = 1_000;
-
-/**
- * Bumped by every purge in this isolate. A lookup that started before a purge does not cache what
- * it read: the value may predate the change the purge is for.
- */
-let purgeEpoch = 0;
 
 /**
  * Positive entries live an hour: management changes purge them at once, so the TTL only bounds how
@@ -53,10 +39,43 @@ interface KvEntry {
 const kvKey = (hash: string) => `kr:${hash}`;
 
 /**
- * Storage operations of hot-path lookups in this isolate (D1 reads include fillKv's re-check);
- * exposed so tests and the benchmark's probe can see what the caches save.
+ * Counts the storage operations of hot-path lookups (D1 reads include fillKv's re-check). Injected
+ * by tests and the benchmark (test/support/isolate.ts, bench/workers/gateway.ts); null in production.
  */
-export const lookupStats = { d1Reads: 0, kvReads: 0, kvWrites: 0 };
+export interface LookupProbe {
+  d1Reads: number;
+  kvReads: number;
+  kvWrites: number;
+}
+
+/**
+ * What the key cache keeps in isolate memory: found records, unknown hashes, the presented-key
+ * index (key_index.ts) and the purge epoch. One per isolate (src/isolate.ts), shared by every
+ * request whatever env object it carries, so a purge from the management API reaches every reader.
+ */
+export class KeyMemory {
+  /** Known keys' records by hash. */
+  readonly records = new MemoryLru<Held>(10_000);
+  /**
+   * Unknown hashes, apart from known ones: a flood of made-up keys (the checksum is public, anyone can
+   * mint them) then evicts only other made-up keys, never a real key's record.
+   */
+  readonly unknown = new MemoryLru<true>(10_000);
+  readonly index = new KeyIndex();
+  /**
+   * Bumped by every purge in this isolate. A lookup that started before a purge does not cache what
+   * it read: the value may predate the change the purge is for.
+   */
+  purgeEpoch = 0;
+  probe: LookupProbe | null = null;
+
+  /** Forget every record, unknown hash and indexed key (the purge epoch and probe stay). */
+  clear(): void {
+    this.records.clear();
+    this.unknown.clear();
+    this.index.clear();
+  }
+}
 
 /**
  * Tiered lookup: isolate memory (bounded, stale-while-revalidate) -> KV (`cacheTtl`) -> D1.
@@ -65,13 +84,14 @@ export const lookupStats = { d1Reads: 0, kvReads: 0, kvWrites: 0 };
  * A failing KV is skipped (D1 answers); a failing D1 is 503 `key_store_unavailable` for keys no
  * tier holds, while keys in memory or KV keep working.
  */
-export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
+export function keyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
   // Made for every request, so the helpers live at module level: each call makes only this object
   // and its two methods (wrangler's keep-names bundling also redefined every nested helper's name).
   return {
+    index: memory.index,
     async get(hash) {
       const now = Date.now();
-      const held = memory.get(hash, now);
+      const held = memory.records.get(hash, now);
       if (held !== undefined) {
         if (now < held.freshUntil) return held.record;
         // Stale: serve it, refresh it behind the response. Without a request context (scripts,
@@ -79,20 +99,20 @@ export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): K
         if (ctx) {
           if (!held.refreshing) {
             held.refreshing = true;
-            ctx.waitUntil(refresh(env, config, hash, held));
+            ctx.waitUntil(refresh(memory, env, config, hash, held));
           }
           return held.record;
         }
       }
-      if (unknown.get(hash, now)) return null;
-      return load(env, config, hash, ctx);
+      if (memory.unknown.get(hash, now)) return null;
+      return load(memory, env, config, hash, ctx);
     },
 
     async purge(hashes) {
-      purgeEpoch++;
+      memory.purgeEpoch++;
       for (const hash of hashes) {
-        memory.delete(hash);
-        unknown.delete(hash);
+        memory.records.delete(hash);
+        memory.unknown.delete(hash);
       }
       await Promise.all(hashes.map((hash) => env.KEY_CACHE.delete(kvKey(hash))));
     },
@@ -100,20 +120,20 @@ export function keyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): K
 }
 
 /** KV, then D1. Throws `key_store_unavailable` only when D1 fails (KV failing just falls through). */
-async function load(env: Env, config: Config, hash: string, ctx: ExecutionContext | undefined): Promise<KeyRecord | null> {
-  const epoch = purgeEpoch;
-  const fromKv = await readKv(env, hash);
+async function load(memory: KeyMemory, env: Env, config: Config, hash: string, ctx: ExecutionContext | undefined): Promise<KeyRecord | null> {
+  const epoch = memory.purgeEpoch;
+  const fromKv = await readKv(memory, env, hash);
   if (fromKv !== null) {
-    if (epoch === purgeEpoch) remember(config, hash, fromKv.r);
+    if (epoch === memory.purgeEpoch) remember(memory, config, hash, fromKv.r);
     return fromKv.r;
   }
 
-  const record = await readD1(env, hash);
-  if (epoch === purgeEpoch) {
-    remember(config, hash, record);
+  const record = await readD1(memory, env, hash);
+  if (epoch === memory.purgeEpoch) {
+    remember(memory, config, hash, record);
     if (record) {
       // Without a request context (scripts, tests) background work is simply awaited.
-      const filling = fillKv(env, hash, record);
+      const filling = fillKv(memory, env, hash, record);
       if (ctx) ctx.waitUntil(filling);
       else await filling;
     }
@@ -122,9 +142,9 @@ async function load(env: Env, config: Config, hash: string, ctx: ExecutionContex
 }
 
 /** The stale-while-revalidate refresh of a held record; never throws (the held record serves on). */
-async function refresh(env: Env, config: Config, hash: string, held: Held): Promise<void> {
+async function refresh(memory: KeyMemory, env: Env, config: Config, hash: string, held: Held): Promise<void> {
   try {
-    await load(env, config, hash, undefined);
+    await load(memory, env, config, hash, undefined);
   } catch {
     // Already logged by readD1. Keep serving until the hard bound; retry a little later.
     held.freshUntil = Date.now() + REFRESH_RETRY_MS;
@@ -133,8 +153,8 @@ async function refresh(env: Env, config: Config, hash: string, held: Held): Prom
   }
 }
 
-async function readKv(env: Env, hash: string): Promise<KvEntry | null> {
-  lookupStats.kvReads++;
+async function readKv(memory: KeyMemory, env: Env, hash: string): Promise<KvEntry | null> {
+  if (memory.probe) memory.probe.kvReads++;
   try {
     return await env.KEY_CACHE.get<KvEntry>(kvKey(hash), { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS });
   } catch (err) {
@@ -143,8 +163,8 @@ async function readKv(env: Env, hash: string): Promise<KvEntry | null> {
   }
 }
 
-async function readD1(env: Env, hash: string): Promise<KeyRecord | null> {
-  lookupStats.d1Reads++;
+async function readD1(memory: KeyMemory, env: Env, hash: string): Promise<KeyRecord | null> {
+  if (memory.probe) memory.probe.d1Reads++;
   try {
     return await findKeyRecordByHash(env.DB, hash);
   } catch (err) {
@@ -153,14 +173,14 @@ async function readD1(env: Env, hash: string): Promise<KeyRecord | null> {
   }
 }
 
-function remember(config: Config, hash: string, record: KeyRecord | null): void {
+function remember(memory: KeyMemory, config: Config, hash: string, record: KeyRecord | null): void {
   const now = Date.now();
   if (record) {
-    unknown.delete(hash);
-    memory.set(hash, { record, freshUntil: now + config.memoryCacheTtlMs, refreshing: false }, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
+    memory.unknown.delete(hash);
+    memory.records.set(hash, { record, freshUntil: now + config.memoryCacheTtlMs, refreshing: false }, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
   } else {
-    memory.delete(hash);
-    unknown.set(hash, true, config.negativeCacheTtlMs, now);
+    memory.records.delete(hash);
+    memory.unknown.set(hash, true, config.negativeCacheTtlMs, now);
   }
 }
 
@@ -171,9 +191,9 @@ function remember(config: Config, hash: string, record: KeyRecord | null): void 
  * difference closes that window: either the re-read sees the change, or the change, and its purge,
  * come after our put. A failing KV or D1 here only costs a later lookup a KV miss.
  */
-async function fillKv(env: Env, hash: string, record: KeyRecord): Promise<void> {
+async function fillKv(memory: KeyMemory, env: Env, hash: string, record: KeyRecord): Promise<void> {
   try {
-    lookupStats.kvWrites++;
+    if (memory.probe) memory.probe.kvWrites++;
     await env.KEY_CACHE.put(kvKey(hash), JSON.stringify({ r: record } satisfies KvEntry), { expirationTtl: KV_POSITIVE_TTL_SECONDS });
   } catch (err) {
     logThrottled("kv-fill", "filling KV with a key record failed", err);
@@ -181,7 +201,7 @@ async function fillKv(env: Env, hash: string, record: KeyRecord): Promise<void> 
   }
   let current: KeyRecord | null | undefined;
   try {
-    lookupStats.d1Reads++;
+    if (memory.probe) memory.probe.d1Reads++;
     current = await findKeyRecordByHash(env.DB, hash);
   } catch (err) {
     // Unverified: the entry we just wrote may predate a revoke, so it must not stay.
@@ -189,16 +209,9 @@ async function fillKv(env: Env, hash: string, record: KeyRecord): Promise<void> 
     current = undefined;
   }
   if (current === undefined || JSON.stringify(current) !== JSON.stringify(record)) {
-    memory.delete(hash);
+    memory.records.delete(hash);
     await env.KEY_CACHE.delete(kvKey(hash)).catch((err: unknown) => logThrottled("kv-fill", "deleting an unverified KV entry failed", err));
   }
-}
-
-/** Test and benchmark hook: forget everything this isolate holds in memory. */
-export function clearMemoryCache(): void {
-  memory.clear();
-  unknown.clear();
-  clearKeyIndex();
 }
 
 /**
@@ -206,13 +219,14 @@ export function clearMemoryCache(): void {
  * drops the hash from this isolate's memory and KV at this location, then looks it up again, so the
  * read goes to D1 and refills both with the current record.
  */
-export function freshKeyCacheFor(env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
-  const cache = keyCacheFor(env, config, ctx);
+export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
+  const cache = keyCacheFor(memory, env, config, ctx);
   return {
     async get(hash) {
       await cache.purge([hash]);
       return cache.get(hash);
     },
     purge: (hashes) => cache.purge(hashes),
+    index: cache.index,
   };
 }

@@ -1,4 +1,5 @@
 import type { KeyRecord } from "../store/key_records";
+import type { KeyIndex } from "./key_index";
 
 /** Tiered key-record lookup by hash: memory -> KV -> D1, with negative caching of unknown hashes. */
 export interface KeyCache {
@@ -6,4 +7,6 @@ export interface KeyCache {
   get(hash: string): Promise<KeyRecord | null>;
   /** Drops the hash from every cache tier this isolate can reach (memory and KV). */
   purge(hashes: string[]): Promise<void>;
+  /** Presented key -> hash for keys that resolved to a record (key_index.ts): a warm key skips SHA-256. */
+  readonly index: KeyIndex;
 }

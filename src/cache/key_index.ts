@@ -8,18 +8,21 @@ import { MemoryLru } from "./memory";
  * Trade-off (README "Security"): the full key strings of recently used *valid* keys stay in isolate
  * memory (never in KV, D1, logs or responses) for up to the hard bound. Unknown keys are never
  * indexed, so a flood of made-up keys cannot grow it or evict real ones. Bounded like the record cache.
+ * Held by the isolate's KeyMemory (cache/index.ts, src/isolate.ts).
  */
-const index = new MemoryLru<string>(10_000);
+export class KeyIndex {
+  readonly #hashes = new MemoryLru<string>(10_000);
 
-export function indexedHash(key: string, now?: number): string | undefined {
-  return index.get(key, now);
-}
+  hashOf(key: string, now?: number): string | undefined {
+    return this.#hashes.get(key, now);
+  }
 
-/** Call only for a key whose hash resolved to a record. */
-export function indexKey(key: string, hash: string, ttlMs: number, now?: number): void {
-  index.set(key, hash, ttlMs, now);
-}
+  /** Call only for a key whose hash resolved to a record. */
+  add(key: string, hash: string, ttlMs: number, now?: number): void {
+    this.#hashes.set(key, hash, ttlMs, now);
+  }
 
-export function clearKeyIndex(): void {
-  index.clear();
+  clear(): void {
+    this.#hashes.clear();
+  }
 }

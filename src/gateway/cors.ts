@@ -1,7 +1,5 @@
-import { type Config, loadConfig } from "../config";
-import type { Env } from "../env";
 import { type CorsConfig, WILDCARD_ORIGIN } from "./cors_config";
-import { routePolicy } from "./route_policy";
+import type { RoutePolicy } from "./route_policy";
 
 /**
  * CORS for browser callers (issue 14). A preflight carries no API key, so without this a browser
@@ -19,7 +17,7 @@ const EXPOSED_BY_DEFAULT = ["RateLimit", "RateLimit-Policy", "X-RateLimit-Limit"
 /** What a browser needs to send a key and a JSON body; `headers` replaces it. */
 const ALLOWED_BY_DEFAULT = ["Authorization", "X-API-Key", "Content-Type"];
 
-interface CorsPolicy {
+export interface CorsPolicy {
   /** The `Access-Control-Allow-Origin` value for this request's origin, or null when it is not allowed. */
   allowOrigin(origin: string): string | null;
   config: CorsConfig;
@@ -27,19 +25,15 @@ interface CorsPolicy {
   allowHeaders: string;
 }
 
-// Compiled once per CORS config object (one per isolate).
-const policies = new WeakMap<CorsConfig, CorsPolicy>();
-
-function policyFor(config: CorsConfig): CorsPolicy {
-  let policy = policies.get(config);
-  if (policy) return policy;
+/** Compiled once per config, by its Runtime (src/isolate.ts). */
+export function corsPolicy(config: CorsConfig): CorsPolicy {
   const any = config.origins.includes("*");
   const exact = new Set(config.origins.filter((o) => !o.includes("*")));
   const wildcards = config.origins.flatMap((o) => {
     const match = WILDCARD_ORIGIN.exec(o);
     return match ? [{ scheme: `${match[1]}://`, suffix: `.${match[2]}` }] : [];
   });
-  policy = {
+  return {
     config,
     allowOrigin(origin) {
       if (any) return "*";
@@ -53,8 +47,6 @@ function policyFor(config: CorsConfig): CorsPolicy {
     exposeHeaders: [...new Set([...EXPOSED_BY_DEFAULT, ...(config.expose_headers ?? [])])].join(", "),
     allowHeaders: (config.headers ?? ALLOWED_BY_DEFAULT).join(", "),
   };
-  policies.set(config, policy);
-  return policy;
 }
 
 /**
@@ -63,22 +55,15 @@ function policyFor(config: CorsConfig): CorsPolicy {
  * a key; any other preflight goes on to the gateway like any request and gets no CORS headers
  * beyond `Access-Control-Allow-Origin`, so the browser refuses it.
  */
-export function withCors(request: Request, env: Env, url: URL, next: () => Promise<Response>): Promise<Response> {
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch {
-    return next(); // the gateway answers gateway_misconfigured itself
-  }
-  const origin = config.cors ? request.headers.get("origin") : null;
+export function withCors(request: Request, policy: CorsPolicy | null, routes: RoutePolicy, url: URL, next: () => Promise<Response>): Promise<Response> {
+  const origin = policy ? request.headers.get("origin") : null;
   // Not async up to here: a request without CORS work costs no extra promise.
-  if (!config.cors || origin === null) return next();
-  const policy = policyFor(config.cors);
+  if (!policy || origin === null) return next();
   const allowOrigin = policy.allowOrigin(origin);
 
   if (allowOrigin !== null && request.method === "OPTIONS") {
     const method = request.headers.get("access-control-request-method");
-    if (method !== null && (!config.cors.methods || (config.cors.methods as readonly string[]).includes(method)) && routePolicy(config.routes).match(method, url.pathname)) {
+    if (method !== null && (!policy.config.methods || (policy.config.methods as readonly string[]).includes(method)) && routes.match(method, url.pathname)) {
       return Promise.resolve(new Response(null, { status: 204, headers: preflightHeaders(policy, allowOrigin, method) }));
     }
   }

@@ -1,7 +1,5 @@
 import type { KeyRecord } from "../store/key_records";
-import { freshKeyCacheFor, keyCacheFor } from "../cache";
-import { type Config, loadConfig } from "../config";
-import type { Env } from "../env";
+import type { Runtime } from "../isolate";
 import { extractCredential } from "../auth/credentials";
 import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
 import { AuthFailure, isAuthFailureCode, verifyKey } from "../auth/verify";
@@ -10,28 +8,25 @@ import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
-import { recordedPath, usageRecorder } from "../usage/record";
+import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { authorizeRoute, routePolicy } from "./route_policy";
+import { authorizeRoute } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
  * status), route policy, rate limit, proxy. Every refusal is the one error envelope; every
  * outcome leaves a usage or auth-failure record, sent from waitUntil after the response.
  */
-export async function handleGatewayRequest(request: Request, env: Env, ctx: ExecutionContext, url: URL): Promise<Response> {
+export async function handleGatewayRequest(request: Request, runtime: Runtime, ctx: ExecutionContext, url: URL): Promise<Response> {
   const startedAt = Date.now();
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    return renderError(err);
-  }
-  const usage = usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS });
+  const { config, env, usage } = runtime;
+  // Read once: each read of a Request property is a call into the runtime that builds a new value.
+  const method = request.method;
+  const headers = request.headers;
   // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
-  const source = clientSource(request.headers);
+  const source = clientSource(headers);
   const refusal = authFailureRefusal(source, startedAt);
   if (refusal) return renderError(refusal);
 
@@ -41,8 +36,8 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   try {
     path = canonicalPath(url.pathname);
     // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
-    if (request.body !== null && (request.method === "GET" || request.method === "HEAD")) {
-      throw new KeygateError("invalid_request", `a ${request.method} request must not have a body`);
+    if (request.body !== null && (method === "GET" || method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
     }
   } catch (err) {
     return renderError(err);
@@ -51,7 +46,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   // Steps 1-4: who is calling. Nothing before a well-formed key touches storage.
   let record: KeyRecord;
   try {
-    record = await verifyKey(extractCredential(request.headers), config, keyCacheFor(env, config, ctx), startedAt);
+    record = await verifyKey(extractCredential(headers), config, runtime.keyCache(ctx), startedAt);
   } catch (err) {
     if (err instanceof KeygateError && isAuthFailureCode(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
       // Revoked and expired keys exist: their failures belong to the key's org.
@@ -73,14 +68,13 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   let rateLimitHeaders: Record<string, string> | undefined;
   const matched = { route: "" };
   try {
-    assertIpAllowed(record, request.headers);
-    ({ record, rateLimitHeaders } = await admit(request, path, config, env, ctx, record, matched));
+    assertIpAllowed(record, headers, runtime.allowlists);
+    ({ record, rateLimitHeaders } = await admit(method, headers, path, runtime, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
-      originUrl: config.originUrl,
+      origin: runtime.origin,
       timeoutMs: config.originTimeoutMs,
-      identity: { orgId: record.orgId, keyId: record.id, scopes: record.scopes, tier: record.tier },
-      signingSecret: config.originSigningSecret,
+      identity: runtime.identityOf(record),
       signedBodyMaxBytes: config.signedBodyMaxBytes,
     });
     response = withHeaders(origin, rateLimitHeaders);
@@ -93,7 +87,7 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
   usage.call(ctx, {
     keyId: record.id,
     orgId: record.orgId,
-    method: request.method,
+    method,
     path: recordedPath(path),
     route: matched.route,
     status: response.status,
@@ -108,20 +102,22 @@ export async function handleGatewayRequest(request: Request, env: Env, ctx: Exec
  * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
-async function admit(request: Request, path: string, config: Config, env: Env, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
-  const decide = (record: KeyRecord, fresh: boolean) => {
-    tierOf(config, record);
-    const rule = authorizeRoute(routePolicy(config.routes), request.method, path, record);
-    matched.route = rule.path;
-    return enforceRateLimit({ config, env, ctx, record, cost: rule.cost, acceptStale: fresh });
-  };
+async function admit(method: string, headers: Headers, path: string, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
   try {
-    return { record: cached, rateLimitHeaders: await decide(cached, false) };
+    return { record: cached, rateLimitHeaders: await decide(method, path, runtime, ctx, cached, false, matched) };
   } catch (err) {
     if (!(err instanceof StaleKeyRecord)) throw err;
-    const record = await verifyKey(extractCredential(request.headers), config, freshKeyCacheFor(env, config, ctx), Date.now());
-    return { record, rateLimitHeaders: await decide(record, true) };
+    const record = await verifyKey(extractCredential(headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
+    return { record, rateLimitHeaders: await decide(method, path, runtime, ctx, record, true, matched) };
   }
+}
+
+/** A module-level function, not a closure in admit: the bundle's keep-names would rename a closure on every request. */
+function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionContext, record: KeyRecord, fresh: boolean, matched: { route: string }): Promise<Record<string, string>> {
+  tierOf(runtime.config, record);
+  const rule = authorizeRoute(runtime.routes, method, path, record);
+  matched.route = rule.path;
+  return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
 }
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
@@ -129,6 +125,7 @@ function withHeaders(origin: Response, extra: Record<string, string>): Response 
   const names = Object.keys(extra);
   if (names.length === 0) return origin;
   const response = new Response(origin.body, origin);
-  for (const name of names) response.headers.set(name, extra[name]!);
+  const headers = response.headers;
+  for (const name of names) headers.set(name, extra[name]!);
   return response;
 }

@@ -10,20 +10,47 @@ import { captureBody } from "./signed_body";
 export interface ProxyIdentity {
   orgId: string;
   keyId: string;
-  scopes: readonly string[];
+  /** Space-separated, as OAuth 2.0 writes a scope list (RFC 6749 §3.3); scope names contain no spaces. */
+  scopes: string;
   tier: string;
+}
+
+/**
+ * The origin as forwarding needs it, built once per config (src/isolate.ts): ORIGIN_URL, its base
+ * path and, with ORIGIN_SIGNING_SECRET, the imported HMAC key.
+ */
+export class Origin {
+  readonly url: URL;
+  /** "/v2" for an ORIGIN_URL of https://api.example.com/v2/, "" for a bare origin. */
+  readonly basePath: string;
+  readonly #signingSecret: string | undefined;
+  #signingKey: Promise<CryptoKey> | undefined;
+
+  constructor(url: URL, signingSecret?: string) {
+    this.url = url;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.#signingSecret = signingSecret;
+  }
+
+  get signs(): boolean {
+    return this.#signingSecret !== undefined && this.#signingSecret !== "";
+  }
+
+  /** Importing an HMAC key is async and not free: done once (the secret never changes within a config). */
+  signingKey(): Promise<CryptoKey> {
+    this.#signingKey ??= importSigningKey(this.#signingSecret!);
+    return this.#signingKey;
+  }
 }
 
 export interface ProxyOptions {
   /** The path to forward, already normalised (see path.ts); `url.pathname` when absent. */
   path?: string;
-  originUrl: URL;
+  origin: Origin;
   /** Time allowed until the origin's response headers arrive; the body may then stream for as long as it takes. */
   timeoutMs: number;
   /** The caller, sent as X-Keygate-* identity headers. */
   identity?: ProxyIdentity;
-  /** ORIGIN_SIGNING_SECRET: when set, X-Keygate-Signature is added (see signature.ts). */
-  signingSecret?: string;
   /** SIGNED_BODY_MAX_BYTES: bodies up to this size are hashed into the signature (see signed_body.ts). */
   signedBodyMaxBytes?: number;
 }
@@ -41,7 +68,7 @@ const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, ..
 const KEYGATE_HEADER_PREFIX = "x-keygate-";
 
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
-  const pathAndQuery = originBasePath(options.originUrl) + (options.path ?? url.pathname) + url.search;
+  const pathAndQuery = options.origin.basePath + (options.path ?? url.pathname) + url.search;
   const headers = forwardedHeaders(request.headers, url);
 
   const controller = new AbortController();
@@ -50,8 +77,12 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   try {
     // The client's body stream itself unless the signature needs it whole: bytes flow through as they arrive.
     let body: BodyInit | null = request.body;
-    if (options.identity) body = await addIdentity(headers, request, options.identity, options, pathAndQuery, controller.signal);
-    return await fetch(options.originUrl.origin + pathAndQuery, {
+    if (options.identity) {
+      const requestId = addIdentity(headers, options.identity);
+      // Not async without a signing secret: an unsigned request awaits nothing before fetch().
+      if (options.origin.signs) body = await sign(headers, request, options.identity, requestId, options, pathAndQuery, controller.signal);
+    }
+    return await fetch(options.origin.url.origin + pathAndQuery, {
       method: request.method,
       headers,
       body,
@@ -98,47 +129,32 @@ export function forwardedHeaders(incoming: Headers, url: URL): Headers {
 /** 1 MiB, SIGNED_BODY_MAX_BYTES's default. */
 const DEFAULT_SIGNED_BODY_MAX_BYTES = 1024 * 1024;
 
-/** Sets the identity headers, the request id and, with a secret, the signature; returns the body to send. */
-async function addIdentity(headers: Headers, request: Request, identity: ProxyIdentity, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
-  // Space-separated, as OAuth 2.0 writes a scope list (RFC 6749 §3.3); scope names contain no spaces.
-  const scopes = identity.scopes.join(" ");
+/**
+ * Adds the identity headers and the request id; returns the request id. The X-Keygate-* names were
+ * all dropped from the client's headers (forwardedHeaders), so appending them cannot duplicate one.
+ */
+function addIdentity(headers: Headers, identity: ProxyIdentity): string {
   // The gateway's own id, never the client's: origins use it to refuse replays, so a client must not pick it.
   const requestId = crypto.randomUUID();
-  headers.set("x-keygate-org-id", identity.orgId);
-  headers.set("x-keygate-key-id", identity.keyId);
-  headers.set("x-keygate-scopes", scopes);
-  headers.set("x-keygate-tier", identity.tier);
+  headers.append("x-keygate-org-id", identity.orgId);
+  headers.append("x-keygate-key-id", identity.keyId);
+  headers.append("x-keygate-scopes", identity.scopes);
+  headers.append("x-keygate-tier", identity.tier);
   headers.set(REQUEST_ID_HEADER, requestId);
-  if (!options.signingSecret) return request.body;
+  return requestId;
+}
 
+/** With ORIGIN_SIGNING_SECRET: adds Content-Digest (small bodies) and X-Keygate-Signature (see signature.ts); returns the body to send. */
+async function sign(headers: Headers, request: Request, identity: ProxyIdentity, requestId: string, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
   const captured = await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
   let bodyField = UNSIGNED_BODY;
   // A client's Content-Digest is not the gateway's to vouch for: replaced when hashed, dropped otherwise,
   // so its presence always means "covered by the signature".
   if (captured.signed) headers.set(CONTENT_DIGEST_HEADER, (bodyField = await contentDigest(captured.bytes)));
   else headers.delete(CONTENT_DIGEST_HEADER);
-  const key = await signingKeyFor(options.signingSecret);
-  const signed = { timestamp: Math.floor(Date.now() / 1000), requestId, orgId: identity.orgId, keyId: identity.keyId, scopes, tier: identity.tier, method: request.method, pathAndQuery, body: bodyField };
+  const key = await options.origin.signingKey();
+  const { orgId, keyId, scopes, tier } = identity;
+  const signed = { timestamp: Math.floor(Date.now() / 1000), requestId, orgId, keyId, scopes, tier, method: request.method, pathAndQuery, body: bodyField };
   headers.set(SIGNATURE_HEADER, await signatureHeader(key, signed));
   return captured.body;
-}
-
-// Importing an HMAC key is async and not free: done once per isolate (the secret never changes within one).
-let signingKey: { secret: string; key: Promise<CryptoKey> } | null = null;
-
-function signingKeyFor(secret: string): Promise<CryptoKey> {
-  if (signingKey?.secret !== secret) signingKey = { secret, key: importSigningKey(secret) };
-  return signingKey.key;
-}
-
-// "/v2" for an ORIGIN_URL of https://api.example.com/v2/, "" for a bare origin; cached per URL object.
-const basePaths = new WeakMap<URL, string>();
-
-function originBasePath(originUrl: URL): string {
-  let base = basePaths.get(originUrl);
-  if (base === undefined) {
-    base = originUrl.pathname.replace(/\/+$/, "");
-    basePaths.set(originUrl, base);
-  }
-  return base;
 }

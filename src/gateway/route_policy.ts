@@ -35,25 +35,18 @@ export interface RoutePolicy {
   match(method: string, pathname: string): MatchedRule | null;
 }
 
-// Compiled once per ROUTES array; the config (and so the array) lives as long as the isolate.
-const compiledPolicies = new WeakMap<readonly RouteRule[], RoutePolicy>();
-
+/** Compiles ROUTES; done once per config, by its Runtime (src/isolate.ts). */
 export function routePolicy(routes: readonly RouteRule[]): RoutePolicy {
-  let policy = compiledPolicies.get(routes);
-  if (!policy) {
-    const rules = routes.map(compileRule);
-    policy = {
-      match(method, pathname) {
-        const path = normalizePath(pathname);
-        for (const rule of rules) {
-          if ((rule.methods === null || rule.methods.has(method)) && rule.pattern.test(path)) return rule;
-        }
-        return null;
-      },
-    };
-    compiledPolicies.set(routes, policy);
-  }
-  return policy;
+  const rules = routes.map(compileRule);
+  return {
+    match(method, pathname) {
+      const path = normalizePath(pathname);
+      for (const rule of rules) {
+        if ((rule.methods === null || rule.methods.has(method)) && rule.pattern.test(path)) return rule;
+      }
+      return null;
+    },
+  };
 }
 
 function compileRule(rule: RouteRule, index: number): CompiledRule {

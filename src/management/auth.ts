@@ -1,13 +1,12 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
-import { keyCacheFor } from "../cache";
 import { ADMIN_SCOPE, BUILTIN_SCOPES, type Config, loadConfig } from "../config";
 import { grantsScope, insufficientScope, mayGrant } from "../auth/scopes";
 import { KeygateError } from "../errors";
 import { extractCredential, wwwAuthenticate } from "../auth/credentials";
 import { AuthFailure, type AuthFailureReason, verifyKey } from "../auth/verify";
 import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
-import { usageRecorder } from "../usage/record";
+import { runtimeFor } from "../isolate";
 import { assertIpAllowed } from "../restrictions";
 import type { Caller, ManagementEnv } from "./context";
 
@@ -44,7 +43,7 @@ async function recordAuthFailure(
   config: Config,
   ctx: ExecutionContext,
 ): Promise<void> {
-  usageRecorder(env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: env.USAGE_EVENTS }).authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
+  runtimeFor(env).usage.authFailure(ctx, { source, reason: failure.reason, keyId: failure.keyId ?? null, orgId: failure.orgId ?? null, at: Date.now() });
   // Malformed keys are counted in the isolate only: SPEC §2 promises they cost no limiter call.
   if (failure.reason !== "missing_credentials") await countAuthFailure(config, env, source, { shared: failure.reason !== "malformed_key" });
 }
@@ -68,13 +67,13 @@ async function authenticateCaller(headers: Headers, env: ManagementEnv["Bindings
   if (credential.startsWith(config.keyPrefix)) {
     let key;
     try {
-      key = await verifyKey(credential, config, keyCacheFor(env, config, ctx));
+      key = await verifyKey(credential, config, runtimeFor(env).keyCache(ctx));
     } catch (err) {
       if (err instanceof AuthFailure) await recordAuthFailure({ reason: err.reason, keyId: err.record?.id, orgId: err.record?.orgId }, source, env, config, ctx);
       throw err;
     }
     // A stolen org key is as useless on the management API as at the gateway.
-    assertIpAllowed(key, headers);
+    assertIpAllowed(key, headers, runtimeFor(env).allowlists);
     return { kind: "key", key };
   }
   await recordAuthFailure({ reason: "invalid_admin_token" }, source, env, config, ctx);

@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { keyCacheFor } from "../cache";
 import type { KeyCache } from "../cache/interface";
 import type { KeyRecord } from "../store/key_records";
 import type { Config } from "../config";
 import type { Env } from "../env";
+import { runtimeFor } from "../isolate";
 import type { Db } from "../store/conditional";
 import { eventPublisher, type PublishEvents } from "../webhooks/publish";
 import { tellLimiterKeyEnded } from "./key_limits";
@@ -27,7 +27,7 @@ export function actorOf(caller: Caller): string {
 
 /** The key-record cache this request can purge (this isolate's memory and KV). */
 export function keyCacheOf(c: Context<ManagementEnv>): KeyCache {
-  return keyCacheFor(c.env, c.get("config"), c.executionCtx as ExecutionContext);
+  return runtimeFor(c.env).keyCache(c.executionCtx as ExecutionContext);
 }
 
 /** Queues webhook events for changes this request made (a no-op without WEBHOOK_URL). */

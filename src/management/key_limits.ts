@@ -3,7 +3,7 @@ import type { Config } from "../config";
 import { consistencyMode, MAX_LIMITS_PER_KEY, MAX_WINDOW_MS, MIN_WINDOW_MS, POLICY_NAME, quotaPeriod } from "../ratelimit/tiers";
 import { formatDuration, parseDuration } from "../duration";
 import { KeygateError } from "../errors";
-import { limiterFor } from "../ratelimit";
+import { runtimeFor } from "../isolate";
 import { policySeconds } from "../ratelimit/counters";
 import { secondsUntil } from "../ratelimit/headers";
 import { RateLimiterUnavailableError } from "../ratelimit/interface";
@@ -190,7 +190,7 @@ export function registerKeyLimitRoutes(app: ManagementApp): void {
     const plan = limitPlan(config, { id: row.id, orgId: org_id, tier: org.tier, scopes: row.scopes, expiresAt: row.expiresAt, revokedAt: row.revokedAt, rateLimit: row.rateLimit, limiterId: row.limiterId });
     let states: { remaining: number; resetAt: number }[];
     try {
-      const answer = await limiterFor(config, c.env).store.peek(plan, 1);
+      const answer = await runtimeFor(c.env).rateLimits.limiter.store.peek(plan, 1);
       states = answer.policies.map((p) => ({ remaining: p.remaining, resetAt: p.remaining === p.limit ? 0 : p.resetAt }));
     } catch (err) {
       if (!(err instanceof RateLimiterUnavailableError)) throw err;
@@ -237,7 +237,7 @@ async function tellLimiter(c: Context<ManagementEnv>, row: Pick<KeyRow, "id" | "
   const scope = org && limiterScope(config, { orgId: row.orgId, tier: org.tier, id: row.id, limiterId: row.limiterId });
   if (!scope) return;
   try {
-    await tell(limiterFor(config, c.env).store, scope);
+    await tell(runtimeFor(c.env).rateLimits.limiter.store, scope);
   } catch (err) {
     console.warn(`keygate: telling the limiter that key ${row.id} ${what} failed (the cache bound applies until a retry): ${err instanceof Error ? err.message : "error"}`);
   }

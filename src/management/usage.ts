@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { findKey } from "../store/keys";
 import { findOrg } from "../store/orgs";
 import { appliedWithin, type Granularity, perKeyTotals, recentCalls, type UsageBucket, type UsageRange, usageSeries, type UsageSummary } from "../store/usage";
-import { usageRecorder } from "../usage/record";
+import { runtimeFor } from "../isolate";
 import { authorizeOrg, orgNotFound, requireOperator } from "./auth";
 import type { ManagementApp } from "./context";
 import { keyNotFound } from "./keys";
@@ -159,8 +159,7 @@ const rangeJson = (range: UsageRange, result: { totals: UsageSummary; series: Us
 export function registerUsageRoutes(app: ManagementApp): void {
   app.openapi(flushRoute, async (c) => {
     requireOperator(c.get("caller"));
-    const config = c.get("config");
-    const ids = await usageRecorder(c.env.USAGE_QUEUE, { flushIntervalMs: config.usageFlushIntervalMs, events: c.env.USAGE_EVENTS }).flush();
+    const ids = await runtimeFor(c.env).usage.flush();
     const stored = ids.length === 0 || (await appliedWithin(c.env.DB, ids, FLUSH_WAIT_MS));
     return c.json({ data: { messages: ids.length, stored } }, 200);
   });

@@ -90,6 +90,8 @@ export const DENIAL_REUSE_MS = 1_000;
  */
 export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   const budgets = new Map<string, Budget>();
+  // A plan's budget name and signature, built once per plan object (plans are cached per key record).
+  const names = new WeakMap<LimitPlan, { name: string; signature: string }>();
 
   async function report(budget: Budget): Promise<void> {
     while (budget.unsent > 0 && budget.inflight === 0) {
@@ -131,8 +133,12 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   }
 
   function budgetFor(plan: LimitPlan, background: Background): Budget {
-    const name = `${plan.scope}|${plan.keyId}`;
-    const signature = plan.counters.map((c) => `${c.id}=${c.policy.limit}`).join(",");
+    let named = names.get(plan);
+    if (!named) {
+      named = { name: `${plan.scope}|${plan.keyId}`, signature: plan.counters.map((c) => `${c.id}=${c.policy.limit}`).join(",") };
+      names.set(plan, named);
+    }
+    const { name, signature } = named;
     let budget = budgets.get(name);
     if (budget && budget.signature === signature) return budget;
     if (budget && budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));

@@ -10,22 +10,35 @@ import { type Policy, type PolicyDecision, policySeconds } from "./counters";
  * `X-RateLimit-Reset` are the same number. Without decisions (the store was down and the failure
  * mode admitted) only the policies are known and only they are sent.
  */
-export function rateLimitHeaders(policies: readonly Policy[], decisions: readonly PolicyDecision[] | undefined, now: number): Record<string, string> {
-  const headers: Record<string, string> = {
-    "RateLimit-Policy": policies.map((p) => `"${p.name}";q=${p.limit};w=${policySeconds(p)}`).join(", "),
-  };
+export function rateLimitHeaders(policies: readonly Policy[], decisions: readonly PolicyDecision[] | undefined, now: number, policyHeader = rateLimitPolicy(policies)): Record<string, string> {
+  const headers: Record<string, string> = { "RateLimit-Policy": policyHeader };
   if (!decisions) {
     headers["X-RateLimit-Limit"] = String(Math.min(...policies.map((p) => p.limit)));
     return headers;
   }
-  const seconds = decisions.map((d, i) => resetSeconds(d, policies[i]!, now));
-  headers["RateLimit"] = decisions.map((d, i) => `"${d.name}";r=${d.remaining};t=${seconds[i]}`).join(", ");
+  const seconds: number[] = [];
+  let rateLimit = "";
+  let refused = false;
+  for (let i = 0; i < decisions.length; i++) {
+    const d = decisions[i]!;
+    seconds.push(resetSeconds(d, policies[i]!, now));
+    rateLimit += `${i === 0 ? "" : ", "}"${d.name}";r=${d.remaining};t=${seconds[i]}`;
+    if (!d.allowed) refused = true;
+  }
+  headers["RateLimit"] = rateLimit;
   const tightest = mostRestrictive(decisions, seconds);
   headers["X-RateLimit-Limit"] = String(decisions[tightest]!.limit);
   headers["X-RateLimit-Remaining"] = String(decisions[tightest]!.remaining);
-  headers["X-RateLimit-Reset"] = headers["Retry-After"] = String(seconds[tightest]);
-  if (decisions.every((d) => d.allowed)) delete headers["Retry-After"];
+  headers["X-RateLimit-Reset"] = String(seconds[tightest]);
+  // Added only on a refusal, never added and deleted: a `delete` turns the object into a slow
+  // dictionary that every later read of it (withHeaders, per request) pays for.
+  if (refused) headers["Retry-After"] = headers["X-RateLimit-Reset"];
   return headers;
+}
+
+/** The `RateLimit-Policy` value: it depends on the policies only, so callers may build it once per plan. */
+export function rateLimitPolicy(policies: readonly Policy[]): string {
+  return policies.map((p) => `"${p.name}";q=${p.limit};w=${policySeconds(p)}`).join(", ");
 }
 
 /** Whole seconds until `at`, rounded up so a client that waits that long is never early. */

@@ -5,14 +5,15 @@ import { KeygateError } from "../errors";
 import { AuthFailure } from "../auth/verify";
 import { consistentLimiter, type ConsistentLimiter } from "./consistency";
 import { durableObjectLimiter } from "./durable_object_limiter";
-import { rateLimitHeaders } from "./headers";
+import { rateLimitHeaders, rateLimitPolicy } from "./headers";
+import type { Policy } from "./counters";
 import { type LimitAnswer, RateLimiterUnavailableError, StaleKeyRecord } from "./interface";
 import { type LimitPlan, limitPlan } from "./policy";
 import { upstashLimiter } from "./upstash";
 
 export interface EnforceRateLimitInput {
-  config: Config;
-  env: Env;
+  /** The isolate's rate-limit state for this config (src/isolate.ts). */
+  limits: RateLimits;
   ctx: ExecutionContext;
   record: KeyRecord;
   /** The route rule's `cost` (SPEC §7), counted against every window and the quota. */
@@ -31,26 +32,26 @@ export interface EnforceRateLimitInput {
  * for a key whose tier left TIERS, and `rate_limiter_unavailable` (503) when the store cannot
  * answer and `RATE_LIMIT_FAILURE_MODE` is `closed` (`open` admits and logs).
  */
-export async function enforceRateLimit({ config, env, ctx, record, cost = 1, acceptStale = false }: EnforceRateLimitInput): Promise<Record<string, string>> {
-  const cached = planFor(config, record);
+export async function enforceRateLimit({ limits, ctx, record, cost = 1, acceptStale = false }: EnforceRateLimitInput): Promise<Record<string, string>> {
+  const config = limits.config;
+  const { plan: cached, policies, policyHeader } = limits.planFor(record);
   // Just read from D1: decided as is, even if a replica lagged behind the change the limiter knows of.
   const plan = acceptStale ? { ...cached, version: Number.MAX_SAFE_INTEGER } : cached;
-  const policies = plan.counters.map((c) => c.policy);
   let answer: LimitAnswer;
   try {
-    answer = await limiterFor(config, env).limit(plan, cost, ctx);
+    answer = await limits.limiter.limit(plan, cost, ctx);
   } catch (err) {
     if (!(err instanceof RateLimiterUnavailableError)) throw err;
     if (config.rateLimitFailureMode === "closed") {
       throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
     }
-    warnAdmittedUnchecked(config, plan, err);
-    return rateLimitHeaders(policies, undefined, Date.now());
+    limits.warnAdmittedUnchecked(plan, err);
+    return rateLimitHeaders(policies, undefined, Date.now(), policyHeader);
   }
   if (answer.ended) throw new AuthFailure(answer.ended.reason === "revoked" ? "key_revoked" : "key_expired", record);
   if (answer.changedAt !== undefined) throw new StaleKeyRecord();
 
-  const headers = rateLimitHeaders(policies, answer.policies, Date.now());
+  const headers = rateLimitHeaders(policies, answer.policies, Date.now(), policyHeader);
   if (answer.allowed) return headers;
   const violated = answer.policies.filter((p) => !p.allowed);
   const quota = violated.some((p) => p.kind === "quota");
@@ -61,44 +62,63 @@ export async function enforceRateLimit({ config, env, ctx, record, cost = 1, acc
   );
 }
 
-// A key's plan depends only on its cached record and the config, so it is built once per record
-// the key cache hands out, not once per request.
-const plans = new WeakMap<KeyRecord, { config: Config; plan: LimitPlan }>();
-
-function planFor(config: Config, record: KeyRecord): LimitPlan {
-  const cached = plans.get(record);
-  if (cached?.config === config) return cached.plan;
-  const plan = limitPlan(config, record);
-  plans.set(record, { config, plan });
-  return plan;
+interface PlannedKey {
+  plan: LimitPlan;
+  policies: Policy[];
+  policyHeader: string;
 }
 
 // During an outage every request would log: one line per isolate and config every 10 s is enough.
 const WARNING_INTERVAL_MS = 10_000;
-const lastWarningAt = new WeakMap<Config, number>();
 
-function warnAdmittedUnchecked(config: Config, plan: LimitPlan, err: RateLimiterUnavailableError): void {
-  const now = Date.now();
-  if (now - (lastWarningAt.get(config) ?? -Infinity) < WARNING_INTERVAL_MS) return;
-  lastWarningAt.set(config, now);
-  // Identifiers are ids, never key material.
-  console.warn(
-    `keygate: rate limiter unavailable, admitting key:${plan.keyId} unchecked (RATE_LIMIT_FAILURE_MODE=open; the next ${WARNING_INTERVAL_MS / 1000} s of such admissions are not logged): ${err.message}`,
-  );
-}
+/**
+ * One config's rate-limit state in this isolate, owned by its Runtime (src/isolate.ts): the limiter
+ * (the Upstash client and fast mode's local budgets live as long as it), each cached record's plan,
+ * and when an open-mode admission was last logged.
+ */
+export class RateLimits {
+  readonly config: Config;
+  readonly #env: Env;
+  #limiter: ConsistentLimiter | undefined;
+  // A key's plan, its policies and their RateLimit-Policy header depend only on its cached record and
+  // the config, so they are built once per record the key cache hands out, not once per request.
+  readonly #plans = new WeakMap<KeyRecord, PlannedKey>();
+  #warnedAt = -Infinity;
 
-// One limiter per parsed config, i.e. per isolate in production (`loadConfig` caches the config per
-// env): the Upstash client and fast mode's local budgets live as long as the isolate.
-const limiters = new WeakMap<Config, ConsistentLimiter>();
+  constructor(config: Config, env: Env) {
+    this.config = config;
+    this.#env = env;
+  }
 
-export function limiterFor(config: Config, env: Env): ConsistentLimiter {
-  let limiter = limiters.get(config);
-  if (!limiter) {
+  /** Built on first use: a misconfigured backend (upstash without credentials) fails the request that needs it. */
+  get limiter(): ConsistentLimiter {
+    if (this.#limiter) return this.#limiter;
+    const config = this.config;
     if (config.rateLimitBackend === "upstash" && !config.upstash) {
       throw new KeygateError("gateway_misconfigured", "RATE_LIMIT_BACKEND is upstash but UPSTASH_REDIS_REST_URL/TOKEN are not set");
     }
-    limiter = consistentLimiter(config.rateLimitBackend === "upstash" ? upstashLimiter(config.upstash!) : durableObjectLimiter({ namespace: env.RATE_LIMITER }));
-    limiters.set(config, limiter);
+    this.#limiter = consistentLimiter(config.rateLimitBackend === "upstash" ? upstashLimiter(config.upstash!) : durableObjectLimiter({ namespace: this.#env.RATE_LIMITER }));
+    return this.#limiter;
   }
-  return limiter;
+
+  planFor(record: KeyRecord): PlannedKey {
+    let planned = this.#plans.get(record);
+    if (!planned) {
+      const plan = limitPlan(this.config, record);
+      const policies = plan.counters.map((c) => c.policy);
+      planned = { plan, policies, policyHeader: rateLimitPolicy(policies) };
+      this.#plans.set(record, planned);
+    }
+    return planned;
+  }
+
+  warnAdmittedUnchecked(plan: LimitPlan, err: RateLimiterUnavailableError): void {
+    const now = Date.now();
+    if (now - this.#warnedAt < WARNING_INTERVAL_MS) return;
+    this.#warnedAt = now;
+    // Identifiers are ids, never key material.
+    console.warn(
+      `keygate: rate limiter unavailable, admitting key:${plan.keyId} unchecked (RATE_LIMIT_FAILURE_MODE=open; the next ${WARNING_INTERVAL_MS / 1000} s of such admissions are not logged): ${err.message}`,
+    );
+  }
 }

@@ -2,9 +2,12 @@ import type { KeyRecord } from "../store/key_records";
 import { KeygateError } from "../errors";
 import { compileAllowlist, type IpAllowlist } from "./ip_allowlist";
 
-// A key's allowlist is parsed once per record the key cache hands out (the memory tier returns the
-// same object until its TTL ends), not once per request: a 50-entry list is 50 ipaddr.js parses.
-const allowlists = new WeakMap<KeyRecord, IpAllowlist>();
+/**
+ * Each key's allowlist, parsed once per record the key cache hands out (the memory tier returns the
+ * same object until its TTL ends), not once per request: a 50-entry list is 50 ipaddr.js parses.
+ * One per isolate (src/isolate.ts).
+ */
+export type Allowlists = WeakMap<KeyRecord, IpAllowlist>;
 
 /**
  * SPEC §3 between steps 4 and 5 (issue 14): a key with `allowed_ips` is refused 403 `ip_not_allowed`
@@ -14,7 +17,7 @@ const allowlists = new WeakMap<KeyRecord, IpAllowlist>();
  * `True-Client-IP`, `Forwarded`) would let a thief claim an allowed address. A key without a list
  * pays one property read.
  */
-export function assertIpAllowed(record: KeyRecord, headers: Headers): void {
+export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists: Allowlists): void {
   const entries = record.allowedIps;
   if (!entries || entries.length === 0) return;
   let allowlist = allowlists.get(record);

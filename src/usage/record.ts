@@ -69,18 +69,6 @@ export interface RecorderOptions {
   events?: AnalyticsEngineDataset;
 }
 
-// One buffer per queue binding; in production that is one per isolate.
-const recorders = new WeakMap<Queue<UsageMessage>, UsageRecorder>();
-
-export function usageRecorder(queue: Queue<UsageMessage>, options: RecorderOptions = {}): UsageRecorder {
-  let recorder = recorders.get(queue);
-  if (!recorder) {
-    recorder = createRecorder(queue, options);
-    recorders.set(queue, recorder);
-  }
-  return recorder;
-}
-
 /** A key's buffered state: its aggregates by minute (one slot per status class) and a ring of its latest calls. */
 interface KeyBuffer {
   orgId: string;
@@ -91,14 +79,16 @@ interface KeyBuffer {
 }
 
 /**
- * One delayed flush per isolate at a time. The request that schedules it holds it in its own
+ * A new usage buffer; the isolate keeps one per queue binding (src/isolate.ts), so the gateway and
+ * the management API's flush share it.
+ * One delayed flush per buffer at a time. The request that schedules it holds it in its own
  * waitUntil; when it wakes it sends everything buffered by then, so calls recorded meanwhile ride
  * along without holding their own requests open or arming timers of their own. Only plain data
  * crosses between requests, never a promise or I/O object (Workers forbids those across requests).
  * Per call the hot path does two Map lookups, a few integer operations and one ring store;
  * objects are allocated only for a key's first call in a minute and status class.
  */
-function createRecorder(queue: Queue<UsageMessage>, options: RecorderOptions): UsageRecorder {
+export function usageRecorder(queue: Queue<UsageMessage>, options: RecorderOptions = {}): UsageRecorder {
   const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   const events = options.events;
   let keys = new Map<string, KeyBuffer>();

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../src/app";
-import { clearMemoryCache, keyCacheFor, lookupStats } from "../../src/cache";
+import { clearMemoryCache, keyCacheFor, lookupStats } from "../support/isolate";
 import { loadConfig } from "../../src/config";
 import type { Env } from "../../src/env";
 import { apiKeys } from "../../src/store/schema";

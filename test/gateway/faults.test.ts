@@ -1,7 +1,7 @@
 // Fault injection (issue 18): each dependency of the hot path failing, and what the client sees.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { clearMemoryCache } from "../../src/cache";
+import { clearMemoryCache } from "../support/isolate";
 import type { Env } from "../../src/env";
 import { resetLogThrottle } from "../../src/log";
 import { seedKey, unknownKey } from "./seed";

@@ -5,7 +5,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../src/app";
-import { clearMemoryCache } from "../../src/cache";
+import { clearMemoryCache } from "../support/isolate";
 import { adminFetch, createKey, createOrg, keyFetch, MANAGEMENT } from "../harness";
 
 async function code(res: Response): Promise<string> {

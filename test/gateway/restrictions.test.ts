@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { handleRequest } from "../../src/app";
-import { clearMemoryCache } from "../../src/cache";
+import { clearMemoryCache } from "../support/isolate";
 import { adminFetch, createKey, createOrg, keyFetch } from "../harness";
 import { expectError, orgPath } from "../management/support";
 

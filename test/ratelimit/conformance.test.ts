@@ -4,7 +4,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { KeygateError } from "../../src/errors";
-import { enforceRateLimit } from "../../src/ratelimit";
+import { enforceRateLimit } from "../support/isolate";
 import type { RateLimiter } from "../../src/ratelimit/interface";
 import type { LimitPlan } from "../../src/ratelimit/policy";
 import { BEFORE_MONTH_END, frozenClock } from "../clock";

@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { KeygateError } from "../../src/errors";
-import { enforceRateLimit } from "../../src/ratelimit";
+import { enforceRateLimit } from "../support/isolate";
 import { fastBatchSize } from "../../src/ratelimit/consistency";
 import { BEFORE_MONTH_END, frozenClock } from "../clock";
 import { BACKENDS, configFor, keyRecord } from "./harness";

@@ -4,7 +4,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { KeygateError } from "../../src/errors";
-import { enforceRateLimit } from "../../src/ratelimit";
+import { enforceRateLimit } from "../support/isolate";
 import { RateLimiterUnavailableError } from "../../src/ratelimit/interface";
 import { BACKENDS, keyRecord, planOf, quotaPolicy, type StoreFaults, storeFaults, uniqueId, windowPolicy } from "./harness";
 
