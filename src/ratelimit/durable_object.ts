@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { bucketExpiresAt, type Buckets, currentBucket, decide, live, type Operation, type Policy, type PolicyDecision, WINDOW_BUCKETS } from "./counters";
+import { bucketExpiresAt, type Buckets, currentBucket, decide, live, type Operation, type Policy, WINDOW_BUCKETS } from "./counters";
 import type { KeyEnd, LimitAnswer } from "./interface";
+import { encodeAnswer } from "./wire";
 import type { Counter } from "./policy";
 
 interface CounterRow extends Record<string, string | number> {
@@ -253,35 +254,6 @@ function assertCounters(counters: Counter[]): void {
 const MAX_PLANS = 256;
 /** 32 counters of 200-character ids and their policies fit well within this. */
 const MAX_WIRE_PLAN = 16_384;
-
-/** A plan's counters as `decideWire` takes them; the limiter computes it once per plan. */
-export function wirePlan(counters: readonly Counter[]): string {
-  return JSON.stringify(counters);
-}
-
-/** Per answer: allowed, end reason (0 none, 1 revoked, 2 expired), end at, changedAt (-1 none); then per policy: allowed, remaining, resetAt. */
-const ANSWER_HEAD = 4;
-const END_REASONS: readonly (KeyEnd["reason"] | undefined)[] = [undefined, "revoked", "expired"];
-
-export function encodeAnswer(answer: LimitAnswer): number[] {
-  const out = [answer.allowed ? 1 : 0, answer.ended ? END_REASONS.indexOf(answer.ended.reason) : 0, answer.ended?.at ?? 0, answer.changedAt ?? -1];
-  for (const p of answer.policies) out.push(p.allowed ? 1 : 0, p.remaining, p.resetAt);
-  return out;
-}
-
-/** `encodeAnswer`'s inverse, given the plan's counters (which name the policies, in the same order). */
-export function decodeAnswer(counters: readonly Counter[], wire: number[]): LimitAnswer {
-  if (!Array.isArray(wire) || wire.length !== ANSWER_HEAD + 3 * counters.length) throw new RangeError("answer does not match the plan");
-  const policies = counters.map(({ policy }, i): PolicyDecision => {
-    const at = ANSWER_HEAD + 3 * i;
-    return { name: policy.name, kind: policy.kind, limit: policy.limit, allowed: wire[at] === 1, remaining: wire[at + 1]!, resetAt: wire[at + 2]! };
-  });
-  const answer: LimitAnswer = { allowed: wire[0] === 1, policies };
-  const reason = END_REASONS[wire[1]!];
-  if (reason) answer.ended = { reason, at: wire[2]! };
-  if (wire[3]! >= 0) answer.changedAt = wire[3]!;
-  return answer;
-}
 
 function validPolicy(policy: Policy): boolean {
   if (!Number.isSafeInteger(policy.limit) || policy.limit <= 0) return false;

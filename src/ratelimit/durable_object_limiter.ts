@@ -1,7 +1,8 @@
-import { decodeAnswer, type RateLimiterObject, wirePlan } from "./durable_object";
+import type { RateLimiterObject } from "./durable_object";
 import type { KeyEnd, LimitAnswer, RateLimiter } from "./interface";
 import { RateLimiterUnavailableError } from "./interface";
 import type { Counter, LimitPlan } from "./policy";
+import { decodeAnswer, wirePlan } from "./wire";
 
 export interface DurableObjectLimiterOptions {
   namespace: DurableObjectNamespace<RateLimiterObject>;
