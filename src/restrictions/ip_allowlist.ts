@@ -12,6 +12,15 @@ import ipaddr from "ipaddr.js";
  * - IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) stored as the IPv4 range it means (`10.0.0.0/8`),
  *   and a client connecting as `::ffff:10.1.2.3` is matched as `10.1.2.3`, so neither form can
  *   slip past a list written in the other.
+ *
+ * Matching model: the mapped block `::ffff:0:0/96` IS the IPv4 space, and the two families never
+ * match each other. So `10.1.2.3` and `::ffff:10.1.2.3` always get the same answer, and an IPv6
+ * range shorter than /96 that spans the mapped block (`::/0`, `::/80`, `::fffe:0:0/95`) admits
+ * none of it, exactly as it admits no IPv4 client (as nginx's `allow` does; an allowlist fails
+ * closed rather than reading `::/0` as "every IPv4 client too"). IPv4-compatible `::a.b.c.d`
+ * (deprecated, RFC 4291) is an ordinary IPv6 address (`::a00:1`), for entries and clients alike.
+ * A client address is parsed as strictly as an entry: shorthand IPv4 (`10.1`, `0x0a.0.0.1`) and
+ * zone ids are not addresses, so an odd spelling can never land inside a range.
  */
 
 export const MAX_ALLOWED_IPS = 50;
@@ -29,12 +38,31 @@ export type IpEntry = { ok: true; value: string } | { ok: false; message: string
 
 const PREFIX = /^\d{1,3}$/;
 
+/** ipaddr.IPv4.isValidFourPartDecimal's shape (no leading zeros, octal or hex), checked before one parse. */
+const FOUR_PART_DECIMAL = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
+const IPV4_COMPATIBLE = /^::(\d+\.\d+\.\d+\.\d+)$/;
+
+/**
+ * Entries and client addresses alike: four-part decimal IPv4 or IPv6 without a zone id. One parse
+ * (isValid + parse would parse twice, and this runs per request): ipaddr.js throws on the rest.
+ */
 function parseAddress(text: string): Address | null {
-  if (text.includes(":")) {
-    if (text.includes("%") || !ipaddr.IPv6.isValid(text)) return null;
-    return ipaddr.IPv6.parse(text);
+  try {
+    if (text.includes(":")) {
+      if (text.includes("%")) return null;
+      // An embedded IPv4 tail (`::ffff:10.0.0.1`) follows the IPv4 rule: ipaddr.js would also take `010.0.0.1`.
+      const tail = text.slice(text.lastIndexOf(":") + 1);
+      if (tail.includes(".") && !FOUR_PART_DECIMAL.test(tail)) return null;
+      // ipaddr.js reads the deprecated IPv4-compatible `::a.b.c.d` as the MAPPED `::ffff:a.b.c.d`
+      // (lib/ipaddr.js, deprecatedTransitional), so `::10.0.0.1` would be matched as the IPv4 host
+      // 10.0.0.1 while its other spellings (`::a00:1`, `::0:10.0.0.1`) are the IPv6 address ::a00:1.
+      const compatible = IPV4_COMPATIBLE.exec(text);
+      return ipaddr.IPv6.parse(compatible ? `::0:${compatible[1]}` : text);
+    }
+    return FOUR_PART_DECIMAL.test(text) ? ipaddr.IPv4.parse(text) : null;
+  } catch {
+    return null;
   }
-  return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text) : null;
 }
 
 const fullBits = (address: Address) => (address.kind() === "ipv4" ? 32 : 128);
@@ -92,13 +120,7 @@ function contains(range: Range, address: Address): boolean {
 /** The client's address as matched: IPv4-mapped IPv6 as IPv4; null when it is not an address at all. */
 export function clientAddress(ip: string | null): Address | null {
   if (!ip) return null;
-  let address: Address;
-  try {
-    // One parse (isValid would parse it a second time); CF-Connecting-IP is always an address.
-    address = ipaddr.parse(ip);
-  } catch {
-    return null;
-  }
+  const address = parseAddress(ip);
   return address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
 }
 

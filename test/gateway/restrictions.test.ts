@@ -32,6 +32,18 @@ describe("allowed_ips at the gateway", () => {
     await expectError(await keyFetch(key, "/demo/x", from("2001:db9::1")), 403, "ip_not_allowed");
   });
 
+  it("one client, one answer: mapped ::ffff:a.b.c.d is the IPv4 client, ::/0 admits neither spelling, odd spellings are no address", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id, { allowed_ips: ["::/0", "10.0.0.0/8"] });
+    expect((await keyFetch(key, "/demo/x", from("::"))).status).toBe(200);
+    expect((await keyFetch(key, "/demo/x", from("::ffff:10.1.2.3"))).status).toBe(200);
+    // IPv4-compatible ::10.1.2.3 is the IPv6 address ::a01:203, inside ::/0 (not the IPv4 host 10.1.2.3).
+    expect((await keyFetch(key, "/demo/x", from("::10.1.2.3"))).status).toBe(200);
+    await expectError(await keyFetch(key, "/demo/x", from("203.0.113.7")), 403, "ip_not_allowed");
+    await expectError(await keyFetch(key, "/demo/x", from("::ffff:203.0.113.7")), 403, "ip_not_allowed");
+    for (const odd of ["10.1", "0x0a.0.0.1", "010.0.0.1", "fe80::1%eth0"]) await expectError(await keyFetch(key, "/demo/x", from(odd)), 403, "ip_not_allowed");
+  });
+
   it("takes the client address from CF-Connecting-IP only: X-Forwarded-For, X-Real-IP, True-Client-IP and Forwarded cannot claim an allowed one", async () => {
     const { id } = await createOrg();
     const { key } = await createKey(id, { allowed_ips: ["203.0.113.7"] });
