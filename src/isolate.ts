@@ -24,6 +24,7 @@ import { type CorsPolicy, corsPolicy } from "./gateway/cors";
 import { Origin, type ProxyIdentity } from "./gateway/proxy";
 import { type RoutePolicy, routePolicy } from "./gateway/route_policy";
 import { RateLimits } from "./ratelimit";
+import type { LimiterProbe } from "./ratelimit/durable_object_limiter";
 import type { IpAllowlist } from "./restrictions/ip_allowlist";
 import type { KeyRecord } from "./store/key_records";
 import type { UsageMessage } from "./store/usage_message";
@@ -31,6 +32,8 @@ import { type UsageRecorder, usageRecorder } from "./usage/record";
 
 class Isolate {
   readonly keys = new KeyMemory();
+  /** Counts Durable Object limiter calls when a probe is injected (the benchmark does, before the first request). */
+  limiterProbe: LimiterProbe | null = null;
   readonly #recorders = new WeakMap<Queue<UsageMessage>, UsageRecorder>();
   readonly #runtimes = new WeakMap<Env, Runtime>();
 
@@ -78,7 +81,7 @@ export class Runtime {
     this.routes = routePolicy(config.routes);
     this.cors = config.cors ? corsPolicy(config.cors) : null;
     this.origin = new Origin(config.originUrl, config.originSigningSecret);
-    this.rateLimits = new RateLimits(config, env);
+    this.rateLimits = new RateLimits(config, env, owner.limiterProbe);
     this.usage = owner.usageRecorder(env, config);
   }
 

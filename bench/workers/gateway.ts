@@ -5,13 +5,15 @@
 import gateway from "../../src/index";
 import type { LookupProbe } from "../../src/cache/index";
 import { isolate } from "../../src/isolate";
-import { limiterStats } from "../../src/ratelimit/durable_object_limiter";
+import type { LimiterProbe } from "../../src/ratelimit/durable_object_limiter";
 
 export { RateLimiterObject } from "../../src/index";
 
 // Injected into this isolate's key memory: the production build counts nothing.
 const lookupStats: LookupProbe = { d1Reads: 0, kvReads: 0, kvWrites: 0 };
 isolate.keys.probe = lookupStats;
+const limiterStats: LimiterProbe = { doCalls: 0 };
+isolate.limiterProbe = limiterStats;
 export default gateway;
 
 /**

@@ -8,12 +8,15 @@ export interface DurableObjectLimiterOptions {
   namespace: DurableObjectNamespace<RateLimiterObject>;
   /** How long a decision may take before the store counts as unavailable (the failure mode decides). */
   timeoutMs?: number;
+  /** Counts the object calls made, when injected (the benchmark's storage-operations probe); production passes none. */
+  probe?: LimiterProbe | null;
+}
+
+export interface LimiterProbe {
+  doCalls: number;
 }
 
 export const DEFAULT_LIMITER_TIMEOUT_MS = 1_000;
-
-/** Durable Object calls made by this isolate; read by the benchmark's probe (storage operations per request). */
-export const limiterStats = { doCalls: 0 };
 
 /** Plans in wire form, computed once per plan (a key's plan is built once per cached record). */
 const wirePlans = new WeakMap<readonly Counter[], string>();
@@ -39,7 +42,7 @@ const MAX_CACHED_IDS = 10_000;
  * Ids are plain values and are kept for the isolate's life; stubs are not: workerd binds a stub to
  * the request that made it (another request's call through it fails), so each call makes its own.
  */
-export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TIMEOUT_MS }: DurableObjectLimiterOptions): RateLimiter {
+export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TIMEOUT_MS, probe = null }: DurableObjectLimiterOptions): RateLimiter {
   const ids = new Map<string, DurableObjectId>();
   const stubFor = (scope: string) => {
     let id = ids.get(scope);
@@ -51,7 +54,7 @@ export function durableObjectLimiter({ namespace, timeoutMs = DEFAULT_LIMITER_TI
     return namespace.get(id);
   };
   const call = (plan: LimitPlan, cost: number, operation: "check" | "record" | "peek") => {
-    limiterStats.doCalls++;
+    if (probe) probe.doCalls++;
     const { counters } = plan;
     return withDeadline(
       () => (stubFor(plan.scope).decideWire(wireOf(counters), cost, operation, plan.keyId, plan.version) as Promise<number[]>).then((wire) => decodeAnswer(counters, wire)),

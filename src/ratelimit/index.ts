@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import { KeygateError } from "../errors";
 import { AuthFailure } from "../auth/verify";
 import { consistentLimiter, type ConsistentLimiter } from "./consistency";
-import { durableObjectLimiter } from "./durable_object_limiter";
+import { durableObjectLimiter, type LimiterProbe } from "./durable_object_limiter";
 import { rateLimitHeaders, rateLimitPolicy } from "./headers";
 import type { Policy } from "./counters";
 import { type LimitAnswer, RateLimiterUnavailableError, StaleKeyRecord } from "./interface";
@@ -85,9 +85,12 @@ export class RateLimits {
   readonly #plans = new WeakMap<KeyRecord, PlannedKey>();
   #warnedAt = -Infinity;
 
-  constructor(config: Config, env: Env) {
+  readonly #probe: LimiterProbe | null;
+
+  constructor(config: Config, env: Env, probe: LimiterProbe | null = null) {
     this.config = config;
     this.#env = env;
+    this.#probe = probe;
   }
 
   /** Built on first use: a misconfigured backend (upstash without credentials) fails the request that needs it. */
@@ -97,7 +100,7 @@ export class RateLimits {
     if (config.rateLimitBackend === "upstash" && !config.upstash) {
       throw new KeygateError("gateway_misconfigured", "RATE_LIMIT_BACKEND is upstash but UPSTASH_REDIS_REST_URL/TOKEN are not set");
     }
-    this.#limiter = consistentLimiter(config.rateLimitBackend === "upstash" ? upstashLimiter(config.upstash!) : durableObjectLimiter({ namespace: this.#env.RATE_LIMITER }));
+    this.#limiter = consistentLimiter(config.rateLimitBackend === "upstash" ? upstashLimiter(config.upstash!) : durableObjectLimiter({ namespace: this.#env.RATE_LIMITER, probe: this.#probe }));
     return this.#limiter;
   }
 
