@@ -35,6 +35,13 @@ describe("console: happy paths", () => {
     const detail = await (await page(`/orgs/${id}/keys/${list.data[0]!.id}`, jar)).text();
     expect(detail).not.toContain(key!);
     expect(detail).toContain("10 per 1m");
+    // The key's own fields read as labelled rows, never as raw API field names.
+    expect(detail).toContain('<dt>Limit overrides</dt><dd id="limit-overrides">10 per 1m</dd>');
+    expect(detail).toContain("<dt>Age</dt><dd>0 days</dd>");
+    expect(detail).not.toMatch(/<dt>(rate limits?|quota|age days|disabled at)<\/dt>/);
+    const plain = await createKey(id);
+    const plainDetail = await (await page(`/orgs/${id}/keys/${plain.id}`, jar)).text();
+    expect(plainDetail).toContain('<dd id="limit-overrides"><span class="muted">none: the tier&#39;s limits</span></dd>');
   });
 
   it("changes an org's tier, audited as org.updated by the operator", async () => {
@@ -107,6 +114,7 @@ describe("console: happy paths", () => {
     const shown = await (await page(`/orgs/${id}/keys/${key.id}?notice=disabled`, jar)).text();
     expect(shown).toContain('<span class="badge disabled">disabled</span>');
     expect(shown).toContain('name="enabled" value="true"');
+    expect(shown).toMatch(/<dt>Disabled<\/dt><dd><time[^>]*>\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC<\/time><\/dd>/);
     const list = await (await page(`/orgs/${id}/keys?status=disabled`, jar)).text();
     expect(list).toContain('<option value="disabled" selected="">');
     expect(list).toContain(`data-key-id="${key.id}"`);

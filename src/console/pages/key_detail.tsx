@@ -5,7 +5,7 @@ import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../us
 import { type ApiKey, maskedKey, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
 /** Fields shown in their own rows above; any other field the API adds is listed after them as it comes. */
-const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "meta", "key", "allowed_ips", "enabled"]);
+const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "rate_limits", "quota", "meta", "key", "allowed_ips", "enabled", "disabled_at", "age_days"]);
 const DATE_FIELD = /_at$/;
 
 export const GRACE_PERIODS = [
@@ -88,6 +88,22 @@ export const KeyDetailPage: FC<{
               </dd>
             </>
           ) : null}
+          {key.disabled_at ? (
+            <>
+              <dt>Disabled</dt>
+              <dd>
+                <When value={key.disabled_at} />
+              </dd>
+            </>
+          ) : null}
+          {typeof key.age_days === "number" ? (
+            <>
+              <dt>Age</dt>
+              <dd>{key.age_days === 1 ? "1 day" : `${key.age_days} days`}</dd>
+            </>
+          ) : null}
+          <dt>Limit overrides</dt>
+          <dd id="limit-overrides">{limitOverridesText(key) ?? <span class="muted">none: the tier's limits</span>}</dd>
           <dt>Allowed IPs</dt>
           <dd id="allowed-ips">{allowedIps.length === 0 ? <span class="muted">anywhere</span> : <span class="code">{allowedIps.join(", ")}</span>}</dd>
           <dt>Meta</dt>
@@ -187,3 +203,12 @@ export const KeyDetailPage: FC<{
     </Layout>
   );
 };
+
+/** The key's own limits (`rate_limits`, `quota`) in words, or null when it has none and the tier's apply. */
+function limitOverridesText(key: ApiKey): string | null {
+  const windows = Array.isArray(key.rate_limits) ? (key.rate_limits as Array<Record<string, unknown>>) : [];
+  const quota = key.quota && typeof key.quota === "object" ? (key.quota as Record<string, unknown>) : null;
+  const parts = windows.map((w) => `${String(w.limit)} per ${String(w.window)}${w.name === "default" && windows.length === 1 ? "" : ` (${String(w.name)})`}`);
+  if (quota) parts.push(`quota ${String(quota.limit)} per ${String(quota.period)}`);
+  return parts.length > 0 ? parts.join(", ") : null;
+}
