@@ -25,6 +25,7 @@ h1 { font-size:24px; margin:8px 0 16px; } h2 { font-size:17px; margin:0 0 12px; 
 label { display:block; font-weight:600; margin:10px 0 4px; }
 input[type=text], input[type=password], input[type=number], input[type=date], select { font:inherit; padding:7px 9px; border:1px solid #b8bfc9; border-radius:6px; background:#fff; min-width:0; }
 input[type=text], input[type=password] { width:100%; max-width:520px; }
+textarea { font:inherit; font-family:ui-monospace, SFMono-Regular, Menlo, monospace; padding:7px 9px; border:1px solid #b8bfc9; border-radius:6px; display:block; width:100%; max-width:520px; margin-bottom:8px; box-sizing:border-box; }
 fieldset { border:1px solid var(--line); border-radius:8px; margin:14px 0; padding:8px 14px 12px; }
 legend { font-weight:700; padding:0 6px; }
 .check { display:grid; grid-template-columns:auto auto 1fr; align-items:baseline; gap:8px; margin:4px 0; }
