@@ -3,18 +3,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
+import type { ReceivedWebhook } from "./received-webhook.ts";
 
-export interface ReceivedWebhook {
-  id: string;
-  timestamp: string;
-  signature: string;
-  /** Verified with the Standard Webhooks reference implementation before being recorded. */
-  verified: boolean;
-  /** What the receiver answered: 2xx delivered, 503 a failure the test asked for. */
-  status: number;
-  body: { type: string; timestamp: string; data: Record<string, unknown> & { org_id: string; key_id: string } } | null;
-  raw: string;
-}
+export type { ReceivedWebhook };
 
 interface KeysEndpoint {
   document: unknown;

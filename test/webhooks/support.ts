@@ -1,16 +1,9 @@
 // The loopback webhook receiver (test/node/leak-fixtures.ts) as the tests see it.
 import { env } from "cloudflare:workers";
 import { eventually } from "../gateway/seed";
+import type { ReceivedWebhook } from "../node/received-webhook.ts";
 
-export interface Delivery {
-  id: string;
-  timestamp: string;
-  signature: string;
-  verified: boolean;
-  status: number;
-  body: { type: string; timestamp: string; data: Record<string, unknown> & { org_id: string; key_id: string } } | null;
-  raw: string;
-}
+export type Delivery = ReceivedWebhook;
 
 export async function deliveriesFor(orgId: string): Promise<Delivery[]> {
   const res = await fetch(`${env.TEST_LEAK_FIXTURES_URL}/webhooks/received?org_id=${encodeURIComponent(orgId)}`);
