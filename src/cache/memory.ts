@@ -7,6 +7,8 @@
 export class MemoryLru<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number }>();
   readonly #maxEntries: number;
+  /** The most recently used key: a hit on it needs no reordering (a hot key is read on every request). */
+  #newest: string | undefined;
 
   constructor(maxEntries: number) {
     this.#maxEntries = maxEntries;
@@ -17,17 +19,21 @@ export class MemoryLru<V> {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
-      this.#entries.delete(key);
+      this.delete(key);
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    if (key !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#newest = key;
+    }
     return entry.value;
   }
 
   set(key: string, value: V, ttlMs: number, now = Date.now()): void {
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: now + ttlMs });
+    this.#newest = key;
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
@@ -36,6 +42,7 @@ export class MemoryLru<V> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+    if (key === this.#newest) this.#newest = undefined;
   }
 
   get size(): number {
@@ -44,5 +51,6 @@ export class MemoryLru<V> {
 
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
   }
 }
