@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { forwardedHeaders } from "./proxy";
+import { forwardedHeaders as forwardedList } from "./proxy";
+
+const forwardedHeaders = (incoming: Headers, at: URL) => new Headers(forwardedList(incoming, at));
 
 const url = new URL("https://api.example.com/demo/x?a=1");
 
@@ -52,5 +54,14 @@ describe("forwardedHeaders", () => {
     // Without CF-Connecting-IP (not behind Cloudflare's edge) the origin is told nothing rather than a client's claim.
     const bare = forwardedHeaders(new Headers(spoofs), url);
     for (const name of ["x-forwarded-for", "x-real-ip", "true-client-ip", "forwarded"]) expect(bare.has(name), name).toBe(false);
+  });
+
+  it("lists each name once, lower-cased, with the client's repeated values combined as Headers combines them", () => {
+    const incoming = new Headers([["Accept", "a/b"], ["accept", "c/d"], ["X-Forwarded-Proto", "gopher"]]);
+    const list = forwardedList(incoming, url);
+    const names = list.map(([name]) => name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(list).toContainEqual(["accept", "a/b, c/d"]);
+    expect(list.filter(([name]) => name === "x-forwarded-proto")).toEqual([["x-forwarded-proto", "https"]]);
   });
 });

@@ -69,7 +69,7 @@ const KEYGATE_HEADER_PREFIX = "x-keygate-";
 
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
   const pathAndQuery = options.origin.basePath + (options.path ?? url.pathname) + url.search;
-  const headers = forwardedHeaders(request.headers, url);
+  const forwarded = forwardedHeaders(request.headers, url);
 
   const controller = new AbortController();
   // Also bounds the wait for a small body the signature has to hash before anything is sent.
@@ -77,10 +77,15 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   try {
     // The client's body stream itself unless the signature needs it whole: bytes flow through as they arrive.
     let body: BodyInit | null = request.body;
+    let headers: HeadersInit = forwarded;
     if (options.identity) {
-      const requestId = addIdentity(headers, options.identity);
+      const requestId = addIdentity(forwarded, options.identity);
       // Not async without a signing secret: an unsigned request awaits nothing before fetch().
-      if (options.origin.signs) body = await sign(headers, request, options.identity, requestId, options, pathAndQuery, controller.signal);
+      if (options.origin.signs) {
+        const signed = new Headers(forwarded);
+        body = await sign(signed, request, options.identity, requestId, options, pathAndQuery, controller.signal);
+        headers = signed;
+      }
     }
     return await fetch(options.origin.url.origin + pathAndQuery, {
       method: request.method,
@@ -102,27 +107,33 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   }
 }
 
+/** Set by the gateway from the request itself: a client's own values are dropped, never passed on. */
+const SET_BY_GATEWAY = new Set(["x-forwarded-proto", "x-forwarded-host"]);
+
 /**
- * The request headers the origin sees: the client's, minus credentials, hop-by-hop fields (and
- * any field the client named in Connection) and every client-sent X-Keygate-* header, which only
- * the gateway may set, and every client-IP claim; plus X-Forwarded-For (from CF-Connecting-IP), -Proto, -Host. Built in one pass over the client's headers.
+ * The request headers the origin sees, as a list of `[name, value]` pairs: the client's, minus
+ * credentials, hop-by-hop fields (and any field the client named in Connection) and every
+ * client-sent X-Keygate-* header, which only the gateway may set, and every client-IP claim; plus
+ * X-Forwarded-For (from CF-Connecting-IP), -Proto, -Host. Built in one pass over the client's
+ * headers. A list rather than a `Headers`: fetch() takes it in one call, where a `Headers` costs a
+ * call into the runtime per append (the gateway adds five identity headers to every request).
+ * Names come lower-cased and unique from iterating a `Headers`, and nothing is added twice.
  */
-export function forwardedHeaders(incoming: Headers, url: URL): Headers {
+export function forwardedHeaders(incoming: Headers, url: URL): [string, string][] {
   const connection = incoming.get("connection");
   const listedInConnection = connection ? new Set(connection.toLowerCase().split(",").map((token) => token.trim())) : null;
 
-  const headers = new Headers();
+  const headers: [string, string][] = [];
   for (const [name, value] of incoming) {
-    if (ALWAYS_DROPPED.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || listedInConnection?.has(name)) continue;
-    headers.append(name, value);
+    if (ALWAYS_DROPPED.has(name) || SET_BY_GATEWAY.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || listedInConnection?.has(name)) continue;
+    headers.push([name, value]);
   }
 
   // On Cloudflare, CF-Connecting-IP is set by the edge and a client cannot forge it; every other
   // client-IP header (X-Forwarded-For included) may have been written by the client, so it was dropped above.
   const clientIp = incoming.get("cf-connecting-ip");
-  if (clientIp) headers.set("x-forwarded-for", clientIp);
-  headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
-  headers.set("x-forwarded-host", url.host);
+  if (clientIp) headers.push(["x-forwarded-for", clientIp]);
+  headers.push(["x-forwarded-proto", url.protocol.slice(0, -1)], ["x-forwarded-host", url.host]);
   return headers;
 }
 
@@ -131,16 +142,20 @@ const DEFAULT_SIGNED_BODY_MAX_BYTES = 1024 * 1024;
 
 /**
  * Adds the identity headers and the request id; returns the request id. The X-Keygate-* names were
- * all dropped from the client's headers (forwardedHeaders), so appending them cannot duplicate one.
+ * all dropped from the client's headers (forwardedHeaders), and a client's X-Request-Id is replaced, so none is sent twice.
  */
-function addIdentity(headers: Headers, identity: ProxyIdentity): string {
+function addIdentity(headers: [string, string][], identity: ProxyIdentity): string {
   // The gateway's own id, never the client's: origins use it to refuse replays, so a client must not pick it.
   const requestId = crypto.randomUUID();
-  headers.append("x-keygate-org-id", identity.orgId);
-  headers.append("x-keygate-key-id", identity.keyId);
-  headers.append("x-keygate-scopes", identity.scopes);
-  headers.append("x-keygate-tier", identity.tier);
-  headers.set(REQUEST_ID_HEADER, requestId);
+  const clientRequestId = headers.findIndex(([name]) => name === "x-request-id");
+  if (clientRequestId >= 0) headers.splice(clientRequestId, 1);
+  headers.push(
+    ["x-keygate-org-id", identity.orgId],
+    ["x-keygate-key-id", identity.keyId],
+    ["x-keygate-scopes", identity.scopes],
+    ["x-keygate-tier", identity.tier],
+    [REQUEST_ID_HEADER, requestId],
+  );
   return requestId;
 }
 
