@@ -74,20 +74,26 @@ export function held(buckets: Buckets): number {
   return sum;
 }
 
-/** Adds `units` (negative: gives back, never below zero in total, newest buckets first) to live `buckets`. */
+/**
+ * Adds `units` (negative: gives back, never below zero in total, newest buckets first) to live
+ * `buckets`. Returns a new list and never changes `buckets` or its pairs: unchanged pairs are shared
+ * with the input (a counter keeps up to 11 of them and every admission changes only the newest),
+ * so no code may change a pair in place.
+ */
 export function spend(policy: Policy, buckets: Buckets, units: number, now: number): Buckets {
-  const next: Buckets = buckets.map(([index, count]) => [index, count]);
+  const next: Buckets = buckets.slice();
   if (units >= 0) {
     const index = currentBucket(policy, now);
     const last = next[next.length - 1];
-    if (last && last[0] >= index) last[1] += units; // a clock that stepped back keeps spending into the newest bucket
+    if (last && last[0] >= index) next[next.length - 1] = [last[0], last[1] + units]; // a clock that stepped back keeps spending into the newest bucket
     else if (units > 0) next.push([index, units]);
     return next;
   }
   let owed = -units;
   for (let i = next.length - 1; i >= 0 && owed > 0; i--) {
-    const take = Math.min(owed, next[i]![1]);
-    next[i]![1] -= take;
+    const [index, count] = next[i]!;
+    const take = Math.min(owed, count);
+    next[i] = [index, count - take];
     owed -= take;
   }
   return next.filter(([, count]) => count > 0);

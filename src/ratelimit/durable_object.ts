@@ -9,6 +9,12 @@ interface CounterRow extends Record<string, string | number> {
   buckets: string;
 }
 
+/** A plan's counters and, in the same order, their policies (what `decide` takes). */
+interface ParsedPlan {
+  counters: Counter[];
+  policies: Policy[];
+}
+
 interface EndRow extends Record<string, string | number> {
   key_id: string;
   reason: string;
@@ -54,8 +60,8 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   private readonly changes = new Map<string, number>();
   /** When the cleanup alarm is due, as far as this instance knows (0: not set by this instance). */
   private alarmAt = 0;
-  /** Plans seen in `decideWire` calls, parsed and checked once: a key's requests all send the same one. */
-  private readonly plans = new Map<string, Counter[]>();
+  /** Plans seen in `decideWire` calls, parsed and checked once (with their policies): a key's requests all send the same one. */
+  private readonly plans = new Map<string, ParsedPlan>();
 
   constructor(ctx: DurableObjectState, env: RateLimiterBindings) {
     super(ctx, env);
@@ -84,7 +90,7 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   decide(counters: Counter[], cost: number, operation: Operation, keyId: string, version = 0): LimitAnswer {
     assertCounters(counters);
     assertCall(cost, operation);
-    return this.decideChecked(counters, cost, operation, keyId, version);
+    return this.decideChecked({ counters, policies: counters.map((c) => c.policy) }, cost, operation, keyId, version);
   }
 
   /**
@@ -95,24 +101,24 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
    */
   decideWire(plan: string, cost: number, operation: Operation, keyId: string, version = 0): number[] {
     if (typeof plan !== "string" || plan.length > MAX_WIRE_PLAN) throw new RangeError("plan must be a wirePlan string");
-    let counters = this.plans.get(plan);
-    if (!counters) {
-      counters = JSON.parse(plan) as Counter[];
+    let parsed = this.plans.get(plan);
+    if (!parsed) {
+      const counters = JSON.parse(plan) as Counter[];
       assertCounters(counters);
-      this.plans.set(plan, counters);
+      parsed = { counters, policies: counters.map((c) => c.policy) };
+      this.plans.set(plan, parsed);
       if (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
     }
     assertCall(cost, operation);
-    return encodeAnswer(this.decideChecked(counters, cost, operation, keyId, version));
+    return encodeAnswer(this.decideChecked(parsed, cost, operation, keyId, version));
   }
 
-  private decideChecked(counters: Counter[], cost: number, operation: Operation, keyId: string, version: number): LimitAnswer {
+  private decideChecked({ counters, policies }: ParsedPlan, cost: number, operation: Operation, keyId: string, version: number): LimitAnswer {
     const now = Date.now();
     const end = this.ends.get(keyId);
     const ended = end && end.at <= now ? end : undefined;
     const changed = this.changes.get(keyId);
     const changedAt = changed !== undefined && changed > version ? changed : undefined;
-    const policies = counters.map((c) => c.policy);
     const refused = ended !== undefined || changedAt !== undefined;
     const decision = decide(policies, counters.map((c) => this.counters.get(c.id)), cost, now, refused && operation === "check" ? "peek" : operation);
     if (operation === "record" || (operation === "check" && decision.allowed && !refused)) {
