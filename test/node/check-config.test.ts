@@ -213,7 +213,22 @@ describe("npm run check-config", () => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "redis"') });
     const run = await check(config);
     expect(run.code).toBe(1);
-    expect(run.out).toContain('- RATE_LIMIT_BACKEND: Invalid option: expected one of "durable-object"|"upstash"');
+    expect(run.out).toContain('- RATE_LIMIT_BACKEND: must be one of "durable-object", "upstash"');
+  });
+
+  it("refuses a number var that is not plain digits instead of reading it as another number", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('ORIGIN_TIMEOUT_MS = "10000"', 'ORIGIN_TIMEOUT_MS = "1e4"') });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('- ORIGIN_TIMEOUT_MS: "1e4" is not a whole number of milliseconds from 1 to 600000');
+  });
+
+  it("refuses an operator token in .dev.vars that no Authorization header could carry, without printing it", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": "ADMIN_TOKEN=correct horse battery staple\n" });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain("- ADMIN_TOKEN: must be visible ASCII characters only (no spaces, line breaks or non-ASCII)");
+    expect(run.out).not.toContain("battery");
   });
 
   it("passes on what wrangler itself refuses in the file, without a stack trace", async (context) => {
