@@ -126,6 +126,21 @@ describe("verifyKeygateRequest", () => {
     await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), "", { now })).rejects.toThrow(TypeError);
   });
 
+  it("says an unusable toleranceSeconds or maxBodyBytes is misconfigured instead of turning the check off", async () => {
+    const old = () => (NOW_S + 86_400 * 365) * 1000;
+    for (const toleranceSeconds of [Number.NaN, Number("unset"), -1, Infinity, "300" as unknown as number]) {
+      await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now: old, toleranceSeconds })).rejects.toThrow(/toleranceSeconds must be a finite number/);
+    }
+    for (const maxBodyBytes of [Number.NaN, -1, 1.5]) {
+      await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now, maxBodyBytes })).rejects.toThrow(/maxBodyBytes must be a whole number/);
+    }
+    expect((await verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now, toleranceSeconds: 0, maxBodyBytes: 8 })).keyId).toBe("key_ci");
+  });
+
+  it("refuses when the clock gives nonsense, rather than accepting any age", async () => {
+    expect(await refusal(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now: () => Number.NaN }))).toBe("timestamp_out_of_tolerance");
+  });
+
   it("refuses a missing, malformed or v1 signature", async () => {
     const signed = await gatewaySigned();
     const { "x-keygate-signature": _, ...unsigned } = signed.headers;
