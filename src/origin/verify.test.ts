@@ -1,6 +1,6 @@
 // keygate/origin against the gateway's own signer (src/gateway/signature.ts), in workerd: the
 // runtime a Worker origin would verify in. Imported by its package name, as an origin imports it.
-import { type KeygateIdentity, KeygateSignatureError, type KeygateSignatureErrorCode, memoryReplayCache, verifyKeygateRequest } from "keygate/origin";
+import { type KeygateIdentity, KeygateSignatureError, type KeygateSignatureErrorCode, memoryReplayCache, verifyIncomingMessage, verifyKeygateRequest } from "keygate/origin";
 import { describe, expect, it } from "vitest";
 import { contentDigest, importSigningKey, type SignedRequest, signatureHeader } from "../gateway/signature";
 
@@ -135,6 +135,12 @@ describe("verifyKeygateRequest", () => {
       await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now, maxBodyBytes })).rejects.toThrow(/maxBodyBytes must be a whole number/);
     }
     expect((await verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now, toleranceSeconds: 0, maxBodyBytes: 8 })).keyId).toBe("key_ci");
+  });
+
+  it("node:http adapter: a request target that is not a path (OPTIONS *) is refused, not a TypeError", async () => {
+    const signed = await gatewaySigned({ method: "OPTIONS" }, "");
+    const req = { method: "OPTIONS", url: "*", headers: signed.headers, async *[Symbol.asyncIterator]() {} };
+    expect(await refusal(verifyIncomingMessage(req, SECRET, { now }))).toBe("signature_mismatch");
   });
 
   it("refuses when the clock gives nonsense, rather than accepting any age", async () => {
