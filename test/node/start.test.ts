@@ -146,6 +146,17 @@ describe("npm start with an invalid config", () => {
   });
 });
 
+describe("npm start with an operator token no client could send", () => {
+  it("refuses it from the environment, naming ADMIN_TOKEN and never printing it", async () => {
+    const run = start({ PORT: String(await freePort()), ADMIN_TOKEN: "correct horse battery staple" });
+    const [code] = await once(run.child, "exit");
+    expect(code).toBe(1);
+    expect(run.output()).toContain("- ADMIN_TOKEN: must be visible ASCII characters only");
+    expect(run.output()).not.toContain("battery");
+    expect(run.output()).not.toContain("applying D1 migrations");
+  });
+});
+
 describe("npm start with the operator's own config", () => {
   let api: Server;
   let seen: Array<{ url: string; headers: IncomingHttpHeaders }>;
