@@ -161,48 +161,52 @@ const days = (allowOff: boolean) =>
 const retention = (min: number, minText: string) =>
   duration.refine((ms) => ms >= min && ms <= MAX_DAYS_MS, `must be from ${minText} to 100 years (e.g. "48h", "400d")`);
 
-const configSchema = z
-  .object({
-    ORIGIN_URL: httpUrl("your API, e.g. https://api.example.com")
-      // The path is kept as a base path (src/gateway/proxy.ts); a query or fragment would be silently dropped.
-      .refine((text) => !/[?#]/.test(text), "must not contain a query (?) or fragment (#): only a base path is kept")
-      .default("http://127.0.0.1:8788"),
-    KEY_PREFIX: z.string().refine((p) => p.length >= 3 && p.length <= 17 && KEY_PREFIX_PATTERN.test(p), KEY_PREFIX_RULE).default("kg_"),
-    ORIGIN_TIMEOUT_MS: intFromVar(10_000),
-    RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
-    RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
-    SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
-    TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tierSchema)),
-    ROUTES: jsonValue(z.array(route)).default([]),
-    CORS: jsonValue(corsConfigSchema).optional(),
-    MEMORY_CACHE_TTL_MS: intFromVar(5_000),
-    NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
-    REQUIRE_KEY_EXPIRY: booleanVar.default(false),
-    MAX_KEY_LIFETIME: days(false).optional(),
-    ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
-    // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
-    SIGNED_BODY_MAX_BYTES: wholeNumber(0, 16 * 1024 * 1024, "bytes").default(1024 * 1024),
-    // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
-    USAGE_FLUSH_INTERVAL_MS: wholeNumber(10, 20_000, "milliseconds").default(10_000),
-    USAGE_MINUTE_RETENTION: retention(3_600_000, "1h").default(48 * 3_600_000),
-    USAGE_HOUR_RETENTION: retention(DAY_MS, "1d").default(400 * 86_400_000),
-    AUTH_FAILURE_RETENTION: retention(DAY_MS, "1d").default(90 * 86_400_000),
-    // SPEC §9: per-source failed authentications, and per-credential management calls.
-    AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
-    MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
-    ADMIN_TOKEN: headerSecret(16).optional(),
-    UPSTASH_REDIS_REST_URL: httpUrl("your database's REST URL from the Upstash console").optional(),
-    UPSTASH_REDIS_REST_TOKEN: headerSecret(1).optional(),
-    ORIGIN_SIGNING_SECRET: keyMaterial(16).optional(),
-    // SPEC §10: leak response and events.
-    GITHUB_SECRET_SCANNING_KEYS_URL: httpUrl(`default ${GITHUB_KEYS_URL}`).default(GITHUB_KEYS_URL),
-    LEAKED_KEY_ACTION: z.enum(["revoke", "notify"]).default("revoke"),
-    WEBHOOK_URL: httpUrl("your webhook receiver").optional(),
-    WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_PATTERN, WEBHOOK_SECRET_RULE).optional(),
-    // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
-    CONSOLE_SESSION_SECRET: keyMaterial(32).optional(),
-    CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
-  })
+/** Every var and secret the gateway reads; anything else in `[vars]` is ignored (check-config warns about it). */
+const configVars = z.object({
+  ORIGIN_URL: httpUrl("your API, e.g. https://api.example.com")
+    // The path is kept as a base path (src/gateway/proxy.ts); a query or fragment would be silently dropped.
+    .refine((text) => !/[?#]/.test(text), "must not contain a query (?) or fragment (#): only a base path is kept")
+    .default("http://127.0.0.1:8788"),
+  KEY_PREFIX: z.string().refine((p) => p.length >= 3 && p.length <= 17 && KEY_PREFIX_PATTERN.test(p), KEY_PREFIX_RULE).default("kg_"),
+  ORIGIN_TIMEOUT_MS: intFromVar(10_000),
+  RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
+  RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
+  SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
+  TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tierSchema)),
+  ROUTES: jsonValue(z.array(route)).default([]),
+  CORS: jsonValue(corsConfigSchema).optional(),
+  MEMORY_CACHE_TTL_MS: intFromVar(5_000),
+  NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
+  REQUIRE_KEY_EXPIRY: booleanVar.default(false),
+  MAX_KEY_LIFETIME: days(false).optional(),
+  ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
+  // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
+  SIGNED_BODY_MAX_BYTES: wholeNumber(0, 16 * 1024 * 1024, "bytes").default(1024 * 1024),
+  // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
+  USAGE_FLUSH_INTERVAL_MS: wholeNumber(10, 20_000, "milliseconds").default(10_000),
+  USAGE_MINUTE_RETENTION: retention(3_600_000, "1h").default(48 * 3_600_000),
+  USAGE_HOUR_RETENTION: retention(DAY_MS, "1d").default(400 * 86_400_000),
+  AUTH_FAILURE_RETENTION: retention(DAY_MS, "1d").default(90 * 86_400_000),
+  // SPEC §9: per-source failed authentications, and per-credential management calls.
+  AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
+  MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
+  ADMIN_TOKEN: headerSecret(16).optional(),
+  UPSTASH_REDIS_REST_URL: httpUrl("your database's REST URL from the Upstash console").optional(),
+  UPSTASH_REDIS_REST_TOKEN: headerSecret(1).optional(),
+  ORIGIN_SIGNING_SECRET: keyMaterial(16).optional(),
+  // SPEC §10: leak response and events.
+  GITHUB_SECRET_SCANNING_KEYS_URL: httpUrl(`default ${GITHUB_KEYS_URL}`).default(GITHUB_KEYS_URL),
+  LEAKED_KEY_ACTION: z.enum(["revoke", "notify"]).default("revoke"),
+  WEBHOOK_URL: httpUrl("your webhook receiver").optional(),
+  WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_PATTERN, WEBHOOK_SECRET_RULE).optional(),
+  // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
+  CONSOLE_SESSION_SECRET: keyMaterial(32).optional(),
+  CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
+});
+
+export const CONFIG_VAR_NAMES: readonly string[] = Object.keys(configVars.shape);
+
+const configSchema = configVars
   .superRefine((raw, ctx) => {
     const scopes = new Set([...Object.keys(BUILTIN_SCOPES), ...Object.keys(raw.SCOPES)]);
     const tiers = new Set(Object.keys(raw.TIERS));
@@ -289,6 +293,7 @@ export type RouteRule = z.output<typeof route>;
  * quotes the value (it may be a secret), only its kind.
  */
 function configIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")) return 'is required (README "Configuration")';
   const kind = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a table" : typeof value === "number" && Number.isNaN(value) ? "not a number" : `a ${typeof value}`);
   switch (issue.code) {
     case "invalid_type": {
