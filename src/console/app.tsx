@@ -148,6 +148,9 @@ consoleApp.post("/sign-in", async (c) => {
   const credential = formText(form.credential);
   const fail = (message: string, status: 400 | 401 | 403 | 429 = 401) => render(c, <SignInPage page={pageOf(c)} message={message} />, status);
   if (credential === "" || credential.length > 512) return fail("Enter the operator token or an API key.", 400);
+  // Tokens and keys are visible ASCII (config.ts refuses any other ADMIN_TOKEN). Anything else cannot go in the
+  // Authorization header the API call below builds: Headers() threw on a pasted line break and the page was a 500.
+  if (!/^[\x21-\x7e]+$/.test(credential)) return fail("That is not a token or key: they are letters, digits and punctuation, without spaces or line breaks.", 400);
 
   // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
   const who = await callApi<{ kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null }>(c, credential, { path: "/whoami" });
@@ -293,7 +296,9 @@ function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; erro
   }
   const allowedIps = ipList(form.allowed_ips ?? "");
   if (allowedIps.length > 0) body.allowed_ips = allowedIps;
-  if (form.limit || form.window) body.rate_limit = { limit: Number(form.limit), window: form.window || "60s" };
+  // Digits become a number; anything else ("1e3", "1.5", "ten") goes as typed, so the API's own validation names it
+  // instead of Number() reading "1e3" as 1000 or "abc" as null.
+  if (form.limit || form.window) body.rate_limit = { limit: /^\d+$/.test(form.limit ?? "") ? Number(form.limit) : form.limit, window: form.window || "60s" };
   return { body };
 }
 
