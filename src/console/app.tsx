@@ -424,18 +424,15 @@ consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
 
 // ---- audit and usage ----
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 consoleApp.get("/orgs/:org/audit", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const q = c.req.query();
-  const filters: AuditFilters = {
-    action: (AUDIT_ACTIONS as readonly string[]).includes(q.action ?? "") ? q.action : undefined,
-    key_id: q.key_id && ID.test(q.key_id) ? q.key_id : undefined,
-    since: q.since && DATE.test(q.since) ? q.since : undefined,
-    until: q.until && DATE.test(q.until) ? q.until : undefined,
-  };
+  // The filters go to the API as typed (bounded), so a key id or date it cannot use comes back as its error on
+  // the page; dropping them here showed the unfiltered trail as if it were the filtered one.
+  const typed = (value: string | undefined) => (value ?? "").trim().slice(0, 100) || undefined;
+  const filters: AuditFilters = { action: typed(q.action), key_id: typed(q.key_id), since: typed(q.since), until: typed(q.until) };
   const page = Math.max(1, Number(q.page ?? "1") || 1);
   const ctx = pageOf(c, { orgId, current: "audit" });
   if (!canReadAudit(c.get("session"))) {
@@ -444,7 +441,7 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
     return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: refusal.code, message: refusal.message }} />, 403);
   }
   const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
-  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : 200);
+  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : result.status === 400 ? 400 : 200);
   return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
 });
 

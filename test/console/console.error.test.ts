@@ -74,6 +74,21 @@ describe("console: bad input", () => {
     expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toEqual([]);
   });
 
+  it("audit filters the API cannot use are its error on the page, never the unfiltered trail shown as filtered", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    const { jar } = await operator();
+    for (const query of ["key_id=my%20key", "since=2026-13-45", "until=yesterday", "action=key.deleted"]) {
+      const res = await page(`/orgs/${id}/audit?${query}`, jar);
+      const html = await res.text();
+      expect(html).not.toContain(key.id);
+      expect(res.status === 400 ? html.includes("validation_error") : html.includes("No events match")).toBe(true);
+    }
+    const filtered = await page(`/orgs/${id}/audit?key_id=${key.id}&action=key.created`, jar);
+    expect(filtered.status).toBe(200);
+    expect(await filtered.text()).toContain(key.id);
+  });
+
   it("answers ids that cannot be ids, and a form over 64 KiB, without calling the API", async () => {
     const { jar, csrf } = await operator();
     expect((await page("/orgs/..%2F..%2Fetc/keys", jar)).status).toBe(404);
