@@ -395,7 +395,8 @@ describe("operator mistakes are refused with a message naming the var (not coerc
     expect(message({ REQUIRE_KEY_EXPIRY: "yes" })).toContain("REQUIRE_KEY_EXPIRY must be true or false");
     expect(message({ RATE_LIMIT_BACKEND: "redis" })).toContain('RATE_LIMIT_BACKEND must be one of "durable-object", "upstash"');
     expect(message({ SCOPES: "[]" })).toContain("SCOPES must be a table ({...}), not a list");
-    expect(message({ SCOPES: { "Bad Scope": "x" } })).toContain("SCOPES.Bad Scope is not an allowed name here: it is not a valid scope name");
+    expect(message({ SCOPES: { "Bad Scope": "x" } })).toContain("SCOPES.Bad Scope is not an allowed name here: it is not a valid scope name (lowercase letters");
+    expect(message({ TIERS: { Free: { limit: 1, window: "1s" } } })).toContain("TIERS.Free is not an allowed name here: it is not a valid tier name (1-32 characters");
     expect(message({ TIERS: { free: { limit: 0, window: "60s" } } })).toContain("TIERS.free.limit must be more than 0");
     expect(message({ TIERS: { free: { limit: 1.5, window: "60s" } } })).toContain("TIERS.free.limit must be a whole number");
     expect(message({ ROUTES: [{ path: "/v1", extra: 1 }] })).toContain('ROUTES[1] has an unknown field "extra"');
