@@ -18,6 +18,11 @@ type ConfigModule = typeof import("../src/config.ts");
 
 export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET", "WEBHOOK_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
+/**
+ * The worker's own prefix (src/management/app.ts MANAGEMENT_PREFIX; the console is under it too): answered before any
+ * route rule. Up here, not beside its use: the CLI entry point below runs before later declarations are initialised.
+ */
+const RESERVED_PREFIXES = ["/_keygate"];
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
 export interface Output {
@@ -227,7 +232,7 @@ function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): stri
 
 /** What a valid config may still get wrong: `npm start` prints these too. */
 export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
-  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
+  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...reservedRouteWarnings(loaded.config.routes), ...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
 }
 
 /** A misspelt var is not an error the worker can see (its env holds bindings too): it just keeps the default. */
@@ -340,6 +345,14 @@ function routeNotes(routes: RouteRule[]): string[] {
   return routes.flatMap((rule, i) =>
     rule.scopes.length === 0 ? [`${describeRule(rule, i)} has scopes = []: any valid key may call it (it is not public: a request without a valid key is still refused)`] : [],
   );
+}
+
+/** A rule under a reserved prefix never sees a request: the management API or the console answers it. */
+function reservedRouteWarnings(routes: RouteRule[]): string[] {
+  return routes.flatMap((rule, i) => {
+    const prefix = RESERVED_PREFIXES.find((reserved) => pathCovers(`${reserved}/*`, rule.path));
+    return prefix ? [`${describeRule(rule, i)} is never used: ${prefix} belongs to keygate itself, which answers every path under it before any route rule`] : [];
+  });
 }
 
 /** Rules an earlier rule makes dead: the first matching rule decides, so a later, narrower rule is never reached. */

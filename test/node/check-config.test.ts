@@ -246,6 +246,16 @@ describe("npm run check-config", () => {
     expect(run.out.trim()).toBe(`config INVALID: ${dirname(config)} is a directory; give the wrangler.toml file (--config ${config})`);
   });
 
+  it("warns about a route under keygate's own prefixes, which no request ever reaches", async (context) => {
+    const rules = ['[[vars.ROUTES]]\nmethod = "GET"\npath = "/_keygate/v1/orgs"\nscopes = []', '[[vars.ROUTES]]\npath = "/_keygate/console/*"\nscopes = []', '[[vars.ROUTES]]\npath = "/_keygate/v1x/:id"\nscopes = []'];
+    const run = await check(project(context, { "wrangler.toml": `${REPO_CONFIG}\n${rules.join("\n")}\n` }));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/warning\s+ROUTES\[\d+\] \(GET \/_keygate\/v1\/orgs\) is never used: \/_keygate belongs to keygate itself/);
+    expect(run.out).toMatch(/warning\s+ROUTES\[\d+\] \(\* \/_keygate\/console\/\*\) is never used: \/_keygate belongs to keygate itself/);
+    expect(run.out).toMatch(/warning\s+ROUTES\[\d+\] \(\* \/_keygate\/v1x\/:id\) is never used: \/_keygate belongs/);
+    expect(run.out).not.toMatch(/\/demo\/\*\) is never used: \/_keygate/);
+  });
+
   it("says a missing TIERS is required, not that it has the wrong type", async (context) => {
     const withoutTiers = REPO_CONFIG.replace(/\[vars\.TIERS\][\s\S]*?\n\n/, "\n");
     const run = await check(project(context, { "wrangler.toml": withoutTiers }));
