@@ -2,7 +2,7 @@
 // output rules (tables on stdout for people; with --json, `data` alone on stdout and the rest on stderr).
 import { type Command, InvalidArgumentError } from "commander";
 import { type ApiResponse, ManagementClient, type Pagination, type Query } from "./api.ts";
-import { generic } from "./render.ts";
+import { generic, printableJson } from "./render.ts";
 import { UsageError } from "./errors.ts";
 
 export interface GlobalOptions {
@@ -56,7 +56,7 @@ export class Context {
 
   /** The command's result: `data` as JSON with --json, else what `human` renders. */
   print(data: unknown, human: () => string = () => generic(data, this.io.stdout)): void {
-    this.io.stdout.write(this.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+    this.io.stdout.write(this.json ? `${printableJson(data)}\n` : `${human()}\n`);
   }
 
   /** Notes for people (paging hints, warnings): stdout normally, stderr with --json so stdout stays parseable. */

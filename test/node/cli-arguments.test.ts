@@ -14,12 +14,15 @@ const TOKEN = "operator-token-0123456789";
 let server: Server;
 let url: string;
 let requests: string[];
+/** What the next request is answered with; by default a one-item list. */
+let answer: { status: number; body: unknown } | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ data: [{ id: "org_listed", name: "listed" }], pagination: { page: 1, per_page: 20, total: 1 } }));
+    res.statusCode = answer?.status ?? 200;
+    res.end(JSON.stringify(answer?.body ?? { data: [{ id: "org_listed", name: "listed" }], pagination: { page: 1, per_page: 20, total: 1 } }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -31,6 +34,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   requests = [];
+  answer = undefined;
 });
 
 function keygate(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -86,5 +90,38 @@ describe("keygate: a gateway URL or token that cannot make a request is a usage 
     expect(run.stderr).not.toContain("hunter2");
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(requests).toEqual([]);
+  });
+});
+
+describe("keygate: text from the API is shown, never obeyed by the terminal", () => {
+  // An org key with keys:write chooses key names and meta; the operator lists them. ESC [2J clears the screen,
+  // OSC 52 writes the clipboard, CR rewrites the line, U+202E reverses what follows, C1 CSI (U+009B) is ESC [.
+  const hostile = "ci\u001b[2J\u001b]52;c;ZWNobyBwd25lZA==\u0007\rok\u202eevil\u009b31m";
+  const key = {
+    id: "key_1", name: hostile, identifier: "kg_abcdefgh", last4: "wxyz", scopes: ["demo:read"], status: "active",
+    created_at: "2026-01-01T00:00:00.000Z", expires_at: null, last_used_at: null, meta: { [`team${"\u001b"}[31m`]: hostile },
+  };
+  const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+
+  it.each([
+    [["keys", "list", "org_1"], { data: [key], pagination: { page: 1, per_page: 20, total: 1 } }],
+    [["keys", "get", "org_1", "key_1"], { data: key }],
+    [["keys", "get", "org_1", "key_1", "--json"], { data: key }],
+    [["keys", "limits", "org_1", "key_1"], { data: { policies: [{ name: hostile, limit: 1 }] } }],
+  ])("keygate %j", async (args, body) => {
+    answer = { status: 200, body };
+    const run = await keygate(args);
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(raw);
+    expect(run.stdout).toContain("\\u001b[2J");
+    if (args.includes("--json")) expect(JSON.parse(run.stdout).name).toBe(hostile);
+  });
+
+  it("an API error quoting a caller's text is printed escaped on stderr", async () => {
+    answer = { status: 400, body: { error: { code: "validation_error", message: `bad ${hostile}`, details: [{ field: `meta.${hostile}`, message: hostile }] } } };
+    const run = await keygate(["keys", "get", "org_1", "key_1"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("error: validation_error: bad ci\\u001b[2J");
+    expect(run.stderr).not.toMatch(raw);
   });
 });
