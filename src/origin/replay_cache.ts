@@ -24,6 +24,10 @@ export interface MemoryReplayCacheOptions {
  */
 export function memoryReplayCache(options: MemoryReplayCacheOptions = {}): ReplayCache & { readonly size: number } {
   const maxEntries = options.maxEntries ?? 100_000;
+  // 0 forgot every id at once (no replay protection) and NaN never forgot one (unbounded memory), both silently.
+  if (typeof maxEntries !== "number" || !Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new TypeError(`memoryReplayCache: maxEntries must be a whole number of 1 or more (got ${String(maxEntries)})`);
+  }
   const now = options.now ?? Date.now;
   const expiries = new Map<string, number>();
   return {

@@ -212,6 +212,13 @@ describe("replay protection", () => {
     expect(replayCache.seen("a", now() + 300_000)).toBe(false);
   });
 
+  it("refuses a maxEntries that would turn replay protection off or let memory grow without bound", () => {
+    for (const maxEntries of [0, -1, Number.NaN, 2.5, Number("unset")]) {
+      expect(() => memoryReplayCache({ maxEntries })).toThrow(/maxEntries must be a whole number of 1 or more/);
+    }
+    expect(memoryReplayCache({ maxEntries: 1 }).seen("a", Date.now() + 1000)).toBe(false);
+  });
+
   it("takes any cache with a seen() method, async ones included", async () => {
     const ids = new Set<string>();
     const replayCache = { seen: async (id: string) => ids.has(id) || (ids.add(id), false) };
