@@ -194,6 +194,9 @@ export async function checkConfig(
   if (options.deploy && config.originUrl.protocol === "http:") {
     warnings.push(`ORIGIN_URL ${config.originUrl.origin} is plain http: requests (with their X-Keygate-* identity headers) cross the internet from Cloudflare to your origin unencrypted; use https`);
   }
+  if (options.deploy && config.webhook && new URL(config.webhook.url).protocol === "http:") {
+    warnings.push(`WEBHOOK_URL ${new URL(config.webhook.url).origin} is plain http: events (org and key ids, names) cross the internet unencrypted; use https`);
+  }
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
@@ -307,6 +310,15 @@ function deployProblems(loaded: LoadedConfig): string[] {
   const host = config.originUrl.hostname;
   if (isLocalHost(host)) {
     problems.push(`ORIGIN_URL ${config.originUrl.origin} is a loopback or private address, which a deployed Worker cannot reach; set it to your API's public URL (e.g. https://origin.example.com)`);
+  }
+  // The keys that decide whether a leak report is genuine: fetched over plain http, anyone on the path can swap
+  // them and have live keys revoked (LEAKED_KEY_ACTION=revoke) with reports they signed themselves.
+  const keysUrl = new URL(config.githubKeysUrl);
+  if (keysUrl.protocol !== "https:" || isLocalHost(keysUrl.hostname)) {
+    problems.push(`GITHUB_SECRET_SCANNING_KEYS_URL ${keysUrl.origin} must be a public https URL (the default is GitHub's own): the keys it serves decide which leak reports revoke keys`);
+  }
+  if (config.webhook && isLocalHost(new URL(config.webhook.url).hostname)) {
+    problems.push(`WEBHOOK_URL ${new URL(config.webhook.url).origin} is a loopback or private address, which a deployed Worker cannot reach; every event would be retried and dropped`);
   }
   const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
   for (const name of requiredSecrets(config)) {

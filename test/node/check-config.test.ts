@@ -388,6 +388,19 @@ describe("npm run check-config", () => {
       expect(ok.out).not.toContain("upstash-token");
     });
 
+    it("refuses GitHub's keys from plain http or a private host, and a private WEBHOOK_URL; warns about an http one", async (context) => {
+      const webhook = `WEBHOOK_URL = "http://10.0.0.9/hooks"\nGITHUB_SECRET_SCANNING_KEYS_URL = "http://keys.example.com/secret_scanning"`;
+      const environment = { ...secrets, WEBHOOK_SECRET: `whsec_${"A".repeat(44)}` };
+      const run = await check(project(context, { "wrangler.toml": deployable.replace('KEY_PREFIX = "kg_"', `KEY_PREFIX = "kg_"\n${webhook}`) }), undefined, { deploy: true, environment });
+      expect(run.code).toBe(1);
+      expect(run.out).toContain("- GITHUB_SECRET_SCANNING_KEYS_URL http://keys.example.com must be a public https URL");
+      expect(run.out).toContain("- WEBHOOK_URL http://10.0.0.9 is a loopback or private address");
+      expect(run.out).toMatch(/warning\s+WEBHOOK_URL http:\/\/10\.0\.0\.9 is plain http/);
+      const local = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', `KEY_PREFIX = "kg_"\n${webhook}`) }), undefined, { environment });
+      expect(local.code).toBe(0);
+      expect(local.out).not.toContain("GITHUB_SECRET_SCANNING_KEYS_URL http://");
+    });
+
     it("tells loopback and private hosts from public ones", () => {
       for (const host of ["localhost", "api.localhost", "127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "[::1]", "[fd00::1]", "[fe80::1]", "[::ffff:10.0.0.1]", "printer.local", "0.0.0.0"]) {
         expect(isLocalHost(host), host).toBe(true);
