@@ -39,6 +39,7 @@ const NOTICES: Record<string, string> = {
   enabled: "The key was enabled again.",
   "tier-changed": "The org's tier was changed; its keys use the new limits on their next request.",
   "org-created": "The org was created.",
+  "already-created": "That form was already sent and its key created; a key is shown only once, so it is not shown again. Use Create key for another one.",
   "signed-out": "You are signed out.",
   expired: "Your session ended. Sign in again.",
 };
@@ -280,8 +281,18 @@ function createForm(form: Record<string, unknown>, config: Config): CreateKeyFor
     limit: formText(form.limit),
     window: formText(form.window),
     allowed_ips: typeof form.allowed_ips === "string" ? form.allowed_ips : "",
+    // Kept through a refused attempt (nothing was created); a fresh one for a form that never had one.
+    submission: typeof form.submission === "string" && ID.test(form.submission) ? form.submission : randomToken(),
   };
 }
+
+/**
+ * A reload of the page that shows a new key sends its form again. Without this, every reload created another
+ * active key, each shown once and then lost. KV is enough here: the reload comes from the same browser, so the
+ * same location, where a write is visible at once (other locations may lag, as README "Key lookup" says).
+ */
+const submissionKey = (submission: string) => `console:submitted:${submission}`;
+const SUBMISSION_TTL_SECONDS = 86_400;
 
 /** The form as the API's create body; a problem the API could not name (a missing date) is reported the API's way. */
 function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; error?: ApiError } {
@@ -307,7 +318,7 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [] }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
+  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {
@@ -316,9 +327,13 @@ consoleApp.post("/orgs/:org/keys", async (c) => {
   const config = c.get("config");
   const form = createForm(await c.req.parseBody({ all: true }), config);
   const ctx = pageOf(c, { orgId, current: "keys" });
+  if (await c.env.KEY_CACHE.get(submissionKey(form.submission!))) return c.redirect(`${orgBase(orgId)}/keys?notice=already-created`, 303);
   const { body, error } = createBody(form);
   const result = body ? await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${orgId}/keys`, body }) : null;
-  if (result?.ok) return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
+  if (result?.ok) {
+    await c.env.KEY_CACHE.put(submissionKey(form.submission!), result.data.id, { expirationTtl: SUBMISSION_TTL_SECONDS });
+    return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
+  }
   const shown = result && !result.ok ? result.error : error!;
   return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result?.status === 403 ? 403 : 400);
 });

@@ -89,6 +89,29 @@ describe("console: bad input", () => {
     expect(await filtered.text()).toContain(key.id);
   });
 
+  it("sending the create form again (a reload of the page showing the key) creates no second key", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    const html = await (await page(`/orgs/${id}/keys/new`, jar)).text();
+    const submission = /name="submission" value="([^"]+)"/.exec(html)?.[1];
+    expect(submission).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+    const fields = { _csrf: csrf, name: "ci", scopes: "demo:read", expiry: "30d", submission: submission! };
+    const first = await form(`/orgs/${id}/keys`, jar, fields);
+    expect(first.status).toBe(201);
+    const again = await form(`/orgs/${id}/keys`, jar, fields);
+    expect(again.status).toBe(303);
+    expect(again.headers.get("location")).toBe(`/_keygate/console/orgs/${id}/keys?notice=already-created`);
+    expect(await (await page(`/orgs/${id}/keys?notice=already-created`, jar)).text()).toContain("That form was already sent and its key created");
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toHaveLength(1);
+    // A refused attempt keeps its token (nothing was created), so correcting the form still creates the key once.
+    const fresh = /name="submission" value="([^"]+)"/.exec(await (await page(`/orgs/${id}/keys/new`, jar)).text())![1]!;
+    const refused = await form(`/orgs/${id}/keys`, jar, { ...fields, name: "", submission: fresh });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(`name="submission" value="${fresh}"`);
+    expect((await form(`/orgs/${id}/keys`, jar, { ...fields, name: "second", submission: fresh })).status).toBe(201);
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toHaveLength(2);
+  });
+
   it("answers ids that cannot be ids, and a form over 64 KiB, without calling the API", async () => {
     const { jar, csrf } = await operator();
     expect((await page("/orgs/..%2F..%2Fetc/keys", jar)).status).toBe(404);

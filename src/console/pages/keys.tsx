@@ -112,6 +112,8 @@ export interface CreateKeyForm {
   window?: string;
   /** One address or CIDR range per line. */
   allowed_ips?: string;
+  /** Random per rendered form: a second POST of the same form (a reload of the page showing the key) creates nothing. */
+  submission?: string;
 }
 
 const EXPIRY_PRESETS = [
@@ -160,6 +162,7 @@ export const CreateKeyPage: FC<{
       <ErrorSummary error={error} title="The key was not created" />
       <form method="post" action={`${orgBase(orgId)}/keys`} class="card">
         <CsrfField token={page.csrf} />
+        {form.submission ? <input type="hidden" name="submission" value={form.submission} /> : null}
         <label for="name">Name</label>
         <input id="name" name="name" type="text" required maxlength={100} value={form.name ?? ""} placeholder="CI pipeline" />
         <fieldset>
