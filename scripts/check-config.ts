@@ -241,12 +241,19 @@ export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings:
 /** A misspelt var is not an error the worker can see (its env holds bindings too): it just keeps the default. */
 function varNameWarnings(loaded: LoadedConfig): string[] {
   const known = loaded.configVarNames;
-  return Object.keys(loaded.wrangler.vars ?? {})
-    .filter((name) => !known.includes(name))
-    .map((name) => {
-      const near = closestName(name, known);
-      return `[vars] ${name} is not a keygate setting and is ignored${near ? `; did you mean ${near}?` : ""} (README "Configuration" lists them)`;
-    });
+  const devVars = loaded.devVarsFile ? (readDevVars(loaded.devVarsFile) ?? {}) : {};
+  const sources: Array<[string, string[]]> = [
+    ["[vars]", Object.keys(loaded.wrangler.vars ?? {})],
+    [basename(loaded.devVarsFile ?? ".dev.vars"), Object.keys(devVars)],
+  ];
+  return sources.flatMap(([where, names]) =>
+    names
+      .filter((name) => !known.includes(name))
+      .map((name) => {
+        const near = closestName(name, known);
+        return `${where} ${name} is not a keygate setting and is ignored${near ? `; did you mean ${near}?` : ""} (README "Configuration" lists them)`;
+      }),
+  );
 }
 
 /** The nearest known name within 3 edits (or the same name in another case), else null. */

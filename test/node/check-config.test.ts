@@ -226,6 +226,9 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/rate limiter\s+durable-object, failure mode closed/);
     const clean = await check(project(context, { "wrangler.toml": REPO_CONFIG }));
     expect(clean.out).not.toContain("is not a keygate setting");
+    const devVars = await check(project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": "ADMIN_TOKN=a-long-enough-local-token\n" }));
+    expect(devVars.out).toContain(".dev.vars ADMIN_TOKN is not a keygate setting and is ignored; did you mean ADMIN_TOKEN?");
+    expect(devVars.out).not.toContain("a-long-enough-local-token");
   });
 
   it("warns about a secret written into [vars], and --deploy refuses it, without printing its value", async (context) => {
