@@ -64,8 +64,23 @@ const HOP_BY_HOP_HEADERS = ["connection", "keep-alive", "proxy-connection", "te"
  * CF-Connecting-IP only, as X-Forwarded-For built by the gateway. Dropped, never extended.
  */
 const CLIENT_IP_CLAIMS = ["x-forwarded-for", "x-real-ip", "true-client-ip", "forwarded"];
-const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, ...CLIENT_IP_CLAIMS, "host"]);
+/**
+ * Headers with which common origin frameworks re-read the request as another path or method: IIS,
+ * Symfony, Laravel and Zend route on X-Original-URL / X-Rewrite-URL; Express's method-override,
+ * Rails' Rack::MethodOverride and Google-style APIs honour X-HTTP-Method-Override and friends. The
+ * route policy decided on the request's own method and path (SPEC §9: the origin must act on exactly
+ * what the policy matched), so forwarding these would let a `demo:read` key send `GET /demo/x` with
+ * `X-Original-URL: /admin` or a POST that the origin runs as DELETE. Dropped, like the IP claims.
+ */
+const REQUEST_REWRITE_HEADERS = ["x-original-url", "x-original-uri", "x-rewrite-url", "x-override-url", "x-http-method-override", "x-http-method", "x-method-override", "x-host", "x-original-host"];
+const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, ...CLIENT_IP_CLAIMS, ...REQUEST_REWRITE_HEADERS, "host"]);
 const KEYGATE_HEADER_PREFIX = "x-keygate-";
+/**
+ * Every X-Forwarded-* field is the gateway's to write: it sets -For, -Proto and -Host itself, and a
+ * client's -Prefix, -Path, -Uri, -Port, -Server or -Scheme would change the URL (or links) the origin
+ * builds for a request the policy judged by its real URL.
+ */
+const FORWARDED_PREFIX = "x-forwarded-";
 
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
   const pathAndQuery = options.origin.basePath + (options.path ?? url.pathname) + url.search;
@@ -107,13 +122,11 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   }
 }
 
-/** Set by the gateway from the request itself: a client's own values are dropped, never passed on. */
-const SET_BY_GATEWAY = new Set(["x-forwarded-proto", "x-forwarded-host"]);
-
 /**
  * The request headers the origin sees, as a list of `[name, value]` pairs: the client's, minus
- * credentials, hop-by-hop fields (and any field the client named in Connection) and every
- * client-sent X-Keygate-* header, which only the gateway may set, and every client-IP claim; plus
+ * credentials, hop-by-hop fields (and any field the client named in Connection), every
+ * client-sent X-Keygate-* and X-Forwarded-* header, which only the gateway may set, every client-IP
+ * claim and every header that would make the origin read another path or method; plus
  * X-Forwarded-For (from CF-Connecting-IP), -Proto, -Host. Built in one pass over the client's
  * headers. A list rather than a `Headers`: fetch() takes it in one call, where a `Headers` costs a
  * call into the runtime per append (the gateway adds five identity headers to every request).
@@ -125,7 +138,7 @@ export function forwardedHeaders(incoming: Headers, url: URL): [string, string][
 
   const headers: [string, string][] = [];
   for (const [name, value] of incoming) {
-    if (ALWAYS_DROPPED.has(name) || SET_BY_GATEWAY.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || listedInConnection?.has(name)) continue;
+    if (ALWAYS_DROPPED.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || name.startsWith(FORWARDED_PREFIX) || listedInConnection?.has(name)) continue;
     headers.push([name, value]);
   }
 
