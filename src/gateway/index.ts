@@ -12,7 +12,7 @@ import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { authorizeRoute } from "./route_policy";
+import { assertParametersKeepRoute, authorizeRoute } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
@@ -35,6 +35,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   let path: string;
   try {
     path = canonicalPath(url.pathname);
+    assertParametersKeepRoute(runtime.routes, method, path);
     // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
     if (request.body !== null && (method === "GET" || method === "HEAD")) {
       throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
