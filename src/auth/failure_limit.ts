@@ -116,3 +116,10 @@ export function authFailureBudgetHeaders(config: Config, source: string, now = D
     "X-RateLimit-Reset": String(seconds),
   };
 }
+
+/** `err` with the source's failed-authentication budget headers added (its own headers, e.g. WWW-Authenticate, kept). */
+export function withAuthFailureBudget(err: KeygateError, config: Config, source: string, now = Date.now()): KeygateError {
+  const budget = authFailureBudgetHeaders(config, source, now);
+  // A refusal's own Retry-After wins: it and the budget's reset are computed from the same window end.
+  return new KeygateError(err.code, err.message, { details: err.details, headers: { ...budget, ...err.headers } });
+}

@@ -91,19 +91,22 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
     // The client's body stream itself unless the signature needs it whole: bytes flow through as they arrive.
-    let body: BodyInit | null = request.body;
+    // A GET or HEAD reaches here only without content (the gateway refuses one with a body), but may
+    // still carry an empty stream (`Content-Length: 0`), which fetch() would refuse to send.
+    const method = request.method;
+    let body: BodyInit | null = method === "GET" || method === "HEAD" ? null : request.body;
     let headers: HeadersInit = forwarded;
     if (options.identity) {
       const requestId = addIdentity(forwarded, options.identity);
       // Not async without a signing secret: an unsigned request awaits nothing before fetch().
       if (options.origin.signs) {
         const signed = new Headers(forwarded);
-        body = await sign(signed, request, options.identity, requestId, options, pathAndQuery, controller.signal);
+        body = await sign(signed, request, body === null, options.identity, requestId, options, pathAndQuery, controller.signal);
         headers = signed;
       }
     }
     return await fetch(options.origin.url.origin + pathAndQuery, {
-      method: request.method,
+      method,
       headers,
       body,
       // The origin's redirects are the client's to follow, not ours.
@@ -150,6 +153,8 @@ export function forwardedHeaders(incoming: Headers, url: URL): [string, string][
   return headers;
 }
 
+const NO_BODY = { signed: true, body: null, bytes: new Uint8Array(0) } as const;
+
 /** 1 MiB, SIGNED_BODY_MAX_BYTES's default. */
 const DEFAULT_SIGNED_BODY_MAX_BYTES = 1024 * 1024;
 
@@ -173,8 +178,8 @@ function addIdentity(headers: [string, string][], identity: ProxyIdentity): stri
 }
 
 /** With ORIGIN_SIGNING_SECRET: adds Content-Digest (small bodies) and X-Keygate-Signature (see signature.ts); returns the body to send. */
-async function sign(headers: Headers, request: Request, identity: ProxyIdentity, requestId: string, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
-  const captured = await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
+async function sign(headers: Headers, request: Request, bodyless: boolean, identity: ProxyIdentity, requestId: string, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
+  const captured = bodyless ? NO_BODY : await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
   let bodyField = UNSIGNED_BODY;
   // A client's Content-Digest is not the gateway's to vouch for: replaced when hashed, dropped otherwise,
   // so its presence always means "covered by the signature".

@@ -53,6 +53,32 @@ describe("the request reaches the origin as sent", () => {
   });
 });
 
+describe("GET and HEAD with Content-Length: 0 carry no body (RFC 9110 §8.6)", () => {
+  it.each(["GET", "HEAD"])("%s with Content-Length: 0 is proxied, not refused as a request with a body", async (method) => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/items", { method, headers: { "x-api-key": key, "content-length": "0" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-demo-origin")).toBe("keygate");
+    if (method === "GET") expect(((await res.json()) as Echo).body_bytes).toBe(0);
+  });
+
+  it("and is signed like any bodyless GET when ORIGIN_SIGNING_SECRET is set", async () => {
+    const secret = "origin-signing-secret-for-tests-01";
+    const { key } = await seedKey();
+    const res = await gatewayWith({ ORIGIN_SIGNING_SECRET: secret }, "/demo/items", { headers: { "x-api-key": key, "content-length": "0" } });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(await verifyKeygateRequest(new Request(`http://origin.test${echo.path}`, { headers: echo.headers }), secret)).toMatchObject({ bodySigned: true });
+  });
+
+  it("a GET with a non-empty body is still 400 invalid_request", async () => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/items", { headers: { "x-api-key": key, "content-length": "3" } });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe("invalid_request");
+  });
+});
+
 describe("headers the origin sees", () => {
   it("has no credentials, no hop-by-hop fields, no client-sent X-Keygate-*, and the gateway's identity and X-Forwarded-*", async () => {
     const { key, id, orgId } = await seedKey({ tier: "pro", scopes: ["demo:read", "demo:write"] });
