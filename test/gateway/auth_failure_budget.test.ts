@@ -4,6 +4,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { failureBucket } from "../../src/auth/failure_limit";
 import worker from "../../src/index";
 import { frozenClock, midMinute } from "../clock";
 import { ORIGIN } from "../harness";
@@ -12,7 +13,8 @@ import { seedKey, unknownKey } from "./seed";
 const vars = { ...env, AUTH_FAILURE_LIMIT: "5/60s" } as typeof env;
 let sourceCounter = 0;
 const run = crypto.getRandomValues(new Uint16Array(2));
-const freshSource = () => `2001:db8:${run[0]!.toString(16)}:${run[1]!.toString(16)}::9${(++sourceCounter).toString(16)}`;
+// Its own /64 each: AUTH_FAILURE_LIMIT counts an IPv6 client by its /64.
+const freshSource = () => `2001:${run[0]!.toString(16)}:${run[1]!.toString(16)}:9${(++sourceCounter).toString(16)}::1`;
 
 async function call(path: string, headers: Record<string, string>): Promise<Response> {
   const ctx = createExecutionContext();
@@ -58,5 +60,32 @@ describe("gateway answers before a key is known carry the source's failed-authen
     expect(conflicting.status).toBe(400);
     expect(await code(conflicting)).toBe("conflicting_credentials");
     expect(conflicting.headers.get("x-ratelimit-limit")).toBe("5");
+  });
+});
+
+describe("AUTH_FAILURE_LIMIT counts an IPv6 client by its /64", () => {
+  it("rotating through addresses of one /64 does not escape the limit; another /64 is its own", async () => {
+    frozenClock(midMinute());
+    const prefix = freshSource().replace(/::1$/, "");
+    const { key } = await seedKey({ scopes: ["demo:read"] });
+    // Five failures from five addresses of the same /64, spelled in different ways.
+    for (const host of ["::1", "::2", ":0:0:0:3", "::abcd:4", "::ffff:ffff:5"]) {
+      expect((await call("/demo/items", { "x-api-key": unknownKey(), "cf-connecting-ip": prefix + host })).status).toBe(401);
+    }
+    const refused = await call("/demo/items", { "x-api-key": key, "cf-connecting-ip": prefix + "::77" });
+    expect(refused.status).toBe(429);
+    expect(await code(refused)).toBe("too_many_auth_failures");
+    // A neighbouring /64 is someone else.
+    expect((await call("/demo/items", { "x-api-key": key, "cf-connecting-ip": freshSource() })).status).toBe(200);
+  });
+
+  it("failureBucket: IPv4 as is, IPv4-mapped as its IPv4, IPv6 as its /64, anything else as sent", () => {
+    expect(failureBucket("203.0.113.7")).toBe("203.0.113.7");
+    expect(failureBucket("::ffff:203.0.113.7")).toBe("203.0.113.7");
+    expect(failureBucket("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    expect(failureBucket("2001:DB8:1:2::9")).toBe("2001:db8:1:2::/64");
+    expect(failureBucket("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(failureBucket("unknown")).toBe("unknown");
+    expect(failureBucket("fe80::1%eth0")).toBe("fe80::1%eth0");
   });
 });
