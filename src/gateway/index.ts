@@ -8,6 +8,7 @@ import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
+import { redactKeys } from "../keys/format";
 import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
@@ -93,7 +94,8 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
     keyId: record.id,
     orgId: record.orgId,
     method,
-    path: recordedPath(path),
+    // A key a client wrote into its path is not stored with the call (README "Key hygiene").
+    path: recordedPath(redactKeys(path, config.keyPrefix)),
     route: matched.route,
     status: response.status,
     latencyMs: Date.now() - startedAt,

@@ -38,6 +38,20 @@ export function displayParts(key: string, prefix: string): { identifier: string;
   return { identifier: key.slice(0, prefix.length + IDENTIFIER_BODY_LENGTH), last4: key.slice(-4) };
 }
 
+/**
+ * `text` with every key-shaped run (`<prefix>` + 49 base62 characters, checksum or not) shown as
+ * `identifier...last4`, the form a key may be displayed in. For what a client may put anywhere (a
+ * path it calls, say): keygate records paths, and a careless client that writes its key into one
+ * must not have it stored. Costs one substring search when the prefix does not occur.
+ */
+export function redactKeys(text: string, prefix: string): string {
+  if (!text.includes(prefix)) return text;
+  return text.replace(new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`, "g"), (key) => {
+    const { identifier, last4 } = displayParts(key, prefix);
+    return `${identifier}...${last4}`;
+  });
+}
+
 /** Regex for secret scanners, documented in the README. */
 export function secretScannerPattern(prefix: string): RegExp {
   return new RegExp(`\\b${prefix}[0-9A-Za-z]{${BODY_LENGTH}}[0-9A-Za-z]{${CHECKSUM_LENGTH}}\\b`);
