@@ -8,7 +8,7 @@ import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
-import { redactKeys } from "../keys/format";
+import { containsKey } from "../keys/format";
 import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
@@ -37,6 +37,10 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   try {
     path = canonicalPath(url.pathname);
     assertParametersKeepRoute(runtime.routes, method, path);
+    // A key in the URL would reach the origin (and every log on the way) in full: refused, never forwarded.
+    if (containsKey(path, config.keyPrefix) || containsKey(url.search, config.keyPrefix)) {
+      throw new KeygateError("invalid_request", "an API key must not be sent in the URL, where logs keep it; send it in the Authorization or X-API-Key header");
+    }
     // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
     // `Content-Length: 0` is no body (RFC 9110 §8.6): clients that always send the field (Python's
     // `requests.get(url, data="")`, some HTTP stacks) get through, forwarded without it (proxy.ts).
@@ -94,8 +98,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
     keyId: record.id,
     orgId: record.orgId,
     method,
-    // A key a client wrote into its path is not stored with the call (README "Key hygiene").
-    path: recordedPath(redactKeys(path, config.keyPrefix)),
+    path: recordedPath(path),
     route: matched.route,
     status: response.status,
     latencyMs: Date.now() - startedAt,

@@ -39,18 +39,19 @@ export function displayParts(key: string, prefix: string): { identifier: string;
 }
 
 /**
- * `text` with every key-shaped run (`<prefix>` + 49 base62 characters, checksum or not) shown as
- * `identifier...last4`, the form a key may be displayed in. For what a client may put anywhere (a
- * path it calls, say): keygate records paths, and a careless client that writes its key into one
- * must not have it stored. Costs one substring search when the prefix does not occur.
+ * Whether `text` holds a key-shaped run (`<prefix>` + 49 base62 characters, checksum or not). For
+ * what a client may put anywhere, such as the URL it calls. Costs one substring search when the prefix
+ * does not occur.
  */
-export function redactKeys(text: string, prefix: string): string {
-  if (!text.includes(prefix)) return text;
-  return text.replace(new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`, "g"), (key) => {
-    const { identifier, last4 } = displayParts(key, prefix);
-    return `${identifier}...${last4}`;
-  });
+export function containsKey(text: string, prefix: string): boolean {
+  if (!text.includes(prefix)) return false;
+  let pattern = keyPatterns.get(prefix);
+  if (!pattern) keyPatterns.set(prefix, (pattern = new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`)));
+  return pattern.test(text);
 }
+
+/** One compiled pattern per prefix (a config has one; tests use a few). */
+const keyPatterns = new Map<string, RegExp>();
 
 /** Regex for secret scanners, documented in the README. */
 export function secretScannerPattern(prefix: string): RegExp {
