@@ -27,7 +27,8 @@ const run = crypto.getRandomValues(new Uint16Array(2));
  * A fresh client address per test: the limits are per source, and other test files (which may share
  * this isolate's counters) use documentation addresses too, so these are unique to this run.
  */
-const freshSource = () => `2001:db8:${run[0]!.toString(16)}:${run[1]!.toString(16)}::${(++sourceCounter).toString(16)}`;
+// Its own /64 each: AUTH_FAILURE_LIMIT counts an IPv6 client by its /64 (src/auth/failure_limit.ts).
+const freshSource = () => `2001:${run[0]!.toString(16)}:${run[1]!.toString(16)}:${(++sourceCounter).toString(16)}::1`;
 
 async function call(path: string, headers: Record<string, string>, init: RequestInit = {}, vars = defaultEnv): Promise<Response> {
   const ctx = createExecutionContext();
