@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
 import { managementAuth } from "./auth";
-import { jsonBody } from "./body";
+import { jsonBody, noBodyOnRead } from "./body";
 import type { ManagementApp, ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { managementRateLimit } from "./rate_limit";
@@ -35,6 +35,9 @@ const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: validationHook }).basePath(BASE_PATH);
+
+// Every route, before anything reads the request: a GET or HEAD carries no body (SPEC §9).
+managementApp.use("*", noBodyOnRead());
 
 // Every authenticated route: services first (config, database, caches), then who is calling, then
 // that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and

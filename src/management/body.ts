@@ -73,3 +73,18 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler {
     return next();
   };
 }
+
+/**
+ * SPEC §9: a GET or HEAD with a body is refused 400 `invalid_request`, as on the gateway. fetch() cannot
+ * build one, but a client on the wire can (`Content-Length: 7` on a GET), and workerd hands it over with
+ * its body: re-creating that request with a body (jsonBody's fresh copy) threw a TypeError, a 500.
+ */
+export function noBodyOnRead(): MiddlewareHandler {
+  return async (c, next) => {
+    const method = c.req.raw.method;
+    if (c.req.raw.body !== null && (method === "GET" || method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
+    }
+    return next();
+  };
+}
