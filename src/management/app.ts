@@ -1,4 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { secureHeaders } from "hono/secure-headers";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
 import { managementAuth } from "./auth";
@@ -36,8 +38,20 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: validationHook }).basePath(BASE_PATH);
 
-// Every route, before anything reads the request: a GET or HEAD carries no body (SPEC §9).
-managementApp.use("*", noBodyOnRead());
+/**
+ * Every answer (errors, 404s and 405s included) is JSON holding tenant data, and on create and rotate a
+ * key: no cache may store it (`Cache-Control: no-store`, unless a route chose its own, like the docs'
+ * pinned bundle), and Hono's secure headers (`X-Content-Type-Options: nosniff` first of all, so a browser
+ * never sniffs a JSON body into a page) as the docs page has them.
+ */
+const noStore: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
+};
+
+// Every route, before anything reads the request: the response headers above, and a GET or HEAD
+// carries no body (SPEC §9).
+managementApp.use("*", secureHeaders(), noStore, noBodyOnRead());
 
 // Every authenticated route: services first (config, database, caches), then who is calling, then
 // that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
