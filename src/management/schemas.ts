@@ -26,7 +26,11 @@ export const int64 = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().
 export const ID_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
 export const idString = (example: string) => z.string().max(64).regex(ID_PATTERN).openapi({ example });
 
-/** Response headers every management answer carries (see src/management/rate_limit.ts). */
+/**
+ * Response headers every management answer carries (see src/management/rate_limit.ts). X-RateLimit-Limit
+ * is sent too but stays out of the document: the OWASP ruleset's rate-limit rule takes exactly one
+ * header family (oneOf), and X-RateLimit-Limit with X-RateLimit-Reset would make a second match.
+ */
 const headerSchema = (description: string, schema: Record<string, unknown>) => ({ description, schema });
 export const RATE_LIMIT_HEADERS = {
   "RateLimit-Policy": headerSchema(

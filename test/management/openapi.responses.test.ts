@@ -10,7 +10,7 @@ import { adminFetch, createKey, createOrg, gatewayFetch, keyFetch, MANAGEMENT, t
 
 type Schema = Record<string, unknown>;
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+  responses: Record<string, { headers?: Record<string, { schema: Schema }>; content?: Record<string, { schema: Schema }> }>;
 }
 
 let doc: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
@@ -102,6 +102,13 @@ async function conforms(method: string, template: string, path: string, init: Te
   expect(schema, `${where} documents a JSON body`).toBeDefined();
   expect(res.headers.get("content-type"), where).toMatch(/^application\/json/);
   expect(problems(JSON.parse(text), schema!, "body"), `${where}: ${text.slice(0, 600)}`).toEqual([]);
+  // Every header the document promises for this answer is there, and fits its schema (a number is a number).
+  for (const [name, header] of Object.entries(declared!.headers ?? {})) {
+    const value = res.headers.get(name);
+    expect(value, `${where}: header ${name}`).not.toBeNull();
+    const typed = header.schema.type === "integer" ? (/^\d+$/.test(value!) ? Number(value) : value) : value;
+    expect(problems(typed, header.schema, name), `${where}: header ${name}: ${value}`).toEqual([]);
+  }
   const key = `${method} ${template}`;
   seen.set(key, (seen.get(key) ?? new Set()).add(res.status));
   return new Response(text, { status: res.status, headers: res.headers });
