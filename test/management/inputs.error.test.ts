@@ -109,3 +109,26 @@ describe("dates in queries stay within years 0000-9999 and ranges run forwards",
     }
   });
 });
+
+describe("a refusal stays within the envelope's documented bounds, whatever the body held", () => {
+  it("names at most 200 problems (the last counts the rest) for a body of thousands of unknown fields", async () => {
+    const { id } = await createOrg();
+    const body = `{"name":"x","scopes":["demo:read"],${Array.from({ length: 6000 }, (_, i) => `"k${i}":1`).join(",")}}`;
+    const res = await adminFetch(`/orgs/${id}/keys`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const error = await expectError(res, 400, "validation_error");
+    expect(error.error.details).toHaveLength(200);
+    expect(error.error.details![0]).toEqual({ field: "k0", message: "is not a known field" });
+    expect(error.error.details![199]).toEqual({ field: "body", message: "and 5801 more problems" });
+  });
+
+  it("cuts a client's 10,000-character field name to 200 characters in details and the message to 2000", async () => {
+    const { id } = await createOrg();
+    const long = "🙂".repeat(10_000);
+    const error = await expectError(await adminFetch("/orgs", { json: { name: "x", tier: "free", [long]: 1 } }), 400, "validation_error");
+    const [detail] = error.error.details!;
+    expect(Array.from(detail!.field)).toHaveLength(200);
+    expect(detail!.field.endsWith("🙂…")).toBe(true);
+    expect(Array.from(error.error.message).length).toBeLessThanOrEqual(2000);
+    expect(id).toMatch(/^org_/);
+  });
+});
