@@ -28,7 +28,7 @@ import { registerKeyUsage } from "./routes/usage.key";
 import { registerOrgUsage } from "./routes/usage.org";
 import { registerWhoami } from "./routes/whoami";
 import { initServices } from "./services";
-import { validationHook } from "./validation";
+import { clip, validationHook } from "./validation";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -107,7 +107,8 @@ managementApp.notFound((c) => {
   if (allowed.length > 0) {
     return renderError(new KeygateError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, { headers: { Allow: allowed.join(", ") } }), c);
   }
-  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${c.req.path}`), c);
+  // The path is the client's: cut, so the message stays within the envelope's 2000 characters.
+  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(c.req.path, 200)}`), c);
 });
 
 // src/errors.ts's renderError is the one place an exception becomes an error code (Hono's own included).

@@ -38,7 +38,7 @@ const MAX_FIELD_CHARS = 200;
 const MAX_MESSAGE_CHARS = 2000;
 
 /** At most `max` code points (never half a surrogate pair), marked with an ellipsis when cut. */
-function clip(text: string, max: number): string {
+export function clip(text: string, max: number): string {
   const chars = Array.from(text);
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
 }

@@ -132,3 +132,11 @@ describe("a refusal stays within the envelope's documented bounds, whatever the 
     expect(id).toMatch(/^org_/);
   });
 });
+
+describe("an unknown route's 404 stays within the envelope's bounds", () => {
+  it("cuts a 20,000-character path in the message", async () => {
+    const body = await expectError(await adminFetch(`/${"x".repeat(20_000)}`), 404, "not_found");
+    expect(body.error.message.length).toBeLessThanOrEqual(2000);
+    expect(body.error.message).toContain("no management route GET /_keygate/v1/xxx");
+  });
+});
