@@ -185,6 +185,18 @@ export function timeFilter(query: { since?: string; until?: string }): { since?:
  */
 const UNSAFE_NAME_CHARACTER = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 
+/**
+ * A `name` filter: a substring of names as `displayName` admits them. A character no name can hold is
+ * refused rather than searched for; a NUL even reached D1 as the end of the string, so `?name=%00`
+ * matched every name.
+ */
+export const nameFilter = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine((text) => !UNSAFE_NAME_CHARACTER.test(text), "must not contain control characters, bidirectional overrides or unpaired surrogates")
+  .openapi({ description: "Case-insensitive substring of the name" });
+
 /** A name people read (orgs, keys): trimmed, 1 to `max` characters, none of them unsafe to show. */
 export const displayName = (max: number, example: string) =>
   z

@@ -140,3 +140,17 @@ describe("an unknown route's 404 stays within the envelope's bounds", () => {
     expect(body.error.message).toContain("no management route GET /_keygate/v1/xxx");
   });
 });
+
+describe("name filters take only what a name can hold", () => {
+  it("refuses a NUL or another control character in ?name= on the org and key lists (a NUL matched every name)", async () => {
+    const { id } = await createOrg();
+    await createKey(id);
+    for (const path of ["/orgs", `/orgs/${id}/keys`]) {
+      for (const value of ["%00", "a%1Bb", "%E2%80%AE"]) {
+        expect(fields(await expectError(await adminFetch(`${path}?name=${value}`), 400, "validation_error")), `${path}?name=${value}`).toEqual(["name"]);
+      }
+    }
+    const { data } = await expectJson<{ data: KeyJson[] }>(await adminFetch(`/orgs/${id}/keys?name=${encodeURIComponent("test k")}`), 200);
+    expect(data).toHaveLength(1);
+  });
+});
