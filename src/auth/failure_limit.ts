@@ -3,10 +3,11 @@ import type { Env } from "../env";
 import { KeygateError } from "../errors";
 import { secondsUntil } from "../ratelimit/headers";
 import { singleWindowPlan } from "../ratelimit/policy";
+import { clientBlock } from "../restrictions/ip_allowlist";
 import { limiterStore, warnStoreUnavailable } from "./limiter_store";
 
 /**
- * SPEC §9: a source (client IP) with `AUTH_FAILURE_LIMIT` failed authentications (default 20 per
+ * SPEC §9: a source (client IP; an IPv6 client's /64) with `AUTH_FAILURE_LIMIT` failed authentications (default 20 per
  * 60 s; a bad operator token or a bad key, on the management API and the hot path alike) is refused
  * 429 `too_many_auth_failures` for the rest of the window, before any credential check.
  *
@@ -20,7 +21,9 @@ import { limiterStore, warnStoreUnavailable } from "./limiter_store";
  */
 export function clientSource(headers: Headers): string {
   // CF-Connecting-IP is set by Cloudflare and cannot be forged by the client (see README "Security").
-  return headers.get("cf-connecting-ip") ?? "unknown";
+  // An IPv6 client counts as its /64: a single address is one of the 2^64 its holder may use.
+  const ip = headers.get("cf-connecting-ip");
+  return ip ? clientBlock(ip) : "unknown";
 }
 
 /** Sources over the limit in this isolate → when their window ends (epoch ms). */
