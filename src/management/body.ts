@@ -52,12 +52,16 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler {
   const { maxBytes } = options;
   return async (c, next) => {
     const raw = c.req.raw;
-    if (raw.body === null) return next();
+    const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    const isJson = JSON_MEDIA_TYPE.test(mediaType);
+    if (raw.body === null) {
+      // No body at all, but labelled JSON (GET and HEAD never get here with one): `{}`, as for an empty body.
+      if (isJson && raw.method !== "GET" && raw.method !== "HEAD") c.req.raw = new Request(raw, { body: "{}" });
+      return next();
+    }
     const declared = Number(raw.headers.get("content-length") ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes);
     const bytes = await readCapped(raw.body, maxBytes);
-    const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]!.trim();
-    const isJson = JSON_MEDIA_TYPE.test(mediaType);
     if (bytes.byteLength === 0) {
       c.req.raw = new Request(raw, { body: isJson ? "{}" : null });
       return next();

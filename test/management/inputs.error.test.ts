@@ -154,3 +154,19 @@ describe("name filters take only what a name can hold", () => {
     expect(data).toHaveLength(1);
   });
 });
+
+describe("revoke takes no options", () => {
+  it("refuses an unknown field (like every other body) and leaves the key active; no body or {} revokes", async () => {
+    const { id } = await createOrg();
+    const first = await createKey(id);
+    const body = await expectError(await adminFetch(`/orgs/${id}/keys/${first.id}/revoke`, { json: { reason: "leaked" } }), 400, "validation_error");
+    expect(body.error.details).toEqual([{ field: "reason", message: "is not a known field" }]);
+    expect((await expectJson<{ data: KeyJson }>(await adminFetch(`/orgs/${id}/keys/${first.id}`), 200)).data.status).toBe("active");
+    expect((await expectJson<{ data: KeyJson }>(await adminFetch(`/orgs/${id}/keys/${first.id}/revoke`, { method: "POST" }), 200)).data.status).toBe("revoked");
+    const second = await createKey(id);
+    expect((await expectJson<{ data: KeyJson }>(await adminFetch(`/orgs/${id}/keys/${second.id}/revoke`, { json: {} }), 200)).data.status).toBe("revoked");
+    const third = await createKey(id);
+    const empty = await adminFetch(`/orgs/${id}/keys/${third.id}/revoke`, { method: "POST", headers: { "content-type": "application/json" }, body: "" });
+    expect((await expectJson<{ data: KeyJson }>(empty, 200)).data.status).toBe("revoked");
+  });
+});
