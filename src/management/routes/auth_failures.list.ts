@@ -1,9 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { clientBlock } from "../../restrictions/ip_allowlist";
 import { listAuthFailures } from "../../store/auth_failures";
 import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
-import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "../schemas";
+import { errorResponses, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timeFilter, timestamp } from "../schemas";
 
 // Failed-auth visibility for the operator (issue 16): failures that belong to no org (unknown,
 // malformed or missing keys, bad operator tokens) are aggregated per source, reason and hour by the
@@ -13,7 +12,7 @@ import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, Paginati
 const AuthFailureBucketSchema = z
   .object({
     hour: timestamp.openapi({ description: "Start of the UTC hour the failures fall in" }),
-    source: z.string().max(64).openapi({ description: "Client address (CF-Connecting-IP; an IPv6 client as its /64, which the failure limit counts), or unknown", example: "198.51.100.7" }),
+    source: z.string().max(64).openapi({ description: "Client address (CF-Connecting-IP), or unknown", example: "198.51.100.7" }),
     reason: z.string().max(64).openapi({ description: "The error code the client got", example: "invalid_key" }),
     count: int64(1).openapi({ description: "Failures in this bucket" }),
     first_seen_at: timestamp,
@@ -36,7 +35,7 @@ const AuthFailuresSchema = z
 
 const ListAuthFailuresQuery = z.object({
   ...pageQuery,
-  source: z.string().min(1).max(64).optional().openapi({ description: "Client address; an IPv6 address finds its /64's rows (IPv6 clients are recorded per /64)" }),
+  source: z.string().min(1).max(64).optional().openapi({ description: "Exact client address" }),
   reason: z.string().min(1).max(64).regex(/^[a-z_]+$/, "must be an error code like invalid_key").optional().openapi({ description: "Exact reason (error code)", example: "malformed_key" }),
   since: isoInstant.optional().openapi({ description: "Buckets with a failure at or after this date/time" }),
   until: isoInstant.optional().openapi({ description: "Buckets with a failure at or before this date/time (a bare date includes that whole day, UTC)" }),
@@ -62,10 +61,9 @@ export function registerListAuthFailures(app: ManagementApp): void {
     requireOperator(c.get("caller"));
     const query = c.req.valid("query");
     const filters = {
-      source: query.source === undefined ? undefined : clientBlock(query.source),
+      source: query.source,
       reason: query.reason,
-      since: query.since === undefined ? undefined : instant(query.since),
-      until: query.until === undefined ? undefined : instant(query.until, "end"),
+      ...timeFilter(query),
     };
     const { rows, buckets, failures, sources } = await listAuthFailures(c.get("services").db, filters, { page: query.page, perPage: query.per_page });
     return c.json(
