@@ -390,6 +390,14 @@ describe("operator mistakes are refused with a message naming the var (not coerc
     expect(parseConfig({ TIERS, USAGE_MINUTE_RETENTION: "1h", USAGE_HOUR_RETENTION: "1d", MAX_KEY_LIFETIME: "100y" }).usageMinuteRetentionMs).toBe(3_600_000);
   });
 
+  it("names the Upstash secret that is missing, and refuses half a pair instead of silently using the Durable Object", () => {
+    expect(configError({ TIERS, RATE_LIMIT_BACKEND: "upstash", UPSTASH_REDIS_REST_URL: "https://redis.example" }).details?.map((d) => d.field)).toEqual(["UPSTASH_REDIS_REST_TOKEN"]);
+    expect(configError({ TIERS, RATE_LIMIT_BACKEND: "upstash" }).details?.map((d) => d.field)).toEqual(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]);
+    expect(message({ UPSTASH_REDIS_REST_URL: "https://redis.example" })).toContain("UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL");
+    expect(message({ UPSTASH_REDIS_REST_TOKEN: "token" })).toContain("UPSTASH_REDIS_REST_URL is required with UPSTASH_REDIS_REST_TOKEN");
+    expect(parseConfig({ TIERS, RATE_LIMIT_BACKEND: "durable-object", UPSTASH_REDIS_REST_URL: "https://redis.example" }).rateLimitBackend).toBe("durable-object");
+  });
+
   it("zod's generic wording is replaced by what the operator must write", () => {
     expect(message({ ROUTES: [{ path: "/v1", method: "get" }] })).toContain('ROUTES[1].method must be one of "*", "GET"');
     expect(message({ REQUIRE_KEY_EXPIRY: "yes" })).toContain("REQUIRE_KEY_EXPIRY must be true or false");

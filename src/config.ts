@@ -230,8 +230,15 @@ const configSchema = configVars
       }
     });
     if (raw.WEBHOOK_URL && !raw.WEBHOOK_SECRET) ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "is required when WEBHOOK_URL is set" });
-    if (raw.RATE_LIMIT_BACKEND === "upstash" && !(raw.UPSTASH_REDIS_REST_URL && raw.UPSTASH_REDIS_REST_TOKEN)) {
-      ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "is required when RATE_LIMIT_BACKEND is upstash (with UPSTASH_REDIS_REST_TOKEN)" });
+    // Each missing one named: reporting the URL when only the token was missing sent operators to the wrong secret.
+    if (raw.RATE_LIMIT_BACKEND === "upstash") {
+      for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] as const) {
+        if (!raw[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required when RATE_LIMIT_BACKEND is upstash (a secret: wrangler secret put, or .dev.vars locally)" });
+      }
+    } else if (!raw.RATE_LIMIT_BACKEND && Boolean(raw.UPSTASH_REDIS_REST_URL) !== Boolean(raw.UPSTASH_REDIS_REST_TOKEN)) {
+      // Half a pair silently fell back to the Durable Object limiter: the operator meant Upstash.
+      const missing = raw.UPSTASH_REDIS_REST_URL ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL";
+      ctx.addIssue({ code: "custom", path: [missing], message: `is required with ${missing === "UPSTASH_REDIS_REST_URL" ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL"} (or set RATE_LIMIT_BACKEND = "durable-object" and remove it)` });
     }
   })
   .transform((raw) => {
