@@ -398,6 +398,13 @@ describe("operator mistakes are refused with a message naming the var (not coerc
     expect(parseConfig({ TIERS, RATE_LIMIT_BACKEND: "durable-object", UPSTASH_REDIS_REST_URL: "https://redis.example" }).rateLimitBackend).toBe("durable-object");
   });
 
+  it("refuses an origin signing secret equal to the operator token, without quoting either", () => {
+    const secret = "one-secret-for-everything-0123";
+    const text = message({ ADMIN_TOKEN: secret, ORIGIN_SIGNING_SECRET: secret });
+    expect(text).toContain("ORIGIN_SIGNING_SECRET must differ from ADMIN_TOKEN");
+    expect(text).not.toContain(secret);
+  });
+
   it("zod's generic wording is replaced by what the operator must write", () => {
     expect(message({ ROUTES: [{ path: "/v1", method: "get" }] })).toContain('ROUTES[1].method must be one of "*", "GET"');
     expect(message({ REQUIRE_KEY_EXPIRY: "yes" })).toContain("REQUIRE_KEY_EXPIRY must be true or false");

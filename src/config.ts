@@ -229,6 +229,11 @@ const configSchema = configVars
         }
       }
     });
+    // Every origin holds the signing secret (and often logs its config): the same string as the operator token would let
+    // any of them, or anyone who reads them, call the management API as the operator.
+    if (raw.ORIGIN_SIGNING_SECRET !== undefined && raw.ORIGIN_SIGNING_SECRET === raw.ADMIN_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["ORIGIN_SIGNING_SECRET"], message: "must differ from ADMIN_TOKEN: every origin holds it, and the operator token opens the whole management API" });
+    }
     if (raw.WEBHOOK_URL && !raw.WEBHOOK_SECRET) ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "is required when WEBHOOK_URL is set" });
     // Each missing one named: reporting the URL when only the token was missing sent operators to the wrong secret.
     if (raw.RATE_LIMIT_BACKEND === "upstash") {
