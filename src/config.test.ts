@@ -398,11 +398,13 @@ describe("operator mistakes are refused with a message naming the var (not coerc
     expect(parseConfig({ TIERS, RATE_LIMIT_BACKEND: "durable-object", UPSTASH_REDIS_REST_URL: "https://redis.example" }).rateLimitBackend).toBe("durable-object");
   });
 
-  it("refuses an origin signing secret equal to the operator token, without quoting either", () => {
+  it("refuses an origin signing secret equal to the operator token or the console session secret, without quoting it", () => {
     const secret = "one-secret-for-everything-0123";
     const text = message({ ADMIN_TOKEN: secret, ORIGIN_SIGNING_SECRET: secret });
     expect(text).toContain("ORIGIN_SIGNING_SECRET must differ from ADMIN_TOKEN");
     expect(text).not.toContain(secret);
+    const shared = "a-secret-shared-with-every-origin-0123456789";
+    expect(message({ ORIGIN_SIGNING_SECRET: shared, CONSOLE_SESSION_SECRET: shared })).toContain("CONSOLE_SESSION_SECRET must differ from ORIGIN_SIGNING_SECRET");
   });
 
   it("zod's generic wording is replaced by what the operator must write", () => {

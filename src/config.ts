@@ -234,6 +234,10 @@ const configSchema = configVars
     if (raw.ORIGIN_SIGNING_SECRET !== undefined && raw.ORIGIN_SIGNING_SECRET === raw.ADMIN_TOKEN) {
       ctx.addIssue({ code: "custom", path: ["ORIGIN_SIGNING_SECRET"], message: "must differ from ADMIN_TOKEN: every origin holds it, and the operator token opens the whole management API" });
     }
+    // The console's cookies carry the signed-in credential, encrypted under a key derived from this secret.
+    if (raw.CONSOLE_SESSION_SECRET !== undefined && raw.CONSOLE_SESSION_SECRET === raw.ORIGIN_SIGNING_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["CONSOLE_SESSION_SECRET"], message: "must differ from ORIGIN_SIGNING_SECRET: every origin holds that one, and this one decrypts the console's session cookies" });
+    }
     if (raw.WEBHOOK_URL && !raw.WEBHOOK_SECRET) ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "is required when WEBHOOK_URL is set" });
     // Each missing one named: reporting the URL when only the token was missing sent operators to the wrong secret.
     if (raw.RATE_LIMIT_BACKEND === "upstash") {
