@@ -1,4 +1,5 @@
 // `keygate`: the operator CLI for the management API (SPEC §12). Talks to /_keygate/v1 only.
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ApiError } from "./api.ts";
 import { registerAudit } from "./commands/audit.ts";
@@ -17,9 +18,13 @@ Environment:
 
 Exit codes: 0 done, 1 the API refused (its code and message on stderr) or could not be reached, 2 usage error.`;
 
+/** The checkout's own version: `keygate --version` names what an operator is running. */
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
 export function buildProgram(io: Io): Command {
   const program = new Command("keygate")
     .description("Manage a keygate gateway's orgs, API keys and audit trail from the terminal.")
+    .version(VERSION, "-V, --version", "print the CLI's version")
     .option("--url <url>", "gateway URL (default: $KEYGATE_URL)")
     .option("--token <token>", "operator token or org key (default: $KEYGATE_TOKEN)")
     .option("--json", "print the response's data as JSON (for scripts); notes go to stderr")

@@ -125,3 +125,12 @@ describe("keygate: text from the API is shown, never obeyed by the terminal", ()
     expect(run.stderr).not.toMatch(raw);
   });
 });
+
+describe("keygate --version", () => {
+  it("prints the checkout's version and exits 0, without a URL or token", async () => {
+    const run = await keygate(["--version"], { KEYGATE_URL: "", KEYGATE_TOKEN: "" });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(requests).toEqual([]);
+  });
+});
