@@ -137,12 +137,12 @@ const keyMaterial = (min: number) =>
 /** http(s) URLs only; and no user:password in them (check-config and logs print URLs). */
 const httpUrl = (what: string) =>
   z.url({ protocol: /^https?$/, error: `must be an http:// or https:// URL (${what})` }).refine((text) => {
-    // Checks run on after a failed z.url too: only a parseable URL is looked into.
+    // zod runs this check even after z.url has failed: only a parseable URL is looked into.
     const url = URL.canParse(text) ? new URL(text) : null;
     return url === null || (url.username === "" && url.password === "");
   }, "must not contain a user name or password (they would be printed by check-config and sent in every request); use the secrets instead");
 
-/** Past this, `now + lifetime` is beyond what a JavaScript Date can hold (year 275760): 100 years is "never" enough. */
+/** Durations were bounded only by MAX_SAFE_INTEGER, past what a Date can hold (`now + lifetime` became Invalid Date); 100 years is bound enough. */
 const MAX_DAYS_MS = 100 * 365 * DAY_MS;
 
 /** A duration of at least a day (key lifetimes and ages are counted in days) and at most 100 years, or `off`. */
