@@ -186,7 +186,11 @@ export async function checkConfig(
   out.log(`  rotation       ${config.rotationReminderAfterMs === null ? "reminders off (ROTATION_REMINDER_AFTER = off)" : `key.rotation_due for active keys older than ${config.rotationReminderAfterMs / 86_400_000}d (ROTATION_REMINDER_AFTER)`}`);
   out.log(`  routes         ${config.routes.length} rule${config.routes.length === 1 ? "" : "s"} (unmatched requests answer 404 no_route)`);
   out.log(`  secrets        ${secrets.join(", ") || "none locally (no .dev.vars, none in the environment)"}; deployed secrets are set with \`wrangler secret put\``);
-  const { notes, warnings } = configAdvice(loaded);
+  const advice = configAdvice(loaded);
+  const { notes } = advice;
+  // With --deploy these are listed once, as errors, below (like the placeholders).
+  const secretProblems = secretsInVars(loaded);
+  const warnings = options.deploy ? advice.warnings.filter((warning) => !secretProblems.includes(warning)) : advice.warnings;
   for (const note of notes) out.log(`  note           ${note}`);
   if (!(loaded.wrangler.triggers?.crons ?? []).length) warnings.push("no [triggers] crons: usage and failed-auth retention never runs, so D1 keeps every aggregate");
   const placeholders = placeholderProblems(loaded.wrangler);
@@ -200,7 +204,7 @@ export async function checkConfig(
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
-  const problems = [...placeholders, ...secretsInVars(loaded), ...deployProblems(loaded)];
+  const problems = [...placeholders, ...secretProblems, ...deployProblems(loaded)];
   if (problems.length > 0) {
     out.error(`config NOT READY TO DEPLOY (${where}):`);
     for (const problem of problems) out.error(`  - ${problem}`);

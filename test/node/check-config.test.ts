@@ -240,6 +240,7 @@ describe("npm run check-config", () => {
     const deploy = await check(config, undefined, { deploy: true });
     expect(deploy.code).toBe(1);
     expect(deploy.out).toMatch(/- ADMIN_TOKEN is in \[vars\] of wrangler.toml/);
+    expect(deploy.out.split("ADMIN_TOKEN is in [vars]").length).toBe(2);
   });
 
   it("names a directory given as --config instead of reporting a config without TIERS", async (context) => {
