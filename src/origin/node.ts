@@ -47,9 +47,13 @@ function pathAndQueryOf(target: string): string {
   if (target.startsWith("/")) return target;
   // `OPTIONS *` (asterisk-form) or garbage: no path the gateway signed, so the signature will not match;
   // a TypeError from new URL() here would have reached the origin's handler as a 500 instead of a refusal.
-  if (!URL.canParse(target)) return target;
-  const url = new URL(target);
-  return url.pathname + url.search;
+  // try/catch, not URL.canParse: this module promises Node 18+, and canParse arrived in 18.17.
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return target;
+  }
 }
 
 async function readStream(req: NodeIncomingMessage, maxBytes: number): Promise<Uint8Array | null> {
