@@ -239,7 +239,7 @@ function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): stri
 
 /** What a valid config may still get wrong: `npm start` prints these too. */
 export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
-  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...reservedRouteWarnings(loaded.config.routes), ...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
+  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...paddedSecretWarnings(loaded), ...reservedRouteWarnings(loaded.config.routes), ...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
 }
 
 /** A misspelt var is not an error the worker can see (its env holds bindings too): it just keeps the default. */
@@ -280,6 +280,13 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/** Shared secrets with whitespace at either end: valid, but usually a copy-paste accident the other side does not share. */
+function paddedSecretWarnings(loaded: LoadedConfig): string[] {
+  return ["ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET"]
+    .filter((name) => typeof loaded.vars[name] === "string" && (loaded.vars[name] as string).trim() !== loaded.vars[name])
+    .map((name) => `${name} starts or ends with whitespace (from ${loaded.secretSources[name] ?? "[vars]"}): it is part of the secret, so the other side must hold it too; remove it unless that is meant`);
 }
 
 /** Secrets written into wrangler.toml's [vars] are committed with the repository and shown in the dashboard. */

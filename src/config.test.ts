@@ -361,12 +361,8 @@ describe("operator mistakes are refused with a message naming the var (not coerc
     expect(parseConfig({ TIERS, ADMIN_TOKEN: "Zx9!#$%&'*+-.^_`|~0123" }).adminToken).toBe("Zx9!#$%&'*+-.^_`|~0123");
   });
 
-  it("shared secrets padded with whitespace are refused, naming the var and never quoting the value", () => {
-    const secret = " origin-signing-secret-0123456789";
-    const text = message({ ORIGIN_SIGNING_SECRET: secret });
-    expect(text).toContain("ORIGIN_SIGNING_SECRET must not start or end with whitespace");
-    expect(text).not.toContain(secret.trim());
-    expect(message({ CONSOLE_SESSION_SECRET: "console-session-secret-0123456789abcdef\n" })).toContain("CONSOLE_SESSION_SECRET must not start or end with whitespace");
+  it("shared secrets padded with whitespace still parse (the other side may hold the same bytes); check-config warns", () => {
+    expect(parseConfig({ TIERS, ORIGIN_SIGNING_SECRET: " origin-signing-secret-0123456789" }).originSigningSecret).toBe(" origin-signing-secret-0123456789");
   });
 
   it("URLs: credentials, a query or a fragment in ORIGIN_URL, and non-http(s) Upstash URLs are refused", () => {

@@ -243,6 +243,14 @@ describe("npm run check-config", () => {
     expect(deploy.out.split("ADMIN_TOKEN is in [vars]").length).toBe(2);
   });
 
+  it("warns about a shared secret with whitespace at either end, without printing it", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": 'ORIGIN_SIGNING_SECRET="origin-signing-secret-0123 "\n' });
+    const run = await check(config);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/warning\s+ORIGIN_SIGNING_SECRET starts or ends with whitespace \(from \.dev\.vars\)/);
+    expect(run.out).not.toContain("origin-signing-secret-0123");
+  });
+
   it("names a directory given as --config instead of reporting a config without TIERS", async (context) => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG });
     const run = await check(dirname(config));
