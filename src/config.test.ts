@@ -378,12 +378,13 @@ describe("operator mistakes are refused with a message naming the var (not coerc
   });
 
   it("retention shorter than the rows it keeps, and lifetimes past what a date can hold, are refused", () => {
-    expect(message({ USAGE_MINUTE_RETENTION: "1s" })).toContain("USAGE_MINUTE_RETENTION must be from 1h to 100 years");
-    expect(message({ USAGE_HOUR_RETENTION: "1m" })).toContain("USAGE_HOUR_RETENTION must be from 1d to 100 years");
-    expect(message({ AUTH_FAILURE_RETENTION: "5m" })).toContain("AUTH_FAILURE_RETENTION must be from 1d");
+    expect(message({ USAGE_MINUTE_RETENTION: "1s" })).toContain("USAGE_MINUTE_RETENTION must be from 1m to 100 years");
+    expect(message({ USAGE_HOUR_RETENTION: "1m" })).toContain("USAGE_HOUR_RETENTION must be from 1h to 100 years");
+    expect(message({ AUTH_FAILURE_RETENTION: "5m" })).toContain("AUTH_FAILURE_RETENTION must be from 1h");
+    expect(message({ USAGE_HOUR_RETENTION: "101y" })).toContain("USAGE_HOUR_RETENTION must be from 1h to 100 years");
     expect(message({ MAX_KEY_LIFETIME: "300000y" })).toContain('MAX_KEY_LIFETIME "300000y" is not a duration from a day to 100 years');
     expect(message({ ROTATION_REMINDER_AFTER: "101y" })).toContain("ROTATION_REMINDER_AFTER");
-    expect(parseConfig({ TIERS, USAGE_MINUTE_RETENTION: "1h", USAGE_HOUR_RETENTION: "1d", MAX_KEY_LIFETIME: "100y" }).usageMinuteRetentionMs).toBe(3_600_000);
+    expect(parseConfig({ TIERS, USAGE_MINUTE_RETENTION: "30m", USAGE_HOUR_RETENTION: "1h", AUTH_FAILURE_RETENTION: "1h", MAX_KEY_LIFETIME: "100y" }).usageMinuteRetentionMs).toBe(1_800_000);
   });
 
   it("names the Upstash secret that is missing, and refuses half a pair instead of silently using the Durable Object", () => {

@@ -156,7 +156,7 @@ const days = (allowOff: boolean) =>
     return ms;
   });
 
-/** A retention period: at least `min` (shorter deletes rows before anyone can read them), at most 100 years. */
+/** A retention period: at least its rows' own bucket (shorter deletes a row while it is still being written), at most 100 years. */
 const retention = (min: number, minText: string) =>
   duration.refine((ms) => ms >= min && ms <= MAX_DAYS_MS, `must be from ${minText} to 100 years (e.g. "48h", "400d")`);
 
@@ -183,9 +183,9 @@ const configVars = z.object({
   SIGNED_BODY_MAX_BYTES: wholeNumber(0, 16 * 1024 * 1024, "bytes").default(1024 * 1024),
   // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
   USAGE_FLUSH_INTERVAL_MS: wholeNumber(10, 20_000, "milliseconds").default(10_000),
-  USAGE_MINUTE_RETENTION: retention(3_600_000, "1h").default(48 * 3_600_000),
-  USAGE_HOUR_RETENTION: retention(DAY_MS, "1d").default(400 * 86_400_000),
-  AUTH_FAILURE_RETENTION: retention(DAY_MS, "1d").default(90 * 86_400_000),
+  USAGE_MINUTE_RETENTION: retention(60_000, "1m").default(48 * 3_600_000),
+  USAGE_HOUR_RETENTION: retention(3_600_000, "1h").default(400 * 86_400_000),
+  AUTH_FAILURE_RETENTION: retention(3_600_000, "1h").default(90 * 86_400_000),
   // SPEC §9: per-source failed authentications, and per-credential management calls.
   AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
   MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
