@@ -342,7 +342,10 @@ describe("operator mistakes are refused with a message naming the var (not coerc
     expect(message({ [name]: value })).toMatch(new RegExp(`^gateway configuration is invalid: ${name} .*whole number of (milliseconds|bytes) from \\d+ to \\d+`));
   });
 
-  it("still takes whole numbers as TOML integers or digit text, up to 10 minutes for timeouts and cache TTLs", () => {
+  it("still takes whole numbers as TOML integers or digit text, up to setTimeout's ceiling for the origin timeout and 10 minutes for cache TTLs", () => {
+    expect(parseConfig({ TIERS, ORIGIN_TIMEOUT_MS: "2147483647" }).originTimeoutMs).toBe(2_147_483_647);
+    expect(message({ ORIGIN_TIMEOUT_MS: "2147483648" })).toContain("ORIGIN_TIMEOUT_MS");
+    expect(message({ MEMORY_CACHE_TTL_MS: "600001" })).toContain("MEMORY_CACHE_TTL_MS");
     const config = parseConfig({ TIERS, ORIGIN_TIMEOUT_MS: 600_000, MEMORY_CACHE_TTL_MS: "600000", NEGATIVE_CACHE_TTL_MS: " 1000 ", SIGNED_BODY_MAX_BYTES: "0" });
     expect([config.originTimeoutMs, config.memoryCacheTtlMs, config.negativeCacheTtlMs, config.signedBodyMaxBytes]).toEqual([600_000, 600_000, 1000, 0]);
   });

@@ -106,12 +106,11 @@ const wholeNumber = (min: number, max: number, unit: string) =>
     return n;
   });
 
-/**
- * Timers above 2^31-1 ms overflow and fire at once, and a cache TTL is the revocation bound in other
- * isolates (README "Key lookup"): both get a ceiling of 10 minutes rather than accepting any number.
- */
-const TEN_MINUTES_MS = 600_000;
-const intFromVar = (fallback: number, max = TEN_MINUTES_MS) => wholeNumber(1, max, "milliseconds").default(fallback);
+/** setTimeout's ceiling: a longer delay overflows and fires at once, so every origin call would time out. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** A cache TTL is the revocation bound in other isolates (README "Key lookup"): at most 10 minutes. */
+const MAX_CACHE_TTL_MS = 600_000;
+const intFromVar = (fallback: number, max: number) => wholeNumber(1, max, "milliseconds").default(fallback);
 
 /** `true`/`false` as TOML booleans or as text (`--var`, the dashboard). */
 const booleanVar = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")], { error: 'must be true or false' });
@@ -167,15 +166,15 @@ const configVars = z.object({
     .refine((text) => !/[?#]/.test(text), "must not contain a query (?) or fragment (#): only a base path is kept")
     .default("http://127.0.0.1:8788"),
   KEY_PREFIX: z.string().refine((p) => p.length >= 3 && p.length <= 17 && KEY_PREFIX_PATTERN.test(p), KEY_PREFIX_RULE).default("kg_"),
-  ORIGIN_TIMEOUT_MS: intFromVar(10_000),
+  ORIGIN_TIMEOUT_MS: intFromVar(10_000, MAX_TIMER_MS),
   RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
   RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
   SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name (lowercase letters, digits, _ . - in parts joined by :, starting with a letter, e.g. reports:read)"), z.string())).default({}),
   TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name (1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -)"), tierSchema)),
   ROUTES: jsonValue(z.array(route)).default([]),
   CORS: jsonValue(corsConfigSchema).optional(),
-  MEMORY_CACHE_TTL_MS: intFromVar(5_000),
-  NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
+  MEMORY_CACHE_TTL_MS: intFromVar(5_000, MAX_CACHE_TTL_MS),
+  NEGATIVE_CACHE_TTL_MS: intFromVar(30_000, MAX_CACHE_TTL_MS),
   REQUIRE_KEY_EXPIRY: booleanVar.default(false),
   MAX_KEY_LIFETIME: days(false).optional(),
   ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),

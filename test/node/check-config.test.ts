@@ -279,7 +279,7 @@ describe("npm run check-config", () => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('ORIGIN_TIMEOUT_MS = "10000"', 'ORIGIN_TIMEOUT_MS = "1e4"') });
     const run = await check(config);
     expect(run.code).toBe(1);
-    expect(run.out).toContain('- ORIGIN_TIMEOUT_MS: "1e4" is not a whole number of milliseconds from 1 to 600000');
+    expect(run.out).toContain('- ORIGIN_TIMEOUT_MS: "1e4" is not a whole number of milliseconds from 1 to 2147483647');
   });
 
   it("refuses an operator token in .dev.vars that no Authorization header could carry, without printing it", async (context) => {
