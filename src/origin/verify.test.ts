@@ -143,6 +143,12 @@ describe("verifyKeygateRequest", () => {
     expect(await refusal(verifyIncomingMessage(req, SECRET, { now }))).toBe("signature_mismatch");
   });
 
+  it("says the body was read before verifying, instead of a bare 'body already used'", async () => {
+    const request = toRequest(await gatewaySigned());
+    await request.text();
+    await expect(verifyKeygateRequest(request, SECRET, { now })).rejects.toThrow(/the request body was already read; verify before anything reads it/);
+  });
+
   it("refuses when the clock gives nonsense, rather than accepting any age", async () => {
     expect(await refusal(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now: () => Number.NaN }))).toBe("timestamp_out_of_tolerance");
   });

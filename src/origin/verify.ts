@@ -95,7 +95,11 @@ export function verifyKeygateRequest(request: Request, secret: string | readonly
       method: request.method,
       pathAndQuery: url.pathname + url.search,
       header: (name) => request.headers.get(name),
-      readBody: (maxBytes) => readAtMost(request.clone().body, maxBytes),
+      readBody: (maxBytes) => {
+        // clone() of a consumed body throws "body already used", which reads like a bug in this module.
+        if (request.bodyUsed) throw new TypeError("verifyKeygateRequest: the request body was already read; verify before anything reads it (the verifier reads a clone, so the handler still can)");
+        return readAtMost(request.clone().body, maxBytes);
+      },
     },
     secret,
     options,
