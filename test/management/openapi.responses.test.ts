@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminFetch, createKey, createOrg, gatewayFetch, keyFetch, MANAGEMENT, type TestInit } from "../harness";
+import { keysEndpoint, leakItems, newGithubSigner, workerWith } from "../leaks/support";
 import { type OpenApiDocument, problems } from "./openapi_schema";
 
 let doc: OpenApiDocument;
@@ -18,10 +19,8 @@ beforeAll(async () => {
 /** Every answer checked, by operation: which statuses were seen (the test asserts each operation got a 2xx). */
 const seen = new Map<string, Set<number>>();
 
-/** Calls `path` (relative to the management base) and checks the answer against the document's `template` operation. */
-async function conforms(method: string, template: string, path: string, init: TestInit = {}, as?: string): Promise<Response> {
-  const full = MANAGEMENT + path;
-  const res = as ? await keyFetch(as, full, { method, ...init }) : await adminFetch(path, { method, ...init });
+/** Checks an answer against the document's `template` operation. */
+async function conformsAnswer(method: string, template: string, res: Response): Promise<Response> {
   const text = await res.text();
   const where = `${method} ${template} -> ${res.status}`;
   const operation = doc.paths[MANAGEMENT + template]?.[method.toLowerCase()];
@@ -42,6 +41,12 @@ async function conforms(method: string, template: string, path: string, init: Te
   const key = `${method} ${template}`;
   seen.set(key, (seen.get(key) ?? new Set()).add(res.status));
   return new Response(text, { status: res.status, headers: res.headers });
+}
+
+/** Calls `path` (relative to the management base) as the operator, or as the key `as`, and checks the answer. */
+async function conforms(method: string, template: string, path: string, init: TestInit = {}, as?: string): Promise<Response> {
+  const full = MANAGEMENT + path;
+  return conformsAnswer(method, template, as ? await keyFetch(as, full, { method, ...init }) : await adminFetch(path, { method, ...init }));
 }
 
 const data = async <T>(res: Response) => ((await res.json()) as { data: T }).data;
@@ -113,8 +118,19 @@ describe("every answer matches the OpenAPI document", () => {
     await conforms("POST", "/orgs/{org_id}/keys", `${O}/keys`, { body: "x".repeat(70_000), headers: { "content-type": "application/json" } });
     await conforms("PATCH", "/orgs/{org_id}/keys/{key_id}", `${O}/keys/${rotated.id}`, { body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
 
-    // Every operation of the document but the docs, the document itself and GitHub's endpoint got a 2xx here.
-    const skipped = ["/openapi.json", "/docs", "/secret-scanning/github"];
+    // GitHub's secret-scanning endpoint: a signed report of one live key and one stranger, a bad signature, a bad body.
+    const signer = await newGithubSigner();
+    const keys = keysEndpoint();
+    await keys.publish(signer);
+    const github = workerWith({ GITHUB_SECRET_SCANNING_KEYS_URL: keys.url });
+    const leaked = await createKey(org.id);
+    const report = JSON.stringify(leakItems([{ token: leaked.key }, { token: "kg_notakeyofours" }]));
+    await conformsAnswer("POST", "/secret-scanning/github", await github.report(report, signer));
+    await conformsAnswer("POST", "/secret-scanning/github", await github.report(report, signer, { sign: "something else" }));
+    await conformsAnswer("POST", "/secret-scanning/github", await github.report(JSON.stringify([{ token: 5 }]), signer));
+
+    // Every operation of the document but the docs and the document itself got a 2xx here.
+    const skipped = ["/openapi.json", "/docs"];
     for (const [path, item] of Object.entries(doc.paths)) {
       if (skipped.some((s) => path.endsWith(s))) continue;
       for (const method of Object.keys(item)) {
