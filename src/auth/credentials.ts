@@ -2,29 +2,50 @@ import { KeygateError } from "../errors";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const API_KEY = /^ApiKey\s+(\S+)\s*$/i;
+/** How `Headers.get` joins a repeated field; leading and trailing blanks around each value go too. */
+const LIST_SEPARATOR = /\s*,\s+/;
 
 /**
  * The API key from `Authorization: Bearer`, `Authorization: ApiKey` or `X-API-Key`.
  * Two different keys in one request are refused: which one an origin or a log would see
- * is ambiguous, and that ambiguity is how confused-deputy bugs start.
+ * is ambiguous, and that ambiguity is how confused-deputy bugs start. That includes a header sent
+ * twice: `Headers.get` joins repeated fields with ", " (RFC 9110 §5.3), and a key never contains a
+ * comma or a space, so `X-API-Key: k1` + `X-API-Key: k2` arrives as "k1, k2" and is two keys, not one
+ * malformed one; the same key repeated is that key. Only ", " splits: an operator token (also read
+ * here, by the management API) may contain a bare comma.
  */
 export function extractCredential(headers: Headers): string | null {
   const authorization = headers.get("authorization");
-  const apiKeyHeader = headers.get("x-api-key")?.trim() || null;
-  let fromAuthorization: string | null = null;
+  const apiKeyHeader = headers.get("x-api-key");
+  let key: string | null = null;
   if (authorization) {
-    const match = BEARER.exec(authorization) ?? API_KEY.exec(authorization);
-    if (!match) {
-      throw new KeygateError("malformed_key", "the Authorization header must be 'Bearer <key>' or 'ApiKey <key>'", {
-        headers: { "WWW-Authenticate": wwwAuthenticate("invalid_request") },
-      });
+    // The common request has one field that matches whole: no split, no array.
+    const whole = BEARER.exec(authorization) ?? API_KEY.exec(authorization);
+    if (whole) key = whole[1]!;
+    else {
+      for (const field of authorization.split(LIST_SEPARATOR)) {
+        const match = BEARER.exec(field) ?? API_KEY.exec(field);
+        if (!match) {
+          throw new KeygateError("malformed_key", "the Authorization header must be 'Bearer <key>' or 'ApiKey <key>'", {
+            headers: { "WWW-Authenticate": wwwAuthenticate("invalid_request") },
+          });
+        }
+        key = sameKey(key, match[1]!);
+      }
     }
-    fromAuthorization = match[1]!;
   }
-  if (fromAuthorization && apiKeyHeader && fromAuthorization !== apiKeyHeader) {
-    throw new KeygateError("conflicting_credentials", "the request carries two different API keys");
+  if (apiKeyHeader) {
+    for (const field of apiKeyHeader.includes(", ") ? apiKeyHeader.split(LIST_SEPARATOR) : [apiKeyHeader]) {
+      const value = field.trim();
+      if (value) key = sameKey(key, value);
+    }
   }
-  return fromAuthorization ?? apiKeyHeader;
+  return key;
+}
+
+function sameKey(seen: string | null, key: string): string {
+  if (seen !== null && seen !== key) throw new KeygateError("conflicting_credentials", "the request carries two different API keys");
+  return key;
 }
 
 /**

@@ -3,11 +3,12 @@ import type { Env } from "../env";
 import { KeygateError } from "../errors";
 import { secondsUntil } from "../ratelimit/headers";
 import { singleWindowPlan } from "../ratelimit/policy";
-import { clientBlock } from "../restrictions/ip_allowlist";
+import { clientAddress } from "../restrictions/ip_allowlist";
+import type { IPv6 } from "ipaddr.js";
 import { limiterStore, warnStoreUnavailable } from "./limiter_store";
 
 /**
- * SPEC §9: a source (client IP; an IPv6 client's /64) with `AUTH_FAILURE_LIMIT` failed authentications (default 20 per
+ * SPEC §9: a source (client IP) with `AUTH_FAILURE_LIMIT` failed authentications (default 20 per
  * 60 s; a bad operator token or a bad key, on the management API and the hot path alike) is refused
  * 429 `too_many_auth_failures` for the rest of the window, before any credential check.
  *
@@ -21,9 +22,24 @@ import { limiterStore, warnStoreUnavailable } from "./limiter_store";
  */
 export function clientSource(headers: Headers): string {
   // CF-Connecting-IP is set by Cloudflare and cannot be forged by the client (see README "Security").
-  // An IPv6 client counts as its /64: a single address is one of the 2^64 its holder may use.
-  const ip = headers.get("cf-connecting-ip");
-  return ip ? clientBlock(ip) : "unknown";
+  return headers.get("cf-connecting-ip") ?? "unknown";
+}
+
+/**
+ * The unit AUTH_FAILURE_LIMIT counts: an IPv4 address, or an IPv6 client's /64. One subscriber (a
+ * home line, any cheap VPS) is routed a whole /64 and can send from 2^64 addresses, so counting
+ * single IPv6 addresses let an attacker rotate through them and never meet the limit (Cloudflare's
+ * own rate limiting counts IPv6 by /64 for this reason). IPv4-mapped IPv6 counts as its IPv4
+ * address. The recorded `source` of a failure stays the full address, for the operator.
+ */
+export function failureBucket(source: string): string {
+  // IPv4 and "unknown": no parse on the common path.
+  if (!source.includes(":")) return source;
+  const address = clientAddress(source);
+  if (address === null) return source;
+  if (address.kind() === "ipv4") return address.toString();
+  const parts = (address as IPv6).parts;
+  return `${parts[0]!.toString(16)}:${parts[1]!.toString(16)}:${parts[2]!.toString(16)}:${parts[3]!.toString(16)}::/64`;
 }
 
 /** Sources over the limit in this isolate → when their window ends (epoch ms). */
@@ -33,10 +49,12 @@ const MAX_BLOCKED_SOURCES = 10_000;
 
 /** Before any credential check: the refusal for a blocked source, or null. */
 export function authFailureRefusal(source: string, now = Date.now()): KeygateError | null {
-  const until = blocked.get(source);
+  if (blocked.size === 0) return null;
+  const bucket = failureBucket(source);
+  const until = blocked.get(bucket);
   if (until === undefined) return null;
   if (until <= now) {
-    blocked.delete(source);
+    blocked.delete(bucket);
     return null;
   }
   return tooManyFailures(until, now);
@@ -85,8 +103,9 @@ function countLocally(source: string, limit: number, windowMs: number, now: numb
  * After a failed authentication: counts it; from the limit on, the source is refused until the
  * window ends. `shared`: also count it in the limiter store (not for malformed keys, see above).
  */
-export async function countAuthFailure(config: Config, env: Env, source: string, options: { shared: boolean }, now = Date.now()): Promise<void> {
+export async function countAuthFailure(config: Config, env: Env, address: string, options: { shared: boolean }, now = Date.now()): Promise<void> {
   const { limit, windowMs } = config.authFailureLimit;
+  const source = failureBucket(address);
   countLocally(source, limit, windowMs, now);
   if (!options.shared) return;
   try {
@@ -104,8 +123,9 @@ export async function countAuthFailure(config: Config, env: Env, source: string,
  * conflicting credentials): the source's failed-authentication budget as this isolate knows it (other
  * locations may have counted more), as policy `auth_failures`.
  */
-export function authFailureBudgetHeaders(config: Config, source: string, now = Date.now()): Record<string, string> {
+export function authFailureBudgetHeaders(config: Config, address: string, now = Date.now()): Record<string, string> {
   const { limit, windowMs } = config.authFailureLimit;
+  const source = failureBucket(address);
   const until = blocked.get(source);
   const { window, estimate } = localEstimate(source, windowMs, now);
   const isBlocked = until !== undefined && until > now;
@@ -118,4 +138,11 @@ export function authFailureBudgetHeaders(config: Config, source: string, now = D
     "X-RateLimit-Remaining": String(remaining),
     "X-RateLimit-Reset": String(seconds),
   };
+}
+
+/** `err` with the source's failed-authentication budget headers added (its own headers, e.g. WWW-Authenticate, kept). */
+export function withAuthFailureBudget(err: KeygateError, config: Config, source: string, now = Date.now()): KeygateError {
+  const budget = authFailureBudgetHeaders(config, source, now);
+  // A refusal's own Retry-After wins: it and the budget's reset are computed from the same window end.
+  return new KeygateError(err.code, err.message, { details: err.details, headers: { ...budget, ...err.headers } });
 }

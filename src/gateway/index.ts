@@ -1,18 +1,19 @@
 import type { KeyRecord } from "../store/key_records";
 import type { Runtime } from "../isolate";
 import { extractCredential } from "../auth/credentials";
-import { authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { authFailureRefusal, clientSource, countAuthFailure, withAuthFailureBudget } from "../auth/failure_limit";
 import { AuthFailure, isAuthFailureCode, verifyKey } from "../auth/verify";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
 import { tierOf } from "../ratelimit/policy";
 import { assertIpAllowed } from "../restrictions";
+import { containsKey } from "../keys/format";
 import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { authorizeRoute } from "./route_policy";
+import { assertParametersKeepRoute, authorizeRoute } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
@@ -28,15 +29,22 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   // SPEC §9: a source over AUTH_FAILURE_LIMIT is refused before any credential check or lookup.
   const source = clientSource(headers);
   const refusal = authFailureRefusal(source, startedAt);
-  if (refusal) return renderError(refusal);
+  if (refusal) return renderError(withAuthFailureBudget(refusal, config, source, startedAt));
 
   // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
   // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
   let path: string;
   try {
     path = canonicalPath(url.pathname);
+    assertParametersKeepRoute(runtime.routes, method, path);
+    // A key in the URL would reach the origin (and every log on the way) in full: refused, never forwarded.
+    if (containsKey(path, config.keyPrefix) || containsKey(url.search, config.keyPrefix)) {
+      throw new KeygateError("invalid_request", "an API key must not be sent in the URL, where logs keep it; send it in the Authorization or X-API-Key header");
+    }
     // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
-    if (request.body !== null && (method === "GET" || method === "HEAD")) {
+    // `Content-Length: 0` is no body (RFC 9110 §8.6): clients that always send the field (Python's
+    // `requests.get(url, data="")`, some HTTP stacks) get through, forwarded without it (proxy.ts).
+    if (request.body !== null && (method === "GET" || method === "HEAD") && !declaresNoContent(headers)) {
       throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
     }
   } catch (err) {
@@ -59,6 +67,8 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
         at: startedAt,
       });
       if (err.code !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || err.code === "invalid_key" }, startedAt);
+      // As on the management API: before a key is known, the answer carries the source's failure budget.
+      return renderError(withAuthFailureBudget(err, config, source, Date.now()));
     }
     return renderError(err);
   }
@@ -118,6 +128,11 @@ function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionCo
   const rule = authorizeRoute(runtime.routes, method, path, record);
   matched.route = rule.path;
   return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
+}
+
+/** `Content-Length: 0` and no chunked body: a stream that the runtime knows to be empty. */
+function declaresNoContent(headers: Headers): boolean {
+  return headers.get("content-length") === "0" && !headers.has("transfer-encoding");
 }
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */

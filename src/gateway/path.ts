@@ -18,7 +18,10 @@ import { KeygateError } from "../errors";
  * - an encoded `/` (`%2F`) or `\` (`%5C`): the policy sees one segment, many origins decode it into two;
  * - encoded control characters (NUL and the rest of C0, DEL): origins truncate or choke on them;
  * - a `%` not followed by two hex digits: origins decode it differently or fail;
- * - a `.` or `..` segment left after decoding: the origin would resolve it again, possibly above the root.
+ * - a `.` or `..` segment left after decoding: the origin would resolve it again, possibly above the root;
+ * - a `.` or `..` segment with path parameters (`..;`, `.;x`): Tomcat, Jetty and Spring drop the
+ *   `;…` part of each segment and then resolve the dot segment, so `/demo/x/..;/internal` matched
+ *   `/demo/*` here and was served as `/internal` there.
  */
 export function canonicalPath(pathname: string): string {
   if (pathname.startsWith("//")) throw invalidPath("the path must not start with //");
@@ -26,7 +29,18 @@ export function canonicalPath(pathname: string): string {
   // The common path has neither trigger character and costs two scans.
   if (path.includes("%")) path = decodeUnreserved(path);
   if (path.includes("//")) path = path.replace(/\/{2,}/g, "/");
+  if (path.includes(";") && DOT_SEGMENT_WITH_PARAMETERS.test(path)) throw invalidPath("a . or .. segment with parameters (such as ..;) is not allowed in the path");
   return path;
+}
+
+const DOT_SEGMENT_WITH_PARAMETERS = /(?:^|\/)\.\.?;/;
+
+/**
+ * The path as servers that honour path parameters (Tomcat, Jetty, Spring, JAX-RS matrix params) route
+ * it: each segment without its `;…` part. `/admin;x/users` is `/admin/users` to them.
+ */
+export function withoutPathParameters(path: string): string {
+  return path.replace(/;[^/]*/g, "");
 }
 
 const ESCAPE = /%([0-9A-Fa-f]{2})|%/g;

@@ -64,8 +64,23 @@ const HOP_BY_HOP_HEADERS = ["connection", "keep-alive", "proxy-connection", "te"
  * CF-Connecting-IP only, as X-Forwarded-For built by the gateway. Dropped, never extended.
  */
 const CLIENT_IP_CLAIMS = ["x-forwarded-for", "x-real-ip", "true-client-ip", "forwarded"];
-const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, ...CLIENT_IP_CLAIMS, "host"]);
+/**
+ * Headers with which common origin frameworks re-read the request as another path or method: IIS,
+ * Symfony, Laravel and Zend route on X-Original-URL / X-Rewrite-URL; Express's method-override,
+ * Rails' Rack::MethodOverride and Google-style APIs honour X-HTTP-Method-Override and friends. The
+ * route policy decided on the request's own method and path (SPEC §9: the origin must act on exactly
+ * what the policy matched), so forwarding these would let a `demo:read` key send `GET /demo/x` with
+ * `X-Original-URL: /admin` or a POST that the origin runs as DELETE. Dropped, like the IP claims.
+ */
+const REQUEST_REWRITE_HEADERS = ["x-original-url", "x-original-uri", "x-rewrite-url", "x-override-url", "x-http-method-override", "x-http-method", "x-method-override", "x-host", "x-original-host"];
+const ALWAYS_DROPPED = new Set([...CREDENTIAL_HEADERS, ...HOP_BY_HOP_HEADERS, ...CLIENT_IP_CLAIMS, ...REQUEST_REWRITE_HEADERS, "host"]);
 const KEYGATE_HEADER_PREFIX = "x-keygate-";
+/**
+ * Every X-Forwarded-* field is the gateway's to write: it sets -For, -Proto and -Host itself, and a
+ * client's -Prefix, -Path, -Uri, -Port, -Server or -Scheme would change the URL (or links) the origin
+ * builds for a request the policy judged by its real URL.
+ */
+const FORWARDED_PREFIX = "x-forwarded-";
 
 export async function proxyToOrigin(request: Request, url: URL, options: ProxyOptions): Promise<Response> {
   const pathAndQuery = options.origin.basePath + (options.path ?? url.pathname) + url.search;
@@ -76,19 +91,22 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
     // The client's body stream itself unless the signature needs it whole: bytes flow through as they arrive.
-    let body: BodyInit | null = request.body;
+    // A GET or HEAD reaches here only without content (the gateway refuses one with a body), but may
+    // still carry an empty stream (`Content-Length: 0`), which fetch() would refuse to send.
+    const method = request.method;
+    let body: BodyInit | null = method === "GET" || method === "HEAD" ? null : request.body;
     let headers: HeadersInit = forwarded;
     if (options.identity) {
       const requestId = addIdentity(forwarded, options.identity);
       // Not async without a signing secret: an unsigned request awaits nothing before fetch().
       if (options.origin.signs) {
         const signed = new Headers(forwarded);
-        body = await sign(signed, request, options.identity, requestId, options, pathAndQuery, controller.signal);
+        body = await sign(signed, request, body === null, options.identity, requestId, options, pathAndQuery, controller.signal);
         headers = signed;
       }
     }
     return await fetch(options.origin.url.origin + pathAndQuery, {
-      method: request.method,
+      method,
       headers,
       body,
       // The origin's redirects are the client's to follow, not ours.
@@ -107,13 +125,11 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
   }
 }
 
-/** Set by the gateway from the request itself: a client's own values are dropped, never passed on. */
-const SET_BY_GATEWAY = new Set(["x-forwarded-proto", "x-forwarded-host"]);
-
 /**
  * The request headers the origin sees, as a list of `[name, value]` pairs: the client's, minus
- * credentials, hop-by-hop fields (and any field the client named in Connection) and every
- * client-sent X-Keygate-* header, which only the gateway may set, and every client-IP claim; plus
+ * credentials, hop-by-hop fields (and any field the client named in Connection), every
+ * client-sent X-Keygate-* and X-Forwarded-* header, which only the gateway may set, every client-IP
+ * claim and every header that would make the origin read another path or method; plus
  * X-Forwarded-For (from CF-Connecting-IP), -Proto, -Host. Built in one pass over the client's
  * headers. A list rather than a `Headers`: fetch() takes it in one call, where a `Headers` costs a
  * call into the runtime per append (the gateway adds five identity headers to every request).
@@ -125,7 +141,7 @@ export function forwardedHeaders(incoming: Headers, url: URL): [string, string][
 
   const headers: [string, string][] = [];
   for (const [name, value] of incoming) {
-    if (ALWAYS_DROPPED.has(name) || SET_BY_GATEWAY.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || listedInConnection?.has(name)) continue;
+    if (ALWAYS_DROPPED.has(name) || name.startsWith(KEYGATE_HEADER_PREFIX) || name.startsWith(FORWARDED_PREFIX) || listedInConnection?.has(name)) continue;
     headers.push([name, value]);
   }
 
@@ -136,6 +152,8 @@ export function forwardedHeaders(incoming: Headers, url: URL): [string, string][
   headers.push(["x-forwarded-proto", url.protocol.slice(0, -1)], ["x-forwarded-host", url.host]);
   return headers;
 }
+
+const NO_BODY = { signed: true, body: null, bytes: new Uint8Array(0) } as const;
 
 /** 1 MiB, SIGNED_BODY_MAX_BYTES's default. */
 const DEFAULT_SIGNED_BODY_MAX_BYTES = 1024 * 1024;
@@ -160,8 +178,8 @@ function addIdentity(headers: [string, string][], identity: ProxyIdentity): stri
 }
 
 /** With ORIGIN_SIGNING_SECRET: adds Content-Digest (small bodies) and X-Keygate-Signature (see signature.ts); returns the body to send. */
-async function sign(headers: Headers, request: Request, identity: ProxyIdentity, requestId: string, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
-  const captured = await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
+async function sign(headers: Headers, request: Request, bodyless: boolean, identity: ProxyIdentity, requestId: string, options: ProxyOptions, pathAndQuery: string, signal: AbortSignal): Promise<BodyInit | null> {
+  const captured = bodyless ? NO_BODY : await captureBody(request, options.signedBodyMaxBytes ?? DEFAULT_SIGNED_BODY_MAX_BYTES, signal);
   let bodyField = UNSIGNED_BODY;
   // A client's Content-Digest is not the gateway's to vouch for: replaced when hashed, dropped otherwise,
   // so its presence always means "covered by the signature".

@@ -1,6 +1,7 @@
 import { ADMIN_SCOPE, type RouteRule } from "../config";
 import { grantsScope, insufficientScope } from "../auth/scopes";
 import { KeygateError } from "../errors";
+import { withoutPathParameters } from "./path";
 import { compilePattern, normalizePath, routePatternProblem } from "./route_pattern";
 
 /**
@@ -64,6 +65,21 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
     tiers: rule.tiers ? new Set(rule.tiers) : null,
     cost: rule.cost ?? 1,
   };
+}
+
+/**
+ * SPEC §9, for paths with parameters (`;`): Tomcat, Jetty and Spring route `/demo/internal;x/secret`
+ * as `/demo/internal/secret`, so a rule chosen for the path as written could be a weaker one than the
+ * rule for the path as such an origin reads it. When the two readings pick different rules, no single
+ * reading is safe to forward: 400 `invalid_path`, before any lookup. Parameters that change nothing
+ * (`/items/1;v=2` under `/items/*`) pass untouched. Costs nothing for a path without `;`.
+ */
+export function assertParametersKeepRoute(policy: RoutePolicy, method: string, path: string): void {
+  if (!path.includes(";")) return;
+  const asWritten = policy.match(method, path);
+  if (asWritten !== null && asWritten !== policy.match(method, withoutPathParameters(path))) {
+    throw new KeygateError("invalid_path", "path parameters (;) in this path change which route applies");
+  }
 }
 
 /** What route authorization needs to know about the caller's key. */

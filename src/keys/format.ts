@@ -38,6 +38,21 @@ export function displayParts(key: string, prefix: string): { identifier: string;
   return { identifier: key.slice(0, prefix.length + IDENTIFIER_BODY_LENGTH), last4: key.slice(-4) };
 }
 
+/**
+ * Whether `text` holds a key-shaped run (`<prefix>` + 49 base62 characters, checksum or not). For
+ * what a client may put anywhere, such as the URL it calls. Costs one substring search when the prefix
+ * does not occur.
+ */
+export function containsKey(text: string, prefix: string): boolean {
+  if (!text.includes(prefix)) return false;
+  let pattern = keyPatterns.get(prefix);
+  if (!pattern) keyPatterns.set(prefix, (pattern = new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`)));
+  return pattern.test(text);
+}
+
+/** One compiled pattern per prefix (a config has one; tests use a few). */
+const keyPatterns = new Map<string, RegExp>();
+
 /** Regex for secret scanners, documented in the README. */
 export function secretScannerPattern(prefix: string): RegExp {
   return new RegExp(`\\b${prefix}[0-9A-Za-z]{${BODY_LENGTH}}[0-9A-Za-z]{${CHECKSUM_LENGTH}}\\b`);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allowlistCovers, clientBlock, compileAllowlist, normaliseIpEntry } from "./ip_allowlist";
+import { allowlistCovers, compileAllowlist, normaliseIpEntry } from "./ip_allowlist";
 
 // Reference semantics, written independently of ipaddr.js: addresses as integers, a range as
 // (network, prefix), membership as "the top `prefix` bits agree".
@@ -264,24 +264,5 @@ describe("allowlistCovers (narrowing, never widening)", () => {
     expect(allowlistCovers(["::/0"], [normal("::ffff:0:0/95")])).toBe(true);
     expect(allowlistCovers(["0.0.0.0/0"], [normal("::ffff:0:0/95")])).toBe(false);
     expect(allowlistCovers(["10.0.0.0/8"], [normal("::10.0.0.1")])).toBe(false);
-  });
-});
-
-describe("clientBlock (what a per-client limit counts)", () => {
-  it("an IPv4 address is itself; IPv4-mapped IPv6 is the IPv4 address", () => {
-    expect(clientBlock("203.0.113.9")).toBe("203.0.113.9");
-    expect(clientBlock("::ffff:203.0.113.9")).toBe("203.0.113.9");
-    expect(clientBlock("::FFFF:cb00:7109")).toBe("203.0.113.9");
-  });
-
-  it("an IPv6 address is its /64 in RFC 5952 form, however it is spelled", () => {
-    expect(clientBlock("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
-    expect(clientBlock("2001:0DB8:0001:0002:ffff::1")).toBe("2001:db8:1:2::/64");
-    expect(clientBlock("2001:db8::1")).toBe("2001:db8::/64");
-    expect(clientBlock("::1")).toBe("::/64");
-  });
-
-  it("text that is not an address comes back as it came", () => {
-    for (const text of ["unknown", "2001:db8::1%eth0", "not:an:address", "10.1"]) expect(clientBlock(text)).toBe(text);
   });
 });

@@ -124,23 +124,6 @@ export function clientAddress(ip: string | null): Address | null {
   return address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
 }
 
-/** How much of an IPv6 address one client is taken to control: the /64 an ISP or cloud hands out. */
-export const CLIENT_IPV6_PREFIX = 64;
-
-/**
- * The address a per-client limit counts against: an IPv4 address as it is (IPv4-mapped IPv6 as the
- * IPv4 address it means), an IPv6 address as its /64 (`2001:db8:1:2::/64`). One subscriber or
- * cloud VM is routinely given a whole /64, so counting single IPv6 addresses would give it 2^64
- * fresh budgets. Text that is not an address is returned as it came.
- */
-export function clientBlock(ip: string): string {
-  if (!ip.includes(":")) return ip; // IPv4 (or not an address): no parse on the common path
-  const address = clientAddress(ip);
-  if (!address) return ip;
-  if (address.kind() === "ipv4") return address.toString();
-  return formatRange({ address: networkOf(address, CLIENT_IPV6_PREFIX), bits: CLIENT_IPV6_PREFIX });
-}
-
 export interface IpAllowlist {
   /** True when the address (CF-Connecting-IP) is inside one of the ranges; an absent or unparsable one never is. */
   allows(ip: string | null): boolean;

@@ -43,6 +43,12 @@ describe("preflight", () => {
     expect(res.headers.get("access-control-allow-methods")).toBeNull();
   });
 
+  it.each(["/demo/a%2Fb", "/demo/x/..;/y", "/demo/%zz"])("for a path the gateway refuses (%s), is not answered 204: it gets the gateway's 400 invalid_path", async (path) => {
+    const res = await gatewayFetch(path, preflight(APP, "GET"));
+    expect(res.headers.get("access-control-allow-methods")).toBeNull();
+    await expectError(res, 400, "invalid_path");
+  });
+
   it("from a disallowed origin gets no CORS headers at all", async () => {
     const res = await gatewayFetch("/demo/items", preflight("https://evil.example", "GET"));
     expect(res.status).toBe(401);

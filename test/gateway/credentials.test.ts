@@ -88,6 +88,31 @@ describe("conflicting credentials", () => {
     const res = await gateway("/demo/hello", { headers: { authorization: `Bearer ${a.key}`, "x-api-key": b.key } });
     await expectError(res, 400, "conflicting_credentials");
   });
+
+  it.each([
+    ["X-API-Key twice", (a: string, b: string) => [["x-api-key", a], ["x-api-key", b]]],
+    ["Authorization twice", (a: string, b: string) => [["authorization", `Bearer ${a}`], ["authorization", `ApiKey ${b}`]]],
+    ["X-API-Key as a list in one field", (a: string, b: string) => [["x-api-key", `${a}, ${b}`]]],
+  ])("two different keys in a repeated header (%s): 400 conflicting_credentials, not a 401 for a malformed key", async (_name, fields) => {
+    const a = await seedKey();
+    const b = await seedKey();
+    const headers = new Headers();
+    for (const [name, value] of fields(a.key, b.key)) headers.append(name!, value!);
+    await expectError(await gateway("/demo/hello", { headers }), 400, "conflicting_credentials");
+  });
+
+  it("the same key in a repeated header is that key", async () => {
+    const { key } = await seedKey({ scopes: ["demo:read"] });
+    for (const name of ["x-api-key", "authorization"]) {
+      const headers = new Headers();
+      const value = name === "authorization" ? `Bearer ${key}` : key;
+      headers.append(name, value);
+      headers.append(name, value);
+      const res = await gateway("/demo/hello", { headers });
+      expect(res.status, name).toBe(200);
+      await res.body?.cancel();
+    }
+  });
 });
 
 describe("a malformed key costs no storage or limiter call", () => {

@@ -91,7 +91,41 @@ const policy = routePolicy(parseConfig(routesEnv).routes);
 
 /** Pieces an attacker glues together: dot segments, encodings, slashes, backslashes, unicode, NUL. */
 const PLAIN = ["demo", "internal", "secret", "public", "x"];
-const HOSTILE = ["", ".", "..", "%2e", "%2E%2e", ".%2e", "%2F", "%2f", "%5C", "\\", "/", "//", "%00", "%64emo", "%69nternal", "%2564emo", "é", "%C3%A9", "%", "%zz", ";x", "%3B", "%3F", "%23", "%20", "~", "%7E", "@", ":", "demo:x", "%252e", "\t", "?q=1"];
+const HOSTILE = ["", ".", "..", "%2e", "%2E%2e", ".%2e", "%2F", "%2f", "%5C", "\\", "/", "//", "%00", "%64emo", "%69nternal", "%2564emo", "é", "%C3%A9", "%", "%zz", ";x", "%3B", "%3F", "%23", "%20", "~", "%7E", "@", ":", "demo:x", "%252e", "\t", "?q=1", "..;", ".;", "..;x", "%2e%2e;", "internal;", "internal;x=1", "demo;"];
+
+/** The path as Tomcat, Jetty and Spring route it: each segment without its `;…` parameters, then dot segments resolved. */
+function asParameterStrippingOriginReads(path: string): string {
+  return new URL(path.replace(/;[^/]*/g, ""), "http://origin.test").pathname.replace(/\/{2,}/g, "/");
+}
+
+describe("path parameters (;) cannot pick a weaker rule than the one a Tomcat/Spring origin routes to", () => {
+  async function withRoutes(path: string, key: string): Promise<Response> {
+    const ctx = createExecutionContext();
+    const res = await handleRequest(new Request(`http://gw.test${path}`, { headers: { "x-api-key": key } }), routesEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  it.each(["/demo/x/..;/internal/secret", "/demo/x/..;x=1/internal/secret", "/demo/x/%2e%2e;/internal/secret", "/demo/.;/internal/secret", "/demo/internal;x/secret", "/demo/internal;/secret", "/demo/%69nternal;jsessionid=1/secret"])(
+    "%s is refused 400 invalid_path before the origin",
+    async (path) => {
+      const { key } = await seedKey({ scopes: ["demo:read"] });
+      const res = await withRoutes(path, key);
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get("x-demo-origin")).toBeNull();
+      expect(await errorCode(res)).toBe("invalid_path");
+    },
+  );
+
+  it("parameters that leave the rule unchanged are forwarded as written", async () => {
+    const { key } = await seedKey({ scopes: ["demo:read"] });
+    for (const path of ["/demo/items;v=2", "/demo/a;b/c;d=1", "/public/7;lang=en"]) {
+      const res = await withRoutes(path, key);
+      expect(res.status, path).toBe(200);
+      expect(((await res.json()) as Echo).path).toBe(path);
+    }
+  });
+});
 
 describe("property: whatever the policy admitted is what the origin received, as the origin's URL parser reads it", () => {
   it("for generated paths with a demo:read key, nothing under /demo/internal or outside the admitting rule reaches the origin", async () => {
@@ -122,6 +156,9 @@ describe("property: whatever the policy admitted is what the origin received, as
         expect(received, raw).toBe(canonicalPath(new URL(`http://gw.test${raw}`).pathname));
         const rule = policy.match("GET", received);
         expect(rule?.index === 1 || rule?.index === 2, `${raw} reached the origin as ${received}`).toBe(true);
+        // An origin that drops path parameters must land under the same rule, not under /demo/internal.
+        const stripped = policy.match("GET", asParameterStrippingOriginReads(received));
+        expect(stripped?.index === 1 || stripped?.index === 2, `${raw} reached a parameter-stripping origin as ${asParameterStrippingOriginReads(received)}`).toBe(true);
         seen.proxied++;
       }),
       { numRuns: 300 },

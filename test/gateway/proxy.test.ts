@@ -53,6 +53,32 @@ describe("the request reaches the origin as sent", () => {
   });
 });
 
+describe("GET and HEAD with Content-Length: 0 carry no body (RFC 9110 §8.6)", () => {
+  it.each(["GET", "HEAD"])("%s with Content-Length: 0 is proxied, not refused as a request with a body", async (method) => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/items", { method, headers: { "x-api-key": key, "content-length": "0" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-demo-origin")).toBe("keygate");
+    if (method === "GET") expect(((await res.json()) as Echo).body_bytes).toBe(0);
+  });
+
+  it("and is signed like any bodyless GET when ORIGIN_SIGNING_SECRET is set", async () => {
+    const secret = "origin-signing-secret-for-tests-01";
+    const { key } = await seedKey();
+    const res = await gatewayWith({ ORIGIN_SIGNING_SECRET: secret }, "/demo/items", { headers: { "x-api-key": key, "content-length": "0" } });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(await verifyKeygateRequest(new Request(`http://origin.test${echo.path}`, { headers: echo.headers }), secret)).toMatchObject({ bodySigned: true });
+  });
+
+  it("a GET with a non-empty body is still 400 invalid_request", async () => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/items", { headers: { "x-api-key": key, "content-length": "3" } });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe("invalid_request");
+  });
+});
+
 describe("headers the origin sees", () => {
   it("has no credentials, no hop-by-hop fields, no client-sent X-Keygate-*, and the gateway's identity and X-Forwarded-*", async () => {
     const { key, id, orgId } = await seedKey({ tier: "pro", scopes: ["demo:read", "demo:write"] });
@@ -95,6 +121,40 @@ describe("headers the origin sees", () => {
     expect(headers["x-forwarded-host"]).toBe("gw.test");
     // Replaced by the gateway's own id: origins use it against replays, so a client must not choose it.
     expect(headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("drops every header with which an origin framework would re-read the request as another path or method", async () => {
+    // A demo:read key asks for GET /demo/x; IIS/Symfony would serve X-Original-URL, Express/Rails run the override method.
+    const { key } = await seedKey({ scopes: ["demo:read"] });
+    const rewrites = {
+      "x-original-url": "/admin/users",
+      "x-original-uri": "/admin/users",
+      "x-rewrite-url": "/admin/users",
+      "x-override-url": "/admin/users",
+      "x-http-method-override": "DELETE",
+      "x-http-method": "DELETE",
+      "x-method-override": "DELETE",
+      "x-host": "internal.example",
+      "x-original-host": "internal.example",
+      "x-forwarded-prefix": "/evil",
+      "x-forwarded-path": "/admin",
+      "x-forwarded-uri": "/admin",
+      "x-forwarded-port": "8443",
+      "x-forwarded-server": "internal.example",
+      "x-forwarded-scheme": "https",
+      "x-forwarded-host": "evil.example",
+      "x-forwarded-proto": "https",
+    };
+    const res = await gateway("/demo/x", { headers: { "x-api-key": key, ...rewrites } });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.method).toBe("GET");
+    expect(echo.path).toBe("/demo/x");
+    const names = Object.keys(echo.headers);
+    for (const name of Object.keys(rewrites).filter((n) => n !== "x-forwarded-host" && n !== "x-forwarded-proto")) expect(names, name).not.toContain(name);
+    // The gateway's own values, never the client's.
+    expect(echo.headers["x-forwarded-host"]).toBe("gw.test");
+    expect(echo.headers["x-forwarded-proto"]).toBe("http");
   });
 
   it("carries a signature the origin can verify with keygate/origin when ORIGIN_SIGNING_SECRET is set", async () => {

@@ -52,6 +52,12 @@ describe("GET and HEAD with a body (issue 18.4)", () => {
     if (method === "GET") expect(JSON.parse(res.body.slice(res.body.indexOf("{"), res.body.lastIndexOf("}") + 1)).error.code).toBe("invalid_request");
   });
 
+  it.each(["GET", "HEAD"])("%s with Content-Length: 0 has no body: proxied, not refused", async (method) => {
+    const res = await raw([`${method} /demo/items HTTP/1.1`, host(), `X-API-Key: ${key}`, "Content-Length: 0"]);
+    expect(res.status).toBe(200);
+    expect(res.head).toMatch(/x-demo-origin: keygate/i);
+  });
+
   it("GET with a chunked body: never a 5xx; refused, or (as local workerd does) the body is dropped before the worker", async () => {
     const res = await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${key}`, "Transfer-Encoding: chunked"], "5\r\nhello\r\n0\r\n\r\n");
     if (res.status === 400) return expect(res.body).toContain("invalid_request");

@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { clientBlock } from "../../restrictions/ip_allowlist";
 import { listAuthFailures } from "../../store/auth_failures";
 import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
@@ -13,7 +12,7 @@ import { errorResponses, int64, iso, isoInstant, jsonResponse, PaginationSchema,
 const AuthFailureBucketSchema = z
   .object({
     hour: timestamp.openapi({ description: "Start of the UTC hour the failures fall in" }),
-    source: z.string().max(64).openapi({ description: "Client address (CF-Connecting-IP; an IPv6 client as its /64, which the failure limit counts), or unknown", example: "198.51.100.7" }),
+    source: z.string().max(64).openapi({ description: "Client address (CF-Connecting-IP), or unknown", example: "198.51.100.7" }),
     reason: z.string().max(64).openapi({ description: "The error code the client got", example: "invalid_key" }),
     count: int64(1).openapi({ description: "Failures in this bucket" }),
     first_seen_at: timestamp,
@@ -36,7 +35,7 @@ const AuthFailuresSchema = z
 
 const ListAuthFailuresQuery = z.object({
   ...pageQuery,
-  source: z.string().min(1).max(64).optional().openapi({ description: "Client address; an IPv6 address finds its /64's rows (IPv6 clients are recorded per /64)" }),
+  source: z.string().min(1).max(64).optional().openapi({ description: "Exact client address" }),
   reason: z.string().min(1).max(64).regex(/^[a-z_]+$/, "must be an error code like invalid_key").optional().openapi({ description: "Exact reason (error code)", example: "malformed_key" }),
   since: isoInstant.optional().openapi({ description: "Buckets with a failure at or after this date/time" }),
   until: isoInstant.optional().openapi({ description: "Buckets with a failure at or before this date/time (a bare date includes that whole day, UTC)" }),
@@ -62,7 +61,7 @@ export function registerListAuthFailures(app: ManagementApp): void {
     requireOperator(c.get("caller"));
     const query = c.req.valid("query");
     const filters = {
-      source: query.source === undefined ? undefined : clientBlock(query.source),
+      source: query.source,
       reason: query.reason,
       ...timeFilter(query),
     };
