@@ -37,6 +37,11 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   try {
     path = canonicalPath(url.pathname);
     assertParametersKeepRoute(runtime.routes, method, path);
+    // Symfony/Laravel (and Express's method-override, configured so) run `POST ?_method=DELETE` as a DELETE: the
+    // policy judged a POST. The header spellings are dropped by proxy.ts; a query is the client's URL, so refused.
+    if (url.search.includes("method") && METHOD_OVERRIDE_PARAMETER.test(url.search)) {
+      throw new KeygateError("invalid_request", "a _method query parameter is not allowed: send the request with the method itself");
+    }
     // A key in the URL would reach the origin (and every log on the way) in full: refused, never forwarded.
     if (containsKey(path, config.keyPrefix) || containsKey(url.search, config.keyPrefix)) {
       throw new KeygateError("invalid_request", "an API key must not be sent in the URL, where logs keep it; send it in the Authorization or X-API-Key header");
@@ -129,6 +134,9 @@ function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionCo
   matched.route = rule.path;
   return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
 }
+
+/** `_method`, also as PHP reads it: `%5F` decoded, and `.`, space (`+`, `%20`) and `[` in a name turned into `_`. */
+const METHOD_OVERRIDE_PARAMETER = /[?&](?:_|%5[Ff]|\.|%2[Ee]|\+|%20|\[|%5[Bb])method(?:=|&|$)/;
 
 /** `Content-Length: 0` and no chunked body: a stream that the runtime knows to be empty. */
 function declaresNoContent(headers: Headers): boolean {
