@@ -15,12 +15,16 @@ import { busyMs, hotFunctions, profileWhile, writeProfile } from "./profile.ts";
 import os from "node:os";
 import { cpuMeasurable, cpuMs } from "./cpu.ts";
 import { evaluateTargets, formatConsole, machineInfo, versions, writeReport, type BenchReport, type ScenarioRow, type StorageRates } from "./report.ts";
-import { PATH, setUpBench, STORAGE_OPS, storageOps, type Scenario } from "./setup.ts";
+import { flushUsage, PATH, setUpBench, STORAGE_OPS, storageOps, type Scenario } from "./setup.ts";
 import { bootstrapMedianDiff, formatTable, sortedSamples, summarize, type WindowResult } from "./stats.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONCURRENCY = [1, 32];
 const SETTLE_MS = 250;
+/** Quiet: at most one clock tick (10 ms at CLK_TCK 100) of CPU in a probe of 250 ms; given up after 5 s. */
+const QUIET_PROBE_MS = 250;
+const QUIET_CPU_MS = 10;
+const QUIET_MAX_MS = 5_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -131,7 +135,7 @@ async function measure(): Promise<void> {
     }, (durationSec * 1000) / 4);
     const result = await runLoad({ url: scenario.url, path: PATH, connections, durationSec, pool: scenario.pool });
     clearTimeout(quarterTimer);
-    await sleep(SETTLE_MS);
+    await settle(scenario.worker, pids);
     const cpuAfter = measureCpu && pids.length ? cpuMs(pids) : 0;
     const opsAfter = await storageOps(scenario.worker);
     const mid = marks.quarter ? await marks.quarter : null;
@@ -150,13 +154,35 @@ async function measure(): Promise<void> {
     return result;
   };
 
+  /**
+   * After a window, before its CPU and storage operations are read: the gateway's usage buffer is
+   * flushed now, and the serving processes (the queue consumer included: setup.ts has it take each
+   * batch at once) are left to go quiet. Without this a window's usage (flushed up to USAGE_FLUSH_INTERVAL_MS = 10 s
+   * later) was sent, consumed and charged inside the NEXT scenario's window: every scenario that
+   * followed a gateway scenario paid for its neighbour, and one that followed the pass-through
+   * paid for nothing.
+   */
+  const settle = async (worker: Scenario["worker"], pids: readonly number[]): Promise<void> => {
+    await flushUsage(worker);
+    await sleep(SETTLE_MS);
+    if (!measureCpu || pids.length === 0) return;
+    const giveUpAt = Date.now() + QUIET_MAX_MS;
+    for (;;) {
+      const before = cpuMs(pids);
+      await sleep(QUIET_PROBE_MS);
+      if (cpuMs(pids) - before <= QUIET_CPU_MS || Date.now() >= giveUpAt) return;
+    }
+  };
+
   log(`warm-up: ${PLAN.warmupSec} s per scenario at c=${Math.max(...CONCURRENCY)}`);
   for (const scenario of scenarios) await window(scenario, Math.max(...CONCURRENCY), PLAN.warmupSec, false);
 
   const windows = new Map<string, WindowResult[]>();
   for (let round = 0; round < PLAN.rounds; round++) {
-    // Rotate the order each round so no scenario always follows the same neighbour.
-    const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+    // Rotated each round and reversed every other round, so no scenario always follows the same
+    // neighbour (a rotation alone keeps every neighbour).
+    const rotated = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+    const order = round % 2 ? rotated.reverse() : rotated;
     for (const connections of round % 2 ? [...CONCURRENCY].reverse() : CONCURRENCY) {
       for (const scenario of order) {
         const result = await window(scenario, connections, PLAN.windowSec, true);

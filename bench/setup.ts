@@ -82,6 +82,12 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   };
 
   const base = wranglerWorkerOptions(join(root, "wrangler.toml"));
+  // The usage consumer takes a batch as soon as it is sent rather than after max_batch_timeout (2 s):
+  // after each window the benchmark flushes the gateway's usage and waits for the process to go quiet
+  // (run.ts, settle), so each window is charged its own usage work. Batches stay what they are
+  // (one per isolate flush, far under max_batch_size), so the work per request does not change.
+  const consumers = base.queueConsumers as Record<string, { maxBatchTimeout?: number }> | undefined;
+  if (consumers?.["keygate-usage"]) consumers["keygate-usage"] = { ...consumers["keygate-usage"], maxBatchTimeout: 0 };
   log("bundling the gateway and the pass-through with wrangler");
   const [gatewayBuild, passthroughBuild] = await Promise.all([
     buildWorker(root, "gateway", "bench/workers/gateway.ts", { configPath: join(root, "wrangler.toml") }, options.signal),
@@ -265,6 +271,17 @@ export interface StorageOps {
 }
 
 export const STORAGE_OPS: readonly (keyof StorageOps)[] = ["d1Reads", "kvReads", "kvWrites", "doCalls"];
+
+/**
+ * Has the gateway's isolate send its usage buffer now (bench/workers/gateway.ts): the ids of the
+ * messages it sent in the last minute, or null for targets without a probe (nothing to flush).
+ */
+export async function flushUsage(worker: RunningWorker | undefined): Promise<string[] | null> {
+  if (!worker?.probeUrl) return null;
+  const response = await fetch(`${worker.probeUrl}/flush`, { method: "POST" });
+  if (!response.ok) throw new Error(`usage flush through the bench probe failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { sent: string[] }).sent;
+}
 
 /** Read from the bench-only probe entrypoint of a gateway's isolate; null for targets without one. */
 export async function storageOps(worker: RunningWorker | undefined): Promise<StorageOps | null> {

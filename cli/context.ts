@@ -2,7 +2,7 @@
 // output rules (tables on stdout for people; with --json, `data` alone on stdout and the rest on stderr).
 import { type Command, InvalidArgumentError } from "commander";
 import { type ApiResponse, ManagementClient, type Pagination, type Query } from "./api.ts";
-import { generic } from "./render.ts";
+import { generic, printableJson } from "./render.ts";
 import { UsageError } from "./errors.ts";
 
 export interface GlobalOptions {
@@ -41,6 +41,14 @@ export class Context {
       if (!url) throw new UsageError("no gateway URL: set KEYGATE_URL or pass --url (e.g. http://127.0.0.1:8787)");
       if (!token) throw new UsageError("no token: set KEYGATE_TOKEN (the operator's ADMIN_TOKEN or an org key) or pass --token");
       if (!/^https?:\/\//.test(url)) throw new UsageError(`--url/KEYGATE_URL must start with http:// or https:// (got "${url}")`);
+      const parsed = URL.canParse(url) ? new URL(url) : null;
+      if (!parsed) throw new UsageError(`--url/KEYGATE_URL is not a valid URL (got "${url}")`);
+      // The management path is appended to the URL as text: a query or fragment would swallow it.
+      if (parsed.search || parsed.hash) throw new UsageError("--url/KEYGATE_URL must not have a query (?) or fragment (#): give the gateway's base URL");
+      // fetch() refuses URLs with credentials; the token goes in KEYGATE_TOKEN. The URL itself is not echoed: it holds a password.
+      if (parsed.username || parsed.password) throw new UsageError("--url/KEYGATE_URL must not contain a user name or password; the token goes in KEYGATE_TOKEN (or --token)");
+      // A header value cannot hold line breaks or non-Latin-1 text: fetch() would throw, reported as "cannot reach".
+      if (!/^[\x21-\x7e]+$/.test(token)) throw new UsageError("--token/KEYGATE_TOKEN must be visible ASCII characters only (no spaces or line breaks): it is sent in an Authorization header");
       this.client = new ManagementClient(url, token);
     }
     return this.client;
@@ -48,7 +56,7 @@ export class Context {
 
   /** The command's result: `data` as JSON with --json, else what `human` renders. */
   print(data: unknown, human: () => string = () => generic(data, this.io.stdout)): void {
-    this.io.stdout.write(this.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+    this.io.stdout.write(this.json ? `${printableJson(data)}\n` : `${human()}\n`);
   }
 
   /** Notes for people (paging hints, warnings): stdout normally, stderr with --json so stdout stays parseable. */
@@ -97,6 +105,16 @@ export function withPaging(command: Command): Command {
 export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
   return Number(value);
+}
+
+/**
+ * An org or key id argument. It becomes one path segment (percent-encoded), but "", "." and ".." cannot:
+ * `keys revoke org_x ..` would POST /orgs/org_x/revoke and `orgs get ""` would list every org and
+ * print it as one, exit 0, so an unset shell variable in a script did something else than asked.
+ */
+export function resourceId(value: string): string {
+  if (value.trim() === "" || value === "." || value === "..") throw new InvalidArgumentError(`must be an id like org_… or key_…, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** `--meta '{"team":"payments"}'`, `--data '{...}'`: a JSON object. */

@@ -7,6 +7,7 @@ import { registerOrgs } from "./commands/orgs.ts";
 import { runner } from "./commands/runner.ts";
 import type { Io } from "./context.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { printable } from "./render.ts";
 
 const ENVIRONMENT_HELP = `
 Environment:
@@ -53,8 +54,9 @@ function reportFailure(err: unknown, io: Io): number {
   // Commander has already printed its message (or the help it was asked for).
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (err instanceof ApiError) {
-    io.stderr.write(`error: ${err.code}: ${err.message}\n`);
-    for (const detail of err.details) io.stderr.write(`  ${detail.field}: ${detail.message}\n`);
+    // The message and details may quote what a caller typed (a key name, a meta field): printed, never obeyed.
+    io.stderr.write(`error: ${printable(err.code)}: ${printable(err.message)}\n`);
+    for (const detail of err.details) io.stderr.write(`  ${printable(String(detail.field))}: ${printable(String(detail.message))}\n`);
     return err.exitCode;
   }
   if (err instanceof CliError) {

@@ -12,12 +12,33 @@ export interface Column<T> {
 
 type Stream = NodeJS.WriteStream;
 
+/**
+ * Control characters (C0, DEL, C1) and bidirectional overrides, which a terminal obeys rather than shows: an org
+ * key holder names a key "\x1b[2J…" or puts an OSC 52 sequence in meta, and the operator's `keys list` clears
+ * the screen, rewrites lines or writes their clipboard. They are printed as visible \uXXXX escapes instead.
+ */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text from the API as a terminal can show it safely (see UNSAFE_TEXT). */
+export function printable(text: string): string {
+  return text.replace(UNSAFE_TEXT, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * `--json` output: JSON.stringify escapes C0 controls itself but leaves C1 and bidi characters raw. They can only
+ * stand inside JSON strings, so escaping them keeps the JSON valid and equal.
+ */
+export function printableJson(value: unknown): string {
+  // Not UNSAFE_TEXT: raw C0 characters in the output are the indentation's own line breaks.
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Cell text: "-" for nothing, ISO instants without milliseconds, lists comma-joined, objects as JSON. */
 export function cell(value: unknown): string {
   if (value === null || value === undefined || value === "") return "-";
   if (Array.isArray(value)) return value.length === 0 ? "-" : value.map(cell).join(",");
-  if (typeof value === "object") return JSON.stringify(value);
-  const text = String(value);
+  if (typeof value === "object") return printable(JSON.stringify(value));
+  const text = printable(String(value));
   return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(text) ? text.replace(/\.\d{3}Z$/, "Z") : text;
 }
 
@@ -37,7 +58,8 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[], stre
 
 /** One resource as `field  value` lines, nested objects flattened to `a.b`. */
 export function record(value: Record<string, unknown>, stream: Stream, styles: Record<string, Parameters<typeof styleText>[0] | undefined> = {}): string {
-  const pairs = flatten(value);
+  // Field names too: nested meta keys are the API caller's text.
+  const pairs = flatten(value).map(([name, v]): [string, unknown] => [printable(name), v]);
   const width = Math.max(0, ...pairs.map(([name]) => name.length));
   return pairs.map(([name, v]) => `${paint(stream, "bold", name.padEnd(width))}  ${paint(stream, styles[name], cell(v))}`).join("\n");
 }
@@ -74,5 +96,5 @@ export function generic(data: unknown, stream: Stream): string {
 function autoTable(rows: Record<string, unknown>[], stream: Stream): string {
   const names = [...new Set(rows.flatMap((row) => flatten(row).map(([name]) => name)))];
   const flat = rows.map((row) => Object.fromEntries(flatten(row)));
-  return table(flat, names.map((name) => ({ header: name.toUpperCase(), value: (row: Record<string, unknown>) => row[name] })), stream);
+  return table(flat, names.map((name) => ({ header: printable(name.toUpperCase()), value: (row: Record<string, unknown>) => row[name] })), stream);
 }

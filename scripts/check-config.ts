@@ -2,7 +2,7 @@
 // very parser the worker runs, so an error here is the error the worker would log. `npm start` runs the same
 // validation (loadGatewayConfig) and refuses to start on an invalid config. `--deploy` is the strict pre-deploy
 // check: placeholder ids, a loopback/private ORIGIN_URL and missing secrets become errors.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +18,11 @@ type ConfigModule = typeof import("../src/config.ts");
 
 export const SECRETS = ["ADMIN_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "ORIGIN_SIGNING_SECRET", "CONSOLE_SESSION_SECRET", "WEBHOOK_SECRET"];
 const PLACEHOLDER_ID = /^0+$|^0{8}-0{4}-0{4}-0{4}-0{12}$/;
+/**
+ * The worker's own prefix (src/management/app.ts MANAGEMENT_PREFIX; the console is under it too): answered before any
+ * route rule. Up here, not beside its use: the CLI entry point below runs before later declarations are initialised.
+ */
+const RESERVED_PREFIXES = ["/_keygate"];
 
 /** Where the report goes: the console for the CLI, a buffer in tests. */
 export interface Output {
@@ -39,6 +44,8 @@ export interface LoadedConfig {
   devVarsFile: string | undefined;
   config: Config;
   builtinScopes: Record<string, string>;
+  /** Every var and secret the gateway reads (src/config.ts). */
+  configVarNames: readonly string[];
 }
 
 export type ConfigLoad = { ok: true; loaded: LoadedConfig } | { ok: false; problems: string[] };
@@ -73,6 +80,8 @@ export async function loadGatewayConfig(
   overrides: Record<string, string> = {},
 ): Promise<ConfigLoad> {
   if (!existsSync(configPath)) return { ok: false, problems: [`${configPath} not found`] };
+  // wrangler reads a directory as an empty config, which then "lacks TIERS": name the real mistake.
+  if (statSync(configPath).isDirectory()) return { ok: false, problems: [`${configPath} is a directory; give the wrangler.toml file (--config ${join(configPath, "wrangler.toml")})`] };
   const where = `${configPath}${envName ? ` [env.${envName}]` : ""}`;
 
   let wrangler: ReturnType<typeof unstable_readConfig>;
@@ -107,10 +116,10 @@ export async function loadGatewayConfig(
 
   Object.assign(vars, overrides);
 
-  const { parseConfig, displayField, BUILTIN_SCOPES } = (await tsImport("../src/config.ts", import.meta.url)) as ConfigModule;
+  const { parseConfig, displayField, BUILTIN_SCOPES, CONFIG_VAR_NAMES } = (await tsImport("../src/config.ts", import.meta.url)) as ConfigModule;
   try {
     const config = parseConfig(vars);
-    return { ok: true, loaded: { configPath, envName, where, wrangler, vars, secretSources, devVarsFile, config, builtinScopes: BUILTIN_SCOPES } };
+    return { ok: true, loaded: { configPath, envName, where, wrangler, vars, secretSources, devVarsFile, config, builtinScopes: BUILTIN_SCOPES, configVarNames: CONFIG_VAR_NAMES } };
   } catch (err) {
     // Not `instanceof`: tsImport loads src/ as its own module instance.
     const error = err as KeygateError;
@@ -188,7 +197,7 @@ export async function checkConfig(
   for (const warning of warnings) out.log(`  warning        ${warning}`);
   if (!options.deploy) return 0;
 
-  const problems = [...placeholders, ...deployProblems(loaded)];
+  const problems = [...placeholders, ...secretsInVars(loaded), ...deployProblems(loaded)];
   if (problems.length > 0) {
     out.error(`config NOT READY TO DEPLOY (${where}):`);
     for (const problem of problems) out.error(`  - ${problem}`);
@@ -223,7 +232,48 @@ function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): stri
 
 /** What a valid config may still get wrong: `npm start` prints these too. */
 export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
-  return { notes: routeNotes(loaded.config.routes), warnings: [...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
+  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...reservedRouteWarnings(loaded.config.routes), ...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
+}
+
+/** A misspelt var is not an error the worker can see (its env holds bindings too): it just keeps the default. */
+function varNameWarnings(loaded: LoadedConfig): string[] {
+  const known = loaded.configVarNames;
+  return Object.keys(loaded.wrangler.vars ?? {})
+    .filter((name) => !known.includes(name))
+    .map((name) => {
+      const near = closestName(name, known);
+      return `[vars] ${name} is not a keygate setting and is ignored${near ? `; did you mean ${near}?` : ""} (README "Configuration" lists them)`;
+    });
+}
+
+/** The nearest known name within 3 edits (or the same name in another case), else null. */
+function closestName(name: string, known: readonly string[]): string | null {
+  const upper = name.toUpperCase();
+  let best: { name: string; distance: number } | null = null;
+  for (const candidate of known) {
+    const distance = editDistance(upper, candidate);
+    if (distance <= 3 && (!best || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name ?? null;
+}
+
+/** Levenshtein distance: a few lines for a "did you mean", not worth a dependency. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Secrets written into wrangler.toml's [vars] are committed with the repository and shown in the dashboard. */
+export function secretsInVars(loaded: LoadedConfig): string[] {
+  const envFlag = loaded.envName ? ` --env ${loaded.envName}` : "";
+  return SECRETS.filter((name) => Object.hasOwn(loaded.wrangler.vars ?? {}, name)).map(
+    (name) => `${name} is in [vars] of ${basename(loaded.configPath)}, where it is committed with the file and shown in the Cloudflare dashboard; remove it and use \`wrangler secret put ${name}${envFlag}\` (locally: .dev.vars)`,
+  );
 }
 
 function describeTier(name: string, tier: Config["tiers"][string]): string {
@@ -295,6 +345,14 @@ function routeNotes(routes: RouteRule[]): string[] {
   return routes.flatMap((rule, i) =>
     rule.scopes.length === 0 ? [`${describeRule(rule, i)} has scopes = []: any valid key may call it (it is not public: a request without a valid key is still refused)`] : [],
   );
+}
+
+/** A rule under a reserved prefix never sees a request: the management API or the console answers it. */
+function reservedRouteWarnings(routes: RouteRule[]): string[] {
+  return routes.flatMap((rule, i) => {
+    const prefix = RESERVED_PREFIXES.find((reserved) => pathCovers(`${reserved}/*`, rule.path));
+    return prefix ? [`${describeRule(rule, i)} is never used: ${prefix} belongs to keygate itself, which answers every path under it before any route rule`] : [];
+  });
 }
 
 /** Rules an earlier rule makes dead: the first matching rule decides, so a later, narrower rule is never reached. */

@@ -83,6 +83,12 @@ async function main(): Promise<void> {
   for (const note of advice.notes) console.log(`keygate: note: ${note}`);
   for (const warning of advice.warnings) console.warn(`keygate: warning: ${warning}`);
   await assertPortFree(port, "PORT");
+  // The demo origin's port is checked with PORT, before anything is started or written, not after the migrations.
+  const demoPort = usesDemoOrigin(loaded, originFromEnv) ? portFromEnv("DEMO_ORIGIN_PORT", Number(new URL(DEMO_ORIGIN_URL).port)) : undefined;
+  if (demoPort !== undefined) {
+    if (demoPort === port) throw new StartError(`PORT and DEMO_ORIGIN_PORT are both ${port}: the gateway and the demo origin need a port each`);
+    await assertPortFree(demoPort, "DEMO_ORIGIN_PORT");
+  }
 
   console.log("keygate: applying D1 migrations to the local database (.wrangler/state)");
   // Non-interactive: with no TTY on stdin and CI set, wrangler skips its confirmation prompt.
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
   if (stopping) return;
   if (migrated !== 0) throw new StartError(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  const origin = await startOrigin(loaded, originFromEnv);
+  const origin = await startOrigin(loaded, originFromEnv, demoPort);
   if (stopping) return;
 
   const dev = wranglerProcess(
@@ -145,16 +151,18 @@ function configArgs(loaded: LoadedConfig): string[] {
  * The origin: ORIGIN_URL from the environment; else the config's ORIGIN_URL; the bundled echo origin (on
  * DEMO_ORIGIN_PORT) only when the config still names the demo's own address.
  */
-async function startOrigin(loaded: LoadedConfig, fromEnv: string | undefined): Promise<Origin> {
+function usesDemoOrigin(loaded: LoadedConfig, fromEnv: string | undefined): boolean {
+  return !fromEnv && loaded.config.originUrl.href === new URL(DEMO_ORIGIN_URL).href;
+}
+
+async function startOrigin(loaded: LoadedConfig, fromEnv: string | undefined, originPort: number | undefined): Promise<Origin> {
   const configured = loaded.config.originUrl.href;
-  if (fromEnv || configured !== new URL(DEMO_ORIGIN_URL).href) {
+  if (originPort === undefined) {
     const origin = { url: fromEnv ?? configured.replace(/\/$/, ""), source: fromEnv ? "ORIGIN_URL from the environment" : `ORIGIN_URL from ${basename(loaded.configPath)}` };
     console.log(`keygate: proxying to ${origin.url} (${origin.source})`);
     return origin;
   }
   const signingSecret = loaded.config.originSigningSecret;
-  const originPort = portFromEnv("DEMO_ORIGIN_PORT", Number(new URL(DEMO_ORIGIN_URL).port));
-  await assertPortFree(originPort, "DEMO_ORIGIN_PORT");
   const demo = await startDemoOrigin(originPort, HOST, { signingSecret });
   cleanups.push(async () => {
     demo.server.closeAllConnections();

@@ -320,3 +320,88 @@ describe("TIERS v2: named windows, quotas, route costs (SPEC §7)", () => {
     expect(err.details).toEqual([{ field: "ROUTES.1.cost", message: expect.stringContaining('tier "free"') }]);
   });
 });
+
+describe("operator mistakes are refused with a message naming the var (not coerced into another setting)", () => {
+  /** The one-line message an operator reads in check-config, npm start and the worker's log. */
+  const message = (vars: Record<string, unknown>) => configError({ TIERS, ...vars }).message;
+
+  it.each([
+    ["ORIGIN_TIMEOUT_MS", ""],
+    ["ORIGIN_TIMEOUT_MS", " "],
+    ["ORIGIN_TIMEOUT_MS", "1e3"],
+    ["ORIGIN_TIMEOUT_MS", "0x10"],
+    ["ORIGIN_TIMEOUT_MS", "10000.0"],
+    ["ORIGIN_TIMEOUT_MS", true],
+    ["ORIGIN_TIMEOUT_MS", "99999999999999"],
+    ["MEMORY_CACHE_TTL_MS", "999999999999"],
+    ["NEGATIVE_CACHE_TTL_MS", "1e9"],
+    ["SIGNED_BODY_MAX_BYTES", ""],
+    ["SIGNED_BODY_MAX_BYTES", false],
+    ["USAGE_FLUSH_INTERVAL_MS", "2e3"],
+  ])("%s = %j is not a whole number in range", (name, value) => {
+    expect(message({ [name]: value })).toMatch(new RegExp(`^gateway configuration is invalid: ${name} .*whole number of (milliseconds|bytes) from \\d+ to \\d+`));
+  });
+
+  it("still takes whole numbers as TOML integers or digit text, up to 10 minutes for timeouts and cache TTLs", () => {
+    const config = parseConfig({ TIERS, ORIGIN_TIMEOUT_MS: 600_000, MEMORY_CACHE_TTL_MS: "600000", NEGATIVE_CACHE_TTL_MS: " 1000 ", SIGNED_BODY_MAX_BYTES: "0" });
+    expect([config.originTimeoutMs, config.memoryCacheTtlMs, config.negativeCacheTtlMs, config.signedBodyMaxBytes]).toEqual([600_000, 600_000, 1000, 0]);
+  });
+
+  it("a limit with a third part or a window past 31 days is refused, not read as its first two parts", () => {
+    expect(message({ AUTH_FAILURE_LIMIT: "20/60s/5" })).toContain('AUTH_FAILURE_LIMIT "20/60s/5" is not a limit like "600/60s"');
+    expect(message({ MANAGEMENT_RATE_LIMIT: "10/100y" })).toContain("MANAGEMENT_RATE_LIMIT");
+    expect(message({ MANAGEMENT_RATE_LIMIT: "1e3/60s" })).toContain("MANAGEMENT_RATE_LIMIT");
+  });
+
+  it("an operator token that cannot be sent in an Authorization header is refused (it would lock the operator out)", () => {
+    for (const token of ["correct horse battery staple", " padded-token-0123456789", "token-0123456789\n", "tökén-0123456789abc"]) {
+      expect(message({ ADMIN_TOKEN: token })).toMatch(/^gateway configuration is invalid: ADMIN_TOKEN must be visible ASCII characters only/);
+    }
+    expect(message({ UPSTASH_REDIS_REST_TOKEN: "a token" })).toContain("UPSTASH_REDIS_REST_TOKEN must be visible ASCII");
+    expect(parseConfig({ TIERS, ADMIN_TOKEN: "Zx9!#$%&'*+-.^_`|~0123" }).adminToken).toBe("Zx9!#$%&'*+-.^_`|~0123");
+  });
+
+  it("shared secrets padded with whitespace are refused, naming the var and never quoting the value", () => {
+    const secret = " origin-signing-secret-0123456789";
+    const text = message({ ORIGIN_SIGNING_SECRET: secret });
+    expect(text).toContain("ORIGIN_SIGNING_SECRET must not start or end with whitespace");
+    expect(text).not.toContain(secret.trim());
+    expect(message({ CONSOLE_SESSION_SECRET: "console-session-secret-0123456789abcdef\n" })).toContain("CONSOLE_SESSION_SECRET must not start or end with whitespace");
+  });
+
+  it("URLs: credentials, a query or a fragment in ORIGIN_URL, and non-http(s) Upstash URLs are refused", () => {
+    const withPassword = message({ ORIGIN_URL: "https://user:hunter2@api.example.com" });
+    expect(withPassword).toContain("ORIGIN_URL must not contain a user name or password");
+    expect(withPassword).not.toContain("hunter2");
+    expect(message({ ORIGIN_URL: "https://api.example.com/v1?token=x" })).toContain("ORIGIN_URL must not contain a query (?) or fragment (#)");
+    expect(message({ ORIGIN_URL: "https://api.example.com/#x" })).toContain("ORIGIN_URL must not contain a query");
+    expect(message({ ORIGIN_URL: "api.example.com" })).toContain("ORIGIN_URL must be an http:// or https:// URL");
+    expect(message({ UPSTASH_REDIS_REST_URL: "redis://cache:6379", UPSTASH_REDIS_REST_TOKEN: "t" })).toContain("UPSTASH_REDIS_REST_URL must be an http:// or https:// URL");
+    expect(message({ WEBHOOK_URL: "https://u:p@hooks.example.com", WEBHOOK_SECRET: `whsec_${"A".repeat(44)}` })).toContain("WEBHOOK_URL must not contain a user name or password");
+    expect(parseConfig({ TIERS, ORIGIN_URL: "https://api.example.com/v2/" }).originUrl.pathname).toBe("/v2/");
+  });
+
+  it("retention shorter than the rows it keeps, and lifetimes past what a date can hold, are refused", () => {
+    expect(message({ USAGE_MINUTE_RETENTION: "1s" })).toContain("USAGE_MINUTE_RETENTION must be from 1h to 100 years");
+    expect(message({ USAGE_HOUR_RETENTION: "1m" })).toContain("USAGE_HOUR_RETENTION must be from 1d to 100 years");
+    expect(message({ AUTH_FAILURE_RETENTION: "5m" })).toContain("AUTH_FAILURE_RETENTION must be from 1d");
+    expect(message({ MAX_KEY_LIFETIME: "300000y" })).toContain('MAX_KEY_LIFETIME "300000y" is not a duration from a day to 100 years');
+    expect(message({ ROTATION_REMINDER_AFTER: "101y" })).toContain("ROTATION_REMINDER_AFTER");
+    expect(parseConfig({ TIERS, USAGE_MINUTE_RETENTION: "1h", USAGE_HOUR_RETENTION: "1d", MAX_KEY_LIFETIME: "100y" }).usageMinuteRetentionMs).toBe(3_600_000);
+  });
+
+  it("zod's generic wording is replaced by what the operator must write", () => {
+    expect(message({ ROUTES: [{ path: "/v1", method: "get" }] })).toContain('ROUTES[1].method must be one of "*", "GET"');
+    expect(message({ REQUIRE_KEY_EXPIRY: "yes" })).toContain("REQUIRE_KEY_EXPIRY must be true or false");
+    expect(message({ RATE_LIMIT_BACKEND: "redis" })).toContain('RATE_LIMIT_BACKEND must be one of "durable-object", "upstash"');
+    expect(message({ SCOPES: "[]" })).toContain("SCOPES must be a table ({...}), not a list");
+    expect(message({ SCOPES: { "Bad Scope": "x" } })).toContain("SCOPES.Bad Scope is not an allowed name here: it is not a valid scope name (lowercase letters");
+    expect(message({ TIERS: { Free: { limit: 1, window: "1s" } } })).toContain("TIERS.Free is not an allowed name here: it is not a valid tier name (1-32 characters");
+    expect(message({ TIERS: { free: { limit: 0, window: "60s" } } })).toContain("TIERS.free.limit must be more than 0");
+    expect(message({ TIERS: { free: { limit: 1.5, window: "60s" } } })).toContain("TIERS.free.limit must be a whole number");
+    expect(message({ ROUTES: [{ path: "/v1", extra: 1 }] })).toContain('ROUTES[1] has an unknown field "extra"');
+    for (const text of [message({ ROUTES: [{ path: "/v1", method: "get" }] }), message({ REQUIRE_KEY_EXPIRY: "yes" }), message({ ORIGIN_TIMEOUT_MS: "" })]) {
+      expect(text).not.toMatch(/Invalid input|Too small|Invalid URL|expected number/);
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { displayField, KeygateError, logMisconfigured } from "./errors";
 import { corsConfigSchema } from "./gateway/cors_config";
 import { routePatternProblem } from "./gateway/route_pattern";
 import type { ExpiryPolicy } from "./hygiene/expiry_policy";
-import { tierSchema } from "./ratelimit/tiers";
+import { MAX_WINDOW_MS, tierSchema } from "./ratelimit/tiers";
 
 export { displayField };
 
@@ -58,7 +58,7 @@ function jsonErrorPosition(text: string, err: unknown): string {
 const DAY_MS = 86_400_000;
 
 const route = z.strictObject({
-  method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)]).default("*"),
+  method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)], { error: `must be one of ${METHODS.map((m) => `"${m}"`).join(", ")} (uppercase), or a non-empty list of them` }).default("*"),
   path: z.string().startsWith("/", "must start with /"),
   scopes: z.array(z.string()).default([]),
   tiers: z.array(z.string()).min(1).optional(),
@@ -77,11 +77,13 @@ const countPerWindow = (fallback: string) =>
     .union([z.string(), z.number()])
     .default(fallback)
     .transform((value, ctx) => {
-      const [count, window = "60s"] = String(value).split("/");
-      const limit = Number(count);
+      const parts = String(value).split("/");
+      const [count = "", window = "60s"] = parts;
+      const limit = /^\s*\d+\s*$/.test(count) ? Number(count) : Number.NaN;
       const windowMs = parseDuration(window.trim());
-      if (!Number.isSafeInteger(limit) || limit < 1 || windowMs === null || windowMs < 1_000) {
-        ctx.addIssue({ code: "custom", message: `"${value}" is not a limit like "600/60s" (a positive count per a window of at least 1s)` });
+      // Exactly "count" or "count/window": "20/60s/5" is a typo, not 20 per 60 s.
+      if (parts.length > 2 || !Number.isSafeInteger(limit) || limit < 1 || windowMs === null || windowMs < 1_000 || windowMs > MAX_WINDOW_MS) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is not a limit like "600/60s" (a positive count per a window from 1s to 31d)` });
         return z.NEVER;
       }
       return { limit, windowMs };
@@ -89,62 +91,122 @@ const countPerWindow = (fallback: string) =>
 
 export type CountPerWindow = z.output<ReturnType<typeof countPerWindow>>;
 
-const intFromVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/**
+ * A whole number as a TOML integer or as decimal digits in text (`--var`, the dashboard, .dev.vars), within
+ * [min, max]. Not `z.coerce.number()`: that reads "", " " and false as 0, true as 1, "1e3" as 1000 and
+ * "0x10" as 16, so a typo became a different setting instead of an error naming the var.
+ */
+const wholeNumber = (min: number, max: number, unit: string) =>
+  z.union([z.number(), z.string()], { error: `must be a whole number of ${unit} from ${min} to ${max}` }).transform((value, ctx) => {
+    const n = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a whole number of ${unit} from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+/**
+ * Timers above 2^31-1 ms overflow and fire at once, and a cache TTL is the revocation bound in other
+ * isolates (README "Key lookup"): both get a ceiling of 10 minutes rather than accepting any number.
+ */
+const TEN_MINUTES_MS = 600_000;
+const intFromVar = (fallback: number, max = TEN_MINUTES_MS) => wholeNumber(1, max, "milliseconds").default(fallback);
 
 /** `true`/`false` as TOML booleans or as text (`--var`, the dashboard). */
-const booleanVar = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]);
+const booleanVar = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")], { error: 'must be true or false' });
 
-/** A duration of at least a day (key lifetimes and ages are counted in days), or `off`. */
+/**
+ * Secrets compared with what a client sends in a header (or a form): visible ASCII only. A token with a
+ * space or a non-ASCII character can never be presented as `Authorization: Bearer <token>` (the parser
+ * takes one run of non-space characters, and header values are bytes), so such a config locked the
+ * operator out while looking valid; whitespace at either end is a copy-paste accident to stop on.
+ */
+const headerSecret = (min: number) =>
+  z
+    .string({ error: "must be text" })
+    .min(min, `must be at least ${min} characters`)
+    .regex(/^[\x21-\x7e]+$/, "must be visible ASCII characters only (no spaces, line breaks or non-ASCII): it is sent in an HTTP header");
+/** A shared secret used as key material only: any characters, but not blank or padded with whitespace. */
+const keyMaterial = (min: number) =>
+  z
+    .string({ error: "must be text" })
+    .min(min, `must be at least ${min} characters`)
+    .refine((secret) => secret.trim() === secret, "must not start or end with whitespace (a copy-paste accident: the other side would not have it)");
+
+/** http(s) URLs only; and no user:password in them (check-config and logs print URLs). */
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `must be an http:// or https:// URL (${what})` }).refine((text) => {
+    // Checks run on after a failed z.url too: only a parseable URL is looked into.
+    const url = URL.canParse(text) ? new URL(text) : null;
+    return url === null || (url.username === "" && url.password === "");
+  }, "must not contain a user name or password (they would be printed by check-config and sent in every request); use the secrets instead");
+
+/** Past this, `now + lifetime` is beyond what a JavaScript Date can hold (year 275760): 100 years is "never" enough. */
+const MAX_DAYS_MS = 100 * 365 * DAY_MS;
+
+/** A duration of at least a day (key lifetimes and ages are counted in days) and at most 100 years, or `off`. */
 const days = (allowOff: boolean) =>
-  z.union([z.string(), z.number()]).transform((value, ctx) => {
+  z.union([z.string(), z.number()], { error: `must be a duration like "90d" or "1y"${allowOff ? ', or "off"' : ""}` }).transform((value, ctx) => {
     if (allowOff && value === "off") return null;
     const ms = parseDuration(value);
-    if (ms === null || ms < DAY_MS) {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration of at least a day, like "90d" or "1y"${allowOff ? ', or "off"' : ""}` });
+    if (ms === null || ms < DAY_MS || ms > MAX_DAYS_MS) {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration from a day to 100 years, like "90d" or "1y"${allowOff ? ', or "off"' : ""}` });
       return z.NEVER;
     }
     return ms;
   });
 
-const configSchema = z
-  .object({
-    ORIGIN_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8788"),
-    KEY_PREFIX: z.string().refine((p) => p.length >= 3 && p.length <= 17 && KEY_PREFIX_PATTERN.test(p), KEY_PREFIX_RULE).default("kg_"),
-    ORIGIN_TIMEOUT_MS: intFromVar(10_000),
-    RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
-    RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
-    SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name"), z.string())).default({}),
-    TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name"), tierSchema)),
-    ROUTES: jsonValue(z.array(route)).default([]),
-    CORS: jsonValue(corsConfigSchema).optional(),
-    MEMORY_CACHE_TTL_MS: intFromVar(5_000),
-    NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
-    REQUIRE_KEY_EXPIRY: booleanVar.default(false),
-    MAX_KEY_LIFETIME: days(false).optional(),
-    ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
-    // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
-    SIGNED_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024, "must be at most 16777216 (16 MiB)").default(1024 * 1024),
-    // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
-    USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10, "must be at least 10").max(20_000, "must be at most 20000 (waitUntil runs at most 30 s after a response)").default(10_000),
-    USAGE_MINUTE_RETENTION: duration.default(48 * 3_600_000),
-    USAGE_HOUR_RETENTION: duration.default(400 * 86_400_000),
-    AUTH_FAILURE_RETENTION: duration.default(90 * 86_400_000),
-    // SPEC §9: per-source failed authentications, and per-credential management calls.
-    AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
-    MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
-    ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
-    UPSTASH_REDIS_REST_URL: z.url().optional(),
-    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
-    ORIGIN_SIGNING_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
-    // SPEC §10: leak response and events.
-    GITHUB_SECRET_SCANNING_KEYS_URL: z.url({ protocol: /^https?$/ }).default(GITHUB_KEYS_URL),
-    LEAKED_KEY_ACTION: z.enum(["revoke", "notify"]).default("revoke"),
-    WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-    WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_PATTERN, WEBHOOK_SECRET_RULE).optional(),
-    // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
-    CONSOLE_SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-    CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
-  })
+/** A retention period: at least `min` (shorter deletes rows before anyone can read them), at most 100 years. */
+const retention = (min: number, minText: string) =>
+  duration.refine((ms) => ms >= min && ms <= MAX_DAYS_MS, `must be from ${minText} to 100 years (e.g. "48h", "400d")`);
+
+/** Every var and secret the gateway reads; anything else in `[vars]` is ignored (check-config warns about it). */
+const configVars = z.object({
+  ORIGIN_URL: httpUrl("your API, e.g. https://api.example.com")
+    // The path is kept as a base path (src/gateway/proxy.ts); a query or fragment would be silently dropped.
+    .refine((text) => !/[?#]/.test(text), "must not contain a query (?) or fragment (#): only a base path is kept")
+    .default("http://127.0.0.1:8788"),
+  KEY_PREFIX: z.string().refine((p) => p.length >= 3 && p.length <= 17 && KEY_PREFIX_PATTERN.test(p), KEY_PREFIX_RULE).default("kg_"),
+  ORIGIN_TIMEOUT_MS: intFromVar(10_000),
+  RATE_LIMIT_BACKEND: z.enum(["durable-object", "upstash"]).optional(),
+  RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("closed"),
+  SCOPES: jsonValue(z.record(z.string().regex(SCOPE_NAME, "is not a valid scope name (lowercase letters, digits, _ . - in parts joined by :, starting with a letter, e.g. reports:read)"), z.string())).default({}),
+  TIERS: jsonValue(z.record(z.string().regex(TIER_NAME, "is not a valid tier name (1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -)"), tierSchema)),
+  ROUTES: jsonValue(z.array(route)).default([]),
+  CORS: jsonValue(corsConfigSchema).optional(),
+  MEMORY_CACHE_TTL_MS: intFromVar(5_000),
+  NEGATIVE_CACHE_TTL_MS: intFromVar(30_000),
+  REQUIRE_KEY_EXPIRY: booleanVar.default(false),
+  MAX_KEY_LIFETIME: days(false).optional(),
+  ROTATION_REMINDER_AFTER: days(true).default(90 * DAY_MS),
+  // Buffered per signed request to hash it: bounded so a Worker's 128 MB holds many at once.
+  SIGNED_BODY_MAX_BYTES: wholeNumber(0, 16 * 1024 * 1024, "bytes").default(1024 * 1024),
+  // SPEC §8: how long an isolate aggregates usage before sending it; bounded by waitUntil's 30 s after a response.
+  USAGE_FLUSH_INTERVAL_MS: wholeNumber(10, 20_000, "milliseconds").default(10_000),
+  USAGE_MINUTE_RETENTION: retention(3_600_000, "1h").default(48 * 3_600_000),
+  USAGE_HOUR_RETENTION: retention(DAY_MS, "1d").default(400 * 86_400_000),
+  AUTH_FAILURE_RETENTION: retention(DAY_MS, "1d").default(90 * 86_400_000),
+  // SPEC §9: per-source failed authentications, and per-credential management calls.
+  AUTH_FAILURE_LIMIT: countPerWindow("20/60s"),
+  MANAGEMENT_RATE_LIMIT: countPerWindow("600/60s"),
+  ADMIN_TOKEN: headerSecret(16).optional(),
+  UPSTASH_REDIS_REST_URL: httpUrl("your database's REST URL from the Upstash console").optional(),
+  UPSTASH_REDIS_REST_TOKEN: headerSecret(1).optional(),
+  ORIGIN_SIGNING_SECRET: keyMaterial(16).optional(),
+  // SPEC §10: leak response and events.
+  GITHUB_SECRET_SCANNING_KEYS_URL: httpUrl(`default ${GITHUB_KEYS_URL}`).default(GITHUB_KEYS_URL),
+  LEAKED_KEY_ACTION: z.enum(["revoke", "notify"]).default("revoke"),
+  WEBHOOK_URL: httpUrl("your webhook receiver").optional(),
+  WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_PATTERN, WEBHOOK_SECRET_RULE).optional(),
+  // The console's session cookie is encrypted with a key derived from this (or, without it, from ADMIN_TOKEN).
+  CONSOLE_SESSION_SECRET: keyMaterial(32).optional(),
+  CONSOLE_SESSION_TTL: duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, "must be between 1m and 7d").default(8 * 3_600_000),
+});
+
+export const CONFIG_VAR_NAMES: readonly string[] = Object.keys(configVars.shape);
+
+const configSchema = configVars
   .superRefine((raw, ctx) => {
     const scopes = new Set([...Object.keys(BUILTIN_SCOPES), ...Object.keys(raw.SCOPES)]);
     const tiers = new Set(Object.keys(raw.TIERS));
@@ -225,9 +287,50 @@ export type ConfigVars = Partial<z.input<typeof configSchema>>;
 export type Config = z.output<typeof configSchema>;
 export type RouteRule = z.output<typeof route>;
 
+/**
+ * zod's generic messages ("Invalid input", "Too small: expected number to be >0") in the words of an
+ * operator editing wrangler.toml. Only for issues whose schema gave no message of its own; never
+ * quotes the value (it may be a secret), only its kind.
+ */
+function configIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")) return 'is required (README "Configuration")';
+  const kind = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a table" : typeof value === "number" && Number.isNaN(value) ? "not a number" : `a ${typeof value}`);
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected: Record<string, string> = { number: "a number", int: "a whole number", string: "text (a string)", boolean: "true or false", array: "a list ([...])", object: "a table ({...})", record: "a table ({...})" };
+      if (issue.expected === "int" && typeof issue.input === "number") return "must be a whole number";
+      return `must be ${expected[issue.expected] ?? issue.expected}, not ${kind(issue.input)}`;
+    }
+    case "too_small": {
+      const min = Number(issue.minimum);
+      if (issue.origin === "array") return `needs at least ${min} item${min === 1 ? "" : "s"}`;
+      if (issue.origin === "string") return `must be at least ${min} character${min === 1 ? "" : "s"}`;
+      return issue.inclusive === false ? `must be more than ${min}` : `must be at least ${min}`;
+    }
+    case "too_big": {
+      const max = Number(issue.maximum);
+      if (issue.origin === "array") return `may have at most ${max} items`;
+      if (issue.origin === "string") return `must be at most ${max} characters`;
+      return issue.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
+    }
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_key":
+      return `is not an allowed name here${issue.issues[0]?.message ? `: it ${issue.issues[0].message}` : ""}`;
+    case "unrecognized_keys":
+      return `has ${issue.keys.length === 1 ? "an unknown field" : "unknown fields"} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_format":
+      return issue.format === "url" ? "must be an http:// or https:// URL" : undefined;
+    case "invalid_union":
+      return "is not in any of the accepted forms (README \"Configuration\")";
+    default:
+      return undefined;
+  }
+}
+
 /** Parses raw vars; throws a `gateway_misconfigured` error that names the first bad field. */
 export function parseConfig(vars: Record<string, unknown>): Config {
-  const parsed = configSchema.safeParse(vars);
+  const parsed = configSchema.safeParse(vars, { error: configIssueMessage });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = displayField(issue.path.map(String).join(".") || "config");

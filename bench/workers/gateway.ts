@@ -6,6 +6,7 @@ import gateway from "../../src/index";
 import type { LookupProbe } from "../../src/cache/index";
 import { isolate } from "../../src/isolate";
 import type { LimiterProbe } from "../../src/ratelimit/durable_object_limiter";
+import type { Env } from "../../src/env";
 
 export { RateLimiterObject } from "../../src/index";
 
@@ -17,11 +18,17 @@ isolate.limiterProbe = limiterStats;
 export default gateway;
 
 /**
- * Storage operations of this isolate's hot path so far (workerd runs the worker in one isolate
- * locally): D1 reads (fillKv's re-check included), KV reads and writes, Durable Object limiter calls.
+ * `GET /`: storage operations of this isolate's hot path so far (workerd runs the worker in one
+ * isolate locally): D1 reads (fillKv's re-check included), KV reads and writes, Durable Object
+ * limiter calls. `POST /flush`: sends the isolate's usage buffer now (what the next scheduled flush
+ * would send up to USAGE_FLUSH_INTERVAL_MS later) and answers with the ids of the messages this
+ * isolate sent in the last minute, so the benchmark charges each window its own usage work.
  */
 export const BenchProbe = {
-  fetch(): Response {
+  async fetch(request, env): Promise<Response> {
+    if (request.method === "POST" && new URL(request.url).pathname === "/flush") {
+      return Response.json({ sent: await isolate.runtime(env).usage.flush() });
+    }
     return Response.json({ ...lookupStats, doCalls: limiterStats.doCalls });
   },
-} satisfies ExportedHandler;
+} satisfies ExportedHandler<Env>;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type PagingOptions, withPaging } from "../context.ts";
+import { type PagingOptions, resourceId, withPaging } from "../context.ts";
 import { type Column, table } from "../render.ts";
 import type { Runner } from "./runner.ts";
 
@@ -26,7 +26,7 @@ const AUDIT_COLUMNS: Column<AuditEvent>[] = [
 ];
 
 export function registerAudit(program: Command, run: Runner): void {
-  withPaging(program.command("audit").description("an org's audit trail, newest first").argument("<org>", "org id (org_…)"))
+  withPaging(program.command("audit").description("an org's audit trail, newest first").argument("<org>", "org id (org_…)", resourceId))
     .option("--action <list>", "key.created, key.updated, key.revoked, key.rotated, key.leaked, key.expiring, org.created, org.updated, auth.failed (comma-separated)")
     .option("--key <key>", "only events about this key id")
     .option("--since <date>", "from this date or ISO date-time")

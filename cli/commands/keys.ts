@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type Context, jsonObject, list, type PagingOptions, positiveInt, withPaging } from "../context.ts";
+import { type Context, jsonObject, list, type PagingOptions, positiveInt, resourceId, withPaging } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { type UsageReport, usageReport } from "../usage.ts";
 import { type Column, record, table } from "../render.ts";
@@ -62,7 +62,7 @@ function rateLimit(value: string): { limit: number; window: string } {
 export function registerKeys(program: Command, run: Runner): void {
   const keys = program.command("keys").description("create, list, read, change, rotate and revoke an org's API keys");
 
-  withPaging(keys.command("list").description("list an org's keys, newest first").argument("<org>", "org id (org_…)"))
+  withPaging(keys.command("list").description("list an org's keys, newest first").argument("<org>", "org id (org_…)", resourceId))
     .option("--status <list>", "active, disabled, expired, revoked (comma-separated)")
     .option("--name <text>", "only names containing this (case-insensitive)")
     .option("--unused-since <date>", "keys never used, or last used before this date (2026-01-31 or an ISO date-time)")
@@ -79,7 +79,7 @@ export function registerKeys(program: Command, run: Runner): void {
   keys
     .command("create")
     .description("create a key; the key itself is printed this once")
-    .argument("<org>", "org id (org_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
     .requiredOption("--name <name>", "display name, 1-100 characters")
     .requiredOption("--scopes <list>", "scopes from the gateway's catalogue, comma-separated or repeated", list)
     .addOption(new Option("--expires-in <preset>", "lifetime from now (default never; the gateway's REQUIRE_KEY_EXPIRY / MAX_KEY_LIFETIME may require one)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
@@ -109,8 +109,8 @@ export function registerKeys(program: Command, run: Runner): void {
     .command("get")
     .alias("show")
     .description("show one key (never the key itself): status, scopes, limits, allowed IPs")
-    .argument("<org>", "org id (org_…)")
-    .argument("<key>", "key id (key_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
+    .argument("<key>", "key id (key_…)", resourceId)
     .action(
       run(async (context, org: string, key: string) => {
         showKey(context, (await context.api.get(keyPath(org, key))).data);
@@ -120,8 +120,8 @@ export function registerKeys(program: Command, run: Runner): void {
   keys
     .command("update")
     .description("rename a key, change its scopes, rate limit, meta or allowed IPs, or disable/enable it; takes effect on its next request")
-    .argument("<org>", "org id (org_…)")
-    .argument("<key>", "key id (key_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
+    .argument("<key>", "key id (key_…)", resourceId)
     .option("--name <name>", "new display name")
     .option("--scopes <list>", "new scopes (replace the old ones), comma-separated or repeated", list)
     .addOption(new Option("--rate-limit <limit/window>", 'new per-key limit, e.g. "600/60s"').argParser(rateLimit).conflicts("tierRateLimit"))
@@ -158,8 +158,8 @@ export function registerKeys(program: Command, run: Runner): void {
   keys
     .command("rotate")
     .description("replace a key with a new one (same name, scopes, limits); the new key is printed this once")
-    .argument("<org>", "org id (org_…)")
-    .argument("<key>", "key id (key_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
+    .argument("<key>", "key id (key_…)", resourceId)
     .option("--grace-period <duration>", 'how long the old key keeps working, "0s" to "7d" (default 0s: revoked now)')
     .addOption(new Option("--expires-in <preset>", "the new key's lifetime (default: the old key's); needed when the gateway's expiry policy refuses the old one").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
     .option("--expires-at <date-time>", "the new key's exact expiry, ISO 8601")
@@ -178,8 +178,8 @@ export function registerKeys(program: Command, run: Runner): void {
   keys
     .command("revoke")
     .description("revoke a key: immediate and permanent")
-    .argument("<org>", "org id (org_…)")
-    .argument("<key>", "key id (key_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
+    .argument("<key>", "key id (key_…)", resourceId)
     .option("-y, --yes", "do not ask for confirmation (required when not run from a terminal)")
     .addHelpText("after", "\nExample:\n  keygate keys revoke org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --yes")
     .action(
@@ -192,8 +192,8 @@ export function registerKeys(program: Command, run: Runner): void {
   keys
     .command("limits")
     .description("every rate-limit policy of a key: limit, remaining, reset (spends nothing)")
-    .argument("<org>", "org id (org_…)")
-    .argument("<key>", "key id (key_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
+    .argument("<key>", "key id (key_…)", resourceId)
     .action(
       run(async (context, org: string, key: string) => {
         context.print((await context.api.get(`${keyPath(org, key)}/limits`)).data);
@@ -203,8 +203,8 @@ export function registerKeys(program: Command, run: Runner): void {
   keys
     .command("usage")
     .description("a key's traffic: totals by status class, latency percentiles, a time series and its recent calls")
-    .argument("<org>", "org id (org_…)")
-    .argument("<key>", "key id (key_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
+    .argument("<key>", "key id (key_…)", resourceId)
     .option("--since <date>", "from this date or ISO date-time (default: 1h, 24h or 30d before --until)")
     .option("--until <date>", "up to this date or ISO date-time (default: now; a bare date includes that whole day, UTC)")
     .addOption(new Option("--granularity <unit>", "bucket size of the time series (longest range: 48h, 31d, 400d)").choices(["minute", "hour", "day"]))

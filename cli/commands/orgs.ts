@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { type Context, jsonObject, type PagingOptions, positiveInt, withPaging } from "../context.ts";
+import { type Context, jsonObject, type PagingOptions, positiveInt, resourceId, withPaging } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { type UsageReport, usageReport } from "../usage.ts";
 import { type Column, record, table } from "../render.ts";
@@ -56,7 +56,7 @@ export function registerOrgs(program: Command, run: Runner): void {
   orgs
     .command("get")
     .description("show one org")
-    .argument("<org>", "org id (org_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
     .action(
       run(async (context, org: string) => {
         showOrg(context, (await context.api.get(`/orgs/${encodeURIComponent(org)}`)).data);
@@ -66,7 +66,7 @@ export function registerOrgs(program: Command, run: Runner): void {
   orgs
     .command("update")
     .description("rename an org, change its tier or its active-key limit")
-    .argument("<org>", "org id (org_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
     .option("--name <name>", "new display name")
     .option("--tier <tier>", "new tier; takes effect on the org's next request")
     .option("--max-active-keys <n>", "new active-key limit", positiveInt)
@@ -88,7 +88,7 @@ export function registerOrgs(program: Command, run: Runner): void {
   orgs
     .command("usage")
     .description("an org's traffic: totals, latency percentiles, a time series and per-key totals (busiest first)")
-    .argument("<org>", "org id (org_…)")
+    .argument("<org>", "org id (org_…)", resourceId)
     .option("--since <date>", "from this date or ISO date-time (default: 1h, 24h or 30d before --until)")
     .option("--until <date>", "up to this date or ISO date-time (default: now; a bare date includes that whole day, UTC)")
     .addOption(new Option("--granularity <unit>", "bucket size of the time series (longest range: 48h, 31d, 400d)").choices(["minute", "hour", "day"]))

@@ -148,6 +148,9 @@ consoleApp.post("/sign-in", async (c) => {
   const credential = formText(form.credential);
   const fail = (message: string, status: 400 | 401 | 403 | 429 = 401) => render(c, <SignInPage page={pageOf(c)} message={message} />, status);
   if (credential === "" || credential.length > 512) return fail("Enter the operator token or an API key.", 400);
+  // Tokens and keys are visible ASCII (config.ts refuses any other ADMIN_TOKEN). Anything else cannot go in the
+  // Authorization header the API call below builds: Headers() threw on a pasted line break and the page was a 500.
+  if (!/^[\x21-\x7e]+$/.test(credential)) return fail("That is not a token or key: they are letters, digits and punctuation, without spaces or line breaks.", 400);
 
   // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
   const who = await callApi<{ kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null }>(c, credential, { path: "/whoami" });
@@ -293,7 +296,9 @@ function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; erro
   }
   const allowedIps = ipList(form.allowed_ips ?? "");
   if (allowedIps.length > 0) body.allowed_ips = allowedIps;
-  if (form.limit || form.window) body.rate_limit = { limit: Number(form.limit), window: form.window || "60s" };
+  // Digits become a number; anything else ("1e3", "1.5", "ten") goes as typed, so the API's own validation names it
+  // instead of Number() reading "1e3" as 1000 or "abc" as null.
+  if (form.limit || form.window) body.rate_limit = { limit: /^\d+$/.test(form.limit ?? "") ? Number(form.limit) : form.limit, window: form.window || "60s" };
   return { body };
 }
 
@@ -419,18 +424,15 @@ consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
 
 // ---- audit and usage ----
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 consoleApp.get("/orgs/:org/audit", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const q = c.req.query();
-  const filters: AuditFilters = {
-    action: (AUDIT_ACTIONS as readonly string[]).includes(q.action ?? "") ? q.action : undefined,
-    key_id: q.key_id && ID.test(q.key_id) ? q.key_id : undefined,
-    since: q.since && DATE.test(q.since) ? q.since : undefined,
-    until: q.until && DATE.test(q.until) ? q.until : undefined,
-  };
+  // The filters go to the API as typed (bounded), so a key id or date it cannot use comes back as its error on
+  // the page; dropping them here showed the unfiltered trail as if it were the filtered one.
+  const typed = (value: string | undefined) => (value ?? "").trim().slice(0, 100) || undefined;
+  const filters: AuditFilters = { action: typed(q.action), key_id: typed(q.key_id), since: typed(q.since), until: typed(q.until) };
   const page = Math.max(1, Number(q.page ?? "1") || 1);
   const ctx = pageOf(c, { orgId, current: "audit" });
   if (!canReadAudit(c.get("session"))) {
@@ -439,7 +441,7 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
     return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: refusal.code, message: refusal.message }} />, 403);
   }
   const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
-  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : 200);
+  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : result.status === 400 ? 400 : 200);
   return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
 });
 

@@ -1,8 +1,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { secureHeaders } from "hono/secure-headers";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
 import { managementAuth } from "./auth";
-import { jsonBody } from "./body";
+import { jsonBody, noBodyOnRead } from "./body";
 import type { ManagementApp, ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { managementRateLimit } from "./rate_limit";
@@ -26,7 +28,7 @@ import { registerKeyUsage } from "./routes/usage.key";
 import { registerOrgUsage } from "./routes/usage.org";
 import { registerWhoami } from "./routes/whoami";
 import { initServices } from "./services";
-import { validationHook } from "./validation";
+import { clip, validationHook } from "./validation";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -35,6 +37,21 @@ const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export const managementApp = new OpenAPIHono<ManagementEnv>({ defaultHook: validationHook }).basePath(BASE_PATH);
+
+/**
+ * Every answer (errors, 404s and 405s included) is JSON holding tenant data, and on create and rotate a
+ * key: no cache may store it (`Cache-Control: no-store`, unless a route chose its own, like the docs'
+ * pinned bundle), and Hono's secure headers (`X-Content-Type-Options: nosniff` first of all, so a browser
+ * never sniffs a JSON body into a page) as the docs page has them.
+ */
+const noStore: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
+};
+
+// Every route, before anything reads the request: the response headers above, and a GET or HEAD
+// carries no body (SPEC §9).
+managementApp.use("*", secureHeaders(), noStore, noBodyOnRead());
 
 // Every authenticated route: services first (config, database, caches), then who is calling, then
 // that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
@@ -90,7 +107,8 @@ managementApp.notFound((c) => {
   if (allowed.length > 0) {
     return renderError(new KeygateError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, { headers: { Allow: allowed.join(", ") } }), c);
   }
-  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${c.req.path}`), c);
+  // The path is the client's: cut, so the message stays within the envelope's 2000 characters.
+  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(c.req.path, 200)}`), c);
 });
 
 // src/errors.ts's renderError is the one place an exception becomes an error code (Hono's own included).

@@ -52,12 +52,16 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler {
   const { maxBytes } = options;
   return async (c, next) => {
     const raw = c.req.raw;
-    if (raw.body === null) return next();
+    const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    const isJson = JSON_MEDIA_TYPE.test(mediaType);
+    if (raw.body === null) {
+      // No body at all, but labelled JSON (GET and HEAD never get here with one): `{}`, as for an empty body.
+      if (isJson && raw.method !== "GET" && raw.method !== "HEAD") c.req.raw = new Request(raw, { body: "{}" });
+      return next();
+    }
     const declared = Number(raw.headers.get("content-length") ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes);
     const bytes = await readCapped(raw.body, maxBytes);
-    const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]!.trim();
-    const isJson = JSON_MEDIA_TYPE.test(mediaType);
     if (bytes.byteLength === 0) {
       c.req.raw = new Request(raw, { body: isJson ? "{}" : null });
       return next();
@@ -70,6 +74,21 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler {
     }
     // Hono's own bodyLimit does the same: the stream is spent, so the validators get a fresh copy.
     c.req.raw = new Request(raw, { body: bytes });
+    return next();
+  };
+}
+
+/**
+ * SPEC §9: a GET or HEAD with a body is refused 400 `invalid_request`, as on the gateway. fetch() cannot
+ * build one, but a client on the wire can (`Content-Length: 7` on a GET), and workerd hands it over with
+ * its body: re-creating that request with a body (jsonBody's fresh copy) threw a TypeError, a 500.
+ */
+export function noBodyOnRead(): MiddlewareHandler {
+  return async (c, next) => {
+    const method = c.req.raw.method;
+    if (c.req.raw.body !== null && (method === "GET" || method === "HEAD")) {
+      throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
+    }
     return next();
   };
 }

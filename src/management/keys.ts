@@ -8,6 +8,7 @@ import { displayParts, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
 import type { KeyRow } from "../store/keys";
+import { displayName } from "./schemas";
 import { invalidField, invalidFields } from "./validation";
 
 // What the key routes (routes/keys.*.ts) share: the body fields and their bounds, expiry rules,
@@ -50,7 +51,7 @@ function depthOf(value: unknown, limit: number): number {
   return deepest + 1;
 }
 
-export const KeyName = z.string().trim().min(1).max(100).openapi({ example: "CI pipeline" });
+export const KeyName = displayName(100, "CI pipeline");
 export const Scopes = z
   .array(z.string().min(1).max(100))
   .min(1)

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES, type ErrorCode } from "../errors";
+import { invalidField } from "./validation";
 
 /** The one error envelope, as every error response in the OpenAPI document. */
 export const ErrorSchema = z
@@ -25,7 +26,11 @@ export const int64 = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().
 export const ID_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
 export const idString = (example: string) => z.string().max(64).regex(ID_PATTERN).openapi({ example });
 
-/** Response headers every management answer carries (see src/management/rate_limit.ts). */
+/**
+ * Response headers every management answer carries (see src/management/rate_limit.ts). X-RateLimit-Limit
+ * is sent too but stays out of the document: the OWASP ruleset's rate-limit rule takes exactly one
+ * header family (oneOf), and X-RateLimit-Limit with X-RateLimit-Reset would make a second match.
+ */
 const headerSchema = (description: string, schema: Record<string, unknown>) => ({ description, schema });
 export const RATE_LIMIT_HEADERS = {
   "RateLimit-Policy": headerSchema(
@@ -94,9 +99,23 @@ export const pageOf = <T extends z.ZodType>(schema: T) => z.object({ data: z.arr
 /** Deep pages are refused rather than turned into huge offsets: page x per_page stays far inside an int32. */
 export const MAX_PAGE = 10_000;
 
+/**
+ * A whole number in a query string: decimal digits only, then its range. `z.coerce.number()` alone
+ * goes through `Number()`, which also takes "0x10" (16), "1e2" (100), " 1" and "1.0", none of them an
+ * integer as the document declares it: a client sending them has a bug worth hearing about.
+ */
+export const queryInteger = (min: number, max: number) =>
+  z
+    .string()
+    .max(20)
+    .regex(/^\d+$/, "must be a whole number (decimal digits only)")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .openapi({ type: "integer", format: "int32", minimum: min, maximum: max });
+
 export const pageQuery = {
-  page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1).openapi({ description: `1-based page number (max ${MAX_PAGE})`, format: "int32" }),
-  per_page: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Items per page (max 100)", format: "int32" }),
+  page: queryInteger(1, MAX_PAGE).default(1).openapi({ description: `1-based page number (max ${MAX_PAGE})`, default: 1 }),
+  per_page: queryInteger(1, 100).default(20).openapi({ description: "Items per page (max 100)", default: 20 }),
 };
 
 /** `sort=name` ascending, `sort=-name` descending; `values` lists both forms of every field. */
@@ -116,10 +135,18 @@ export function parseSort<V extends string>(sort: V): { by: Unsigned<V>; descend
 
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-/** ISO 8601 shape and a real calendar day (Date.parse would roll 2026-02-30 over to March). */
+/**
+ * The instants every answer can print as a 4-digit-year RFC 3339 date-time: "9999-12-31T23:59:59-12:00"
+ * is a real calendar day but falls in year 10000 UTC, which toISOString writes as "+010000-01-01T...".
+ */
+const FIRST_INSTANT = Date.parse("0000-01-01T00:00:00.000Z");
+const LAST_INSTANT = Date.parse("9999-12-31T23:59:59.999Z");
+
+/** ISO 8601 shape, a real calendar day (Date.parse would roll 2026-02-30 over to March), years 0000-9999 in UTC too. */
 function isIsoInstant(text: string): boolean {
   const match = ISO_INSTANT.exec(text);
-  if (!match || Number.isNaN(Date.parse(text))) return false;
+  const ms = Date.parse(text);
+  if (!match || Number.isNaN(ms) || ms < FIRST_INSTANT || ms > LAST_INSTANT) return false;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const date = new Date(Date.UTC(year, month - 1, day));
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
@@ -137,6 +164,48 @@ export function instant(text: string, edge: "start" | "end" = "start"): number {
   const ms = Date.parse(text);
   return edge === "end" && text.length === 10 ? ms + 86_400_000 - 1 : ms;
 }
+
+/**
+ * A `since`/`until` filter pair as epoch ms (a bare `until` date includes that whole day). `since` after
+ * `until` is refused rather than answered with an empty page, which would hide the client's mistake;
+ * the usage ranges refuse it the same way (src/management/usage.ts).
+ */
+export function timeFilter(query: { since?: string; until?: string }): { since?: number; until?: number } {
+  const since = query.since === undefined ? undefined : instant(query.since);
+  const until = query.until === undefined ? undefined : instant(query.until, "end");
+  if (since !== undefined && until !== undefined && since > until) throw invalidField("since", "must not be after until");
+  return { since, until };
+}
+
+/**
+ * Characters a name may not hold. Control characters (C0, DEL, C1: ESC starts a terminal escape
+ * sequence in `npx keygate` tables and log lines), line and paragraph separators, bidirectional
+ * overrides and isolates (they reorder what a person reads in the console), and unpaired UTF-16
+ * surrogates (D1 stores text as UTF-8, so one would come back as U+FFFD: the name silently changed).
+ */
+const UNSAFE_NAME_CHARACTER = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * A `name` filter: a substring of names as `displayName` admits them. A character no name can hold is
+ * refused rather than searched for; a NUL even reached D1 as the end of the string, so `?name=%00`
+ * matched every name.
+ */
+export const nameFilter = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine((text) => !UNSAFE_NAME_CHARACTER.test(text), "must not contain control characters, bidirectional overrides or unpaired surrogates")
+  .openapi({ description: "Case-insensitive substring of the name" });
+
+/** A name people read (orgs, keys): trimmed, 1 to `max` characters, none of them unsafe to show. */
+export const displayName = (max: number, example: string) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((text) => !UNSAFE_NAME_CHARACTER.test(text), "must not contain control characters, bidirectional overrides or unpaired surrogates")
+    .openapi({ example });
 
 /** Output timestamps: ISO 8601 UTC, or null. */
 export const timestamp = z.string().max(30).openapi({ format: "date-time", example: "2026-01-31T12:00:00.000Z" });

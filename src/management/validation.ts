@@ -32,10 +32,33 @@ export function validationHook(result: { success: true } | { success: false; err
   if (!result.success) throw validationError(result.error.issues, result.target);
 }
 
+/** The bounds the document gives the envelope (ErrorSchema in schemas.ts). */
+const MAX_DETAILS = 200;
+const MAX_FIELD_CHARS = 200;
+const MAX_MESSAGE_CHARS = 2000;
+
+/** At most `max` code points (never half a surrogate pair), marked with an ellipsis when cut. */
+export function clip(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+/**
+ * Details as the document bounds them, whatever the body held: a 60 KiB body of unknown fields names
+ * thousands of them, and an unknown field's name is as long as the client made it. The answer stays
+ * small (no amplification) and within the schema: the first 199 problems and a count of the rest.
+ */
+function bounded(details: ErrorDetail[]): ErrorDetail[] {
+  const clipped = details.map((d) => ({ field: clip(d.field, MAX_FIELD_CHARS), message: clip(d.message, MAX_MESSAGE_CHARS) }));
+  if (clipped.length <= MAX_DETAILS) return clipped;
+  return [...clipped.slice(0, MAX_DETAILS - 1), { field: "body", message: `and ${clipped.length - MAX_DETAILS + 1} more problems` }];
+}
+
 /** For rules only the handler can check (the configured catalogue and tiers). */
-export function invalidFields(details: ErrorDetail[]): KeygateError {
+export function invalidFields(all: ErrorDetail[]): KeygateError {
+  const details = bounded(all);
   const first = details[0]!;
-  return new KeygateError("validation_error", `invalid request: ${first.field} ${first.message}`, { details });
+  return new KeygateError("validation_error", clip(`invalid request: ${first.field} ${first.message}`, MAX_MESSAGE_CHARS), { details });
 }
 
 export const invalidField = (field: string, message: string) => invalidFields([{ field, message }]);

@@ -45,6 +45,9 @@ export async function verifyIncomingMessage(req: NodeIncomingMessage, secret: st
 /** `req.url` is the request target: origin-form (`/a?b`) from a gateway, absolute-form only through a forward proxy. */
 function pathAndQueryOf(target: string): string {
   if (target.startsWith("/")) return target;
+  // `OPTIONS *` (asterisk-form) or garbage: no path the gateway signed, so the signature will not match;
+  // a TypeError from new URL() here would have reached the origin's handler as a 500 instead of a refusal.
+  if (!URL.canParse(target)) return target;
   const url = new URL(target);
   return url.pathname + url.search;
 }

@@ -1,6 +1,6 @@
 // keygate/origin against the gateway's own signer (src/gateway/signature.ts), in workerd: the
 // runtime a Worker origin would verify in. Imported by its package name, as an origin imports it.
-import { type KeygateIdentity, KeygateSignatureError, type KeygateSignatureErrorCode, memoryReplayCache, verifyKeygateRequest } from "keygate/origin";
+import { type KeygateIdentity, KeygateSignatureError, type KeygateSignatureErrorCode, memoryReplayCache, verifyIncomingMessage, verifyKeygateRequest } from "keygate/origin";
 import { describe, expect, it } from "vitest";
 import { contentDigest, importSigningKey, type SignedRequest, signatureHeader } from "../gateway/signature";
 
@@ -124,6 +124,27 @@ describe("verifyKeygateRequest", () => {
 
   it("says no secret was configured instead of refusing every request", async () => {
     await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), "", { now })).rejects.toThrow(TypeError);
+  });
+
+  it("says an unusable toleranceSeconds or maxBodyBytes is misconfigured instead of turning the check off", async () => {
+    const old = () => (NOW_S + 86_400 * 365) * 1000;
+    for (const toleranceSeconds of [Number.NaN, Number("unset"), -1, Infinity, "300" as unknown as number]) {
+      await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now: old, toleranceSeconds })).rejects.toThrow(/toleranceSeconds must be a finite number/);
+    }
+    for (const maxBodyBytes of [Number.NaN, -1, 1.5]) {
+      await expect(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now, maxBodyBytes })).rejects.toThrow(/maxBodyBytes must be a whole number/);
+    }
+    expect((await verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now, toleranceSeconds: 0, maxBodyBytes: 8 })).keyId).toBe("key_ci");
+  });
+
+  it("node:http adapter: a request target that is not a path (OPTIONS *) is refused, not a TypeError", async () => {
+    const signed = await gatewaySigned({ method: "OPTIONS" }, "");
+    const req = { method: "OPTIONS", url: "*", headers: signed.headers, async *[Symbol.asyncIterator]() {} };
+    expect(await refusal(verifyIncomingMessage(req, SECRET, { now }))).toBe("signature_mismatch");
+  });
+
+  it("refuses when the clock gives nonsense, rather than accepting any age", async () => {
+    expect(await refusal(verifyKeygateRequest(toRequest(await gatewaySigned()), SECRET, { now: () => Number.NaN }))).toBe("timestamp_out_of_tolerance");
   });
 
   it("refuses a missing, malformed or v1 signature", async () => {

@@ -109,10 +109,11 @@ export async function verifyIncoming(incoming: IncomingParts, secret: string | r
   const parsed = parseSignatureHeader(header);
   if (!parsed) throw new KeygateSignatureError("signature_malformed", `${SIGNATURE_HEADER} is not "t=<unix seconds>,v2=<64 hex digits>"`);
 
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const { tolerance, maxBytes } = checkedOptions(options);
   const nowMs = (options.now ?? Date.now)();
   const skew = Math.abs(nowMs / 1000 - parsed.timestamp);
-  if (skew > tolerance) throw new KeygateSignatureError("timestamp_out_of_tolerance", `signed ${Math.round(skew)} s away from this clock; at most ${tolerance} s is accepted`);
+  // Written so that NaN (a clock that returned nonsense) refuses: `skew > tolerance` would let it through.
+  if (!(skew <= tolerance)) throw new KeygateSignatureError("timestamp_out_of_tolerance", `signed ${Math.round(skew)} s away from this clock; at most ${tolerance} s is accepted`);
 
   const digest = incoming.header(CONTENT_DIGEST_HEADER);
   const signed: SignedRequest = {
@@ -133,7 +134,6 @@ export async function verifyIncoming(incoming: IncomingParts, secret: string | r
   if (digest === null) {
     if (!options.allowUnsignedBody) throw new KeygateSignatureError("body_unsigned", "the gateway did not hash this body (over its SIGNED_BODY_MAX_BYTES); pass allowUnsignedBody to accept it");
   } else {
-    const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const body = await incoming.readBody(maxBytes);
     if (body === null) throw new KeygateSignatureError("body_too_large", `the body is over maxBodyBytes (${maxBytes}); raise it to the gateway's SIGNED_BODY_MAX_BYTES`);
     // Both sides are public here (the header is signed, the body is the request's): no timing to hide.
@@ -153,6 +153,24 @@ export async function verifyIncoming(incoming: IncomingParts, secret: string | r
     timestamp: parsed.timestamp,
     bodySigned: digest !== null,
   };
+}
+
+/**
+ * The options an origin passes, often straight from its environment (`Number(process.env.TOLERANCE)`).
+ * NaN compares false with everything, so an unset variable turned the age check and the body bound
+ * off: every old signature passed, every body was read whole. Like a missing secret, that is the
+ * origin's misconfiguration: a TypeError that names the option, never a silent pass.
+ */
+function checkedOptions(options: VerifyKeygateOptions): { tolerance: number; maxBytes: number } {
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (typeof tolerance !== "number" || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new TypeError(`verifyKeygateRequest: toleranceSeconds must be a finite number of seconds, 0 or more (got ${String(tolerance)})`);
+  }
+  if (typeof maxBytes !== "number" || !Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new TypeError(`verifyKeygateRequest: maxBodyBytes must be a whole number of bytes, 0 or more (got ${String(maxBytes)})`);
+  }
+  return { tolerance, maxBytes };
 }
 
 // An origin uses one or two secrets for its whole life; importing an HMAC key is async and not free.

@@ -86,15 +86,8 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
    * `check` spends `cost` on every counter if all have room; `record` spends it regardless (negative:
    * refunds); `peek` reads. A key that ended, or a record older than the key's last change
    * (`version`), is answered so (`ended`, `changedAt`) and a `check` spends nothing.
-   */
-  decide(counters: Counter[], cost: number, operation: Operation, keyId: string, version = 0): LimitAnswer {
-    assertCounters(counters);
-    assertCall(cost, operation);
-    return this.decideChecked({ counters, policies: counters.map((c) => c.policy) }, cost, operation, keyId, version);
-  }
-
-  /**
-   * `decide` in the limiter's compact wire form (the hot path: one call per strict request). The plan
+   *
+   * In the limiter's compact wire form (the hot path: one call per strict request; the only way in). The plan
    * comes as `wirePlan(counters)`, a string: workerd copies one string far more cheaply than a tree
    * of objects, and the object parses and checks each distinct plan once. The answer is
    * `encodeAnswer`'s array of numbers (policy names, kinds and limits are the caller's own plan).

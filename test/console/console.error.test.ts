@@ -51,6 +51,44 @@ describe("console: bad input", () => {
     expect(key.data.status).toBe("active");
   });
 
+  it("a pasted credential with a line break or control character is refused on the sign-in page, not a 500", async () => {
+    for (const credential of [`${env.ADMIN_TOKEN}\nsecond line`, "tok\u0000en-0123456789abcdef", "tok en-0123456789"]) {
+      const { res, jar } = await signIn(credential);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain("That is not a token or key");
+      expect(jar.keygate_console ?? "").toBe("");
+    }
+  });
+
+  it("a limit that is not digits is shown as the API's error, not read as another number", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    for (const limit of ["1e3", "1.5", "ten"]) {
+      const res = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "x", scopes: "demo:read", expiry: "30d", limit, window: "60s" });
+      expect(res.status).toBe(400);
+      const html = await res.text();
+      expect(html).toContain("validation_error");
+      expect(html).toContain("rate_limit");
+      expect(html).toContain(`value="${limit}"`);
+    }
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("audit filters the API cannot use are its error on the page, never the unfiltered trail shown as filtered", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    const { jar } = await operator();
+    for (const query of ["key_id=my%20key", "since=2026-13-45", "until=yesterday", "action=key.deleted"]) {
+      const res = await page(`/orgs/${id}/audit?${query}`, jar);
+      const html = await res.text();
+      expect(html).not.toContain(key.id);
+      expect(res.status === 400 ? html.includes("validation_error") : html.includes("No events match")).toBe(true);
+    }
+    const filtered = await page(`/orgs/${id}/audit?key_id=${key.id}&action=key.created`, jar);
+    expect(filtered.status).toBe(200);
+    expect(await filtered.text()).toContain(key.id);
+  });
+
   it("answers ids that cannot be ids, and a form over 64 KiB, without calling the API", async () => {
     const { jar, csrf } = await operator();
     expect((await page("/orgs/..%2F..%2Fetc/keys", jar)).status).toBe(404);

@@ -213,7 +213,69 @@ describe("npm run check-config", () => {
     const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('RATE_LIMIT_BACKEND = "durable-object"', 'RATE_LIMIT_BACKEND = "redis"') });
     const run = await check(config);
     expect(run.code).toBe(1);
-    expect(run.out).toContain('- RATE_LIMIT_BACKEND: Invalid option: expected one of "durable-object"|"upstash"');
+    expect(run.out).toContain('- RATE_LIMIT_BACKEND: must be one of "durable-object", "upstash"');
+  });
+
+  it("warns about a misspelt var, which the worker would silently ignore, and suggests the setting", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('RATE_LIMIT_FAILURE_MODE = "closed"', 'RATE_LIMIT_FAILUER_MODE = "open"\norigin_timeout_ms = "5000"\nMY_APP_FLAG = "1"') });
+    const run = await check(config);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/warning\s+\[vars\] RATE_LIMIT_FAILUER_MODE is not a keygate setting and is ignored; did you mean RATE_LIMIT_FAILURE_MODE\?/);
+    expect(run.out).toContain("[vars] origin_timeout_ms is not a keygate setting and is ignored; did you mean ORIGIN_TIMEOUT_MS?");
+    expect(run.out).toMatch(/\[vars\] MY_APP_FLAG is not a keygate setting and is ignored \(README/);
+    expect(run.out).toMatch(/rate limiter\s+durable-object, failure mode closed/);
+    const clean = await check(project(context, { "wrangler.toml": REPO_CONFIG }));
+    expect(clean.out).not.toContain("is not a keygate setting");
+  });
+
+  it("warns about a secret written into [vars], and --deploy refuses it, without printing its value", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_"\nADMIN_TOKEN = "committed-operator-token-0123"') });
+    const run = await check(config);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/warning\s+ADMIN_TOKEN is in \[vars\] of wrangler.toml, where it is committed/);
+    expect(run.out).not.toContain("committed-operator-token-0123");
+    const deploy = await check(config, undefined, { deploy: true });
+    expect(deploy.code).toBe(1);
+    expect(deploy.out).toMatch(/- ADMIN_TOKEN is in \[vars\] of wrangler.toml/);
+  });
+
+  it("names a directory given as --config instead of reporting a config without TIERS", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG });
+    const run = await check(dirname(config));
+    expect(run.code).toBe(1);
+    expect(run.out.trim()).toBe(`config INVALID: ${dirname(config)} is a directory; give the wrangler.toml file (--config ${config})`);
+  });
+
+  it("warns about a route under keygate's own prefixes, which no request ever reaches", async (context) => {
+    const rules = ['[[vars.ROUTES]]\nmethod = "GET"\npath = "/_keygate/v1/orgs"\nscopes = []', '[[vars.ROUTES]]\npath = "/_keygate/console/*"\nscopes = []', '[[vars.ROUTES]]\npath = "/_keygate/v1x/:id"\nscopes = []'];
+    const run = await check(project(context, { "wrangler.toml": `${REPO_CONFIG}\n${rules.join("\n")}\n` }));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/warning\s+ROUTES\[\d+\] \(GET \/_keygate\/v1\/orgs\) is never used: \/_keygate belongs to keygate itself/);
+    expect(run.out).toMatch(/warning\s+ROUTES\[\d+\] \(\* \/_keygate\/console\/\*\) is never used: \/_keygate belongs to keygate itself/);
+    expect(run.out).toMatch(/warning\s+ROUTES\[\d+\] \(\* \/_keygate\/v1x\/:id\) is never used: \/_keygate belongs/);
+    expect(run.out).not.toMatch(/\/demo\/\*\) is never used: \/_keygate/);
+  });
+
+  it("says a missing TIERS is required, not that it has the wrong type", async (context) => {
+    const withoutTiers = REPO_CONFIG.replace(/\[vars\.TIERS\][\s\S]*?\n\n/, "\n");
+    const run = await check(project(context, { "wrangler.toml": withoutTiers }));
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('- TIERS: is required (README "Configuration")');
+  });
+
+  it("refuses a number var that is not plain digits instead of reading it as another number", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG.replace('ORIGIN_TIMEOUT_MS = "10000"', 'ORIGIN_TIMEOUT_MS = "1e4"') });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('- ORIGIN_TIMEOUT_MS: "1e4" is not a whole number of milliseconds from 1 to 600000');
+  });
+
+  it("refuses an operator token in .dev.vars that no Authorization header could carry, without printing it", async (context) => {
+    const config = project(context, { "wrangler.toml": REPO_CONFIG, ".dev.vars": "ADMIN_TOKEN=correct horse battery staple\n" });
+    const run = await check(config);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain("- ADMIN_TOKEN: must be visible ASCII characters only (no spaces, line breaks or non-ASCII)");
+    expect(run.out).not.toContain("battery");
   });
 
   it("passes on what wrangler itself refuses in the file, without a stack trace", async (context) => {

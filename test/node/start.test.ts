@@ -118,6 +118,20 @@ describe("npm start with a port already taken", () => {
     expect(code).toBe(1);
     expect(run.output().trim()).toBe("keygate: PORT=80a is not a port number (1-65535)");
   });
+
+  it("refuses a bad DEMO_ORIGIN_PORT, or the same port twice, before applying any migration", async () => {
+    const free = String(await freePort());
+    for (const [env, message] of [
+      [{ PORT: free, DEMO_ORIGIN_PORT: "abc" }, "keygate: DEMO_ORIGIN_PORT=abc is not a port number (1-65535)"],
+      [{ PORT: free, DEMO_ORIGIN_PORT: free }, `keygate: PORT and DEMO_ORIGIN_PORT are both ${free}: the gateway and the demo origin need a port each`],
+    ] as const) {
+      const run = start(env);
+      const [code] = await once(run.child, "exit");
+      expect(code).toBe(1);
+      expect(run.output()).toContain(message);
+      expect(run.output()).not.toContain("applying D1 migrations");
+    }
+  });
 });
 
 /** A scratch directory with a wrangler.toml of the operator's own, pointing at this checkout's worker and migrations. */
@@ -143,6 +157,17 @@ describe("npm start with an invalid config", () => {
     expect(run.output()).toContain("- KEY_PREFIX: must be 3-17 characters");
     expect(run.output()).not.toContain("applying D1 migrations");
     expect(run.output()).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("npm start with an operator token no client could send", () => {
+  it("refuses it from the environment, naming ADMIN_TOKEN and never printing it", async () => {
+    const run = start({ PORT: String(await freePort()), ADMIN_TOKEN: "correct horse battery staple" });
+    const [code] = await once(run.child, "exit");
+    expect(code).toBe(1);
+    expect(run.output()).toContain("- ADMIN_TOKEN: must be visible ASCII characters only");
+    expect(run.output()).not.toContain("battery");
+    expect(run.output()).not.toContain("applying D1 migrations");
   });
 });
 

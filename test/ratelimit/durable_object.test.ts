@@ -15,7 +15,10 @@ const stubFor = (scope: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromN
 const storedCounters = (stub: ReturnType<typeof stubFor>) =>
   runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n);
 const counter = (limit: number, windowMs = 60_000, name = "default"): Counter => ({ id: `c:${name}:${windowMs}`, policy: { name, kind: "window", limit, windowMs } });
-const check = (stub: ReturnType<typeof stubFor>, counters: Counter[], keyId = "key_a") => stub.decide(counters, 1, "check", keyId);
+/** One decision through the object's only decision method, in the limiter's wire form. */
+const decideVia = (stub: ReturnType<typeof stubFor>, counters: Counter[], cost: number, operation: "check" | "record" | "peek", keyId: string, version = 0): Promise<LimitAnswer> =>
+  stub.decideWire(wirePlan(counters), cost, operation, keyId, version).then((wire) => decodeAnswer(counters, wire));
+const check = (stub: ReturnType<typeof stubFor>, counters: Counter[], keyId = "key_a") => decideVia(stub, counters, 1, "check", keyId);
 
 describe("RateLimiterObject", () => {
   it("keeps its counts across an eviction", async () => {
@@ -65,7 +68,7 @@ describe("RateLimiterObject", () => {
     for (let i = 0; i < 5; i++) await check(stub, [burst]);
     expect(JSON.parse(await rows())).toEqual(first);
     await evictDurableObject(stub);
-    const remaining = (await stub.decide([burst], 1, "peek", "key_a")).policies[0]!.remaining;
+    const remaining = (await decideVia(stub, [burst], 1, "peek", "key_a")).policies[0]!.remaining;
     expect(remaining).toBeLessThanOrEqual(limit - 6);
     expect(remaining).toBeGreaterThanOrEqual(limit - 6 - (strictReserve(limit) - 1));
   });
@@ -76,7 +79,7 @@ describe("RateLimiterObject", () => {
     expect((await check(stub, [counter(1, 60_000)])).allowed).toBe(false);
     expect((await check(stub, [counter(1, 30_000)])).allowed).toBe(true);
     expect((await check(stub, [counter(5, 10_000, "burst"), counter(1, 30_000)])).allowed).toBe(false);
-    expect((await stub.decide([counter(5, 10_000, "burst")], 1, "peek", "key_a")).policies[0]!.remaining).toBe(5);
+    expect((await decideVia(stub, [counter(5, 10_000, "burst")], 1, "peek", "key_a")).policies[0]!.remaining).toBe(5);
   });
 
   it("writes nothing for a denial", async () => {
@@ -124,12 +127,12 @@ describe("RateLimiterObject", () => {
     const stub = stubFor(uniqueId());
     const refusal = (call: Promise<unknown>) => call.then(() => "admitted", (err: unknown) => String(err));
     const bad = (policy: Partial<Policy>) => [{ id: "c", policy: { name: "x", kind: "window", limit: 5, windowMs: 60_000, ...policy } as Policy }];
-    expect(await refusal(stub.decide(bad({ limit: 0 }), 1, "check", "k"))).toMatch(/RangeError: limit and window must be positive integers/);
-    expect(await refusal(stub.decide(bad({ windowMs: 0.5 } as Partial<Policy>), 1, "check", "k"))).toMatch(/RangeError/);
-    expect(await refusal(stub.decide(bad({}), 1.5, "record", "k"))).toMatch(/RangeError: cost must be a positive integer/);
-    expect(await refusal(stub.decide(bad({}), 0, "check", "k"))).toMatch(/RangeError: cost must be a positive integer/);
-    expect(await refusal(stub.decide([], 1, "check", "k"))).toMatch(/RangeError: between 1 and 32 counters/);
-    expect(await refusal(stub.decide(bad({}), 1, "drop" as "check", "k"))).toMatch(/RangeError: unknown operation/);
+    expect(await refusal(decideVia(stub, bad({ limit: 0 }), 1, "check", "k"))).toMatch(/RangeError: limit and window must be positive integers/);
+    expect(await refusal(decideVia(stub, bad({ windowMs: 0.5 } as Partial<Policy>), 1, "check", "k"))).toMatch(/RangeError/);
+    expect(await refusal(decideVia(stub, bad({}), 1.5, "record", "k"))).toMatch(/RangeError: cost must be a positive integer/);
+    expect(await refusal(decideVia(stub, bad({}), 0, "check", "k"))).toMatch(/RangeError: cost must be a positive integer/);
+    expect(await refusal(decideVia(stub, [], 1, "check", "k"))).toMatch(/RangeError: between 1 and 32 counters/);
+    expect(await refusal(decideVia(stub, bad({}), 1, "drop" as "check", "k"))).toMatch(/RangeError: unknown operation/);
   });
 
   it("refuses nonsense in the wire form too, however it is sent", async () => {
@@ -145,16 +148,16 @@ describe("RateLimiterObject", () => {
     expect(await refusal(stub.decideWire("{}", 1, "check", "k"))).toMatch(/RangeError/);
   });
 
-  it("answers the wire form exactly as `decide` does, ends and changes included", async () => {
+  it("answers checks and peeks alike in the wire form, ends and changes included", async () => {
     const stub = stubFor(uniqueId());
     const plan = [counter(3, 1_000, "burst"), counter(5, 60_000), { id: "c:quota", policy: { name: "quota", kind: "quota", limit: 100, period: "month" } } satisfies Counter];
     const wire = (keyId: string, operation: "check" | "peek" = "check", version = 0) => stub.decideWire(wirePlan(plan), 1, operation, keyId, version).then((w) => decodeAnswer(plan, w));
     for (let i = 0; i < 4; i++) {
       const viaWire = await wire("key_a");
-      const viaObjects = await stub.decide(plan, 1, "peek", "key_a");
+      const peeked = await wire("key_a", "peek");
       expect(viaWire.allowed).toBe(i < 3);
       const described = (answer: LimitAnswer) => answer.policies.map((p) => [p.name, p.kind, p.limit, p.remaining]);
-      expect(described(viaWire)).toEqual(described(viaObjects));
+      expect(described(viaWire)).toEqual(described(peeked));
     }
     expect((await wire("key_a", "peek")).policies.map((p) => [p.name, p.kind, p.limit, p.remaining])).toEqual([
       ["burst", "window", 3, 0],
@@ -167,6 +170,6 @@ describe("RateLimiterObject", () => {
     const at = Date.now();
     await stub.endKey("key_a", { reason: "revoked", at });
     expect(await wire("key_a")).toMatchObject({ allowed: false, ended: { reason: "revoked", at } });
-    expect(await stub.decide(plan, 1, "check", "key_a")).toMatchObject({ allowed: false, ended: { reason: "revoked", at } });
+    expect(await wire("key_a", "peek")).toMatchObject({ allowed: false, ended: { reason: "revoked", at } });
   });
 });

@@ -4,7 +4,7 @@ import { findOrg } from "../../store/orgs";
 import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { AuditEventSchema, presentAuditEvent } from "../representations";
-import { errorResponses, ID_PATTERN, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security } from "../schemas";
+import { errorResponses, ID_PATTERN, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, security, timeFilter } from "../schemas";
 
 const ACTION_LIST = new RegExp(`^(${AUDIT_ACTIONS.map((a) => a.replace(".", "\\.")).join("|")})(,(${AUDIT_ACTIONS.map((a) => a.replace(".", "\\.")).join("|")}))*$`);
 
@@ -43,8 +43,7 @@ export function registerListAudit(app: ManagementApp): void {
     const filters = {
       actions: query.action?.split(",") as AuditAction[] | undefined,
       keyId: query.key_id,
-      since: query.since === undefined ? undefined : instant(query.since),
-      until: query.until === undefined ? undefined : instant(query.until, "end"),
+      ...timeFilter(query),
     };
     const { rows, total } = await listAudit(db, org_id, filters, { page: query.page, perPage: query.per_page });
     return c.json({ data: rows.map(presentAuditEvent), pagination: { page: query.page, per_page: query.per_page, total } }, 200);

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listAuthFailures } from "../../store/auth_failures";
 import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
-import { errorResponses, instant, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timestamp } from "../schemas";
+import { errorResponses, int64, iso, isoInstant, jsonResponse, PaginationSchema, pageQuery, security, timeFilter, timestamp } from "../schemas";
 
 // Failed-auth visibility for the operator (issue 16): failures that belong to no org (unknown,
 // malformed or missing keys, bad operator tokens) are aggregated per source, reason and hour by the
@@ -63,8 +63,7 @@ export function registerListAuthFailures(app: ManagementApp): void {
     const filters = {
       source: query.source,
       reason: query.reason,
-      since: query.since === undefined ? undefined : instant(query.since),
-      until: query.until === undefined ? undefined : instant(query.until, "end"),
+      ...timeFilter(query),
     };
     const { rows, buckets, failures, sources } = await listAuthFailures(c.get("services").db, filters, { page: query.page, perPage: query.per_page });
     return c.json(

@@ -6,7 +6,7 @@ import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
 import { durationText } from "../keys";
 import { KeySchema, presentKey } from "../representations";
-import { errorResponses, instant, isoInstant, jsonResponse, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "../schemas";
+import { errorResponses, instant, isoInstant, jsonResponse, nameFilter, OrgIdParam, pageOf, pageQuery, parseSort, security, sortQuery } from "../schemas";
 
 const DAY_MS = 86_400_000;
 
@@ -22,7 +22,7 @@ const ListKeysQuery = z.object({
     .regex(STATUS_LIST, `must be a comma-separated list of ${KEY_STATUSES.join(", ")}`)
     .optional()
     .openapi({ description: `${KEY_STATUSES.join(", ")}; several comma-separated`, example: "active" }),
-  name: z.string().min(1).max(100).optional().openapi({ description: "Case-insensitive substring of the name" }),
+  name: nameFilter.optional(),
   unused_since: isoInstant.optional().openapi({ description: "Keys never used, or last used before this date/time" }),
   older_than: durationText(DAY_MS, 100 * 365 * DAY_MS, "90d").optional().openapi({ description: 'Keys at least this old (age_days), e.g. "90d": the ones due for rotation' }),
 });

@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { findKey } from "../../store/keys";
 import { assertCanManage, authorizeOrg } from "../authorize";
 import { retryOnStale, STALE } from "../concurrency";
@@ -6,7 +6,13 @@ import { actorOf, type ManagementApp } from "../context";
 import { keyNotFound } from "../keys";
 import { KeySchema, presentKey } from "../representations";
 import { revokeKeys } from "../revocation";
-import { dataOf, errorResponses, jsonResponse, KeyIdParams, security } from "../schemas";
+import { dataOf, errorResponses, jsonRequest, jsonResponse, KeyIdParams, security } from "../schemas";
+
+/**
+ * No body, or an empty JSON object: revoking takes no options. A field is refused like on every other
+ * route, so a client that sends `{"reason": ...}` learns it was not recorded instead of assuming it was.
+ */
+const RevokeKeyBody = z.strictObject({}).openapi("RevokeKey");
 
 const revokeKeyRoute = createRoute({
   operationId: "revokeKey",
@@ -20,7 +26,7 @@ const revokeKeyRoute = createRoute({
     "409 conflict only if the key kept changing concurrently through every retry.",
   ].join(" "),
   security,
-  request: { params: KeyIdParams },
+  request: { params: KeyIdParams, body: jsonRequest(RevokeKeyBody, false) },
   responses: { 200: jsonResponse(dataOf(KeySchema), "The revoked key"), ...errorResponses(401, 403, 404, 409, 413, 415) },
 });
 

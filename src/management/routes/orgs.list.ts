@@ -3,12 +3,12 @@ import { listOrgs } from "../../store/orgs";
 import { requireOperator } from "../authorize";
 import type { ManagementApp } from "../context";
 import { OrgSchema, presentOrg } from "../representations";
-import { errorResponses, jsonResponse, pageOf, pageQuery, parseSort, security, sortQuery } from "../schemas";
+import { errorResponses, jsonResponse, nameFilter, pageOf, pageQuery, parseSort, security, sortQuery } from "../schemas";
 
 const ListOrgsQuery = z.object({
   ...pageQuery,
   sort: sortQuery(["created_at", "-created_at", "name", "-name", "tier", "-tier"], "-created_at"),
-  name: z.string().min(1).max(100).optional().openapi({ description: "Case-insensitive substring of the name" }),
+  name: nameFilter.optional(),
   tier: z.string().min(1).max(32).optional().openapi({ description: "Exact tier" }),
 });
 
