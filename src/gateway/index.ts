@@ -13,7 +13,7 @@ import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { assertParametersKeepRoute, authorizeRoute } from "./route_policy";
+import { assertUnambiguousRoute, authorizeRoute } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
@@ -36,7 +36,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   let path: string;
   try {
     path = canonicalPath(url.pathname);
-    assertParametersKeepRoute(runtime.routes, method, path);
+    assertUnambiguousRoute(runtime.routes, method, path);
     // Symfony/Laravel (and Express's method-override, configured so) run `POST ?_method=DELETE` as a DELETE: the
     // policy judged a POST. The header spellings are dropped by proxy.ts; a query is the client's URL, so refused.
     if (url.search.includes("method") && METHOD_OVERRIDE_PARAMETER.test(url.search)) {
