@@ -45,7 +45,8 @@ export const RangeSchema = {
   since: timestamp,
   until: timestamp,
   totals: SummarySchema,
-  series: z.array(BucketSchema).max(2880).openapi({ description: "Buckets with calls, oldest first (buckets without calls are left out); at most 2880 (48h of minutes)" }),
+  // 48h of minutes with both ends included: an exact 48h range from a minute start to a minute start has 2881.
+  series: z.array(BucketSchema).max(2881).openapi({ description: "Buckets with calls, oldest first (buckets without calls are left out); at most 2881 (48h of minutes, both ends included)" }),
 };
 
 export const USAGE_DESCRIPTION =

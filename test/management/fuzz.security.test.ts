@@ -1,13 +1,14 @@
 // Issue 18 "the class": schema-driven fuzzing of every management operation. The requests are generated
 // (fast-check) from the OpenAPI document the worker serves: valid and invalid path ids, queries and
 // bodies, sent as the operator, as an org key of each scope, as another org's admin key, with a wrong
-// token and with no credentials. Every answer must be: no 5xx; a status the operation documents; the
-// error envelope with a code of that status; nothing of another tenant; no key or token in any body.
+// token and with no credentials. Every answer must be: no 5xx; a status the operation documents; a body
+// that fits the schema the document declares for it; the error envelope with a code of that status; nothing of another tenant; no key or token in any body.
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/errors";
 import { adminFetch, createKey, createOrg, gatewayFetch, MANAGEMENT } from "../harness";
+import { type OpenApiDocument, problems } from "./openapi_schema";
 
 /** Requests per run (the count is printed); the time budget stops a slow machine from running away. */
 const TOTAL_REQUESTS = 5_200;
@@ -199,6 +200,12 @@ async function check(operation: Operation, req: ReturnType<typeof requestFor> ex
     if (res.status === 429) expect(res.headers.get("retry-after"), where).not.toBeNull();
   }
   const json = JSON.parse(text) as Json;
+  // The body is what the document declares for this operation and status (openapi_schema.ts), unless the
+  // URL parser resolved an id of ".." into another operation's path (keys/../usage is the org's usage).
+  if (new URL(path, "http://gw.test").pathname === path) {
+    const declared = (operation.op.responses as Record<string, { content?: Record<string, { schema: Json }> }>)[String(res.status)]!;
+    expect(problems(doc as unknown as OpenApiDocument, json, declared.content!["application/json"]!.schema, "body"), where).toEqual([]);
+  }
   if (res.status >= 400) {
     expect(Object.keys(json), where).toEqual(["error"]);
     const { error } = json as unknown as ErrorEnvelope;

@@ -7,91 +7,20 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminFetch, createKey, createOrg, gatewayFetch, keyFetch, MANAGEMENT, type TestInit } from "../harness";
+import { keysEndpoint, leakItems, newGithubSigner, workerWith } from "../leaks/support";
+import { type OpenApiDocument, problems } from "./openapi_schema";
 
-type Schema = Record<string, unknown>;
-interface Operation {
-  responses: Record<string, { headers?: Record<string, { schema: Schema }>; content?: Record<string, { schema: Schema }> }>;
-}
-
-let doc: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
+let doc: OpenApiDocument;
 
 beforeAll(async () => {
   doc = (await (await gatewayFetch(`${MANAGEMENT}/openapi.json`)).json()) as typeof doc;
 });
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-function resolve(input: Schema): Schema {
-  let schema = input;
-  while (typeof schema.$ref === "string") schema = doc.components.schemas[schema.$ref.split("/").pop()!]!;
-  if (!Array.isArray(schema.allOf)) return schema;
-  // allOf of objects (CreatedKey = Key + key): one object with every part's properties and requirements.
-  const { allOf, ...rest } = schema;
-  const parts = (allOf as Schema[]).map(resolve);
-  return {
-    ...Object.assign({}, ...parts),
-    ...rest,
-    properties: Object.assign({}, ...parts.map((part) => part.properties ?? {}), rest.properties ?? {}),
-    required: parts.flatMap((part) => (part.required as string[] | undefined) ?? []).concat((rest.required as string[] | undefined) ?? []),
-  };
-}
-
-/**
- * The JSON Schema subset the document uses (OpenAPI 3.1). Hand-written because the test runs in workerd,
- * which refuses the code generation (`new Function`) that Ajv compiles schemas with. Stricter than JSON
- * Schema in one way: a property the document does not name is a mismatch (the document is the contract).
- */
-function problems(value: unknown, input: Schema, at: string): string[] {
-  const schema = resolve(input);
-  const out: string[] = [];
-  for (const key of ["anyOf", "oneOf"] as const) {
-    if (Array.isArray(schema[key])) {
-      const fits = (schema[key] as Schema[]).filter((option) => problems(value, option, at).length === 0).length;
-      if (key === "anyOf" ? fits === 0 : fits !== 1) out.push(`${at}: matches ${fits} of the ${key} options: ${JSON.stringify(value)?.slice(0, 120)}`);
-    }
-  }
-  if ("const" in schema && value !== schema.const) out.push(`${at}: is not ${JSON.stringify(schema.const)}`);
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) out.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
-  const types = ([] as string[]).concat((schema.type as string | string[] | undefined) ?? []);
-  if (schema.nullable === true) types.push("null");
-  if (types.length > 0) {
-    const actual = value === null ? "null" : Array.isArray(value) ? "array" : typeof value === "number" && Number.isInteger(value) ? "integer" : typeof value;
-    if (!types.includes(actual) && !(actual === "integer" && types.includes("number"))) return [...out, `${at}: is ${actual}, the document says ${types.join("|")}`];
-  }
-  if (typeof value === "string") {
-    if (typeof schema.maxLength === "number" && [...value].length > schema.maxLength) out.push(`${at}: longer than ${schema.maxLength}`);
-    if (typeof schema.minLength === "number" && [...value].length < schema.minLength) out.push(`${at}: shorter than ${schema.minLength}`);
-    if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value)) out.push(`${at}: ${JSON.stringify(value)} does not match ${schema.pattern}`);
-    if (schema.format === "date-time" && !RFC3339.test(value)) out.push(`${at}: ${JSON.stringify(value)} is not an RFC 3339 date-time`);
-  }
-  if (typeof value === "number") {
-    if (typeof schema.maximum === "number" && value > schema.maximum) out.push(`${at}: ${value} > maximum ${schema.maximum}`);
-    if (typeof schema.minimum === "number" && value < schema.minimum) out.push(`${at}: ${value} < minimum ${schema.minimum}`);
-  }
-  if (Array.isArray(value)) {
-    if (typeof schema.maxItems === "number" && value.length > schema.maxItems) out.push(`${at}: more than ${schema.maxItems} items`);
-    if (typeof schema.minItems === "number" && value.length < schema.minItems) out.push(`${at}: fewer than ${schema.minItems} items`);
-    if (schema.items) value.forEach((item, i) => out.push(...problems(item, schema.items as Schema, `${at}[${i}]`)));
-  }
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    for (const name of (schema.required as string[] | undefined) ?? []) if (!(name in value)) out.push(`${at}.${name}: required, missing`);
-    for (const [name, child] of Object.entries(value)) {
-      if (properties[name]) out.push(...problems(child, properties[name]!, `${at}.${name}`));
-      else if (schema.additionalProperties && typeof schema.additionalProperties === "object") out.push(...problems(child, schema.additionalProperties as Schema, `${at}.${name}`));
-      else if (schema.additionalProperties !== true && (schema.additionalProperties === false || Object.keys(properties).length > 0)) out.push(`${at}.${name}: not in the document`);
-    }
-  }
-  return out;
-}
-
 /** Every answer checked, by operation: which statuses were seen (the test asserts each operation got a 2xx). */
 const seen = new Map<string, Set<number>>();
 
-/** Calls `path` (relative to the management base) and checks the answer against the document's `template` operation. */
-async function conforms(method: string, template: string, path: string, init: TestInit = {}, as?: string): Promise<Response> {
-  const full = MANAGEMENT + path;
-  const res = as ? await keyFetch(as, full, { method, ...init }) : await adminFetch(path, { method, ...init });
+/** Checks an answer against the document's `template` operation. */
+async function conformsAnswer(method: string, template: string, res: Response): Promise<Response> {
   const text = await res.text();
   const where = `${method} ${template} -> ${res.status}`;
   const operation = doc.paths[MANAGEMENT + template]?.[method.toLowerCase()];
@@ -101,17 +30,23 @@ async function conforms(method: string, template: string, path: string, init: Te
   const schema = declared!.content?.["application/json"]?.schema;
   expect(schema, `${where} documents a JSON body`).toBeDefined();
   expect(res.headers.get("content-type"), where).toMatch(/^application\/json/);
-  expect(problems(JSON.parse(text), schema!, "body"), `${where}: ${text.slice(0, 600)}`).toEqual([]);
+  expect(problems(doc, JSON.parse(text), schema!, "body"), `${where}: ${text.slice(0, 600)}`).toEqual([]);
   // Every header the document promises for this answer is there, and fits its schema (a number is a number).
   for (const [name, header] of Object.entries(declared!.headers ?? {})) {
     const value = res.headers.get(name);
     expect(value, `${where}: header ${name}`).not.toBeNull();
     const typed = header.schema.type === "integer" ? (/^\d+$/.test(value!) ? Number(value) : value) : value;
-    expect(problems(typed, header.schema, name), `${where}: header ${name}: ${value}`).toEqual([]);
+    expect(problems(doc, typed, header.schema, name), `${where}: header ${name}: ${value}`).toEqual([]);
   }
   const key = `${method} ${template}`;
   seen.set(key, (seen.get(key) ?? new Set()).add(res.status));
   return new Response(text, { status: res.status, headers: res.headers });
+}
+
+/** Calls `path` (relative to the management base) as the operator, or as the key `as`, and checks the answer. */
+async function conforms(method: string, template: string, path: string, init: TestInit = {}, as?: string): Promise<Response> {
+  const full = MANAGEMENT + path;
+  return conformsAnswer(method, template, as ? await keyFetch(as, full, { method, ...init }) : await adminFetch(path, { method, ...init }));
 }
 
 const data = async <T>(res: Response) => ((await res.json()) as { data: T }).data;
@@ -183,8 +118,19 @@ describe("every answer matches the OpenAPI document", () => {
     await conforms("POST", "/orgs/{org_id}/keys", `${O}/keys`, { body: "x".repeat(70_000), headers: { "content-type": "application/json" } });
     await conforms("PATCH", "/orgs/{org_id}/keys/{key_id}", `${O}/keys/${rotated.id}`, { body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
 
-    // Every operation of the document but the docs, the document itself and GitHub's endpoint got a 2xx here.
-    const skipped = ["/openapi.json", "/docs", "/secret-scanning/github"];
+    // GitHub's secret-scanning endpoint: a signed report of one live key and one stranger, a bad signature, a bad body.
+    const signer = await newGithubSigner();
+    const keys = keysEndpoint();
+    await keys.publish(signer);
+    const github = workerWith({ GITHUB_SECRET_SCANNING_KEYS_URL: keys.url });
+    const leaked = await createKey(org.id);
+    const report = JSON.stringify(leakItems([{ token: leaked.key }, { token: "kg_notakeyofours" }]));
+    await conformsAnswer("POST", "/secret-scanning/github", await github.report(report, signer));
+    await conformsAnswer("POST", "/secret-scanning/github", await github.report(report, signer, { sign: "something else" }));
+    await conformsAnswer("POST", "/secret-scanning/github", await github.report(JSON.stringify([{ token: 5 }]), signer));
+
+    // Every operation of the document but the docs and the document itself got a 2xx here.
+    const skipped = ["/openapi.json", "/docs"];
     for (const [path, item] of Object.entries(doc.paths)) {
       if (skipped.some((s) => path.endsWith(s))) continue;
       for (const method of Object.keys(item)) {
@@ -199,7 +145,7 @@ describe("every answer matches the OpenAPI document", () => {
     const org = await createOrg();
     const { data } = await createKey(org.id);
     const schema = doc.paths[`${MANAGEMENT}/orgs/{org_id}/keys/{key_id}`]!.get!.responses["200"]!.content!["application/json"]!.schema;
-    expect(problems({ data }, schema, "body")).toEqual([]);
+    expect(problems(doc, { data }, schema, "body")).toEqual([]);
     const { name: _name, ...withoutName } = data;
     const broken: [string, unknown][] = [
       ["body.data.scopes", { ...data, scopes: "demo:read" }],
@@ -208,6 +154,6 @@ describe("every answer matches the OpenAPI document", () => {
       ["body.data.status", { ...data, status: "paused" }],
       ["body.data.created_at", { ...data, created_at: "+010000-01-01T00:00:00.000Z" }],
     ];
-    for (const [field, value] of broken) expect(problems({ data: value }, schema, "body").join("\n")).toContain(field);
+    for (const [field, value] of broken) expect(problems(doc, { data: value }, schema, "body").join("\n")).toContain(field);
   });
 });

@@ -42,8 +42,11 @@ export function registerUpdateOrg(app: ManagementApp): void {
     if (Object.keys(changes).length === 0) return c.json({ data: presentOrg(org) }, 200);
 
     const now = Date.now();
+    // Only the fields this request changes: writing back the others as read would undo a concurrent
+    // PATCH of them (a rename and a tier change sent together lost one of the two).
+    const written = Object.fromEntries((Object.keys(API_FIELD) as (keyof typeof API_FIELD)[]).filter((field) => next[field] !== org[field]).map((field) => [field, next[field]]));
     await db.batch([
-      updateOrg(db, org_id, next, now),
+      updateOrg(db, org_id, written, now),
       recordAudit(db, { orgId: org_id, action: "org.updated", actor: actorOf(caller), details: { changes } }, now),
     ]);
     // Cached key records carry the org's tier: drop them so the next request reads the new one.
