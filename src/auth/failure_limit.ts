@@ -28,9 +28,8 @@ export function clientSource(headers: Headers): string {
 /**
  * The unit AUTH_FAILURE_LIMIT counts: an IPv4 address, or an IPv6 client's /64. One subscriber (a
  * home line, any cheap VPS) is routed a whole /64 and can send from 2^64 addresses, so counting
- * single IPv6 addresses let an attacker rotate through them and never meet the limit (Cloudflare's
- * own rate limiting counts IPv6 by /64 for this reason). IPv4-mapped IPv6 counts as its IPv4
- * address. The recorded `source` of a failure stays the full address, for the operator.
+ * single IPv6 addresses let an attacker rotate through them and never meet the limit (a /64 is one
+ * subnet: RFC 4291 gives every interface 64 bits of its own). IPv4-mapped IPv6 counts as its IPv4 address. The recorded `source` of a failure stays the full address, for the operator.
  */
 export function failureBucket(source: string): string {
   // IPv4 and "unknown": no parse on the common path.

@@ -1,6 +1,6 @@
 import { type CorsConfig, WILDCARD_ORIGIN } from "./cors_config";
 import { canonicalPath } from "./path";
-import { assertParametersKeepRoute, type RoutePolicy } from "./route_policy";
+import { assertUnambiguousRoute, type RoutePolicy } from "./route_policy";
 
 /**
  * CORS for browser callers (issue 14). A preflight carries no API key, so without this a browser
@@ -80,7 +80,7 @@ function preflightRoute(routes: RoutePolicy, method: string, pathname: string): 
   let path: string;
   try {
     path = canonicalPath(pathname);
-    assertParametersKeepRoute(routes, method, path);
+    assertUnambiguousRoute(routes, method, path);
   } catch {
     return false;
   }

@@ -13,7 +13,7 @@ import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { assertParametersKeepRoute, authorizeRoute } from "./route_policy";
+import { assertUnambiguousRoute, authorizeRoute } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
@@ -35,18 +35,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
   let path: string;
   try {
-    path = canonicalPath(url.pathname);
-    assertParametersKeepRoute(runtime.routes, method, path);
-    // A key in the URL would reach the origin (and every log on the way) in full: refused, never forwarded.
-    if (containsKey(path, config.keyPrefix) || containsKey(url.search, config.keyPrefix)) {
-      throw new KeygateError("invalid_request", "an API key must not be sent in the URL, where logs keep it; send it in the Authorization or X-API-Key header");
-    }
-    // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
-    // `Content-Length: 0` is no body (RFC 9110 §8.6): clients that always send the field (Python's
-    // `requests.get(url, data="")`, some HTTP stacks) get through, forwarded without it (proxy.ts).
-    if (request.body !== null && (method === "GET" || method === "HEAD") && !declaresNoContent(headers)) {
-      throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
-    }
+    path = forwardablePath(request, method, headers, url, runtime);
   } catch (err) {
     return renderError(err);
   }
@@ -129,6 +118,37 @@ function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionCo
   matched.route = rule.path;
   return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
 }
+
+/**
+ * Step 0: the normalised path, or the 400 for a request no origin may see (SPEC §9): a path that
+ * cannot be normalised or whose route another reading would change (path.ts, route_policy.ts), a
+ * method override in the query, an API key in the URL, a GET or HEAD with a body.
+ */
+function forwardablePath(request: Request, method: string, headers: Headers, url: URL, runtime: Runtime): string {
+  const path = canonicalPath(url.pathname);
+  assertUnambiguousRoute(runtime.routes, method, path);
+  const search = url.search;
+  // Symfony/Laravel (and Express's method-override, configured so) run `POST ?_method=DELETE` as a DELETE: the
+  // policy judged a POST. The header spellings are dropped by proxy.ts; a query is the client's URL, so refused.
+  if (search.includes("method") && METHOD_OVERRIDE_PARAMETER.test(search)) {
+    throw new KeygateError("invalid_request", "a _method query parameter is not allowed: send the request with the method itself");
+  }
+  // A key in the URL would reach the origin (and every log on the way) in full: refused, never forwarded.
+  const prefix = runtime.config.keyPrefix;
+  if (containsKey(path, prefix) || containsKey(search, prefix)) {
+    throw new KeygateError("invalid_request", "an API key must not be sent in the URL, where logs keep it; send it in the Authorization or X-API-Key header");
+  }
+  // fetch() refuses to send such a request, which used to surface as a 502 blamed on the origin.
+  // `Content-Length: 0` is no body (RFC 9110 §8.6): clients that always send the field (Python's
+  // `requests.get(url, data="")`, some HTTP stacks) get through, forwarded without it (proxy.ts).
+  if (request.body !== null && (method === "GET" || method === "HEAD") && !declaresNoContent(headers)) {
+    throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
+  }
+  return path;
+}
+
+/** `_method`, also as PHP reads it: `%5F` decoded, and `.`, space (`+`, `%20`) and `[` in a name turned into `_`. */
+const METHOD_OVERRIDE_PARAMETER = /[?&](?:_|%5[Ff]|\.|%2[Ee]|\+|%20|\[|%5[Bb])method(?:=|&|$)/;
 
 /** `Content-Length: 0` and no chunked body: a stream that the runtime knows to be empty. */
 function declaresNoContent(headers: Headers): boolean {

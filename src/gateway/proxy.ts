@@ -105,7 +105,7 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
         headers = signed;
       }
     }
-    return await fetch(options.origin.url.origin + pathAndQuery, {
+    const response = await fetch(options.origin.url.origin + pathAndQuery, {
       method,
       headers,
       body,
@@ -113,7 +113,16 @@ export async function proxyToOrigin(request: Request, url: URL, options: ProxyOp
       redirect: "manual",
       signal: controller.signal,
     });
+    // fetch() hands on any three digits (600, 999), but no Response can be built with them (the
+    // gateway adds its headers to a copy): that was a 500 internal_error blamed on the gateway.
+    if (response.status < 200 || response.status > 599) {
+      await response.body?.cancel();
+      console.error(`keygate: origin answered with status ${response.status}, which HTTP does not define`);
+      throw new KeygateError("origin_unreachable", `the origin's answer was not a usable HTTP response (status ${response.status})`);
+    }
+    return response;
   } catch (err) {
+    if (err instanceof KeygateError) throw err;
     if (controller.signal.aborted) {
       throw new KeygateError("origin_timeout", `the origin did not answer within ${options.timeoutMs} ms`);
     }

@@ -29,11 +29,15 @@ interface CompiledRule extends MatchedRule {
   /** null: every method. */
   methods: ReadonlySet<string> | null;
   pattern: RegExp;
+  /** The same pattern, letters matched in either case: how a case-insensitive origin routes. */
+  patternIgnoringCase: RegExp;
 }
 
 export interface RoutePolicy {
   /** The first rule whose method and path pattern match, or null (default deny). */
   match(method: string, pathname: string): MatchedRule | null;
+  /** The first rule that matches with letters compared in either case (Express's default routing, IIS, Windows file systems). */
+  matchIgnoringCase(method: string, pathname: string): MatchedRule | null;
 }
 
 /** Compiles ROUTES; done once per config, by its Runtime (src/isolate.ts). */
@@ -47,6 +51,13 @@ export function routePolicy(routes: readonly RouteRule[]): RoutePolicy {
       }
       return null;
     },
+    matchIgnoringCase(method, pathname) {
+      const path = normalizePath(pathname);
+      for (const rule of rules) {
+        if ((rule.methods === null || rule.methods.has(method)) && rule.patternIgnoringCase.test(path)) return rule;
+      }
+      return null;
+    },
   };
 }
 
@@ -56,11 +67,13 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
     throw new KeygateError("gateway_misconfigured", `gateway configuration is invalid: ROUTES.${index}.path ${problem}`);
   }
   const methods = Array.isArray(rule.method) ? rule.method : [rule.method];
+  const pattern = compilePattern(rule.path);
   return {
     index,
     path: rule.path,
     methods: methods.includes("*") ? null : new Set(methods),
-    pattern: compilePattern(rule.path),
+    pattern,
+    patternIgnoringCase: new RegExp(pattern.source, "i"),
     scopes: rule.scopes,
     tiers: rule.tiers ? new Set(rule.tiers) : null,
     cost: rule.cost ?? 1,
@@ -68,16 +81,26 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
 }
 
 /**
- * SPEC §9, for paths with parameters (`;`): Tomcat, Jetty and Spring route `/demo/internal;x/secret`
- * as `/demo/internal/secret`, so a rule chosen for the path as written could be a weaker one than the
- * rule for the path as such an origin reads it. When the two readings pick different rules, no single
- * reading is safe to forward: 400 `invalid_path`, before any lookup. Parameters that change nothing
- * (`/items/1;v=2` under `/items/*`) pass untouched. Costs nothing for a path without `;`.
+ * SPEC §9: the rule chosen for the path as written must be the rule for the path as the origin may
+ * read it. Two common readings differ from ours:
+ * - path parameters: Tomcat, Jetty and Spring route `/demo/internal;x/secret` as
+ *   `/demo/internal/secret` (each segment without its `;…`);
+ * - letter case: Express (by default), IIS and anything on a Windows file system route
+ *   `/demo/INTERNAL/secret` as `/demo/internal/secret`.
+ * When such a reading picks a different rule than the path as written (a stricter one, typically:
+ * the path was spelled around it), no single reading is safe to forward: 400 `invalid_path`, before
+ * any lookup. Spellings that change no rule (`/items/1;v=2`, `/items/AbC` under `/items/*`) pass
+ * untouched, and a path no rule matches as written is left to the 404.
  */
-export function assertParametersKeepRoute(policy: RoutePolicy, method: string, path: string): void {
-  if (!path.includes(";")) return;
+export function assertUnambiguousRoute(policy: RoutePolicy, method: string, path: string): void {
   const asWritten = policy.match(method, path);
-  if (asWritten !== null && asWritten !== policy.match(method, withoutPathParameters(path))) {
+  if (asWritten === null) return;
+  if (policy.matchIgnoringCase(method, path) !== asWritten) {
+    throw new KeygateError("invalid_path", "this path, read with letters in either case, matches another route");
+  }
+  if (!path.includes(";")) return;
+  const stripped = withoutPathParameters(path);
+  if (policy.match(method, stripped) !== asWritten || policy.matchIgnoringCase(method, stripped) !== asWritten) {
     throw new KeygateError("invalid_path", "path parameters (;) in this path change which route applies");
   }
 }

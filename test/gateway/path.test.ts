@@ -91,7 +91,7 @@ const policy = routePolicy(parseConfig(routesEnv).routes);
 
 /** Pieces an attacker glues together: dot segments, encodings, slashes, backslashes, unicode, NUL. */
 const PLAIN = ["demo", "internal", "secret", "public", "x"];
-const HOSTILE = ["", ".", "..", "%2e", "%2E%2e", ".%2e", "%2F", "%2f", "%5C", "\\", "/", "//", "%00", "%64emo", "%69nternal", "%2564emo", "é", "%C3%A9", "%", "%zz", ";x", "%3B", "%3F", "%23", "%20", "~", "%7E", "@", ":", "demo:x", "%252e", "\t", "?q=1", "..;", ".;", "..;x", "%2e%2e;", "internal;", "internal;x=1", "demo;"];
+const HOSTILE = ["", ".", "..", "%2e", "%2E%2e", ".%2e", "%2F", "%2f", "%5C", "\\", "/", "//", "%00", "%64emo", "%69nternal", "%2564emo", "é", "%C3%A9", "%", "%zz", ";x", "%3B", "%3F", "%23", "%20", "~", "%7E", "@", ":", "demo:x", "%252e", "\t", "?q=1", "..;", ".;", "..;x", "%2e%2e;", "internal;", "internal;x=1", "demo;", "INTERNAL", "Internal", "%49nternal", "DEMO"];
 
 /** The path as Tomcat, Jetty and Spring route it: each segment without its `;…` parameters, then dot segments resolved. */
 function asParameterStrippingOriginReads(path: string): string {
@@ -127,6 +127,35 @@ describe("path parameters (;) cannot pick a weaker rule than the one a Tomcat/Sp
   });
 });
 
+describe("letter case cannot pick a weaker rule than the one a case-insensitive origin (Express, IIS) routes to", () => {
+  async function withRoutes(path: string, key: string): Promise<Response> {
+    const ctx = createExecutionContext();
+    const res = await handleRequest(new Request(`http://gw.test${path}`, { headers: { "x-api-key": key } }), routesEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  it.each(["/demo/INTERNAL/secret", "/demo/Internal/secret", "/demo/%49nternal/secret", "/demo/INTERNAL;x/secret"])("%s is refused 400 invalid_path before the origin", async (path) => {
+    const { key } = await seedKey({ scopes: ["demo:read"] });
+    const res = await withRoutes(path, key);
+    expect(res.status, path).toBe(400);
+    expect(res.headers.get("x-demo-origin")).toBeNull();
+    expect(await errorCode(res)).toBe("invalid_path");
+  });
+
+  it("case that changes no rule is forwarded as written; a path no rule matches as written stays 404", async () => {
+    const { key } = await seedKey({ scopes: ["demo:read"] });
+    for (const path of ["/demo/Items/AbC", "/public/XyZ"]) {
+      const res = await withRoutes(path, key);
+      expect(res.status, path).toBe(200);
+      expect(((await res.json()) as Echo).path).toBe(path);
+    }
+    const res = await withRoutes("/DEMO/x", key);
+    expect(res.status).toBe(404);
+    expect(await errorCode(res)).toBe("no_route");
+  });
+});
+
 describe("property: whatever the policy admitted is what the origin received, as the origin's URL parser reads it", () => {
   it("for generated paths with a demo:read key, nothing under /demo/internal or outside the admitting rule reaches the origin", async () => {
     const { key } = await seedKey({ tier: "enterprise", scopes: ["demo:read"] });
@@ -156,6 +185,9 @@ describe("property: whatever the policy admitted is what the origin received, as
         expect(received, raw).toBe(canonicalPath(new URL(`http://gw.test${raw}`).pathname));
         const rule = policy.match("GET", received);
         expect(rule?.index === 1 || rule?.index === 2, `${raw} reached the origin as ${received}`).toBe(true);
+        // An origin that routes letters in either case (Express's default, IIS) must land under the same rule too.
+        const folded = policy.matchIgnoringCase("GET", received);
+        expect(folded?.index === 1 || folded?.index === 2, `${raw} reached a case-insensitive origin as ${received}`).toBe(true);
         // An origin that drops path parameters must land under the same rule, not under /demo/internal.
         const stripped = policy.match("GET", asParameterStrippingOriginReads(received));
         expect(stripped?.index === 1 || stripped?.index === 2, `${raw} reached a parameter-stripping origin as ${asParameterStrippingOriginReads(received)}`).toBe(true);

@@ -157,6 +157,21 @@ describe("headers the origin sees", () => {
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
   });
 
+  it.each(["/demo/x?_method=DELETE", "/demo/x?a=1&_method=delete", "/demo/x?%5Fmethod=PUT", "/demo/x?.method=PUT", "/demo/x?+method=PUT", "/demo/x?_method"])("a method override in the query (%s) is 400 invalid_request, the origin not called", async (path) => {
+    const { key } = await seedKey({ scopes: ["demo:read", "demo:write"] });
+    const res = await gateway(path, { method: "POST", headers: { "x-api-key": key }, body: "x" });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("x-demo-origin")).toBeNull();
+    expect(await errorCode(res)).toBe("invalid_request");
+  });
+
+  it("a query parameter that merely contains _method is forwarded", async () => {
+    const { key } = await seedKey();
+    const res = await gateway("/demo/x?payment_method=card&x_method=1&METHOD=a", { headers: { "x-api-key": key } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Echo).query).toEqual({ payment_method: "card", x_method: "1", METHOD: "a" });
+  });
+
   it("carries a signature the origin can verify with keygate/origin when ORIGIN_SIGNING_SECRET is set", async () => {
     const secret = "origin-signing-secret-for-tests-01";
     const { key, id, orgId } = await seedKey({ scopes: ["demo:write"] });

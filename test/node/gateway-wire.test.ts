@@ -94,6 +94,35 @@ describe("request-targets as sent on the wire (issue 18.1)", () => {
   });
 });
 
+describe("what a hostile request-line or header set cannot make the origin do (gw audit)", () => {
+  it("..; is refused 400 invalid_path: Tomcat/Spring would resolve it as a dot segment", async () => {
+    const res = await raw(["GET /demo/x/..;/secret HTTP/1.1", host(), `X-API-Key: ${key}`]);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain("invalid_path");
+    expect(res.head).not.toMatch(/x-demo-origin/i);
+  });
+
+  it("X-Original-URL, X-HTTP-Method-Override and a client's X-Forwarded-Prefix never reach the origin", async () => {
+    const res = await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${key}`, "X-Original-URL: /admin", "X-HTTP-Method-Override: DELETE", "X-Forwarded-Prefix: /evil"]);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('"path":"/demo/items"');
+    expect(res.body).not.toMatch(/x-original-url|x-http-method-override|x-forwarded-prefix/i);
+  });
+
+  it("a key in the query is 400 invalid_request, and never reaches the origin", async () => {
+    const res = await raw([`GET /demo/items?api_key=${key} HTTP/1.1`, host(), `X-API-Key: ${key}`]);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain("invalid_request");
+    expect(res.head).not.toMatch(/x-demo-origin/i);
+  });
+
+  it("two different keys in repeated X-API-Key fields: 400 conflicting_credentials", async () => {
+    const res = await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${key}`, `X-API-Key: ${key.slice(0, -1)}x`]);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain("conflicting_credentials");
+  });
+});
+
 describe("secrets scan of what the gateway printed (issue 18)", () => {
   it("npm start's whole output holds neither the key nor the operator token", () => {
     const output = gateway.output();
