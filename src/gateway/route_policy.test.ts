@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig, type RouteRule } from "../config";
 import { KeygateError } from "../errors";
 import { normalizePath } from "./route_pattern";
-import { authorizeRoute, routePolicy } from "./route_policy";
+import { assertUnambiguousRoute, authorizeRoute, routePolicy } from "./route_policy";
 
 const rule = (path: string, scopes: string[] = [], method: RouteRule["method"] = "*", tiers?: string[]): RouteRule => ({ method, path, scopes, tiers, cost: 1 });
 
@@ -225,3 +225,22 @@ describe("route policy properties", () => {
     );
   });
 });
+
+describe("assertUnambiguousRoute: letter case", () => {
+  it("skips the case-folded match only when neither the rules nor the path hold an upper-case letter or an escape", () => {
+    const lower = routePolicy([rule("/demo/internal/*", ["admin"]), rule("/demo/*", ["demo:read"])]);
+    expect(lower.caseCanMatter("/demo/internal/x")).toBe(false);
+    expect(lower.caseCanMatter("/demo/INTERNAL/x")).toBe(true);
+    expect(lower.caseCanMatter("/demo/%c3%a9")).toBe(true);
+    expect(refusal(() => assertUnambiguousRoute(lower, "GET", "/demo/INTERNAL/x")).code).toBe("invalid_path");
+    expect(() => assertUnambiguousRoute(lower, "GET", "/demo/internal/x")).not.toThrow();
+  });
+
+  it("a rule written with capitals still catches an all-lower-case path spelled around it", () => {
+    const upper = routePolicy([rule("/demo/Internal/*", ["admin"]), rule("/demo/*", ["demo:read"])]);
+    expect(upper.caseCanMatter("/demo/internal/x")).toBe(true);
+    expect(refusal(() => assertUnambiguousRoute(upper, "GET", "/demo/internal/x")).code).toBe("invalid_path");
+    expect(() => assertUnambiguousRoute(upper, "GET", "/demo/Internal/x")).not.toThrow();
+  });
+});
+

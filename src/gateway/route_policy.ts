@@ -38,11 +38,19 @@ export interface RoutePolicy {
   match(method: string, pathname: string): MatchedRule | null;
   /** The first rule that matches with letters compared in either case (Express's default routing, IIS, Windows file systems). */
   matchIgnoringCase(method: string, pathname: string): MatchedRule | null;
+  /**
+   * Whether `matchIgnoringCase` can answer differently from `match` for this path. It cannot when
+   * neither the path nor any rule's pattern holds an upper-case letter: patterns are ASCII literals
+   * plus `[^/]+` and `.*` (route_pattern.ts), and a request path is ASCII (the URL parser
+   * percent-encodes the rest; `%` is counted as a letter, since normalising upper-cases its hex).
+   */
+  caseCanMatter(pathname: string): boolean;
 }
 
 /** Compiles ROUTES; done once per config, by its Runtime (src/isolate.ts). */
 export function routePolicy(routes: readonly RouteRule[]): RoutePolicy {
   const rules = routes.map(compileRule);
+  const upperCaseInRules = rules.some((rule) => UPPER_CASE.test(rule.pattern.source));
   return {
     match(method, pathname) {
       const path = normalizePath(pathname);
@@ -58,8 +66,12 @@ export function routePolicy(routes: readonly RouteRule[]): RoutePolicy {
       }
       return null;
     },
+    caseCanMatter: (pathname) => upperCaseInRules || UPPER_CASE_OR_ESCAPE.test(pathname),
   };
 }
+
+const UPPER_CASE = /[A-Z]/;
+const UPPER_CASE_OR_ESCAPE = /[A-Z%]/;
 
 function compileRule(rule: RouteRule, index: number): CompiledRule {
   const problem = routePatternProblem(rule.path);
@@ -95,12 +107,12 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
 export function assertUnambiguousRoute(policy: RoutePolicy, method: string, path: string): void {
   const asWritten = policy.match(method, path);
   if (asWritten === null) return;
-  if (policy.matchIgnoringCase(method, path) !== asWritten) {
+  if (policy.caseCanMatter(path) && policy.matchIgnoringCase(method, path) !== asWritten) {
     throw new KeygateError("invalid_path", "this path, read with letters in either case, matches another route");
   }
   if (!path.includes(";")) return;
   const stripped = withoutPathParameters(path);
-  if (policy.match(method, stripped) !== asWritten || policy.matchIgnoringCase(method, stripped) !== asWritten) {
+  if (policy.match(method, stripped) !== asWritten || (policy.caseCanMatter(stripped) && policy.matchIgnoringCase(method, stripped) !== asWritten)) {
     throw new KeygateError("invalid_path", "path parameters (;) in this path change which route applies");
   }
 }
