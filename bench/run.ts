@@ -164,8 +164,11 @@ async function measure(): Promise<void> {
    */
   const settle = async (worker: Scenario["worker"], pids: readonly number[]): Promise<void> => {
     await flushUsage(worker);
-    await sleep(SETTLE_MS);
-    if (!measureCpu || pids.length === 0) return;
+    if (!measureCpu || pids.length === 0) {
+      await sleep(SETTLE_MS);
+      return;
+    }
+    // At least one probe: its wait is the settle time the window's own background work gets.
     const giveUpAt = Date.now() + QUIET_MAX_MS;
     for (;;) {
       const before = cpuMs(pids);
