@@ -2,11 +2,11 @@
 // recording HTTP server instead of a gateway: what is asserted is that a bad argument sends no request at
 // all. A request that did go out would be answered like a list, as a real gateway answers the path the
 // bad argument turned into (`orgs get ""` -> GET /orgs/), so the old behaviour shows as exit 0.
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ROOT } from "./npm-start.ts";
+import { type ProcessRun, runProcess } from "./wire.ts";
 
 const BIN = join(ROOT, "cli", "keygate.ts");
 const TOKEN = "operator-token-0123456789";
@@ -37,16 +37,8 @@ beforeEach(() => {
   answer = undefined;
 });
 
-function keygate(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, KEYGATE_URL: url, KEYGATE_TOKEN: TOKEN, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function keygate(args: string[], env: Record<string, string> = {}): Promise<ProcessRun> {
+  return runProcess(process.execPath, [BIN, ...args], { KEYGATE_URL: url, KEYGATE_TOKEN: TOKEN, ...env });
 }
 
 describe("keygate: an id argument that is not one segment is a usage error, and nothing is sent", () => {

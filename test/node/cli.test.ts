@@ -1,31 +1,14 @@
 // The operator CLI (SPEC §12) run as a process, the way an operator runs it, against one local
 // gateway (`npm start`) for the whole file.
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, startGateway, type LocalGateway } from "./npm-start.ts";
 import { freePort } from "./redis-server.ts";
+import { type ProcessRun, runProcess } from "./wire.ts";
 
 const BIN = join(ROOT, "cli", "keygate.ts");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runProcess(command: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // stdin is not a terminal here, as in a script or CI.
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+type Run = ProcessRun;
 
 let gateway: LocalGateway;
 

@@ -1,8 +1,8 @@
 // Requests no fetch() can build, sent as raw bytes to a real `npm start` gateway: a GET or HEAD with
 // a body (issue 18.4) and request-targets a URL library would tidy up before sending (issue 18.1).
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type LocalGateway } from "./npm-start.ts";
+import { rawRequest, type RawResponse } from "./wire.ts";
 
 let gateway: LocalGateway;
 let key: string;
@@ -19,28 +19,7 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-interface RawResponse {
-  status: number;
-  head: string;
-  body: string;
-}
-
-/** Writes `lines` (CRLF-joined) and `body` to a fresh connection, reads until the server closes. */
-function raw(lines: string[], body = ""): Promise<RawResponse> {
-  const { port } = new URL(gateway.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), "127.0.0.1");
-    let text = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (text += chunk));
-    socket.on("error", reject);
-    socket.on("end", () => {
-      const [head = "", rest = ""] = text.split("\r\n\r\n", 2);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: rest });
-    });
-    socket.write([...lines, "Connection: close", "", ""].join("\r\n") + body);
-  });
-}
+const raw = (lines: string[], body = ""): Promise<RawResponse> => rawRequest(gateway.url, lines, body);
 
 const host = () => `Host: ${new URL(gateway.url).host}`;
 

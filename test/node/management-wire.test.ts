@@ -1,9 +1,9 @@
 // The management API as raw bytes on the wire, against a real `npm start` gateway: requests no fetch()
 // can build (a GET or HEAD with a body). SPEC §9: such a request is refused 400 invalid_request, never
 // a 5xx, on the management API as on the gateway.
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type LocalGateway } from "./npm-start.ts";
+import { rawRequest } from "./wire.ts";
 
 let gateway: LocalGateway;
 let orgId: string;
@@ -22,22 +22,7 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-/** Writes `lines` (CRLF-joined) and `body` to a fresh connection, reads until the server closes. */
-function raw(lines: string[], body = ""): Promise<{ status: number; head: string; body: string }> {
-  const { port } = new URL(gateway.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), "127.0.0.1");
-    let text = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (text += chunk));
-    socket.on("error", reject);
-    socket.on("end", () => {
-      const [head = "", rest = ""] = text.split("\r\n\r\n", 2);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: rest });
-    });
-    socket.write([...lines, "Connection: close", "", ""].join("\r\n") + body);
-  });
-}
+const raw = (lines: string[], body = "") => rawRequest(gateway.url, lines, body);
 
 const errorCode = (body: string) => (JSON.parse(body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1)) as { error: { code: string } }).error.code;
 
