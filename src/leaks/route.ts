@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure, withAuthFailureBudget } from "../auth/failure_limit";
 import { KeygateError } from "../errors";
 import { readCapped, tooLarge } from "../management/body";
 import type { ManagementApp, ManagementEnv } from "../management/context";
@@ -70,7 +70,7 @@ function failedSignatureLimit(): MiddlewareHandler<ManagementEnv> {
     const { config } = c.get("services");
     const source = clientSource(c.req.raw.headers);
     const refusal = authFailureRefusal(source);
-    if (refusal) throw new KeygateError(refusal.code, refusal.message, { headers: { ...refusal.headers, ...authFailureBudgetHeaders(config, source) } });
+    if (refusal) throw withAuthFailureBudget(refusal, config, source);
     await next();
     // Success and error answers alike (Hono has rendered a thrown error into c.res by now).
     for (const [name, value] of Object.entries(authFailureBudgetHeaders(config, source))) c.res.headers.set(name, value);

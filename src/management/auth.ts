@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import { extractCredential, wwwAuthenticate } from "../auth/credentials";
 import { AuthFailure, type AuthFailureReason, verifyKey } from "../auth/verify";
-import { authFailureBudgetHeaders, authFailureRefusal, clientSource, countAuthFailure } from "../auth/failure_limit";
+import { authFailureRefusal, clientSource, countAuthFailure, withAuthFailureBudget } from "../auth/failure_limit";
 import { assertIpAllowed } from "../restrictions";
 import type { Caller, ManagementEnv, Services } from "./context";
 
@@ -90,8 +90,7 @@ export function managementAuth(): MiddlewareHandler<ManagementEnv> {
     } catch (err) {
       // No credential's budget applies yet: the answer carries the source's failed-authentication budget.
       if (!(err instanceof KeygateError)) throw err;
-      const budget = authFailureBudgetHeaders(config, clientSource(c.req.raw.headers));
-      throw new KeygateError(err.code, err.message, { details: err.details, headers: { ...err.headers, ...budget } });
+      throw withAuthFailureBudget(err, config, clientSource(c.req.raw.headers));
     }
     c.set("caller", caller);
     await next();
