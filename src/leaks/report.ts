@@ -57,7 +57,7 @@ export async function handleLeakReport(deps: RevocationDeps, config: Config, tok
   const live = new Map<string, { row: KeyRow; report: LeakedToken }>();
   hashes.forEach((hash, i) => {
     const row = found.get(hash);
-    if (row && keyStatus(row, now) === "active" && !live.has(row.id)) live.set(row.id, { row, report: tokens[i]! });
+    if (row && isLive(row, now) && !live.has(row.id)) live.set(row.id, { row, report: tokens[i]! });
   });
   const work = [...live.values()];
   if (config.leakedKeyAction === "revoke") {
@@ -71,6 +71,15 @@ export async function handleLeakReport(deps: RevocationDeps, config: Config, tok
   return tokens.map((t, i) => ({ token_hash: hashes[i]!, token_type: t.type, label: found.has(hashes[i]!) ? "true_positive" : "false_positive" }));
 }
 
+/**
+ * Live: not revoked, not expired. A suspended (disabled) key is live too: it can be enabled again at any
+ * time, so a leaked one must be revoked (or, with notify, recorded) like an active one.
+ */
+function isLive(row: KeyRow, now: number): boolean {
+  const status = keyStatus(row, now);
+  return status === "active" || status === "disabled";
+}
+
 /** Revokes each live key; one changed since it was read (a concurrent PATCH) is read again and retried. */
 async function revokeLeaked(deps: RevocationDeps, config: Config, work: { row: KeyRow; report: LeakedToken }[], now: number): Promise<void> {
   let pending = work;
@@ -80,7 +89,7 @@ async function revokeLeaked(deps: RevocationDeps, config: Config, work: { row: K
     if (stale.size === 0) return;
     const reports = new Map(pending.filter(({ row }) => stale.has(row.id)).map(({ row, report }) => [row.hash, report]));
     const fresh = await keysByHashes(deps.db, [...reports.keys()]);
-    pending = fresh.filter((row) => keyStatus(row, now) === "active").map((row) => ({ row, report: reports.get(row.hash)! }));
+    pending = fresh.filter((row) => isLive(row, now)).map((row) => ({ row, report: reports.get(row.hash)! }));
   }
   // Not a 200: GitHub retries a report that failed, and the keys revoked so far stay revoked (repeats change nothing).
   if (pending.length > 0) throw new KeygateError("conflict", `${pending.length} reported key(s) changed concurrently ${WRITE_ATTEMPTS} times in a row; send the report again`);

@@ -128,6 +128,31 @@ describe("POST /secret-scanning/github", () => {
     expect(leaked.every((e) => e.details?.action === "notify")).toBe(true);
   });
 
+  it("a suspended (disabled) key is still live: a leak report revokes it, so enabling it later cannot bring it back", async () => {
+    const { signer, worker } = await scanningSetup();
+    const { id: orgId } = await createOrg();
+    const { id: keyId, key } = await createKey(orgId);
+    expect((await adminFetch(`/orgs/${orgId}/keys/${keyId}`, { method: "PATCH", json: { enabled: false } })).status).toBe(200);
+    const labels = await expectJson<Label[]>(await worker.report(JSON.stringify(leakItems([{ token: key }])), signer), 200);
+    expect(labels.map((l) => l.label)).toEqual(["true_positive"]);
+    expect(await keyStatus(orgId, keyId)).toBe("revoked");
+    await expectError(await adminFetch(`/orgs/${orgId}/keys/${keyId}`, { method: "PATCH", json: { enabled: true } }), 409, "conflict");
+    await expectError(await worker.gateway(key), 401, "key_revoked");
+    const audit = await auditOf(orgId);
+    expect(audit.filter((e) => e.action === "key.leaked").map((e) => e.key_id)).toEqual([keyId]);
+    expect(audit.filter((e) => e.action === "key.revoked").map((e) => e.details?.reason)).toEqual(["leaked"]);
+  });
+
+  it("LEAKED_KEY_ACTION=notify records a leak of a suspended key too (it can be enabled again at any time)", async () => {
+    const { signer, worker } = await scanningSetup({ LEAKED_KEY_ACTION: "notify" });
+    const { id: orgId } = await createOrg();
+    const { id: keyId, key } = await createKey(orgId);
+    expect((await adminFetch(`/orgs/${orgId}/keys/${keyId}`, { method: "PATCH", json: { enabled: false } })).status).toBe(200);
+    expect((await worker.report(JSON.stringify(leakItems([{ token: key }])), signer)).status).toBe(200);
+    expect(await keyStatus(orgId, keyId)).toBe("disabled");
+    expect((await auditOf(orgId)).filter((e) => e.action === "key.leaked").map((e) => e.details?.action)).toEqual(["notify"]);
+  });
+
   it("a tampered body is refused 401 and nothing is revoked", async () => {
     const { signer, worker } = await scanningSetup();
     const { id: orgId } = await createOrg();
