@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { formatDuration } from "../duration";
-import { AUDIT_ACTIONS, type AuditRow } from "../store/audit";
+import { AUDIT_ACTIONS, type AuditRow, presentAuditDetails } from "../store/audit";
 import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";
 import { KEY_STATUSES, type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
@@ -110,39 +109,7 @@ export function presentAuditEvent(row: AuditRow): z.infer<typeof AuditEventSchem
     count: row.count,
     source: row.source,
     reason: row.reason,
-    details: row.details && presentDetails(row.details),
+    details: row.details && presentAuditDetails(row.details),
   };
 }
 
-/**
- * Audit details as the API writes everything else: times (`*_at` fields, stored as epoch ms, also as the
- * `from`/`to` of a change) in ISO 8601, a rate_limit's window as a duration ("60s"). Done at read time, so
- * rows written before this rule read the same way.
- */
-function presentDetails(details: Record<string, unknown>): Record<string, unknown> {
-  const present = (name: string, value: unknown): unknown => {
-    if (name.endsWith("_at") && typeof value === "number") return iso(value);
-    if (name === "rate_limit" && isStoredRateLimit(value)) return { ...value, window: formatDuration(value.window) };
-    if (name === "rate_limit" && hasStoredLimits(value)) {
-      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? { ...limit, window: formatDuration(limit.window) } : limit)) };
-    }
-    // A key's meta is the caller's own JSON: returned exactly as given.
-    if (name !== "meta" && value && typeof value === "object" && !Array.isArray(value)) {
-      const record = value as Record<string, unknown>;
-      // A change { from, to } of a field: present both sides as that field.
-      const keys = Object.keys(record);
-      if (keys.length > 0 && keys.every((k) => k === "from" || k === "to")) return { from: present(name, record.from), to: present(name, record.to) };
-      return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, present(k, v)]));
-    }
-    return value;
-  };
-  return present("", details) as Record<string, unknown>;
-}
-
-function isStoredRateLimit(value: unknown): value is { limit: number; window: number } {
-  return typeof value === "object" && value !== null && typeof (value as { window?: unknown }).window === "number";
-}
-
-function hasStoredLimits(value: unknown): value is { limits: unknown[] } {
-  return typeof value === "object" && value !== null && Array.isArray((value as { limits?: unknown }).limits);
-}

@@ -1,4 +1,5 @@
 import { and, count, desc, eq, gte, inArray, lte, type SQL } from "drizzle-orm";
+import { formatDuration } from "../duration";
 import { newId } from "../keys/ids";
 import { type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { auditEvents } from "./schema";
@@ -81,4 +82,39 @@ export async function listAudit(db: Db, orgId: string, filters: AuditFilters, pa
     db.select({ total: count() }).from(auditEvents).where(where),
   ]);
   return { rows, total: totals[0]?.total ?? 0 };
+}
+
+/**
+ * Audit details as the API writes everything else: times (`*_at` fields, stored as epoch ms, also as
+ * the `from`/`to` of a change) in ISO 8601, a rate_limit's window as a duration ("60s"). Done at read
+ * time, so rows written before this rule read the same way. The audit trail and the webhook of the
+ * same event (same id) both show details this way, so a receiver catching up from the audit trail
+ * reads what the webhook said.
+ */
+export function presentAuditDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const present = (name: string, value: unknown): unknown => {
+    if (name.endsWith("_at") && typeof value === "number") return new Date(value).toISOString();
+    if (name === "rate_limit" && isStoredRateLimit(value)) return { ...value, window: formatDuration(value.window) };
+    if (name === "rate_limit" && hasStoredLimits(value)) {
+      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? { ...limit, window: formatDuration(limit.window) } : limit)) };
+    }
+    // A key's meta is the caller's own JSON: returned exactly as given.
+    if (name !== "meta" && value && typeof value === "object" && !Array.isArray(value)) {
+      const record = value as Record<string, unknown>;
+      // A change { from, to } of a field: present both sides as that field.
+      const keys = Object.keys(record);
+      if (keys.length > 0 && keys.every((k) => k === "from" || k === "to")) return { from: present(name, record.from), to: present(name, record.to) };
+      return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, present(k, v)]));
+    }
+    return value;
+  };
+  return present("", details) as Record<string, unknown>;
+}
+
+function isStoredRateLimit(value: unknown): value is { limit: number; window: number } {
+  return typeof value === "object" && value !== null && typeof (value as { window?: unknown }).window === "number";
+}
+
+function hasStoredLimits(value: unknown): value is { limits: unknown[] } {
+  return typeof value === "object" && value !== null && Array.isArray((value as { limits?: unknown }).limits);
 }

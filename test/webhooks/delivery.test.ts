@@ -48,6 +48,24 @@ describe("webhooks", () => {
     expect(accepted(await deliveriesFor(orgId))).toHaveLength(5);
   });
 
+  it("an event's data reads as its audit row's details: times in ISO 8601, windows as durations, never epoch ms", async () => {
+    const { id: orgId } = await createOrg();
+    const { id: keyId, data: key } = await createKey(orgId, { name: "ci", expires_in: "30d", rate_limit: { limit: 10, window: "1m" } });
+    expect((await adminFetch(`/orgs/${orgId}/keys/${keyId}`, { method: "PATCH", json: { rate_limit: { limit: 5, window: "30s" } } })).status).toBe(200);
+    expect((await adminFetch(`/orgs/${orgId}/keys/${keyId}`, { method: "PATCH", json: { enabled: false } })).status).toBe(200);
+    const got = accepted(await delivered(orgId, 3));
+    const audit = await expectJson<{ data: { id: string; actor: string; key_id: string; details: Record<string, unknown> }[] }>(await adminFetch(`/orgs/${orgId}/audit?per_page=100`), 200);
+    const rows = new Map(audit.data.map((row) => [row.id, row]));
+    for (const d of got) {
+      const row = rows.get(d.id)!;
+      expect(d.body!.data).toEqual({ ...row.details, org_id: orgId, key_id: row.key_id, actor: row.actor });
+    }
+    const byType = Object.fromEntries(got.map((d) => [d.body!.type, d.body!.data]));
+    const limits = (limit: number, window: string) => ({ limits: [{ name: "default", limit, window }] });
+    expect(byType["key.created"]).toMatchObject({ expires_at: key.expires_at, rate_limit: limits(10, "1m") });
+    expect(byType["key.updated"]).toMatchObject({ changes: { rate_limit: { from: limits(10, "1m"), to: limits(5, "30s") } } });
+  });
+
   it("a receiver that is down gets the same event again, with the same webhook-id, until it accepts", async () => {
     const { id: orgId } = await createOrg();
     await failDeliveries(orgId, 1);
