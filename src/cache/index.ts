@@ -114,9 +114,34 @@ export function keyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: E
         memory.records.delete(hash);
         memory.unknown.delete(hash);
       }
-      await Promise.all(hashes.map((hash) => env.KEY_CACHE.delete(kvKey(hash))));
+      await Promise.all(hashes.map((hash) => deleteFromKv(env, hash)));
     },
   };
+}
+
+/** Pauses before the second and third try of a KV delete: a failed delete is usually a blip. */
+const KV_DELETE_RETRY_MS = [50, 250];
+
+/**
+ * A purge runs after the change it is for has committed, so it never throws: answering 500 would hide
+ * the committed change from the caller, and skip the limiter notice and webhooks that follow it. A KV
+ * delete is tried three times; one that still fails is logged, and until that entry expires
+ * (KV_POSITIVE_TTL_SECONDS) other locations rely on the limiter notice (Durable Object backend), a
+ * repeated revoke (which purges again) or a KV read failing over to D1.
+ */
+async function deleteFromKv(env: Env, hash: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await env.KEY_CACHE.delete(kvKey(hash));
+      return;
+    } catch (err) {
+      if (attempt >= KV_DELETE_RETRY_MS.length) {
+        logThrottled("kv-purge", "purging a changed key from KV failed; the change is saved, other locations may serve the old record until the limiter or a repeat tells them", err);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, KV_DELETE_RETRY_MS[attempt]));
+    }
+  }
 }
 
 /** KV, then D1. Throws `key_store_unavailable` only when D1 fails (KV failing just falls through). */
