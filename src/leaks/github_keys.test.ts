@@ -54,6 +54,30 @@ describe("GithubKeyring", () => {
     await expect(new GithubKeyring(keys.url).keyFor(signer.identifier)).rejects.toMatchObject({ code: "signing_keys_unavailable" });
   });
 
+  it("with an expired document and GitHub down, serves the old keys and tries GitHub again at most once a minute", async () => {
+    const keys = keysEndpoint();
+    const signer = await newGithubSigner();
+    await keys.publish(signer);
+    let now = 1_000_000;
+    const keyring = new GithubKeyring(keys.url, () => now);
+    await keyring.keyFor(signer.identifier);
+    await keys.down(true);
+    now += 2 * 60 * MINUTE;
+    // Every report (and anyone naming GitHub's identifier) would otherwise wait for a fetch that fails.
+    for (let i = 0; i < 5; i++) expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
+    expect(await keys.fetches()).toBe(2);
+    // An identifier it does not know cannot be checked meanwhile: 503, so GitHub sends the report again later.
+    await expect(keyring.keyFor("rotated-while-down")).rejects.toMatchObject({ code: "signing_keys_unavailable" });
+    expect(await keys.fetches()).toBe(2);
+    now += MINUTE + 1;
+    await keys.down(false);
+    expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
+    expect(await keys.fetches()).toBe(3);
+    now += 10 * MINUTE;
+    expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
+    expect(await keys.fetches()).toBe(3);
+  });
+
   it("ignores entries that are not P-256 public keys and refuses a document of another shape", async () => {
     const keys = keysEndpoint();
     const signer = await newGithubSigner();

@@ -17,6 +17,12 @@ const DOCUMENT_TTL_MS = 3_600_000;
  * without this bound a stream of fake reports would spend that budget and starve real ones.
  */
 const UNKNOWN_REFETCH_INTERVAL_MS = 60_000;
+/**
+ * After a failed refresh of an expired document, the old keys serve this long before GitHub is tried
+ * again: otherwise, while GitHub is down or limiting us, every report (and anyone sending GitHub's
+ * identifier) would wait for a fetch that fails, up to FETCH_TIMEOUT_MS of GitHub's 10 s budget.
+ */
+const RETRY_AFTER_FAILURE_MS = 60_000;
 const FETCH_TIMEOUT_MS = 5_000;
 
 interface KeySet {
@@ -37,6 +43,8 @@ export class GithubKeyring {
   #set: KeySet | null = null;
   #inFlight: Promise<KeySet> | null = null;
   #lastUnknownRefetch = Number.NEGATIVE_INFINITY;
+  /** Until then the (expired) keys we have serve without a fetch: the last one failed. */
+  #failedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly url: string,
@@ -46,16 +54,19 @@ export class GithubKeyring {
   /** The key for `identifier`, or null if GitHub does not list it; throws 503 when the keys cannot be had. */
   async keyFor(identifier: string): Promise<CryptoKey | null> {
     let set = this.#set;
-    if (!set || this.now() - set.fetchedAt > DOCUMENT_TTL_MS) {
+    if (!set || (this.now() - set.fetchedAt > DOCUMENT_TTL_MS && this.now() >= this.#failedUntil)) {
       // An expired document still serves while GitHub is unreachable: its keys were GitHub's an hour ago.
       set = await this.#refresh().catch((err: unknown) => {
-        if (this.#set) return this.#set;
-        throw err;
+        if (!this.#set) throw err;
+        this.#failedUntil = this.now() + RETRY_AFTER_FAILURE_MS;
+        return this.#set;
       });
     }
     const known = set.keys.get(identifier);
     if (known) return known;
     if (this.#inFlight) return (await this.#inFlight).keys.get(identifier) ?? null;
+    // GitHub may have rotated while it was unreachable: unverifiable, so 503 (GitHub retries), not 401.
+    if (this.now() < this.#failedUntil) throw unavailable("the last fetch failed");
     if (this.now() - this.#lastUnknownRefetch < UNKNOWN_REFETCH_INTERVAL_MS) return null;
     this.#lastUnknownRefetch = this.now();
     return (await this.#refresh()).keys.get(identifier) ?? null;
