@@ -19,7 +19,8 @@ export const LeakedTokenSchema = z
   .object({
     token: z.string().min(1).max(1024).openapi({ description: "The matched string (never stored, logged or echoed)" }),
     type: z.string().min(1).max(200).openapi({ description: "The secret type name registered with GitHub", example: "keygate_api_key" }),
-    url: z.string().max(2048).default("").openapi({ description: "Where GitHub found it", example: "https://github.com/octo/repo/blob/abc/config.env" }),
+    // Git allows paths of 4 KiB: one long URL must not refuse (and so leave unrevoked) the whole report. The body's 2 MiB bounds the total.
+    url: z.string().max(8192).default("").openapi({ description: "Where GitHub found it", example: "https://github.com/octo/repo/blob/abc/config.env" }),
     source: z.string().max(100).default("").openapi({ description: "content, commit, pull_request, gist, npm, …", example: "content" }),
   })
   .openapi("LeakedToken");

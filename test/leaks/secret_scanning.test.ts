@@ -153,6 +153,17 @@ describe("POST /secret-scanning/github", () => {
     expect((await auditOf(orgId)).filter((e) => e.action === "key.leaked").map((e) => e.details?.action)).toEqual(["notify"]);
   });
 
+  it("a match in a deeply nested file (a URL over 2 KiB) is still revoked: one long URL must not refuse the whole report", async () => {
+    const { signer, worker } = await scanningSetup();
+    const { id: orgId } = await createOrg();
+    const { id: keyId, key } = await createKey(orgId);
+    const url = `https://github.com/octo/app/blob/0123abc/${"deeply/nested/".repeat(300)}.env`;
+    expect(url.length).toBeGreaterThan(4000);
+    expect((await worker.report(JSON.stringify(leakItems([{ token: key, url }])), signer)).status).toBe(200);
+    expect(await keyStatus(orgId, keyId)).toBe("revoked");
+    expect((await auditOf(orgId)).find((e) => e.action === "key.leaked")?.details?.url).toBe(url);
+  });
+
   it("a tampered body is refused 401 and nothing is revoked", async () => {
     const { signer, worker } = await scanningSetup();
     const { id: orgId } = await createOrg();
