@@ -16,7 +16,7 @@
  * auth/limiter_store.ts), log throttling (log.ts), the Durable Object limiter's id cache, the console's
  * session keys and GitHub's key ring.
  */
-import { freshKeyCacheFor, KeyMemory, keyCacheFor } from "./cache";
+import { authoritativeKeyCacheFor, freshKeyCacheFor, KeyMemory, keyCacheFor } from "./cache";
 import type { KeyCache } from "./cache/interface";
 import { type Config, loadConfig } from "./config";
 import type { Env } from "./env";
@@ -97,6 +97,11 @@ export class Runtime {
       this.#identities.set(record, identity);
     }
     return identity;
+  }
+
+  /** Key lookups from D1 alone, for callers whose every request must see the key as it is now (org keys on the management API). */
+  authoritativeKeyCache(ctx?: ExecutionContext): KeyCache {
+    return authoritativeKeyCacheFor(this.keys, this.env, this.config, ctx);
   }
 
   /** The key cache for a record the limiter says is stale: purges the hash, then reads it again. */

@@ -255,3 +255,25 @@ export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ct
     index: cache.index,
   };
 }
+
+/**
+ * Lookups straight from D1, bypassing memory and KV (and filling neither), for org keys calling the
+ * management API: a key revoked, suspended or narrowed at another location must not keep managing
+ * keys (minting a fresh admin key, say) for the cache bound. The management API reads D1 for its
+ * work anyway, so this is one more indexed read per call. D1 failing: 503 `key_store_unavailable`.
+ */
+export function authoritativeKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
+  const cache = keyCacheFor(memory, env, config, ctx);
+  return {
+    index: memory.index,
+    async get(hash) {
+      try {
+        return await findKeyRecordByHash(env.DB, hash);
+      } catch (err) {
+        logThrottled("d1-read", "D1 read failed; keys in no cache tier are refused with 503 key_store_unavailable", err);
+        throw new KeygateError("key_store_unavailable", "the key store is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
+      }
+    },
+    purge: (hashes) => cache.purge(hashes),
+  };
+}

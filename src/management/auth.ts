@@ -64,7 +64,8 @@ async function authenticateCaller(headers: Headers, services: Services, env: Man
   if (credential.startsWith(config.keyPrefix)) {
     let key;
     try {
-      key = await verifyKey(credential, config, services.keyCache);
+      // From D1, not the caches: a key revoked or narrowed at another location stops managing keys at once.
+      key = await verifyKey(credential, config, services.callerKeys);
     } catch (err) {
       if (err instanceof AuthFailure) await recordAuthFailure({ reason: err.reason, keyId: err.record?.id, orgId: err.record?.orgId }, source, services, env, ctx);
       throw err;

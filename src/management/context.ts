@@ -23,6 +23,8 @@ export interface Services {
   db: Db;
   /** The key-record cache this request can purge (this isolate's memory and KV). */
   keyCache: KeyCache;
+  /** Key records read from D1 alone: how an org key calling the API is verified (a change made elsewhere holds at once). */
+  callerKeys: KeyCache;
   /** Queues webhook events for changes this request made (a no-op without WEBHOOK_URL). */
   publish: PublishEvents;
   /** The store the gateway counts in (peek, endKey, keyChanged); made on first use. */
