@@ -20,8 +20,9 @@ export const LeakedTokenSchema = z
     token: z.string().min(1).max(1024).openapi({ description: "The matched string (never stored, logged or echoed)" }),
     type: z.string().min(1).max(200).openapi({ description: "The secret type name registered with GitHub", example: "keygate_api_key" }),
     // Git allows paths of 4 KiB: one long URL must not refuse (and so leave unrevoked) the whole report. The body's 2 MiB bounds the total.
-    url: z.string().max(8192).default("").openapi({ description: "Where GitHub found it", example: "https://github.com/octo/repo/blob/abc/config.env" }),
-    source: z.string().max(100).default("").openapi({ description: "content, commit, pull_request, gist, npm, …", example: "content" }),
+    // null is read as "" (unknown): a field GitHub could not fill must not refuse, and so leave unrevoked, the whole report.
+    url: z.string().max(8192).nullable().default("").openapi({ description: "Where GitHub found it (null or \"\": unknown)", example: "https://github.com/octo/repo/blob/abc/config.env" }),
+    source: z.string().max(100).nullable().default("").openapi({ description: "content, commit, pull_request, gist, npm, … (null or \"\": unknown)", example: "content" }),
   })
   .openapi("LeakedToken");
 
@@ -97,7 +98,7 @@ async function revokeLeaked(deps: RevocationDeps, config: Config, work: { row: K
 }
 
 function leakDetails(config: Config, row: KeyRow, report: LeakedToken) {
-  return { name: row.name, url: report.url, source: report.source, type: report.type, action: config.leakedKeyAction };
+  return { name: row.name, url: report.url ?? "", source: report.source ?? "", type: report.type, action: config.leakedKeyAction };
 }
 
 /** notify: a key.leaked row (and event) per key and location not recorded before; the key keeps working. */

@@ -164,6 +164,18 @@ describe("POST /secret-scanning/github", () => {
     expect((await auditOf(orgId)).find((e) => e.action === "key.leaked")?.details?.url).toBe(url);
   });
 
+  it("an item whose url or source is null or missing is still handled (recorded as \"\")", async () => {
+    const { signer, worker } = await scanningSetup();
+    const { id: orgId } = await createOrg();
+    const first = await createKey(orgId);
+    const second = await createKey(orgId);
+    const body = JSON.stringify([{ token: first.key, type: "keygate_api_key", url: null, source: null }, { token: second.key, type: "keygate_api_key" }]);
+    expect((await expectJson<Label[]>(await worker.report(body, signer), 200)).map((l) => l.label)).toEqual(["true_positive", "true_positive"]);
+    expect(await keyStatus(orgId, first.id)).toBe("revoked");
+    expect(await keyStatus(orgId, second.id)).toBe("revoked");
+    expect((await auditOf(orgId)).filter((e) => e.action === "key.leaked").map((e) => [e.details?.url, e.details?.source])).toEqual([["", ""], ["", ""]]);
+  });
+
   it("a tampered body is refused 401 and nothing is revoked", async () => {
     const { signer, worker } = await scanningSetup();
     const { id: orgId } = await createOrg();
