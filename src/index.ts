@@ -21,9 +21,14 @@ export default {
   // The Cron Triggers in wrangler.toml, dispatched by their cron string; each trigger's own time is the clock.
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     if (controller.cron === EXPIRING_KEYS_CRON) {
-      // The daily jobs: key.expiring webhooks and key.rotation_due reminders, each idempotent.
-      await announceExpiringKeys(env, loadConfig(env), controller.scheduledTime);
-      await runDailyHygiene(env, controller.scheduledTime);
+      // The daily jobs: key.expiring webhooks and key.rotation_due reminders, each idempotent. One failing
+      // must not skip the other (a Cron Trigger is not retried); the run still fails, so its log shows it.
+      const results = await Promise.allSettled([
+        announceExpiringKeys(env, loadConfig(env), controller.scheduledTime),
+        runDailyHygiene(env, controller.scheduledTime),
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
       return;
     }
     // Retention (SPEC §8), every 5 minutes in bounded batches.
