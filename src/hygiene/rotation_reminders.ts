@@ -15,6 +15,8 @@ export interface RotationReminder {
   keyId: string;
   name: string;
   ageDays: number;
+  /** The audit row's details, which the webhook's data repeats. */
+  details: { name: string; age_days: number; period: number; rotate_after_days: number };
 }
 
 // `key.rotation_due` is an audit row whose aggregate_key names the key and the period
@@ -38,18 +40,20 @@ export async function remindRotations(db: D1Database, afterMs: number | null, no
     .from(apiKeys)
     .where(and(isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)), lte(apiKeys.createdAt, now - afterMs)));
   const byId = new Map(due.map((key) => [key.id, key]));
+  const detailsOf = new Map<string, RotationReminder["details"]>();
   const rows = due.map((key) => {
     const ageDays = Math.floor((now - key.createdAt) / DAY_MS);
     const period = Math.floor((now - key.createdAt) / afterMs);
-    const details = JSON.stringify({ name: key.name, age_days: ageDays, period, rotate_after_days: afterMs / DAY_MS });
-    return [newId("evt"), key.orgId, key.id, details, now, `key.rotation_due|${key.id}|${period}`];
+    const details = { name: key.name, age_days: ageDays, period, rotate_after_days: afterMs / DAY_MS };
+    detailsOf.set(key.id, details);
+    return [newId("evt"), key.orgId, key.id, JSON.stringify(details), now, `key.rotation_due|${key.id}|${period}`];
   });
   const written: RotationReminder[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const result = await db.prepare(INSERT_REMINDERS).bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))).all<{ id: string; key_id: string; org_id: string }>();
     for (const row of result.results) {
       const key = byId.get(row.key_id)!;
-      written.push({ id: row.id, orgId: row.org_id, keyId: row.key_id, name: key.name, ageDays: Math.floor((now - key.createdAt) / DAY_MS) });
+      written.push({ id: row.id, orgId: row.org_id, keyId: row.key_id, name: key.name, ageDays: Math.floor((now - key.createdAt) / DAY_MS), details: detailsOf.get(row.key_id)! });
     }
   }
   return written;

@@ -16,6 +16,7 @@ export async function runDailyHygiene(env: Env, now: number): Promise<void> {
   // Audit and webhook (issue 16.2): the event id is the audit row's, so a retried delivery keeps it.
   const timestamp = new Date(now).toISOString();
   await eventPublisher(env, config)(
-    reminders.map((r) => ({ id: r.id, type: "key.rotation_due" as const, timestamp, data: { org_id: r.orgId, key_id: r.keyId, actor: "keygate", name: r.name, age_days: r.ageDays } })),
+    // data repeats the audit row's details (as every event's does), plus who and what.
+    reminders.map((r) => ({ id: r.id, type: "key.rotation_due" as const, timestamp, data: { ...r.details, org_id: r.orgId, key_id: r.keyId, actor: "keygate" } })),
   );
 }

@@ -166,7 +166,9 @@ describe("webhooks", () => {
     expect(due).toHaveLength(1);
     expect(due[0]!.body!.data).toMatchObject({ key_id: old.id, actor: "keygate", age_days: 100 });
     expect(due[0]!.body!.data.key_id).not.toBe(young.id);
-    const audit = (await (await adminFetch(`/orgs/${orgId}/audit?action=key.rotation_due`)).json()) as { data: { id: string }[] };
+    const audit = (await (await adminFetch(`/orgs/${orgId}/audit?action=key.rotation_due`)).json()) as { data: { id: string; details: Record<string, unknown> }[] };
     expect(audit.data.map((row) => row.id)).toEqual([due[0]!.id]);
+    // Like every event: data is the audit row's details plus org_id, key_id and actor.
+    expect(due[0]!.body!.data).toEqual({ ...audit.data[0]!.details, org_id: orgId, key_id: old.id, actor: "keygate" });
   });
 });
