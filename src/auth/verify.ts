@@ -62,7 +62,8 @@ export async function verifyKey(key: string | null, config: Config, cache: KeyCa
   const record = await cache.get(hash);
   if (!record) throw new AuthFailure("invalid_key");
   if (indexed === undefined) cache.index.add(key, hash, config.memoryCacheTtlMs * HARD_BOUND_FACTOR, now);
-  if (record.revokedAt !== null && record.revokedAt <= now) throw new AuthFailure("key_revoked", record);
+  // Revoked is final as stored, whatever this clock says: revoked_at was stamped by the revoking isolate's clock.
+  if (record.revokedAt !== null) throw new AuthFailure("key_revoked", record);
   if (record.expiresAt !== null && record.expiresAt <= now) throw new AuthFailure("key_expired", record);
   if (record.disabledAt != null) throw new AuthFailure("key_disabled", record);
   return record;
