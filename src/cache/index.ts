@@ -108,19 +108,22 @@ export function keyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: E
       return load(memory, env, config, hash, ctx);
     },
 
-    async purge(hashes) {
-      memory.purgeEpoch++;
-      for (const hash of hashes) {
-        memory.records.delete(hash);
-        memory.unknown.delete(hash);
-      }
-      await Promise.all(hashes.map((hash) => deleteFromKv(env, hash)));
-    },
+    purge: (hashes) => purgeHashes(memory, env, hashes, KV_DELETE_RETRY_MS),
   };
 }
 
 /** Pauses before the second and third try of a KV delete: a failed delete is usually a blip. */
 const KV_DELETE_RETRY_MS = [50, 250];
+
+/** Memory at once (and the purge epoch, see KeyMemory), then KV; never throws (see deleteFromKv). */
+async function purgeHashes(memory: KeyMemory, env: Env, hashes: string[], retryDelaysMs: readonly number[]): Promise<void> {
+  memory.purgeEpoch++;
+  for (const hash of hashes) {
+    memory.records.delete(hash);
+    memory.unknown.delete(hash);
+  }
+  await Promise.all(hashes.map((hash) => deleteFromKv(env, hash, retryDelaysMs)));
+}
 
 /**
  * A purge runs after the change it is for has committed, so it never throws: answering 500 would hide
@@ -129,17 +132,17 @@ const KV_DELETE_RETRY_MS = [50, 250];
  * (KV_POSITIVE_TTL_SECONDS) other locations rely on the limiter notice (Durable Object backend), a
  * repeated revoke (which purges again) or a KV read failing over to D1.
  */
-async function deleteFromKv(env: Env, hash: string): Promise<void> {
+async function deleteFromKv(env: Env, hash: string, retryDelaysMs: readonly number[]): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await env.KEY_CACHE.delete(kvKey(hash));
       return;
     } catch (err) {
-      if (attempt >= KV_DELETE_RETRY_MS.length) {
+      if (attempt >= retryDelaysMs.length) {
         logThrottled("kv-purge", "purging a changed key from KV failed; the change is saved, other locations may serve the old record until the limiter or a repeat tells them", err);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, KV_DELETE_RETRY_MS[attempt]));
+      await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[attempt]));
     }
   }
 }
@@ -248,7 +251,8 @@ export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ct
   const cache = keyCacheFor(memory, env, config, ctx);
   return {
     async get(hash) {
-      await cache.purge([hash]);
+      // On the hot path: one KV try, no retry pauses (the D1 read that follows is what this request needs).
+      await purgeHashes(memory, env, [hash], []);
       return cache.get(hash);
     },
     purge: (hashes) => cache.purge(hashes),

@@ -12,6 +12,7 @@ import { expectError, expectJson } from "../management/support";
 import { callWith, failing } from "../gateway/storage";
 import { keysEndpoint, leakItems, newGithubSigner, workerWith } from "../leaks/support";
 import { delivered } from "../webhooks/support";
+import { durableObjectLimiter } from "../../src/ratelimit/durable_object_limiter";
 
 const gateway = (testEnv: Env, key: string) => callWith(testEnv, "/demo/items", { headers: { authorization: `Bearer ${key}` } });
 
@@ -102,5 +103,22 @@ describe("a leak report whose later revocation batch fails", () => {
     for (const { key } of created.slice(50)) await expectError(await gateway(env, key), 401, "key_revoked");
     const revokedEvents = (await delivered(orgId, 180)).filter((d) => d.status < 300 && d.body!.type === "key.revoked");
     expect(revokedEvents.map((d) => d.body!.data.key_id).sort()).toEqual(created.map((c) => c.id).sort());
+  });
+});
+
+describe("a stale record flagged by the limiter, with KV deletes failing", () => {
+  it("is decided on D1's record, without a 500", async () => {
+    const { id: orgId } = await createOrg();
+    const { id: keyId, key } = await createKey(orgId, { scopes: ["demo:read", "demo:write"] });
+    const post = { method: "POST", headers: { authorization: `Bearer ${key}` } };
+    expect((await callWith(env, "/demo/items", post)).status).toBe(200); // cached (memory and KV) with demo:write
+    // Narrowed at "another location": D1 and the limiter object know, this isolate's memory and KV do not.
+    const at = Date.now() + 1;
+    await env.DB.prepare("UPDATE api_keys SET scopes = ?, updated_at = ? WHERE id = ?").bind(JSON.stringify(["demo:read"]), at, keyId).run();
+    await durableObjectLimiter({ namespace: env.RATE_LIMITER }).keyChanged(`key:${keyId}`, keyId, at);
+    const kvDeletesFail: Env = { ...env, KEY_CACHE: Object.assign(Object.create(env.KEY_CACHE), { delete: failing(env.KEY_CACHE, "KV").delete }) };
+    await withoutErrorLog(async () => {
+      await expectError(await callWith(kvDeletesFail, "/demo/items", post), 403, "insufficient_scope");
+    });
   });
 });
