@@ -53,6 +53,17 @@ export function containsKey(text: string, prefix: string): boolean {
 /** One compiled pattern per prefix (a config has one; tests use a few). */
 const keyPatterns = new Map<string, RegExp>();
 
+/**
+ * `text` with every key-shaped run cut to its visible identifier and "…", for text from outside that
+ * is kept (a leak report's url, source and type go to the audit trail and webhooks): a key there is
+ * never stored whole.
+ */
+export function redactKeys(text: string, prefix: string): string {
+  if (!text.includes(prefix)) return text;
+  const pattern = new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`, "g");
+  return text.replace(pattern, (key) => `${displayParts(key, prefix).identifier}…`);
+}
+
 /** Regex for secret scanners, documented in the README. */
 export function secretScannerPattern(prefix: string): RegExp {
   return new RegExp(`\\b${prefix}[0-9A-Za-z]{${BODY_LENGTH}}[0-9A-Za-z]{${CHECKSUM_LENGTH}}\\b`);

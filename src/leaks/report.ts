@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import { KeygateError } from "../errors";
-import { parseKey } from "../keys/format";
+import { parseKey, redactKeys } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { newId } from "../keys/ids";
 import { WRITE_ATTEMPTS } from "../management/concurrency";
@@ -98,7 +98,9 @@ async function revokeLeaked(deps: RevocationDeps, config: Config, work: { row: K
 }
 
 function leakDetails(config: Config, row: KeyRow, report: LeakedToken) {
-  return { name: row.name, url: report.url ?? "", source: report.source ?? "", type: report.type, action: config.leakedKeyAction };
+  // GitHub's text is kept (audit, webhook): any key in it is cut to its identifier, never stored whole.
+  const kept = (text: string | null) => redactKeys(text ?? "", config.keyPrefix);
+  return { name: row.name, url: kept(report.url), source: kept(report.source), type: kept(report.type), action: config.leakedKeyAction };
 }
 
 /** notify: a key.leaked row (and event) per key and location not recorded before; the key keeps working. */

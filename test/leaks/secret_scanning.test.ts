@@ -176,6 +176,20 @@ describe("POST /secret-scanning/github", () => {
     expect((await auditOf(orgId)).filter((e) => e.action === "key.leaked").map((e) => [e.details?.url, e.details?.source])).toEqual([["", ""], ["", ""]]);
   });
 
+  it("a key inside the reported url, source or type never reaches the audit trail: it is cut to its identifier", async () => {
+    for (const action of ["revoke", "notify"]) {
+      const { signer, worker } = await scanningSetup({ LEAKED_KEY_ACTION: action });
+      const { id: orgId } = await createOrg();
+      const { key, data } = await createKey(orgId);
+      const item = { token: key, type: `keygate ${key}`, url: `https://gist.github.com/octo/1?k=${key}&again=${key}`, source: `content ${key}` };
+      expect((await worker.report(JSON.stringify([item]), signer)).status).toBe(200);
+      const audit = await auditOf(orgId);
+      expect(JSON.stringify(audit)).not.toContain(key.slice(data.identifier.length));
+      const leaked = audit.find((e) => e.action === "key.leaked")!;
+      expect(leaked.details).toMatchObject({ url: `https://gist.github.com/octo/1?k=${data.identifier}…&again=${data.identifier}…`, source: `content ${data.identifier}…`, type: `keygate ${data.identifier}…` });
+    }
+  });
+
   it("a tampered body is refused 401 and nothing is revoked", async () => {
     const { signer, worker } = await scanningSetup();
     const { id: orgId } = await createOrg();
