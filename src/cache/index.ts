@@ -156,7 +156,7 @@ async function load(memory: KeyMemory, env: Env, config: Config, hash: string, c
     return fromKv.r;
   }
 
-  const record = await readD1(memory, env, hash);
+  const record = await readD1(memory.probe, env, hash);
   if (epoch === memory.purgeEpoch) {
     remember(memory, config, hash, record);
     if (record) {
@@ -191,8 +191,9 @@ async function readKv(memory: KeyMemory, env: Env, hash: string): Promise<KvEntr
   }
 }
 
-async function readD1(memory: KeyMemory, env: Env, hash: string): Promise<KeyRecord | null> {
-  if (memory.probe) memory.probe.d1Reads++;
+/** `probe` counts hot-path lookups only (null for the management API's authoritative reads). */
+async function readD1(probe: LookupProbe | null, env: Env, hash: string): Promise<KeyRecord | null> {
+  if (probe) probe.d1Reads++;
   try {
     return await findKeyRecordByHash(env.DB, hash);
   } catch (err) {
@@ -270,14 +271,7 @@ export function authoritativeKeyCacheFor(memory: KeyMemory, env: Env, config: Co
   const cache = keyCacheFor(memory, env, config, ctx);
   return {
     index: memory.index,
-    async get(hash) {
-      try {
-        return await findKeyRecordByHash(env.DB, hash);
-      } catch (err) {
-        logThrottled("d1-read", "D1 read failed; keys in no cache tier are refused with 503 key_store_unavailable", err);
-        throw new KeygateError("key_store_unavailable", "the key store is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
-      }
-    },
+    get: (hash) => readD1(null, env, hash),
     purge: (hashes) => cache.purge(hashes),
   };
 }
