@@ -156,6 +156,11 @@ async function load(memory: KeyMemory, env: Env, config: Config, hash: string, c
     return fromKv.r;
   }
 
+  return loadFromD1(memory, env, config, hash, ctx, epoch);
+}
+
+/** D1, then memory and KV filled with what it said (unless a purge came in between, see KeyMemory.purgeEpoch). */
+async function loadFromD1(memory: KeyMemory, env: Env, config: Config, hash: string, ctx: ExecutionContext | undefined, epoch: number): Promise<KeyRecord | null> {
   const record = await readD1(memory.probe, env, hash);
   if (epoch === memory.purgeEpoch) {
     remember(memory, config, hash, record);
@@ -245,8 +250,8 @@ async function fillKv(memory: KeyMemory, env: Env, hash: string, record: KeyReco
 
 /**
  * The key cache for a record the rate limiter says is stale (the key changed after it was cached):
- * drops the hash from this isolate's memory and KV at this location, then looks it up again, so the
- * read goes to D1 and refills both with the current record.
+ * drops the hash from this isolate's memory and KV at this location, then reads it from D1 (never KV,
+ * which may still hold the old record) and refills both with the current record.
  */
 export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
   const cache = keyCacheFor(memory, env, config, ctx);
@@ -254,7 +259,8 @@ export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ct
     async get(hash) {
       // On the hot path: one KV try, no retry pauses (the D1 read that follows is what this request needs).
       await purgeHashes(memory, env, [hash], []);
-      return cache.get(hash);
+      // Straight to D1, not KV: KV may still hold the old record (its delete failed, or has not landed here).
+      return loadFromD1(memory, env, config, hash, ctx, memory.purgeEpoch);
     },
     purge: (hashes) => cache.purge(hashes),
     index: cache.index,

@@ -9,7 +9,7 @@ import { resetLogThrottle } from "../../src/log";
 import { hashKey } from "../../src/keys/hash";
 import { createKey, createOrg, MANAGEMENT } from "../harness";
 import { expectError, expectJson } from "../management/support";
-import { callWith, failing } from "../gateway/storage";
+import { callWith } from "../gateway/storage";
 import { keysEndpoint, leakItems, newGithubSigner, workerWith } from "../leaks/support";
 import { delivered } from "../webhooks/support";
 import { durableObjectLimiter } from "../../src/ratelimit/durable_object_limiter";
@@ -20,6 +20,17 @@ function manage(testEnv: Env, path: string, method: string, json?: unknown) {
   const headers: Record<string, string> = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
   if (json !== undefined) headers["content-type"] = "application/json";
   return callWith(testEnv, `${MANAGEMENT}${path}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+}
+
+/** The real KV binding whose deletes fail (reads and writes work): the worst case for a purge. */
+function kvDeletesFailing(): KVNamespace {
+  return new Proxy(env.KEY_CACHE, {
+    get(target, prop) {
+      if (prop === "delete") return () => Promise.reject(new Error("KV delete failed (injected fault)"));
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Quiet the expected "KV delete failed" log lines of one test. */
@@ -45,7 +56,7 @@ describe("key changes with KV failing", () => {
     for (const { key } of [disabled, revoked, rotated]) expect((await gateway(env, key)).status).toBe(200);
 
     // Only KV deletes fail (reads still serve the old record): the worst case for a purge.
-    const kvDeletesFail: Env = { ...env, KEY_CACHE: Object.assign(Object.create(env.KEY_CACHE), { delete: failing(env.KEY_CACHE, "KV").delete }) };
+    const kvDeletesFail: Env = { ...env, KEY_CACHE: kvDeletesFailing() };
     await withoutErrorLog(async () => {
       expect((await manage(kvDeletesFail, `/orgs/${orgId}/keys/${disabled.id}`, "PATCH", { enabled: false })).status).toBe(200);
       expect((await manage(kvDeletesFail, `/orgs/${orgId}/keys/${revoked.id}/revoke`, "POST")).status).toBe(200);
@@ -116,7 +127,7 @@ describe("a stale record flagged by the limiter, with KV deletes failing", () =>
     const at = Date.now() + 1;
     await env.DB.prepare("UPDATE api_keys SET scopes = ?, updated_at = ? WHERE id = ?").bind(JSON.stringify(["demo:read"]), at, keyId).run();
     await durableObjectLimiter({ namespace: env.RATE_LIMITER }).keyChanged(`key:${keyId}`, keyId, at);
-    const kvDeletesFail: Env = { ...env, KEY_CACHE: Object.assign(Object.create(env.KEY_CACHE), { delete: failing(env.KEY_CACHE, "KV").delete }) };
+    const kvDeletesFail: Env = { ...env, KEY_CACHE: kvDeletesFailing() };
     await withoutErrorLog(async () => {
       await expectError(await callWith(kvDeletesFail, "/demo/items", post), 403, "insufficient_scope");
     });
