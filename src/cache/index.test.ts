@@ -82,3 +82,36 @@ describe("key cache races", () => {
     await expect(memoryOnly().get(hash)).rejects.toThrow();
   });
 });
+
+describe("a purge whose KV delete fails", () => {
+  const kvDeletesFailing = (): KVNamespace =>
+    new Proxy(env.KEY_CACHE, {
+      get(target, prop) {
+        if (prop === "delete") return () => Promise.reject(new Error("KV delete failed (injected fault)"));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+
+  it("still makes the change immediate in this isolate: the old KV entry is not read back", async () => {
+    const { hash, id } = await seedKey();
+    const ctx = createExecutionContext();
+    await keyCacheFor(env, config, ctx).get(hash); // memory and KV hold the active record
+    await waitOnExecutionContext(ctx);
+    await drizzle(env.DB).update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, id));
+    const broken = { ...env, KEY_CACHE: kvDeletesFailing() } as Env;
+    const original = console.error;
+    console.error = () => {};
+    try {
+      await keyCacheFor(broken, config).purge([hash]);
+    } finally {
+      console.error = original;
+    }
+    expect(await env.KEY_CACHE.get(`kr:${hash}`)).not.toBeNull(); // the delete really failed
+    const next = createExecutionContext();
+    expect((await keyCacheFor(broken, config, next).get(hash))?.revokedAt).not.toBeNull();
+    await waitOnExecutionContext(next);
+    // The lookup went to D1 and put the current record back into KV, so other readers see it too.
+    expect(((await env.KEY_CACHE.get<{ r: { revokedAt: number | null } }>(`kr:${hash}`, "json"))?.r.revokedAt)).not.toBeNull();
+  });
+});

@@ -63,6 +63,11 @@ export class KeyMemory {
   readonly unknown = new MemoryLru<true>(10_000);
   readonly index = new KeyIndex();
   /**
+   * Hashes whose KV entry a purge could not delete: KV may still hold the record from before the
+   * change, so lookups here skip KV for them (D1 answers and refills KV) until a verified fill.
+   */
+  readonly kvStale = new MemoryLru<true>(10_000);
+  /**
    * Bumped by every purge in this isolate. A lookup that started before a purge does not cache what
    * it read: the value may predate the change the purge is for.
    */
@@ -74,6 +79,7 @@ export class KeyMemory {
     this.records.clear();
     this.unknown.clear();
     this.index.clear();
+    this.kvStale.clear();
   }
 }
 
@@ -122,23 +128,26 @@ async function purgeHashes(memory: KeyMemory, env: Env, hashes: string[], retryD
     memory.records.delete(hash);
     memory.unknown.delete(hash);
   }
-  await Promise.all(hashes.map((hash) => deleteFromKv(env, hash, retryDelaysMs)));
+  await Promise.all(hashes.map((hash) => deleteFromKv(memory, env, hash, retryDelaysMs)));
 }
 
 /**
  * A purge runs after the change it is for has committed, so it never throws: answering 500 would hide
  * the committed change from the caller, and skip the limiter notice and webhooks that follow it. A KV
- * delete is tried three times; one that still fails is logged, and until that entry expires
- * (KV_POSITIVE_TTL_SECONDS) other locations rely on the limiter notice (Durable Object backend), a
- * repeated revoke (which purges again) or a KV read failing over to D1.
+ * delete is tried three times; one that still fails is logged and the entry is distrusted in this
+ * isolate (KeyMemory.kvStale: its lookups read D1, whose fill then overwrites the entry). Until that
+ * happens or the entry expires (KV_POSITIVE_TTL_SECONDS), other isolates rely on the limiter notice
+ * (Durable Object backend), a repeated revoke (which purges again) or a KV read failing over to D1.
  */
-async function deleteFromKv(env: Env, hash: string, retryDelaysMs: readonly number[]): Promise<void> {
+async function deleteFromKv(memory: KeyMemory, env: Env, hash: string, retryDelaysMs: readonly number[]): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await env.KEY_CACHE.delete(kvKey(hash));
       return;
     } catch (err) {
       if (attempt >= retryDelaysMs.length) {
+        // Here at least the change is immediate: this isolate stops reading that entry.
+        memory.kvStale.set(hash, true, KV_POSITIVE_TTL_SECONDS * 1000);
         logThrottled("kv-purge", "purging a changed key from KV failed; the change is saved, other locations may serve the old record until the limiter or a repeat tells them", err);
         return;
       }
@@ -150,7 +159,7 @@ async function deleteFromKv(env: Env, hash: string, retryDelaysMs: readonly numb
 /** KV, then D1. Throws `key_store_unavailable` only when D1 fails (KV failing just falls through). */
 async function load(memory: KeyMemory, env: Env, config: Config, hash: string, ctx: ExecutionContext | undefined): Promise<KeyRecord | null> {
   const epoch = memory.purgeEpoch;
-  const fromKv = await readKv(memory, env, hash);
+  const fromKv = memory.kvStale.get(hash) ? null : await readKv(memory, env, hash);
   if (fromKv !== null) {
     if (epoch === memory.purgeEpoch) remember(memory, config, hash, fromKv.r);
     return fromKv.r;
@@ -244,7 +253,13 @@ async function fillKv(memory: KeyMemory, env: Env, hash: string, record: KeyReco
   }
   if (current === undefined || JSON.stringify(current) !== JSON.stringify(record)) {
     memory.records.delete(hash);
-    await env.KEY_CACHE.delete(kvKey(hash)).catch((err: unknown) => logThrottled("kv-fill", "deleting an unverified KV entry failed", err));
+    await env.KEY_CACHE.delete(kvKey(hash)).catch((err: unknown) => {
+      memory.kvStale.set(hash, true, KV_POSITIVE_TTL_SECONDS * 1000);
+      logThrottled("kv-fill", "deleting an unverified KV entry failed", err);
+    });
+  } else {
+    // KV now holds the current record: it can be trusted again here.
+    memory.kvStale.delete(hash);
   }
 }
 
