@@ -60,7 +60,9 @@ export function hasLimitFields(body: LimitFields): boolean {
  * The key's stored limits after applying `body` to `before`, checked against its tier: every name
  * must be one of the tier's windows (400), and an org key may only set values at or below its
  * tier's (403 `exceeds_tier`): a limit no higher, a window no shorter, strict where the tier is
- * strict, a quota no higher over the same period. The operator may set anything.
+ * strict, a quota no higher over the same period. The operator may set anything. Only what `body`
+ * sets is checked: the windows or quota it leaves as they were (an operator's grant above the tier,
+ * names of a tier the org has since left) are not the caller's doing, and must not refuse the rest.
  */
 export function nextKeyLimits(config: Config, tierName: string, caller: Caller, before: StoredKeyLimits | null, body: LimitFields): KeyLimits | null {
   if (body.rate_limit != null && body.rate_limits != null) {
@@ -74,10 +76,13 @@ export function nextKeyLimits(config: Config, tierName: string, caller: Caller, 
   }
   const quota = body.quota === undefined ? current.quota : (body.quota ?? undefined);
   const next: KeyLimits = { ...(limits ? { limits } : {}), ...(quota ? { quota } : {}) };
-  checkAgainstTier(config, tierName, caller, next, body.rate_limits !== undefined ? "rate_limits" : "rate_limit");
+  const setsWindows = body.rate_limits !== undefined || body.rate_limit !== undefined;
+  const set: KeyLimits = { ...(setsWindows && limits ? { limits } : {}), ...(body.quota ? { quota: body.quota } : {}) };
+  checkAgainstTier(config, tierName, caller, set, body.rate_limits !== undefined ? "rate_limits" : "rate_limit");
   return next.limits || next.quota ? next : null;
 }
 
+/** `next`: only the windows and quota the request sets. */
 function checkAgainstTier(config: Config, tierName: string, caller: Caller, next: KeyLimits, field: string): void {
   const tier = Object.hasOwn(config.tiers, tierName) ? config.tiers[tierName]! : null;
   if (!tier) throw new KeygateError("tier_unavailable", "this org's plan is not available; contact the API provider");

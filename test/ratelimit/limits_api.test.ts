@@ -115,6 +115,36 @@ describe("per-key windows and quotas through the management API", () => {
   });
 });
 
+describe("a PATCH is judged on the limits it sets", () => {
+  it("an org key may lower the quota of a key the operator granted windows above the tier (403 only for what it sets itself)", async () => {
+    const w = worker();
+    const org = await w.org();
+    const writer = await w.key(org, { scopes: ["keys:write", "keys:read", "demo:read"] });
+    const granted = await w.key(org, { rate_limits: [{ name: "default", limit: 10_000, window: "60s" }] });
+    const asOrg = (json: unknown) => w.api(`/orgs/${org}/keys/${granted.id}`, { method: "PATCH", json, token: writer.key });
+
+    const lowered = await expectJson<{ data: { rate_limits: unknown; quota: unknown } }>(await asOrg({ quota: { limit: 500, period: "month" } }), 200);
+    expect(lowered.data).toMatchObject({ rate_limits: [{ name: "default", limit: 10_000, window: "1m" }], quota: { limit: 500, period: "month" } });
+    // What it sets is still bounded by the tier.
+    const raised = await expectError(await asOrg({ quota: { limit: 1_001, period: "month" } }), 403, "exceeds_tier");
+    expect(fields(raised)).toEqual(["quota.limit"]);
+    const windows = await expectError(await asOrg({ rate_limits: [{ name: "default", limit: 10_000, window: "60s" }] }), 403, "exceeds_tier");
+    expect(fields(windows)).toEqual(["rate_limits[0].limit"]);
+  });
+
+  it("after the org moved to a tier without one of the key's windows, a quota PATCH is not refused for that window", async () => {
+    const w = worker();
+    const org = await w.org();
+    const { id } = await w.key(org, { rate_limits: [{ name: "burst", limit: 3, window: "1s" }] });
+    await expectJson(await w.api(`/orgs/${org}`, { method: "PATCH", json: { tier: "pro" } }), 200);
+    const patched = await expectJson<{ data: { quota: unknown } }>(await w.api(`/orgs/${org}/keys/${id}`, { method: "PATCH", json: { quota: { limit: 50, period: "day" } } }), 200);
+    expect(patched.data.quota).toEqual({ limit: 50, period: "day" });
+    // Setting the window itself is judged against the tier the org now has.
+    const named = await expectError(await w.api(`/orgs/${org}/keys/${id}`, { method: "PATCH", json: { rate_limits: [{ name: "burst", limit: 3, window: "1s" }] } }), 400, "validation_error");
+    expect(fields(named)).toEqual(["rate_limits[0].name"]);
+  });
+});
+
 describe("GET /orgs/{org}/keys/{key}/limits", () => {
   it("reads every policy without spending; a request then spends exactly the route's cost", async () => {
     frozenClock(); // the 1 s burst window must not give the cost back between the request and the reads
