@@ -145,6 +145,24 @@ describe("a PATCH is judged on the limits it sets", () => {
   });
 });
 
+describe("a window's length changed", () => {
+  it("keeps the spend made under the old length: an org key at 429 cannot buy a fresh window by lengthening it", async () => {
+    frozenClock();
+    const w = worker({ TIERS: JSON.stringify({ ...TIERS, free: { limit: 3, window: "60s" } }) });
+    const org = await w.org();
+    const key = await w.key(org, { scopes: ["keys:write", "keys:read", "demo:read"] });
+    for (let i = 0; i < 3; i++) expect((await w.gateway(key.key)).status).toBe(200);
+    await expectError(await w.gateway(key.key), 429, "rate_limited");
+    for (const window of ["61s", "62s", "120s"]) {
+      await expectJson(await w.api(`/orgs/${org}/keys/${key.id}`, { method: "PATCH", json: { rate_limit: { limit: 3, window } }, token: key.key }), 200);
+      const refused = await w.gateway(key.key);
+      await expectError(refused, 429, "rate_limited");
+      expect(refused.headers.get("RateLimit-Policy")).toBe(`"default";q=3;w=${parseInt(window, 10)}`);
+      expect((await w.limits(org, key.id)).policies.map((p) => p.remaining)).toEqual([0]);
+    }
+  });
+});
+
 describe("GET /orgs/{org}/keys/{key}/limits", () => {
   it("reads every policy without spending; a request then spends exactly the route's cost", async () => {
     frozenClock(); // the 1 s burst window must not give the cost back between the request and the reads
