@@ -77,14 +77,11 @@ export function withCors(request: Request, policy: CorsPolicy | null, routes: Ro
  * instead of a 204 for a request that can never succeed.
  */
 function preflightRoute(routes: RoutePolicy, method: string, pathname: string): boolean {
-  let path: string;
   try {
-    path = canonicalPath(pathname);
-    assertUnambiguousRoute(routes, method, path);
+    return assertUnambiguousRoute(routes, method, canonicalPath(pathname)) !== null;
   } catch {
     return false;
   }
-  return routes.match(method, path) !== null;
 }
 
 function preflightHeaders(policy: CorsPolicy, allowOrigin: string, method: string): Headers {

@@ -13,7 +13,7 @@ import { recordedPath } from "../usage/record";
 import { isBrowserNoise } from "./browser_noise";
 import { canonicalPath } from "./path";
 import { proxyToOrigin } from "./proxy";
-import { assertUnambiguousRoute, authorizeRoute } from "./route_policy";
+import { assertUnambiguousRoute, authorizeRule, type MatchedRule } from "./route_policy";
 
 /**
  * The hot path, SPEC §3 top to bottom: credentials, key verification (format, tiered lookup,
@@ -32,10 +32,11 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   if (refusal) return renderError(withAuthFailureBudget(refusal, config, source, startedAt));
 
   // Step 0: a request no origin may see is refused before any lookup. The path is normalised here,
-  // once: the route policy matches it, the origin receives it, usage records it (SPEC §9).
+  // once: the route policy matches it (here, once), the origin receives it, usage records it (SPEC §9).
   let path: string;
+  let rule: MatchedRule | null;
   try {
-    path = forwardablePath(request, method, headers, url, runtime);
+    ({ path, rule } = forwardablePath(request, method, headers, url, runtime));
   } catch (err) {
     return renderError(err);
   }
@@ -68,7 +69,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   const matched = { route: "" };
   try {
     assertIpAllowed(record, headers, runtime.allowlists);
-    ({ record, rateLimitHeaders } = await admit(method, headers, path, runtime, ctx, record, matched));
+    ({ record, rateLimitHeaders } = await admit(headers, rule, runtime, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
       origin: runtime.origin,
@@ -101,32 +102,33 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
  * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
  * read again from D1 and the request decided on it: one extra lookup, only after a change.
  */
-async function admit(method: string, headers: Headers, path: string, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
+async function admit(headers: Headers, rule: MatchedRule | null, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
   try {
-    return { record: cached, rateLimitHeaders: await decide(method, path, runtime, ctx, cached, false, matched) };
+    return { record: cached, rateLimitHeaders: await decide(rule, runtime, ctx, cached, false, matched) };
   } catch (err) {
     if (!(err instanceof StaleKeyRecord)) throw err;
     const record = await verifyKey(extractCredential(headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
-    return { record, rateLimitHeaders: await decide(method, path, runtime, ctx, record, true, matched) };
+    return { record, rateLimitHeaders: await decide(rule, runtime, ctx, record, true, matched) };
   }
 }
 
 /** A module-level function, not a closure in admit: the bundle's keep-names would rename a closure on every request. */
-function decide(method: string, path: string, runtime: Runtime, ctx: ExecutionContext, record: KeyRecord, fresh: boolean, matched: { route: string }): Promise<Record<string, string>> {
+function decide(rule: MatchedRule | null, runtime: Runtime, ctx: ExecutionContext, record: KeyRecord, fresh: boolean, matched: { route: string }): Promise<Record<string, string>> {
   tierOf(runtime.config, record);
-  const rule = authorizeRoute(runtime.routes, method, path, record);
-  matched.route = rule.path;
-  return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost: rule.cost, acceptStale: fresh });
+  const { path, cost } = authorizeRule(rule, record);
+  matched.route = path;
+  return enforceRateLimit({ limits: runtime.rateLimits, ctx, record, cost, acceptStale: fresh });
 }
 
 /**
- * Step 0: the normalised path, or the 400 for a request no origin may see (SPEC §9): a path that
+ * Step 0: the normalised path and the rule it matches (null: none, the 404 once a key is known), or
+ * the 400 for a request no origin may see (SPEC §9): a path that
  * cannot be normalised or whose route another reading would change (path.ts, route_policy.ts), a
  * method override in the query, an API key in the URL, a GET or HEAD with a body.
  */
-function forwardablePath(request: Request, method: string, headers: Headers, url: URL, runtime: Runtime): string {
+function forwardablePath(request: Request, method: string, headers: Headers, url: URL, runtime: Runtime): { path: string; rule: MatchedRule | null } {
   const path = canonicalPath(url.pathname);
-  assertUnambiguousRoute(runtime.routes, method, path);
+  const rule = assertUnambiguousRoute(runtime.routes, method, path);
   const search = url.search;
   // Symfony/Laravel (and Express's method-override, configured so) run `POST ?_method=DELETE` as a DELETE: the
   // policy judged a POST. The header spellings are dropped by proxy.ts; a query is the client's URL, so refused.
@@ -144,7 +146,7 @@ function forwardablePath(request: Request, method: string, headers: Headers, url
   if (request.body !== null && (method === "GET" || method === "HEAD") && !declaresNoContent(headers)) {
     throw new KeygateError("invalid_request", `a ${method} request must not have a body`);
   }
-  return path;
+  return { path, rule };
 }
 
 /** `_method`, also as PHP reads it: `%5F` decoded, and `.`, space (`+`, `%20`) and `[` in a name turned into `_`. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig, type RouteRule } from "../config";
 import { KeygateError } from "../errors";
 import { normalizePath } from "./route_pattern";
-import { assertUnambiguousRoute, authorizeRoute, routePolicy } from "./route_policy";
+import { assertUnambiguousRoute, authorizeRoute, authorizeRule, routePolicy } from "./route_policy";
 
 const rule = (path: string, scopes: string[] = [], method: RouteRule["method"] = "*", tiers?: string[]): RouteRule => ({ method, path, scopes, tiers, cost: 1 });
 
@@ -244,3 +244,21 @@ describe("assertUnambiguousRoute: letter case", () => {
   });
 });
 
+
+describe("one match per request: assertUnambiguousRoute's rule, judged by authorizeRule", () => {
+  const policy = routePolicy([rule("/demo/internal/*", ["admin"]), rule("/demo/*", ["demo:read"], "GET"), rule("/items/:id", ["items:read"])]);
+
+  it("returns the rule the path matches as written (also with a harmless path parameter), or null for none", () => {
+    expect(assertUnambiguousRoute(policy, "GET", "/demo/x")?.index).toBe(1);
+    expect(assertUnambiguousRoute(policy, "GET", "/items/1;v=2")?.index).toBe(2);
+    expect(assertUnambiguousRoute(policy, "POST", "/demo/x")).toBeNull();
+    expect(assertUnambiguousRoute(policy, "GET", "/elsewhere")).toBeNull();
+  });
+
+  it("authorizeRule answers as authorizeRoute does: the rule, 404 for none, 403 for a missing scope", () => {
+    const caller = { scopes: ["demo:read"], tier: "free" };
+    expect(authorizeRule(assertUnambiguousRoute(policy, "GET", "/demo/x"), caller)).toBe(authorizeRoute(policy, "GET", "/demo/x", caller));
+    expect(refusal(() => authorizeRule(assertUnambiguousRoute(policy, "GET", "/elsewhere"), caller)).code).toBe("no_route");
+    expect(refusal(() => authorizeRule(assertUnambiguousRoute(policy, "GET", "/demo/internal/x"), caller)).code).toBe("insufficient_scope");
+  });
+});

@@ -102,19 +102,21 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
  * When such a reading picks a different rule than the path as written (a stricter one, typically:
  * the path was spelled around it), no single reading is safe to forward: 400 `invalid_path`, before
  * any lookup. Spellings that change no rule (`/items/1;v=2`, `/items/AbC` under `/items/*`) pass
- * untouched, and a path no rule matches as written is left to the 404.
+ * untouched, and a path no rule matches as written is left to the 404. Returns the rule the path
+ * matches as written (null: none), which `authorizeRule` then judges: a request is matched once.
  */
-export function assertUnambiguousRoute(policy: RoutePolicy, method: string, path: string): void {
+export function assertUnambiguousRoute(policy: RoutePolicy, method: string, path: string): MatchedRule | null {
   const asWritten = policy.match(method, path);
-  if (asWritten === null) return;
+  if (asWritten === null) return null;
   if (policy.caseCanMatter(path) && policy.matchIgnoringCase(method, path) !== asWritten) {
     throw new KeygateError("invalid_path", "this path, read with letters in either case, matches another route");
   }
-  if (!path.includes(";")) return;
+  if (!path.includes(";")) return asWritten;
   const stripped = withoutPathParameters(path);
   if (policy.match(method, stripped) !== asWritten || (policy.caseCanMatter(stripped) && policy.matchIgnoringCase(method, stripped) !== asWritten)) {
     throw new KeygateError("invalid_path", "path parameters (;) in this path change which route applies");
   }
+  return asWritten;
 }
 
 /** What route authorization needs to know about the caller's key. */
@@ -129,7 +131,11 @@ export interface RouteCaller {
  * rather than which plan to buy.
  */
 export function authorizeRoute(policy: RoutePolicy, method: string, pathname: string, caller: RouteCaller): MatchedRule {
-  const rule = policy.match(method, pathname);
+  return authorizeRule(policy.match(method, pathname), caller);
+}
+
+/** `authorizeRoute` for a request already matched (by `assertUnambiguousRoute`): `rule` null is the 404. */
+export function authorizeRule(rule: MatchedRule | null, caller: RouteCaller): MatchedRule {
   if (!rule) throw new KeygateError("no_route", "no route matches this request");
 
   if (!caller.scopes.includes(ADMIN_SCOPE)) {

@@ -1,3 +1,4 @@
+import type { PolicyDecision } from "./counters";
 import type { LimitAnswer, RateLimiter } from "./interface";
 import type { LimitPlan } from "./policy";
 
@@ -41,6 +42,9 @@ interface Budget {
   plan: LimitPlan;
   /** `plan.counters`' ids, limits and windows, to notice a changed plan for the same key. */
   signature: string;
+  /** `fastBatchSize` of the plan's smallest limit, and each counter's `fastSyncThreshold`: fixed per plan, so computed once. */
+  batch: number;
+  thresholds: number[];
   /** The store's remaining units per counter at its last answer. */
   known: number[];
   /** The store's last answer, whose policies describe local admissions. */
@@ -142,7 +146,9 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
     let budget = budgets.get(name);
     if (budget && budget.signature === signature) return budget;
     if (budget && budget.unsent > 0 && budget.inflight === 0) background.waitUntil(report(budget));
-    budget = { plan, signature, known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended || budget?.last?.changedAt ? budget.last : undefined };
+    const batch = fastBatchSize(Math.min(...plan.counters.map((c) => c.policy.limit)));
+    const thresholds = plan.counters.map((c) => fastSyncThreshold(c.policy.limit));
+    budget = { plan, signature, batch, thresholds, known: [], unsent: 0, inflight: 0, reportWakesAt: 0, last: budget?.last?.ended || budget?.last?.changedAt ? budget.last : undefined };
     budgets.delete(name);
     budgets.set(name, budget);
     if (budgets.size > MAX_BUDGETS) {
@@ -157,16 +163,14 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   // other isolates' spend lowers it, which is the stated overshoot), so it is used until the next
   // answer replaces it: no resync when a bucket turns over.
   function localAdmission(budget: Budget, cost: number): boolean {
-    const { plan } = budget;
-    if (!budget.last || budget.known.length !== plan.counters.length) return false;
+    const { known, thresholds } = budget;
+    if (!budget.last || known.length !== thresholds.length) return false;
     const unacknowledged = budget.unsent + budget.inflight + cost;
-    let smallest = Infinity;
-    for (let i = 0; i < plan.counters.length; i++) {
-      const { policy } = plan.counters[i]!;
-      if (budget.known[i]! - unacknowledged < fastSyncThreshold(policy.limit)) return false;
-      smallest = Math.min(smallest, policy.limit);
+    if (unacknowledged > budget.batch) return false;
+    for (let i = 0; i < thresholds.length; i++) {
+      if (known[i]! - unacknowledged < thresholds[i]!) return false;
     }
-    return unacknowledged <= fastBatchSize(smallest);
+    return true;
   }
 
   async function fast(plan: LimitPlan, cost: number, budget: Budget, background: Background, now: number): Promise<LimitAnswer> {
@@ -176,7 +180,14 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
       budget.unsent += cost;
       reportSoon(budget, background, now);
       const spent = budget.unsent + budget.inflight;
-      return { allowed: true, policies: budget.last!.policies.map((p, i) => ({ ...p, allowed: true, remaining: Math.max(0, budget.known[i]! - spent) })) };
+      const policies = budget.last!.policies;
+      // Written out rather than `{ ...p }`: this runs for every request a fast key admits locally.
+      const decisions: PolicyDecision[] = new Array(policies.length);
+      for (let i = 0; i < policies.length; i++) {
+        const { name, kind, limit, resetAt } = policies[i]!;
+        decisions[i] = { name, kind, limit, allowed: true, remaining: Math.max(0, budget.known[i]! - spent), resetAt };
+      }
+      return { allowed: true, policies: decisions };
     }
     const answer = await store.limit(plan, cost);
     remember(budget, answer);
@@ -208,8 +219,7 @@ function denialOf(answer: LimitAnswer, cost: number, now: number): Budget["denie
 }
 
 function halfBatchWaiting(budget: Budget): boolean {
-  const smallest = Math.min(...budget.plan.counters.map((c) => c.policy.limit));
-  return budget.unsent * 2 >= fastBatchSize(smallest);
+  return budget.unsent * 2 >= budget.batch;
 }
 
 function remember(budget: Budget, answer: LimitAnswer): void {
