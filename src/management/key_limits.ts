@@ -72,7 +72,7 @@ export function nextKeyLimits(config: Config, tierName: string, caller: Caller, 
   let limits = current.limits;
   if (body.rate_limits !== undefined || body.rate_limit !== undefined) {
     const given = body.rate_limits ?? (body.rate_limit ? [{ name: "default", ...body.rate_limit }] : null);
-    limits = given?.map((l): KeyWindowLimit => ({ name: l.name, limit: l.limit, window: parseDuration(l.window)!, ...(l.mode ? { mode: l.mode } : {}) }));
+    limits = given?.map((l): KeyWindowLimit => ({ name: l.name, limit: l.limit, window: parseDuration(l.window)!, text: l.window.trim(), ...(l.mode ? { mode: l.mode } : {}) }));
   }
   const quota = body.quota === undefined ? current.quota : (body.quota ?? undefined);
   const next: KeyLimits = { ...(limits ? { limits } : {}), ...(quota ? { quota } : {}) };
@@ -126,11 +126,16 @@ export const keyLimitsFields = {
 
 export function presentKeyLimits(stored: StoredKeyLimits | null) {
   const limits = keyLimitsOf(stored);
-  const windows = limits?.limits?.map((l) => ({ name: l.name, limit: l.limit, window: formatDuration(l.window), ...(l.mode ? { mode: l.mode } : {}) })) ?? null;
+  const windows = limits?.limits?.map((l) => ({ name: l.name, limit: l.limit, window: writtenWindow(l), ...(l.mode ? { mode: l.mode } : {}) })) ?? null;
   const fallback = windows?.find((w) => w.name === "default");
   return {
     rate_limit: fallback ? { limit: fallback.limit, window: fallback.window, ...(fallback.mode ? { mode: fallback.mode } : {}) } : null,
     rate_limits: windows,
     quota: limits?.quota ?? null,
   };
+}
+
+/** A key's window as its caller wrote it ("60s" stays "60s"), or for rows from before that was kept, its shortest rendering. */
+export function writtenWindow(limit: Pick<KeyWindowLimit, "window" | "text">): string {
+  return limit.text !== undefined && parseDuration(limit.text) === limit.window ? limit.text : formatDuration(limit.window);
 }

@@ -1,10 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { formatDuration } from "../duration";
 import { AUDIT_ACTIONS, type AuditRow } from "../store/audit";
 import { MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH } from "../restrictions/ip_allowlist";
 import { KEY_STATUSES, type KeyRow, keyStatus } from "../store/keys";
 import type { OrgRow } from "../store/orgs";
-import { keyLimitsFields, presentKeyLimits } from "./key_limits";
+import { keyLimitsFields, presentKeyLimits, writtenWindow } from "./key_limits";
 import { idString, int32, int64, iso, timestamp } from "./schemas";
 
 // The API's resource shapes: the zod schemas document them, the present* functions build them.
@@ -122,9 +121,9 @@ export function presentAuditEvent(row: AuditRow): z.infer<typeof AuditEventSchem
 function presentDetails(details: Record<string, unknown>): Record<string, unknown> {
   const present = (name: string, value: unknown): unknown => {
     if (name.endsWith("_at") && typeof value === "number") return iso(value);
-    if (name === "rate_limit" && isStoredRateLimit(value)) return { ...value, window: formatDuration(value.window) };
+    if (name === "rate_limit" && isStoredRateLimit(value)) return presentWindow(value);
     if (name === "rate_limit" && hasStoredLimits(value)) {
-      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? { ...limit, window: formatDuration(limit.window) } : limit)) };
+      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? presentWindow(limit) : limit)) };
     }
     // A key's meta is the caller's own JSON: returned exactly as given.
     if (name !== "meta" && value && typeof value === "object" && !Array.isArray(value)) {
@@ -139,7 +138,12 @@ function presentDetails(details: Record<string, unknown>): Record<string, unknow
   return present("", details) as Record<string, unknown>;
 }
 
-function isStoredRateLimit(value: unknown): value is { limit: number; window: number } {
+/** A stored window as the key shows it: as its caller wrote it (the `text` kept beside the ms goes into `window`). */
+function presentWindow({ text, ...limit }: { limit: number; window: number; text?: string }) {
+  return { ...limit, window: writtenWindow({ window: limit.window, text }) };
+}
+
+function isStoredRateLimit(value: unknown): value is { limit: number; window: number; text?: string } {
   return typeof value === "object" && value !== null && typeof (value as { window?: unknown }).window === "number";
 }
 
