@@ -31,3 +31,8 @@ export const durationSchema = z.union([z.string(), z.number()]).transform((value
   }
   return ms;
 });
+
+/** A duration as its writer wrote it ("60s" stays "60s") when `text` still says `ms`, else its shortest rendering. */
+export function writtenDuration(ms: number, text: string | undefined): string {
+  return text !== undefined && parseDuration(text) === ms ? text : formatDuration(ms);
+}

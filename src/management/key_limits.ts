@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import { consistencyMode, MAX_LIMITS_PER_KEY, MAX_WINDOW_MS, MIN_WINDOW_MS, POLICY_NAME, quotaPeriod } from "../ratelimit/tiers";
-import { formatDuration, parseDuration } from "../duration";
+import { formatDuration, parseDuration, writtenDuration } from "../duration";
 import { KeygateError } from "../errors";
 import { type KeyLimits, keyLimitsOf, type KeyWindowLimit, type StoredKeyLimits } from "../store/schema";
 import type { Caller } from "./context";
@@ -60,7 +60,9 @@ export function hasLimitFields(body: LimitFields): boolean {
  * The key's stored limits after applying `body` to `before`, checked against its tier: every name
  * must be one of the tier's windows (400), and an org key may only set values at or below its
  * tier's (403 `exceeds_tier`): a limit no higher, a window no shorter, strict where the tier is
- * strict, a quota no higher over the same period. The operator may set anything.
+ * strict, a quota no higher over the same period. The operator may set anything. Only what `body`
+ * sets is checked: the windows or quota it leaves as they were (an operator's grant above the tier,
+ * names of a tier the org has since left) are not the caller's doing, and must not refuse the rest.
  */
 export function nextKeyLimits(config: Config, tierName: string, caller: Caller, before: StoredKeyLimits | null, body: LimitFields): KeyLimits | null {
   if (body.rate_limit != null && body.rate_limits != null) {
@@ -70,14 +72,17 @@ export function nextKeyLimits(config: Config, tierName: string, caller: Caller, 
   let limits = current.limits;
   if (body.rate_limits !== undefined || body.rate_limit !== undefined) {
     const given = body.rate_limits ?? (body.rate_limit ? [{ name: "default", ...body.rate_limit }] : null);
-    limits = given?.map((l): KeyWindowLimit => ({ name: l.name, limit: l.limit, window: parseDuration(l.window)!, ...(l.mode ? { mode: l.mode } : {}) }));
+    limits = given?.map((l): KeyWindowLimit => ({ name: l.name, limit: l.limit, window: parseDuration(l.window)!, text: l.window.trim(), ...(l.mode ? { mode: l.mode } : {}) }));
   }
   const quota = body.quota === undefined ? current.quota : (body.quota ?? undefined);
   const next: KeyLimits = { ...(limits ? { limits } : {}), ...(quota ? { quota } : {}) };
-  checkAgainstTier(config, tierName, caller, next, body.rate_limits !== undefined ? "rate_limits" : "rate_limit");
+  const setsWindows = body.rate_limits !== undefined || body.rate_limit !== undefined;
+  const set: KeyLimits = { ...(setsWindows && limits ? { limits } : {}), ...(body.quota ? { quota: body.quota } : {}) };
+  checkAgainstTier(config, tierName, caller, set, body.rate_limits !== undefined ? "rate_limits" : "rate_limit");
   return next.limits || next.quota ? next : null;
 }
 
+/** `next`: only the windows and quota the request sets. */
 function checkAgainstTier(config: Config, tierName: string, caller: Caller, next: KeyLimits, field: string): void {
   const tier = Object.hasOwn(config.tiers, tierName) ? config.tiers[tierName]! : null;
   if (!tier) throw new KeygateError("tier_unavailable", "this org's plan is not available; contact the API provider");
@@ -121,11 +126,16 @@ export const keyLimitsFields = {
 
 export function presentKeyLimits(stored: StoredKeyLimits | null) {
   const limits = keyLimitsOf(stored);
-  const windows = limits?.limits?.map((l) => ({ name: l.name, limit: l.limit, window: formatDuration(l.window), ...(l.mode ? { mode: l.mode } : {}) })) ?? null;
+  const windows = limits?.limits?.map((l) => ({ name: l.name, limit: l.limit, window: writtenWindow(l), ...(l.mode ? { mode: l.mode } : {}) })) ?? null;
   const fallback = windows?.find((w) => w.name === "default");
   return {
     rate_limit: fallback ? { limit: fallback.limit, window: fallback.window, ...(fallback.mode ? { mode: fallback.mode } : {}) } : null,
     rate_limits: windows,
     quota: limits?.quota ?? null,
   };
+}
+
+/** A key's window as its caller wrote it ("60s" stays "60s"), or for rows from before that was kept, its shortest rendering. */
+export function writtenWindow(limit: Pick<KeyWindowLimit, "window" | "text">): string {
+  return writtenDuration(limit.window, limit.text);
 }

@@ -28,3 +28,26 @@ async function tellLimiter(deps: LimiterDeps, row: KeyRef, what: string, tell: (
 export const tellLimiterKeyEnded = (deps: LimiterDeps, row: KeyRef, end: KeyEnd) => tellLimiter(deps, row, "ended", (store, scope) => store.endKey(scope, row.id, end));
 
 export const tellLimiterKeyChanged = (deps: LimiterDeps, row: KeyRef, at: number) => tellLimiter(deps, row, "changed", (store, scope) => store.keyChanged(scope, row.id, at));
+
+/** Notices sent at once when a tier change tells every key of an org. */
+const NOTICE_CONCURRENCY = 20;
+
+/**
+ * An org's tier changed: every live key's limiter object under the OLD tier's scope (where requests
+ * holding a record cached with that tier will ask) learns that the key changed at `at`, so a strict
+ * request anywhere rereads the record and is decided on the new tier's limits in the call it already
+ * makes, as after a key PATCH; fast mode learns it from its next report. Best effort, like the others.
+ */
+export async function tellLimiterTierChanged(deps: Pick<Services, "config" | "limiter">, oldTier: string, keys: KeyRef[], at: number): Promise<void> {
+  let failed = 0;
+  for (let i = 0; i < keys.length; i += NOTICE_CONCURRENCY) {
+    const results = await Promise.allSettled(
+      keys.slice(i, i + NOTICE_CONCURRENCY).map((key) => {
+        const scope = limiterScope(deps.config, { orgId: key.orgId, tier: oldTier, id: key.id, limiterId: key.limiterId });
+        return scope ? deps.limiter.keyChanged(scope, key.id, at) : Promise.resolve();
+      }),
+    );
+    failed += results.filter((r) => r.status === "rejected").length;
+  }
+  if (failed > 0) console.warn(`keygate: telling the limiter of a tier change failed for ${failed} of ${keys.length} keys (the cache bound applies to them)`);
+}

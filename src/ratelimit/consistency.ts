@@ -40,7 +40,7 @@ const REPORT_OVERDUE_MS = 5_000;
 
 interface Budget {
   plan: LimitPlan;
-  /** `plan.counters`' limits and ids, to notice a changed plan for the same key. */
+  /** `plan.counters`' ids, limits and windows, to notice a changed plan for the same key. */
   signature: string;
   /** `fastBatchSize` of the plan's smallest limit, and each counter's `fastSyncThreshold`: fixed per plan, so computed once. */
   batch: number;
@@ -139,7 +139,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   function budgetFor(plan: LimitPlan, background: Background): Budget {
     let named = names.get(plan);
     if (!named) {
-      named = { name: `${plan.scope}|${plan.keyId}`, signature: plan.counters.map((c) => `${c.id}=${c.policy.limit}`).join(",") };
+      named = { name: `${plan.scope}|${plan.keyId}`, signature: plan.counters.map((c) => `${c.id}=${c.policy.limit}/${c.policy.kind === "window" ? c.policy.windowMs : c.policy.period}`).join(",") };
       names.set(plan, named);
     }
     const { name, signature } = named;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { admitsAt, bucketExpiresAt, type Buckets, currentBucket, decide, type Policy, policySeconds } from "./counters";
+import { admitsAt, bucketExpiresAt, type Buckets, carryOver, currentBucket, decide, type Policy, policySeconds } from "./counters";
 
 const T0 = 1_700_000_040_000; // a multiple of 60 s
 const window = (limit: number, windowMs: number, name = "default"): Policy => ({ name, kind: "window", limit, windowMs });
@@ -82,6 +82,50 @@ describe("bucketed sliding window", () => {
     expect(over).toMatchObject({ allowed: false, policies: [{ remaining: 0 }] });
     counters = decide([policy], over.counters, -10, T0 + 2, "record").counters;
     expect(decide([policy], counters, 3, T0 + 3, "check").allowed).toBe(true);
+  });
+});
+
+describe("a window that changes length (carryOver)", () => {
+  it("gives no fresh budget: never more than the limit in any real interval of the shorter length that ends after the change, for any arrivals", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1_000, max: 20_000 }),
+        fc.integer({ min: 1_000, max: 20_000 }),
+        fc.integer({ min: 0, max: 30_000 }),
+        fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 1, maxLength: 300 }),
+        (limit, before, after, change, offsets) => {
+          const times = offsets.map((o) => T0 + o).sort((a, b) => a - b);
+          let counter: Buckets = [];
+          let counted = before;
+          const admitted: number[] = [];
+          for (const now of times) {
+            const policy = window(limit, now < T0 + change ? before : after);
+            const decision = decide([policy], [carryOver(policy, counter, counted, now)], 1, now, "check");
+            counter = decision.counters[0]!;
+            counted = policy.kind === "window" ? policy.windowMs : counted;
+            if (decision.allowed) admitted.push(now);
+          }
+          // (Spend older than the old length was already given back under it; a longer window does not take it again.)
+          const span = Math.min(before, after);
+          for (const end of admitted.filter((t) => t >= T0 + change)) {
+            expect(admitted.filter((t) => t > end - span && t <= end).length).toBeLessThanOrEqual(limit);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("leaves quotas and unchanged windows alone, and carries only what still counts under the old length", () => {
+    const buckets: Buckets = [[currentBucket(window(5, 60_000), T0) - 9, 2], [currentBucket(window(5, 60_000), T0), 1]];
+    expect(carryOver(window(5, 60_000), buckets, 60_000, T0)).toBe(buckets);
+    expect(carryOver(window(5, 60_000), buckets, undefined, T0)).toBe(buckets);
+    expect(carryOver(quota(5), buckets, 60_000, T0)).toBe(buckets);
+    expect(carryOver(window(5, 10_000), buckets, 60_000, T0)).toEqual([[currentBucket(window(5, 10_000), T0), 3]]);
+    // 70 s later the older bucket no longer counts under 60 s; the newer one does.
+    expect(carryOver(window(5, 10_000), buckets, 60_000, T0 + 59_000)).toEqual([[currentBucket(window(5, 10_000), T0 + 59_000), 1]]);
+    expect(carryOver(window(5, 10_000), buckets, 60_000, T0 + 200_000)).toEqual([]);
   });
 });
 

@@ -120,6 +120,21 @@ export function nextReturnAt(policy: Policy, buckets: Buckets, now: number): num
   return oldest ? bucketExpiresAt(policy, oldest[0]) : now;
 }
 
+/**
+ * A window counter's buckets for `policy` when they were counted for a window of `countedForMs`
+ * (a key's window lengthened or shortened; its counter keeps its id, so that spend is not forgotten:
+ * a fresh counter per length let a key buy a new window's budget with every PATCH). Bucket indices
+ * of another length mean other instants, so what is still live under the old length is carried
+ * over as spent now, in the current bucket: it counts for one whole new window, so no interval ever
+ * holds more than the limit, at the price of a key that changes its window waiting up to one window
+ * longer. Quotas and unchanged windows come back as they are.
+ */
+export function carryOver(policy: Policy, buckets: Buckets, countedForMs: number | undefined, now: number): Buckets {
+  if (policy.kind !== "window" || countedForMs === undefined || countedForMs === policy.windowMs) return buckets;
+  const before = held(live({ ...policy, windowMs: countedForMs }, buckets, now));
+  return before > 0 ? [[currentBucket(policy, now), before]] : [];
+}
+
 /** What one policy says about one request. */
 export interface PolicyDecision {
   name: string;

@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { bucketExpiresAt, type Buckets, currentBucket, decide, live, type Operation, type Policy, WINDOW_BUCKETS } from "./counters";
+import { bucketExpiresAt, type Buckets, carryOver, currentBucket, decide, live, type Operation, type Policy, WINDOW_BUCKETS } from "./counters";
 import type { KeyEnd, LimitAnswer } from "./interface";
 import { encodeAnswer } from "./wire";
 import type { Counter } from "./policy";
 
-interface CounterRow extends Record<string, string | number> {
+interface CounterRow extends Record<string, string | number | null> {
   id: string;
   buckets: string;
+  /** The window length the buckets were counted for; null for a quota (and rows written before it was kept). */
+  window_ms: number | null;
 }
 
 /** A plan's counters and, in the same order, their policies (what `decide` takes). */
@@ -44,7 +46,8 @@ export const KEY_END_RETENTION_MS = 86_400_000;
  * until the write is durable), so the next admissions up to that ceiling need no write.
  * After an eviction the object resumes from storage as if the reservation had been spent: it may
  * refuse up to 1% of the limit that would have fitted, but never forgets spend, so never admits past
- * the limit. A denial writes nothing; neither does a refund (storage still covers lower counts).
+ * the limit. A denial writes nothing (unless it is a counter's first use since its window changed
+ * length: `held`); neither does a refund (storage still covers lower counts).
  *
  * It also remembers keys that ended (revoke, rotate) and keys that changed (PATCH): the management
  * API calls `endKey` / `keyChanged`, and every later decision for that key answers `ended` or
@@ -55,6 +58,8 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   private readonly counters = new Map<string, Buckets>();
   /** What storage holds per counter: never below `counters` bucket for bucket. */
   private readonly stored = new Map<string, Buckets>();
+  /** The window length each window counter's buckets were counted for (a key's window may change length under the same id). */
+  private readonly windows = new Map<string, number>();
   private readonly ends = new Map<string, KeyEnd>();
   /** Keys changed (PATCH) at: a request holding an older record is told to reread it. */
   private readonly changes = new Map<string, number>();
@@ -66,15 +71,21 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   constructor(ctx: DurableObjectState, env: RateLimiterBindings) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL, window_ms INTEGER)");
+    // Objects created before window_ms was kept: their window counters are under ids with the length
+    // in them (no longer used, dropped by the alarm once dead); their quotas keep counting.
+    if (!sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('counters')").toArray().some((c) => c.name === "window_ms")) {
+      sql.exec("ALTER TABLE counters ADD COLUMN window_ms INTEGER");
+    }
     sql.exec("CREATE TABLE IF NOT EXISTS key_ends (key_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS key_changes (key_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     // The v1 single-window table: its counts are not carried over (one window of budget at most).
     sql.exec("DROP TABLE IF EXISTS window_counts");
-    for (const row of sql.exec<CounterRow>("SELECT id, buckets FROM counters")) {
+    for (const row of sql.exec<CounterRow>("SELECT id, buckets, window_ms FROM counters")) {
       const buckets = JSON.parse(row.buckets) as Buckets;
       this.counters.set(row.id, buckets);
       this.stored.set(row.id, buckets);
+      if (row.window_ms !== null) this.windows.set(row.id, row.window_ms);
     }
     for (const row of sql.exec<EndRow>("SELECT key_id, reason, at FROM key_ends")) {
       this.ends.set(row.key_id, { reason: row.reason as KeyEnd["reason"], at: row.at });
@@ -113,7 +124,7 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
     const changed = this.changes.get(keyId);
     const changedAt = changed !== undefined && changed > version ? changed : undefined;
     const refused = ended !== undefined || changedAt !== undefined;
-    const decision = decide(policies, counters.map((c) => this.counters.get(c.id)), cost, now, refused && operation === "check" ? "peek" : operation);
+    const decision = decide(policies, counters.map((c) => this.held(c, now)), cost, now, refused && operation === "check" ? "peek" : operation);
     if (operation === "record" || (operation === "check" && decision.allowed && !refused)) {
       counters.forEach((counter, i) => this.save(counter, decision.counters[i]!, now));
     }
@@ -154,6 +165,7 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
       if (!alive.has(id)) {
         this.counters.delete(id);
         this.stored.delete(id);
+        this.windows.delete(id);
       }
     }
     const next = this.ctx.storage.sql
@@ -166,15 +178,33 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
     if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, now + 1));
   }
 
+  /**
+   * A counter's buckets as its policy counts them now. When its window changed length they are
+   * carried over (counters.ts `carryOver`) and stored so at once, whatever the operation: a refusal's
+   * reset, computed from the carried buckets, is then when the request really fits again.
+   */
+  private held(counter: Counter, now: number): Buckets | undefined {
+    const buckets = this.counters.get(counter.id);
+    const counted = this.windows.get(counter.id);
+    if (!buckets || counter.policy.kind !== "window" || counted === undefined || counted === counter.policy.windowMs) return buckets;
+    this.save(counter, carryOver(counter.policy, buckets, counted, now), now);
+    return this.counters.get(counter.id);
+  }
+
   /** Writes a new reservation when storage no longer covers `buckets` (storage first: if it throws, memory keeps the old counts). */
   private save(counter: Counter, buckets: Buckets, now: number): void {
-    const current = live(counter.policy, buckets, now);
-    if (!covers(this.stored.get(counter.id), current)) {
-      const reserved = reservation(counter.policy, current, now);
+    const { policy } = counter;
+    const current = live(policy, buckets, now);
+    const windowMs = policy.kind === "window" ? policy.windowMs : null;
+    // Stored buckets of another length are other instants: whatever they hold, they cover nothing now.
+    const resized = windowMs !== null && this.windows.get(counter.id) !== windowMs;
+    if (resized || !covers(this.stored.get(counter.id), current)) {
+      const reserved = reservation(policy, current, now);
       const newest = reserved[reserved.length - 1];
-      const deadAt = newest ? bucketExpiresAt(counter.policy, newest[0]) : now;
-      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO counters (id, buckets, dead_at) VALUES (?, ?, ?)", counter.id, JSON.stringify(reserved), deadAt);
+      const deadAt = newest ? bucketExpiresAt(policy, newest[0]) : now;
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO counters (id, buckets, dead_at, window_ms) VALUES (?, ?, ?, ?)", counter.id, JSON.stringify(reserved), deadAt, windowMs);
       this.stored.set(counter.id, reserved);
+      if (windowMs !== null) this.windows.set(counter.id, windowMs);
       this.scheduleCleanup(deadAt);
     }
     this.counters.set(counter.id, current);

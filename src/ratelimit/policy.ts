@@ -7,7 +7,11 @@ import type { ConsistencyMode } from "./tiers";
 
 /** One counter the limiter keeps: a policy and the name it is stored under. */
 export interface Counter {
-  /** Unique within its scope: `k:<chain root>:<name>:<window ms>`, `k:<root>:quota:<period>`, `o:<org>:org:<window ms>`. */
+  /**
+   * Unique within its scope: `k:<chain root>:<name>`, `k:<root>:quota:<period>`, `o:<org>:org`. A
+   * window's id leaves out its length, so a changed length keeps counting what was spent
+   * (counters.ts `carryOver`); a new length under a new id would start from nothing.
+   */
   id: string;
   policy: Policy;
 }
@@ -53,11 +57,11 @@ export function limitPlan(config: Config, record: KeyRecord): LimitPlan {
   for (const extra of own?.limits ?? []) {
     if (!tier.limits.some((w) => w.name === extra.name)) windows.push({ name: extra.name, limit: extra.limit, window: extra.window, mode: extra.mode ?? tier.mode });
   }
-  const counters: Counter[] = windows.map((w) => ({ id: `k:${root}:${w.name}:${w.window}`, policy: { name: w.name, kind: "window", limit: w.limit, windowMs: w.window } }));
+  const counters: Counter[] = windows.map((w) => ({ id: `k:${root}:${w.name}`, policy: { name: w.name, kind: "window", limit: w.limit, windowMs: w.window } }));
   const quota = own?.quota ?? tier.quota;
   if (quota) counters.push({ id: `k:${root}:quota:${quota.period}`, policy: { name: "quota", kind: "quota", limit: quota.limit, period: quota.period } });
   if (tier.org_limit) {
-    counters.push({ id: `o:${record.orgId}:org:${tier.org_window}`, policy: { name: "org", kind: "window", limit: tier.org_limit, windowMs: tier.org_window } });
+    counters.push({ id: `o:${record.orgId}:org`, policy: { name: "org", kind: "window", limit: tier.org_limit, windowMs: tier.org_window } });
   }
   return {
     scope: tier.org_limit ? `org:${record.orgId}` : `key:${root}`,

@@ -15,34 +15,62 @@ const KEY_PREFIX = "keygate:rl2";
 
 /**
  * All of a plan's counters in one script, so one request is one round trip and the decision is
- * atomic across them. Each counter is a hash `bucket index -> units`; per counter ARGV carries the
- * oldest live bucket, the bucket to spend into, the limit and the key's TTL (all computed by
- * counters.ts in the Worker, so Lua and TypeScript agree to the bucket). The script drops dead
- * buckets, admits when every counter has room for the cost (`check`), spends the cost on all of
- * them (`check` when admitted, `record` always; a negative `record` takes units back from the
- * newest buckets, never below zero), and answers every counter's live buckets as they were before
- * spending, from which the Worker computes remaining and reset with the same code as the DO.
+ * atomic across them. Each counter is a hash `bucket index -> units`, plus `w -> window ms` for a
+ * window; per counter ARGV carries the oldest live bucket, the bucket to spend into, the limit, the
+ * key's TTL and the window (0 for a quota), all computed by counters.ts in the Worker, so Lua and
+ * TypeScript agree to the bucket; ARGV[3] is the Worker's clock. The script drops dead buckets,
+ * carries a counter whose window changed length over as counters.ts `carryOver` does (what is live
+ * under the old length counts as spent in the current bucket; stored so at once, whatever the operation), admits when every counter has room
+ * for the cost (`check`), spends the cost on all of them (`check` when admitted, `record` always; a
+ * negative `record` takes units back from the newest buckets, never below zero), and answers every
+ * counter's live buckets as they were before spending, from which the Worker computes remaining and
+ * reset with the same code as the DO.
  */
 const DECIDE_SCRIPT = `
 local op = ARGV[1]
 local cost = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
 local states = {}
+local counted = {}
 local fits = true
 for i = 1, #KEYS do
-  local base = 2 + (i - 1) * 4
+  local base = 3 + (i - 1) * 5
   local oldest = tonumber(ARGV[base + 1])
   local limit = tonumber(ARGV[base + 3])
+  local window = tonumber(ARGV[base + 5])
   local flat = redis.call("HGETALL", KEYS[i])
+  for j = 1, #flat, 2 do
+    if flat[j] == "w" then counted[i] = tonumber(flat[j + 1]) end
+  end
   local buckets = {}
   local held = 0
-  for j = 1, #flat, 2 do
-    local index = tonumber(flat[j])
-    local count = tonumber(flat[j + 1])
-    if index < oldest then
-      redis.call("HDEL", KEYS[i], flat[j])
-    else
-      buckets[#buckets + 1] = {index, count}
-      held = held + count
+  if window > 0 and counted[i] ~= nil and counted[i] ~= window then
+    local size = math.max(1, math.ceil(counted[i] / 10))
+    local before = math.floor((now - counted[i]) / size)
+    for j = 1, #flat, 2 do
+      if flat[j] ~= "w" and tonumber(flat[j]) >= before then held = held + tonumber(flat[j + 1]) end
+    end
+    -- Stored in the new length at once, whatever the operation: a refusal's reset is then true.
+    redis.call("DEL", KEYS[i])
+    if held > 0 then
+      buckets[1] = {tonumber(ARGV[base + 2]), held}
+      redis.call("HSET", KEYS[i], ARGV[base + 2], held)
+    end
+    redis.call("HSET", KEYS[i], "w", window)
+    redis.call("PEXPIRE", KEYS[i], ARGV[base + 4])
+    counted[i] = window
+  else
+    for j = 1, #flat, 2 do
+      if flat[j] ~= "w" then
+        local index = tonumber(flat[j])
+        local count = tonumber(flat[j + 1])
+        if index < oldest then
+          redis.call("HDEL", KEYS[i], flat[j])
+        else
+          buckets[#buckets + 1] = {index, count}
+          held = held + count
+        end
+      end
     end
   end
   states[i] = buckets
@@ -50,7 +78,9 @@ for i = 1, #KEYS do
 end
 if op == "record" or (op == "check" and fits) then
   for i = 1, #KEYS do
-    local base = 2 + (i - 1) * 4
+    local base = 3 + (i - 1) * 5
+    local window = tonumber(ARGV[base + 5])
+    if window > 0 and counted[i] ~= window then redis.call("HSET", KEYS[i], "w", window) end
     if cost >= 0 then
       redis.call("HINCRBY", KEYS[i], ARGV[base + 2], cost)
     else
@@ -101,10 +131,16 @@ export function upstashLimiter({ url, token, timeoutMs = DEFAULT_LIMITER_TIMEOUT
   async function call(plan: LimitPlan, cost: number, operation: Operation): Promise<LimitAnswer> {
     const now = Date.now();
     const keys = plan.counters.map((c) => `${KEY_PREFIX}:{${plan.scope}}:${c.id}`);
-    const args = [operation, String(cost)];
+    const args = [operation, String(cost), String(now)];
     for (const { policy } of plan.counters) {
       const bucket = currentBucket(policy, now);
-      args.push(String(oldestLiveBucket(policy, now)), String(bucket), String(policy.limit), String(Math.max(1_000, bucketExpiresAt(policy, bucket) - now + 1_000)));
+      args.push(
+        String(oldestLiveBucket(policy, now)),
+        String(bucket),
+        String(policy.limit),
+        String(Math.max(1_000, bucketExpiresAt(policy, bucket) - now + 1_000)),
+        String(policy.kind === "window" ? policy.windowMs : 0),
+      );
     }
     const states = await withDeadline(() => script.exec(keys, args), timeoutMs, "upstash");
     const counters = states.map((buckets): Buckets => (Array.isArray(buckets) ? buckets.map(([i, n]): [number, number] => [Number(i), Number(n)]).sort((a, b) => a[0] - b[0]) : []));

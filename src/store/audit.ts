@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gte, inArray, lte, type SQL } from "drizzle-orm";
-import { formatDuration } from "../duration";
+import { writtenDuration } from "../duration";
 import { newId } from "../keys/ids";
 import { type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { auditEvents } from "./schema";
@@ -86,7 +86,7 @@ export async function listAudit(db: Db, orgId: string, filters: AuditFilters, pa
 
 /**
  * Audit details as the API writes everything else: times (`*_at` fields, stored as epoch ms, also as
- * the `from`/`to` of a change) in ISO 8601, a rate_limit's window as a duration ("60s"). Done at read
+ * the `from`/`to` of a change) in ISO 8601, a rate_limit's window as a duration, as its caller wrote it ("60s"). Done at read
  * time, so rows written before this rule read the same way. The audit trail and the webhook of the
  * same event (same id) both show details this way, so a receiver catching up from the audit trail
  * reads what the webhook said.
@@ -94,9 +94,9 @@ export async function listAudit(db: Db, orgId: string, filters: AuditFilters, pa
 export function presentAuditDetails(details: Record<string, unknown>): Record<string, unknown> {
   const present = (name: string, value: unknown): unknown => {
     if (name.endsWith("_at") && typeof value === "number") return new Date(value).toISOString();
-    if (name === "rate_limit" && isStoredRateLimit(value)) return { ...value, window: formatDuration(value.window) };
+    if (name === "rate_limit" && isStoredRateLimit(value)) return presentWindow(value);
     if (name === "rate_limit" && hasStoredLimits(value)) {
-      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? { ...limit, window: formatDuration(limit.window) } : limit)) };
+      return { ...value, limits: value.limits.map((limit) => (isStoredRateLimit(limit) ? presentWindow(limit) : limit)) };
     }
     // A key's meta is the caller's own JSON: returned exactly as given.
     if (name !== "meta" && value && typeof value === "object" && !Array.isArray(value)) {
@@ -111,7 +111,12 @@ export function presentAuditDetails(details: Record<string, unknown>): Record<st
   return present("", details) as Record<string, unknown>;
 }
 
-function isStoredRateLimit(value: unknown): value is { limit: number; window: number } {
+/** A stored window as the key shows it: as its caller wrote it (the `text` kept beside the ms goes into `window`). */
+function presentWindow({ text, ...limit }: { limit: number; window: number; text?: string }) {
+  return { ...limit, window: writtenDuration(limit.window, text) };
+}
+
+function isStoredRateLimit(value: unknown): value is { limit: number; window: number; text?: string } {
   return typeof value === "object" && value !== null && typeof (value as { window?: unknown }).window === "number";
 }
 

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeys, orgs, type StoredKeyLimits } from "./schema";
 
@@ -17,7 +17,11 @@ export interface KeyRecord {
   expiresAt: number | null;
   revokedAt: number | null;
   rateLimit: StoredKeyLimits | null;
-  /** When the key row last changed (absent in records cached before this field existed). */
+  /**
+   * When the key row or its org last changed, whichever is later (absent in records cached before
+   * this field existed): the version the limiter compares with the changes it was told of, a tier
+   * change included.
+   */
   updatedAt?: number;
   /** The rotation chain's first key, whose limiter counters this key shares (absent or null: its own). */
   limiterId?: string | null;
@@ -40,7 +44,7 @@ export async function findKeyRecordByHash(db: D1Database, hash: string): Promise
       revokedAt: apiKeys.revokedAt,
       rateLimit: apiKeys.rateLimit,
       limiterId: apiKeys.limiterId,
-      updatedAt: apiKeys.updatedAt,
+      updatedAt: sql<number>`max(${apiKeys.updatedAt}, ${orgs.updatedAt})`,
       allowedIps: apiKeys.allowedIps,
       disabledAt: apiKeys.disabledAt,
     })

@@ -153,13 +153,12 @@ export function revokeKeyWhen(db: Db, keyId: string, now: number, when: SQL) {
     .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt), when));
 }
 
-/** Hashes whose cached records could still admit a request (revoked keys are refused regardless). */
-export async function liveKeyHashes(db: Db, orgId: string): Promise<string[]> {
-  const rows = await db
-    .select({ hash: apiKeys.hash })
+/** Keys whose cached records could still admit a request (revoked keys are refused regardless): their hashes and limiter ids. */
+export async function liveKeys(db: Db, orgId: string): Promise<Pick<KeyRow, "id" | "orgId" | "hash" | "limiterId">[]> {
+  return db
+    .select({ id: apiKeys.id, orgId: apiKeys.orgId, hash: apiKeys.hash, limiterId: apiKeys.limiterId })
     .from(apiKeys)
     .where(and(eq(apiKeys.orgId, orgId), isNull(apiKeys.revokedAt)));
-  return rows.map((r) => r.hash);
 }
 
 function keyOrder(by: KeySort, descending: boolean): SQL[] {

@@ -22,6 +22,8 @@ export interface KeyRateLimit {
 
 export interface KeyWindowLimit extends KeyRateLimit {
   name: string;
+  /** The window as the caller wrote it ("60s"), shown back as written; `window` (ms) is what counts. Absent in rows written before it was kept. */
+  text?: string;
 }
 
 export interface KeyQuota {

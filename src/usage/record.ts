@@ -1,8 +1,8 @@
 /**
  * SPEC §8: what the hot path records, and how it leaves the isolate without a D1 write.
  * Calls are aggregated in the isolate per (key, minute, status class): a count, the max and a
- * fixed latency histogram (store/histogram.ts). Every flush interval the aggregates, a small sample of
- * each key's latest calls and the aggregated auth failures go through USAGE_QUEUE from
+ * fixed latency histogram (store/histogram.ts). Every flush interval the aggregates, each key's latest calls
+ * (up to 100) and the aggregated auth failures go through USAGE_QUEUE from
  * `ctx.waitUntil`, after the response is on its way; the consumer (consumer.ts) upserts them.
  * So the queue and D1 carry O(keys x minutes) rows whatever the call volume.
  * No record ever holds an API key: calls carry the key's id, failures at most the id of the key.
@@ -10,6 +10,7 @@
 import { logThrottled } from "../log";
 import type { AuthFailureReason } from "../store/auth_failures";
 import { bucketOf, HISTOGRAM_BUCKETS } from "../store/histogram";
+import { RECENT_PER_KEY } from "../store/usage";
 import { type FailureAggregate, type RecentCall, type UsageAggregate, USAGE_MESSAGE_VERSION, type UsageMessage } from "../store/usage_message";
 
 /** One proxied or refused call by a known, valid key, as the gateway hands it over. */
@@ -30,8 +31,15 @@ export interface AuthFailureRecord {
 
 /** Paths longer than this are cut: a record must stay small whatever a client sends. */
 export const MAX_RECORDED_PATH = 256;
-/** Each isolate sends at most this many of a key's latest calls per flush: a sample, so a busy key costs D1 a few row writes per flush, not one per call. */
-export const RECENT_SAMPLE_PER_FLUSH = 20;
+/**
+ * Each isolate sends at most this many of a key's latest calls per flush: as many as D1 keeps per key
+ * (RECENT_PER_KEY), so "recent" is the key's last 100 calls, not a handful of them, wherever the key
+ * is served from one isolate; a busy key costs D1 at most this many row writes per isolate and flush,
+ * whatever its call rate.
+ */
+export const RECENT_SAMPLE_PER_FLUSH = RECENT_PER_KEY;
+/** Recent calls held in the isolate before a flush is forced: bounds memory (~200 bytes each) under floods of distinct keys. */
+const FLUSH_AT_RECENT = 20_000;
 /** Default flush interval; USAGE_FLUSH_INTERVAL_MS overrides it. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
 /** A message's estimated JSON size stays under this, far from Queues' 128 KB per message. */
@@ -94,6 +102,8 @@ export function usageRecorder(queue: Queue<UsageMessage>, options: RecorderOptio
   let keys = new Map<string, KeyBuffer>();
   let failures = new Map<string, FailureAggregate>();
   let entries = 0;
+  /** Recent calls held across all keys' rings. */
+  let recentHeld = 0;
   let pending: UsageMessage[] = [];
   /** Ids and send times of recently sent messages, oldest first (bounded: RECENTLY_SENT_MAX, RECENTLY_SENT_MS). */
   let recentlySent: { id: string; at: number }[] = [];
@@ -101,7 +111,7 @@ export function usageRecorder(queue: Queue<UsageMessage>, options: RecorderOptio
   let flushOverdueAt = 0;
 
   function scheduleFlush(ctx: ExecutionContext): void {
-    if (entries >= FLUSH_AT_ENTRIES) return ctx.waitUntil(flush().then(() => undefined));
+    if (entries >= FLUSH_AT_ENTRIES || recentHeld >= FLUSH_AT_RECENT) return ctx.waitUntil(flush().then(() => undefined));
     const now = Date.now();
     if (flushOverdueAt !== 0 && now < flushOverdueAt) return;
     flushOverdueAt = now + flushIntervalMs + FLUSH_OVERDUE_MS;
@@ -119,6 +129,7 @@ export function usageRecorder(queue: Queue<UsageMessage>, options: RecorderOptio
     keys = new Map();
     failures = new Map();
     entries = 0;
+    recentHeld = 0;
     pending = [];
     for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) {
       try {
@@ -165,8 +176,10 @@ export function usageRecorder(queue: Queue<UsageMessage>, options: RecorderOptio
       aggregate.histogram[bucketOf(record.latencyMs)]!++;
       // The ring keeps the record itself: the gateway built it for this call anyway.
       if (record.method.length > MAX_METHOD) record.method = record.method.slice(0, MAX_METHOD);
-      if (buffer.recent.length < RECENT_SAMPLE_PER_FLUSH) buffer.recent.push(record);
-      else {
+      if (buffer.recent.length < RECENT_SAMPLE_PER_FLUSH) {
+        buffer.recent.push(record);
+        recentHeld++;
+      } else {
         buffer.recent[buffer.next] = record;
         buffer.next = (buffer.next + 1) % RECENT_SAMPLE_PER_FLUSH;
       }
@@ -210,8 +223,11 @@ export function toMessages(keys: Map<string, KeyBuffer>, failures: Map<string, F
     for (const classes of buffer.minutes.values()) {
       for (const aggregate of classes) if (aggregate) room(2 * (aggregate.keyId.length + aggregate.orgId.length) + 400).aggregates.push(aggregate);
     }
-    for (const call of buffer.recent) {
-      const { keyId, orgId, method, path, status, latencyMs, at } = call;
+    // Oldest first (the ring's oldest slot is `next`): the consumer's row ids then follow the calls'
+    // order, which breaks ties between calls of the same millisecond in "newest first".
+    const ring = buffer.recent;
+    for (let i = 0; i < ring.length; i++) {
+      const { keyId, orgId, method, path, status, latencyMs, at } = ring[(buffer.next + i) % ring.length]!;
       room(2 * (keyId.length + orgId.length + method.length + path.length) + 200).recent.push({ keyId, orgId, method, path, status, latencyMs, at });
     }
   }

@@ -256,7 +256,7 @@ describe("keys", () => {
     const table = await keygate(["keys", "limits", org, limited.id]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^policies$/m);
-    expect(table.stdout).toMatch(/default\s+window\s+10\s+1m\b.*\s9\s/);
+    expect(table.stdout).toMatch(/default\s+window\s+10\s+60s\b.*\s9\s/);
   });
 });
 

@@ -7,7 +7,7 @@ import { KeygateError } from "../../src/errors";
 import { enforceRateLimit } from "../support/isolate";
 import type { RateLimiter } from "../../src/ratelimit/interface";
 import type { LimitPlan } from "../../src/ratelimit/policy";
-import { BEFORE_MONTH_END, frozenClock } from "../clock";
+import { BEFORE_MONTH_END, frozenClock, midMinute } from "../clock";
 import { BACKENDS, configFor, keyRecord, planOf, quotaPolicy, uniqueId, windowPolicy } from "./harness";
 
 /** Sends `n` requests one after the other; how many were admitted. */
@@ -93,6 +93,26 @@ describe.each(BACKENDS)("rate limiter conformance: $name", (backend) => {
       ["burst", 0],
       ["quota", 2],
     ]);
+  });
+
+  it("a window that changes length keeps what was spent under the old one, and gives it back one new window later, as its reset says", async () => {
+    const clock = frozenClock(midMinute());
+    const scope = uniqueId();
+    // The same counter id at three lengths, as a key whose window a PATCH lengthened and then shortened.
+    const sized = (windowMs: number): LimitPlan => ({ ...planOf(scope, []), counters: [{ id: "k:root:default", policy: windowPolicy(5, windowMs) }] });
+    expect(await admitted(store, sized(60_000), 3)).toBe(3);
+    expect(await admitted(store, sized(120_000), 5)).toBe(2);
+    expect((await store.peek(sized(120_000), 1)).policies[0]!.remaining).toBe(0);
+
+    const refused = await store.limit(sized(30_000), 1);
+    expect(refused.policies[0]).toMatchObject({ allowed: false, remaining: 0 });
+    const fits = refused.policies[0]!.resetAt;
+    expect(fits).toBeGreaterThan(clock.now() + 30_000);
+    expect(fits).toBeLessThanOrEqual(clock.now() + 33_000);
+    clock.set(fits - 1);
+    expect(await admitted(store, sized(30_000), 1)).toBe(0);
+    clock.set(fits);
+    expect(await admitted(store, sized(30_000), 6)).toBe(5);
   });
 
   it("admits exactly 50 of a concurrent burst of 200 in strict mode (cost 1), and exactly 10 at cost 5", async () => {

@@ -30,6 +30,29 @@ describe("RateLimiterObject", () => {
     expect(after).toEqual([true, true, false, false]);
   });
 
+  it("remembers a window's length across an eviction, and an object from before it kept lengths gains the column and keeps its quota", async () => {
+    const stub = stubFor(uniqueId());
+    const sized = (windowMs: number): Counter => ({ id: "k:root:default", policy: { name: "default", kind: "window", limit: 5, windowMs } });
+    const quota: Counter = { id: "k:root:quota:month", policy: { name: "quota", kind: "quota", limit: 10, period: "month" } };
+    for (let i = 0; i < 3; i++) expect((await check(stub, [sized(60_000), quota])).allowed).toBe(true);
+    await evictDurableObject(stub);
+    // Lengthened after the eviction: the 3 spent under 60 s still count.
+    expect((await check(stub, [sized(120_000), quota])).policies.map((p) => p.remaining)).toEqual([1, 6]);
+
+    // An object whose table predates window_ms (its quota row is all that carries over).
+    await runInDurableObject(stub, (_, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE old_counters (id TEXT PRIMARY KEY, buckets TEXT NOT NULL, dead_at INTEGER NOT NULL)");
+      sql.exec("INSERT INTO old_counters SELECT id, buckets, dead_at FROM counters WHERE id = 'k:root:quota:month'");
+      sql.exec("DROP TABLE counters");
+      sql.exec("ALTER TABLE old_counters RENAME TO counters");
+    });
+    await evictDurableObject(stub);
+    expect((await check(stub, [sized(60_000), quota])).policies.map((p) => p.remaining)).toEqual([4, 5]);
+    const columns = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('counters')").toArray().map((c) => c.name));
+    expect(columns).toContain("window_ms");
+  });
+
   it("never admits past its limit after an eviction, and loses at most one reservation less one", async () => {
     const stub = stubFor(uniqueId());
     const limit = 200; // strictReserve(200) = 2: one write covers two admissions

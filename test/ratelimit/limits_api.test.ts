@@ -57,7 +57,7 @@ describe("per-key windows and quotas through the management API", () => {
       await w.api(`/orgs/${org}/keys/${id}`, { method: "PATCH", json: { quota: { limit: 500, period: "month" } } }),
       200,
     );
-    expect(patched.data).toMatchObject({ rate_limits: [{ name: "default", limit: 10, window: "1m" }], rate_limit: { limit: 10, window: "1m" }, quota: { limit: 500, period: "month" } });
+    expect(patched.data).toMatchObject({ rate_limits: [{ name: "default", limit: 10, window: "60s" }], rate_limit: { limit: 10, window: "60s" }, quota: { limit: 500, period: "month" } });
     const cleared = await expectJson<{ data: { rate_limits: unknown; quota: unknown } }>(await w.api(`/orgs/${org}/keys/${id}`, { method: "PATCH", json: { rate_limits: null, quota: null } }), 200);
     expect(cleared.data).toMatchObject({ rate_limits: null, quota: null });
     const audit = await expectJson<{ data: { action: string; details: { changes?: Record<string, unknown> } }[] }>(await w.api(`/orgs/${org}/audit?action=key.updated`), 200);
@@ -112,6 +112,79 @@ describe("per-key windows and quotas through the management API", () => {
     await expectJson(await asOrg(`/keys/${lower.data.id}`, { rate_limits: [{ name: "default", limit: 20, window: "60s" }] }, "PATCH"), 200);
     // The operator is not bound by the tier.
     await expectJson(await w.api(`/orgs/${org}/keys/${lower.data.id}`, { method: "PATCH", json: { rate_limits: [{ name: "default", limit: 10_000, window: "1s" }], quota: { limit: 10, period: "day" } } }), 200);
+  });
+});
+
+describe("windows as written", () => {
+  it("a key's windows read back as the caller wrote them, on the key, in GET …/limits and in the audit trail", async () => {
+    const w = worker();
+    const org = await w.org();
+    const written = [
+      { name: "burst", limit: 5, window: "1s" },
+      { name: "default", limit: 20, window: "60s" },
+    ];
+    const key = await w.key(org, { rate_limits: written });
+    expect(key.rate_limits).toEqual(written);
+    const read = await expectJson<{ data: { rate_limits: unknown; rate_limit: unknown } }>(await w.api(`/orgs/${org}/keys/${key.id}`), 200);
+    expect(read.data.rate_limits).toEqual(written);
+    expect(read.data.rate_limit).toEqual({ limit: 20, window: "60s" });
+    expect((await w.limits(org, key.id)).policies.map((p) => [p.name, p.window])).toEqual([
+      ["burst", "1s"],
+      ["default", "60s"],
+      ["quota", null],
+    ]);
+    const patched = await expectJson<{ data: { rate_limit: unknown } }>(await w.api(`/orgs/${org}/keys/${key.id}`, { method: "PATCH", json: { rate_limit: { limit: 10, window: "2m" } } }), 200);
+    expect(patched.data.rate_limit).toEqual({ limit: 10, window: "2m" });
+    const audit = await expectJson<{ data: { action: string; details: { changes?: { rate_limit?: unknown } } }[] }>(await w.api(`/orgs/${org}/audit?action=key.updated`), 200);
+    expect(audit.data[0]!.details.changes!.rate_limit).toEqual({ from: { limits: written }, to: { limits: [{ name: "default", limit: 10, window: "2m" }] } });
+  });
+});
+
+describe("a PATCH is judged on the limits it sets", () => {
+  it("an org key may lower the quota of a key the operator granted windows above the tier (403 only for what it sets itself)", async () => {
+    const w = worker();
+    const org = await w.org();
+    const writer = await w.key(org, { scopes: ["keys:write", "keys:read", "demo:read"] });
+    const granted = await w.key(org, { rate_limits: [{ name: "default", limit: 10_000, window: "60s" }] });
+    const asOrg = (json: unknown) => w.api(`/orgs/${org}/keys/${granted.id}`, { method: "PATCH", json, token: writer.key });
+
+    const lowered = await expectJson<{ data: { rate_limits: unknown; quota: unknown } }>(await asOrg({ quota: { limit: 500, period: "month" } }), 200);
+    expect(lowered.data).toMatchObject({ rate_limits: [{ name: "default", limit: 10_000, window: "60s" }], quota: { limit: 500, period: "month" } });
+    // What it sets is still bounded by the tier.
+    const raised = await expectError(await asOrg({ quota: { limit: 1_001, period: "month" } }), 403, "exceeds_tier");
+    expect(fields(raised)).toEqual(["quota.limit"]);
+    const windows = await expectError(await asOrg({ rate_limits: [{ name: "default", limit: 10_000, window: "60s" }] }), 403, "exceeds_tier");
+    expect(fields(windows)).toEqual(["rate_limits[0].limit"]);
+  });
+
+  it("after the org moved to a tier without one of the key's windows, a quota PATCH is not refused for that window", async () => {
+    const w = worker();
+    const org = await w.org();
+    const { id } = await w.key(org, { rate_limits: [{ name: "burst", limit: 3, window: "1s" }] });
+    await expectJson(await w.api(`/orgs/${org}`, { method: "PATCH", json: { tier: "pro" } }), 200);
+    const patched = await expectJson<{ data: { quota: unknown } }>(await w.api(`/orgs/${org}/keys/${id}`, { method: "PATCH", json: { quota: { limit: 50, period: "day" } } }), 200);
+    expect(patched.data.quota).toEqual({ limit: 50, period: "day" });
+    // Setting the window itself is judged against the tier the org now has.
+    const named = await expectError(await w.api(`/orgs/${org}/keys/${id}`, { method: "PATCH", json: { rate_limits: [{ name: "burst", limit: 3, window: "1s" }] } }), 400, "validation_error");
+    expect(fields(named)).toEqual(["rate_limits[0].name"]);
+  });
+});
+
+describe("a window's length changed", () => {
+  it("keeps the spend made under the old length: an org key at 429 cannot buy a fresh window by lengthening it", async () => {
+    frozenClock();
+    const w = worker({ TIERS: JSON.stringify({ ...TIERS, free: { limit: 3, window: "60s" } }) });
+    const org = await w.org();
+    const key = await w.key(org, { scopes: ["keys:write", "keys:read", "demo:read"] });
+    for (let i = 0; i < 3; i++) expect((await w.gateway(key.key)).status).toBe(200);
+    await expectError(await w.gateway(key.key), 429, "rate_limited");
+    for (const window of ["61s", "62s", "120s"]) {
+      await expectJson(await w.api(`/orgs/${org}/keys/${key.id}`, { method: "PATCH", json: { rate_limit: { limit: 3, window } }, token: key.key }), 200);
+      const refused = await w.gateway(key.key);
+      await expectError(refused, 429, "rate_limited");
+      expect(refused.headers.get("RateLimit-Policy")).toBe(`"default";q=3;w=${parseInt(window, 10)}`);
+      expect((await w.limits(org, key.id)).policies.map((p) => p.remaining)).toEqual([0]);
+    }
   });
 });
 

@@ -8,7 +8,11 @@ import type { Env } from "../../src/env";
 import { durableObjectLimiter } from "../../src/ratelimit/durable_object_limiter";
 import { expectError } from "../management/support";
 import { frozenClock } from "../clock";
-import { ownBridge, workerWith } from "./harness";
+import { drizzle } from "drizzle-orm/d1";
+import { tellLimiterTierChanged } from "../../src/management/limiter_notice";
+import { liveKeys } from "../../src/store/keys";
+import { findKeyRecordByHash } from "../../src/store/key_records";
+import { configFor, ownBridge, workerWith } from "./harness";
 
 const THREE_POLICIES = (mode: "strict" | "fast") =>
   JSON.stringify({
@@ -216,5 +220,41 @@ describe("revocation through the limiter (Durable Object backend)", () => {
     expect((await w.gateway(key.key, "/demo/items", "POST")).status).toBe(200); // local budget, stale record
     await expectError(await w.gateway(key.key, "/demo/items", "POST"), 403, "insufficient_scope");
     expect((await w.gateway(key.key, "/demo/items")).status).toBe(200);
+  });
+});
+
+describe("an org's tier change through the limiter (Durable Object backend)", () => {
+  it("PATCH /orgs/{org} with a new tier tells every live key's limiter object, under the old tier's scope", async () => {
+    const w = workerWith({ TIERS: THREE_POLICIES("strict") });
+    const org = await w.org("metered");
+    const a = await w.key(org);
+    const b = await w.key(org);
+    const revoked = await w.key(org);
+    expect((await w.api(`/orgs/${org}/keys/${revoked.id}/revoke`, { method: "POST" })).status).toBe(200);
+    expect((await w.api(`/orgs/${org}`, { method: "PATCH", json: { tier: "free" } })).status).toBe(200);
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`org:${org}`));
+    const changes = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ key_id: string }>("SELECT key_id FROM key_changes ORDER BY key_id").toArray());
+    expect(changes).toEqual([{ key_id: a.id }, { key_id: b.id }].sort((x, y) => (x.key_id < y.key_id ? -1 : 1)));
+  });
+
+  it("strict: a request holding a record cached with the old tier is decided on the new tier's limits, and the record it rereads is current", async () => {
+    const w = workerWith({ TIERS: THREE_POLICIES("strict") });
+    const org = await w.org("free");
+    const key = await w.key(org);
+    const cached = await w.gateway(key.key); // cached in memory and KV with tier "free"
+    expect(cached.headers.get("RateLimit-Policy")).toBe('"default";q=60;w=60');
+
+    // Upgraded "at another location": D1 has the new tier and the limiter was told; this isolate's cache was not purged.
+    const at = Date.now() + 1;
+    await env.DB.prepare("UPDATE orgs SET tier = 'metered', updated_at = ? WHERE id = ?").bind(at, org).run();
+    await tellLimiterTierChanged({ config: configFor("durable-object", { TIERS: JSON.parse(THREE_POLICIES("strict")) }), limiter: durableObjectLimiter({ namespace: env.RATE_LIMITER }) }, "free", await liveKeys(drizzle(env.DB), org), at);
+
+    const upgraded = await w.gateway(key.key);
+    expect(upgraded.status).toBe(200);
+    expect(upgraded.headers.get("RateLimit-Policy")).toBe('"burst";q=1000;w=1, "default";q=10000;w=60, "quota";q=1000000;w=2592000, "org";q=100000;w=60');
+    expect(JSON.parse(await upgraded.text()).headers["x-keygate-tier"]).toBe("metered");
+    // The reread record carries the org's change as its version, so it is not sent back to D1 again.
+    const row = await env.DB.prepare("SELECT hash FROM api_keys WHERE id = ?").bind(key.id).first<{ hash: string }>();
+    expect((await findKeyRecordByHash(env.DB, row!.hash))!.updatedAt).toBe(at);
   });
 });

@@ -59,16 +59,30 @@ describe("usage aggregation in the isolate", () => {
     expect(slow.histogram[HISTOGRAM_BUCKETS - 1]).toBe(1);
   });
 
-  it("sends a bounded sample of each key's latest calls, not every call", async () => {
+  it("sends each key's latest 100 calls (what D1 keeps of it), oldest first, not every call", async () => {
     const { queue, messages } = recordingQueue();
     const recorder = usageRecorder(queue, { flushIntervalMs: 10 });
     const ctx = createExecutionContext();
-    for (let i = 0; i < 500; i++) recorder.call(ctx, call(i));
+    // All in one millisecond, as calls within one workerd request turn: only the order tells them apart.
+    for (let i = 0; i < 537; i++) recorder.call(ctx, call(i, { at: T0 }));
     await waitOnExecutionContext(ctx);
     const recent = messages().flatMap((m) => m.recent);
-    expect(recent).toHaveLength(RECENT_SAMPLE_PER_FLUSH);
-    expect(recent.map((r) => r.path).sort()).toEqual(Array.from({ length: RECENT_SAMPLE_PER_FLUSH }, (_, i) => `/p/${500 - RECENT_SAMPLE_PER_FLUSH + i}`).sort());
+    expect(RECENT_SAMPLE_PER_FLUSH).toBe(100);
+    expect(recent.map((r) => r.path)).toEqual(Array.from({ length: 100 }, (_, i) => `/p/${437 + i}`));
     expect(recent[0]).not.toHaveProperty("route");
+  });
+
+  it("flushes early once it holds 20,000 recent calls, however long its interval", async () => {
+    const { queue, messages } = recordingQueue();
+    const recorder = usageRecorder(queue, { flushIntervalMs: 3_600_000 });
+    const background: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => void background.push(p), passThroughOnException() {} } as unknown as ExecutionContext;
+    for (let k = 0; k < 199; k++) for (let i = 0; i < 100; i++) recorder.call(ctx, call(i, { keyId: `key_${k}` }));
+    expect(background).toHaveLength(1); // the interval's timer, nothing sent yet
+    for (let i = 0; i < 100; i++) recorder.call(ctx, call(i, { keyId: "key_199" }));
+    expect(background).toHaveLength(2); // the forced flush
+    await background[1];
+    expect(messages().flatMap((m) => m.recent)).toHaveLength(20_000);
   });
 
   it("aggregates failed authentications per org, key, source, reason and hour", async () => {

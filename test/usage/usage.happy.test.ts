@@ -1,4 +1,4 @@
-import { createMessageBatch } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BEFORE_MONTH_END, frozenClock } from "../clock";
@@ -7,6 +7,9 @@ import { eventually } from "../gateway/seed";
 import { consumeUsage } from "../../src/usage/consumer";
 import { bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/histogram";
 import type { UsageMessage } from "../../src/store/usage_message";
+import { handleRequest } from "../../src/app";
+import type { Env } from "../../src/env";
+import { expectJson } from "../management/support";
 
 type ByStatus = Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", number>;
 interface Summary {
@@ -293,3 +296,24 @@ describe("POST /usage/flush (the drain `npm start` runs before stopping)", () =>
   });
 });
 
+
+describe("recent calls", () => {
+  it("are the key's last 100 calls, newest first, when 130 arrive within one flush interval", async () => {
+    // A queue binding of its own gives this worker its own usage buffer, flushed only by the drain below
+    // (its 20 s timer is left pending: the gateway calls' contexts are not waited on).
+    type UsageQueue = Env["USAGE_QUEUE"];
+    const queue: UsageQueue = { send: (...a: Parameters<UsageQueue["send"]>) => env.USAGE_QUEUE.send(...a), sendBatch: (...a: Parameters<UsageQueue["sendBatch"]>) => env.USAGE_QUEUE.sendBatch(...a), metrics: () => env.USAGE_QUEUE.metrics() };
+    const variant: Env = { ...env, USAGE_QUEUE: queue, USAGE_FLUSH_INTERVAL_MS: "20000" };
+    const call = (path: string, token = env.ADMIN_TOKEN!, method = "GET") =>
+      handleRequest(new Request(`http://gw.test${path}`, { method, headers: { authorization: `Bearer ${token}` } }), variant, createExecutionContext());
+    const org = await createOrg();
+    const { id, key } = await createKey(org.id, { rate_limit: { limit: 1_000, window: "60s" } });
+    for (let i = 0; i < 130; i++) expect((await call(`/demo/recent/${i}`, key)).status).toBe(200);
+    const drained = await expectJson<{ data: { stored: boolean } }>(await call(`${MANAGEMENT}/usage/flush`, undefined, "POST"), 200);
+    expect(drained.data.stored).toBe(true);
+
+    const { data } = await expectJson<UsageBody>(await call(`${MANAGEMENT}${usagePath(org.id, id)}`), 200);
+    expect(data.totals.count).toBe(130);
+    expect(data.recent.map((c) => c.path)).toEqual(Array.from({ length: 100 }, (_, i) => `/demo/recent/${129 - i}`));
+  });
+});

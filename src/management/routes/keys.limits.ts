@@ -7,6 +7,8 @@ import { secondsUntil } from "../../ratelimit/headers";
 import { RateLimiterUnavailableError } from "../../ratelimit/interface";
 import { limitPlan } from "../../ratelimit/policy";
 import { findKey } from "../../store/keys";
+import { type KeyWindowLimit, keyLimitsOf } from "../../store/schema";
+import { writtenWindow } from "../key_limits";
 import { findOrg } from "../../store/orgs";
 import { authorizeOrg, orgNotFound } from "../authorize";
 import type { ManagementApp } from "../context";
@@ -66,6 +68,7 @@ export function registerGetKeyLimits(app: ManagementApp): void {
       throw new KeygateError("rate_limiter_unavailable", "the rate limiter is unavailable; try again shortly", { headers: { "Retry-After": "1" } });
     }
     const now = Date.now();
+    const own = keyLimitsOf(row.rateLimit)?.limits;
     return c.json(
       {
         data: {
@@ -79,7 +82,7 @@ export function registerGetKeyLimits(app: ManagementApp): void {
               name: policy.name,
               kind: policy.kind,
               limit: policy.limit,
-              window: policy.kind === "window" ? formatDuration(policy.windowMs) : null,
+              window: policy.kind === "window" ? shownWindow(own, policy.name, policy.windowMs) : null,
               period: policy.kind === "quota" ? policy.period : null,
               seconds: policySeconds(policy),
               remaining: state.remaining,
@@ -92,4 +95,10 @@ export function registerGetKeyLimits(app: ManagementApp): void {
       200,
     );
   });
+}
+
+/** A window as the key's own limits wrote it ("60s"), else (the tier's) its shortest rendering. */
+function shownWindow(own: KeyWindowLimit[] | undefined, name: string, windowMs: number): string {
+  const mine = own?.find((l) => l.name === name && l.window === windowMs);
+  return mine ? writtenWindow(mine) : formatDuration(windowMs);
 }

@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { recordAudit } from "../../store/audit";
-import { liveKeyHashes } from "../../store/keys";
+import { liveKeys } from "../../store/keys";
 import { findOrg, type OrgRow, updateOrg } from "../../store/orgs";
 import { orgNotFound, requireOperator } from "../authorize";
 import { actorOf, type ManagementApp } from "../context";
+import { tellLimiterTierChanged } from "../limiter_notice";
 import { assertTier, MaxActiveKeys, OrgName, Tier } from "../orgs";
 import { OrgSchema, presentOrg } from "../representations";
 import { dataOf, errorResponses, jsonRequest, jsonResponse, OrgIdParam, security } from "../schemas";
@@ -19,7 +20,7 @@ const updateOrgRoute = createRoute({
   path: "/orgs/{org_id}",
   tags: ["orgs"],
   summary: "Change an org's name, tier or key limit (operator only)",
-  description: "A tier change takes effect on the next request: every cached key record of the org is purged.",
+  description: "A tier change takes effect on the next request: every cached key record of the org is purged, and (Durable Object backend) every key's limiter object is told, so a request elsewhere holding a record with the old tier rereads it.",
   security,
   request: { params: OrgIdParam, body: jsonRequest(UpdateOrgBody) },
   responses: { 200: jsonResponse(dataOf(OrgSchema), "The updated org"), ...errorResponses(400, 401, 403, 404, 413, 415) },
@@ -49,8 +50,13 @@ export function registerUpdateOrg(app: ManagementApp): void {
       updateOrg(db, org_id, written, now),
       recordAudit(db, { orgId: org_id, action: "org.updated", actor: actorOf(caller), details: { changes } }, now),
     ]);
-    // Cached key records carry the org's tier: drop them so the next request reads the new one.
-    if (next.tier !== org.tier) await services.keyCache.purge(await liveKeyHashes(db, org_id));
+    // Cached key records carry the org's tier: drop them so the next request reads the new one, here
+    // at once; elsewhere the limiter tells requests holding a record with the old tier to reread it.
+    if (next.tier !== org.tier) {
+      const keys = await liveKeys(db, org_id);
+      await services.keyCache.purge(keys.map((k) => k.hash));
+      await tellLimiterTierChanged(services, org.tier, keys, now);
+    }
     return c.json({ data: presentOrg({ ...org, ...next, updatedAt: now }) }, 200);
   });
 }

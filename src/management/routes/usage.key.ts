@@ -22,7 +22,7 @@ const KeyUsageSchema = z
     key_id: idString("key_8hQ2vN5mXcR1tLp0WzKa"),
     ...RangeSchema,
     recent: z.array(CallSchema).max(100).openapi({
-      description: "A sample of the key's latest calls, newest first, whatever the range: at most 100 per key, and at most 20 per gateway isolate per flush interval for a busy key",
+      description: "The key's latest calls, newest first, whatever the range: at most 100. A key served by several gateway isolates at once shows the latest 100 each of them sent, which may leave out calls in between",
     }),
   })
   .openapi("KeyUsage");
