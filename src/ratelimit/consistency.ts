@@ -1,5 +1,5 @@
 import type { PolicyDecision } from "./counters";
-import type { LimitAnswer, RateLimiter } from "./interface";
+import { hasEnded, type LimitAnswer, type RateLimiter } from "./interface";
 import type { LimitPlan } from "./policy";
 
 /** The part of an `ExecutionContext` background work needs. */
@@ -174,7 +174,7 @@ export function consistentLimiter(store: RateLimiter): ConsistentLimiter {
   }
 
   async function fast(plan: LimitPlan, cost: number, budget: Budget, background: Background, now: number): Promise<LimitAnswer> {
-    if (budget.last?.ended && budget.last.ended.at <= now) return budget.last;
+    if (budget.last?.ended && hasEnded(budget.last.ended, now)) return budget.last;
     if (budget.last?.changedAt !== undefined && plan.version < budget.last.changedAt) return budget.last;
     if (localAdmission(budget, cost)) {
       budget.unsent += cost;

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { bucketExpiresAt, type Buckets, carryOver, currentBucket, decide, live, type Operation, type Policy, WINDOW_BUCKETS } from "./counters";
-import type { KeyEnd, LimitAnswer } from "./interface";
+import { hasEnded, type KeyEnd, type LimitAnswer } from "./interface";
 import { encodeAnswer } from "./wire";
 import type { Counter } from "./policy";
 
@@ -120,7 +120,7 @@ export class RateLimiterObject extends DurableObject<RateLimiterBindings> {
   private decideChecked({ counters, policies }: ParsedPlan, cost: number, operation: Operation, keyId: string, version: number): LimitAnswer {
     const now = Date.now();
     const end = this.ends.get(keyId);
-    const ended = end && end.at <= now ? end : undefined;
+    const ended = end && hasEnded(end, now) ? end : undefined;
     const changed = this.changes.get(keyId);
     const changedAt = changed !== undefined && changed > version ? changed : undefined;
     const refused = ended !== undefined || changedAt !== undefined;

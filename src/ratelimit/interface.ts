@@ -26,6 +26,15 @@ export interface KeyEnd {
 }
 
 /**
+ * Whether a key end applies now. A revocation is final as stored (as verifyKey reads revoked_at),
+ * whatever this clock says: a revoke stamped by a clock a little ahead of this one must not admit
+ * the key until then. An expiry (a rotation's grace period ending) waits for its time.
+ */
+export function hasEnded(end: KeyEnd, now: number): boolean {
+  return end.reason === "revoked" || end.at <= now;
+}
+
+/**
  * One interface, two backends (`upstash.ts`, `durable_object_limiter.ts`). Every method is ONE call
  * to the store, whatever the number of counters in the plan. Throws `RateLimiterUnavailableError`
  * when the store cannot answer.

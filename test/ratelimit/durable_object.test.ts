@@ -146,6 +146,12 @@ describe("RateLimiterObject", () => {
     expect((await check(stub, [counter(5)], "key_new")).ended).toBeUndefined();
   });
 
+  it("takes a revocation as final at once, even one stamped by a clock ahead of its own", async () => {
+    const stub = stubFor(uniqueId());
+    await stub.endKey("key_skewed", { reason: "revoked", at: Date.now() + 5_000 });
+    expect(await check(stub, [counter(5)], "key_skewed")).toMatchObject({ allowed: false, ended: { reason: "revoked" } });
+  });
+
   it("refuses limits, windows, costs and operations that make no sense", async () => {
     const stub = stubFor(uniqueId());
     const refusal = (call: Promise<unknown>) => call.then(() => "admitted", (err: unknown) => String(err));
