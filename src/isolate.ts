@@ -100,8 +100,8 @@ export class Runtime {
   }
 
   /** Key lookups from D1 alone, for callers whose every request must see the key as it is now (org keys on the management API). */
-  authoritativeKeyCache(ctx?: ExecutionContext): KeyCache {
-    return authoritativeKeyCacheFor(this.keys, this.env, this.config, ctx);
+  authoritativeKeyCache(): KeyCache {
+    return authoritativeKeyCacheFor(this.keys, this.env);
   }
 
   /** The key cache for a record the limiter says is stale: purges the hash, then reads it again. */

@@ -269,7 +269,6 @@ async function fillKv(memory: KeyMemory, env: Env, hash: string, record: KeyReco
  * which may still hold the old record) and refills both with the current record.
  */
 export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
-  const cache = keyCacheFor(memory, env, config, ctx);
   return {
     async get(hash) {
       // On the hot path: one KV try, no retry pauses (the D1 read that follows is what this request needs).
@@ -277,8 +276,8 @@ export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ct
       // Straight to D1, not KV: KV may still hold the old record (its delete failed, or has not landed here).
       return loadFromD1(memory, env, config, hash, ctx, memory.purgeEpoch);
     },
-    purge: (hashes) => cache.purge(hashes),
-    index: cache.index,
+    purge: (hashes) => purgeHashes(memory, env, hashes, KV_DELETE_RETRY_MS),
+    index: memory.index,
   };
 }
 
@@ -288,11 +287,10 @@ export function freshKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ct
  * keys (minting a fresh admin key, say) for the cache bound. The management API reads D1 for its
  * work anyway, so this is one more indexed read per call. D1 failing: 503 `key_store_unavailable`.
  */
-export function authoritativeKeyCacheFor(memory: KeyMemory, env: Env, config: Config, ctx?: ExecutionContext): KeyCache {
-  const cache = keyCacheFor(memory, env, config, ctx);
+export function authoritativeKeyCacheFor(memory: KeyMemory, env: Env): KeyCache {
   return {
     index: memory.index,
     get: (hash) => readD1(null, env, hash),
-    purge: (hashes) => cache.purge(hashes),
+    purge: (hashes) => purgeHashes(memory, env, hashes, KV_DELETE_RETRY_MS),
   };
 }

@@ -46,12 +46,17 @@ export function displayParts(key: string, prefix: string): { identifier: string;
 export function containsKey(text: string, prefix: string): boolean {
   if (!text.includes(prefix)) return false;
   let pattern = keyPatterns.get(prefix);
-  if (!pattern) keyPatterns.set(prefix, (pattern = new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`)));
+  if (!pattern) keyPatterns.set(prefix, (pattern = new RegExp(keyRun(prefix))));
   return pattern.test(text);
 }
 
 /** One compiled pattern per prefix (a config has one; tests use a few). */
 const keyPatterns = new Map<string, RegExp>();
+
+/** The pattern source of a key-shaped run: the prefix and a body of base62 characters as long as a key's. */
+function keyRun(prefix: string): string {
+  return `${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`;
+}
 
 /**
  * `text` with every key-shaped run cut to its visible identifier and "…", for text from outside that
@@ -60,7 +65,7 @@ const keyPatterns = new Map<string, RegExp>();
  */
 export function redactKeys(text: string, prefix: string): string {
   if (!text.includes(prefix)) return text;
-  const pattern = new RegExp(`${prefix}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`, "g");
+  const pattern = new RegExp(keyRun(prefix), "g");
   return text.replace(pattern, (key) => `${displayParts(key, prefix).identifier}…`);
 }
 

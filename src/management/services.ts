@@ -21,7 +21,7 @@ export function servicesFor(env: Env, ctx: ExecutionContext): Services {
     config,
     db,
     keyCache: runtime.keyCache(ctx),
-    callerKeys: runtime.authoritativeKeyCache(ctx),
+    callerKeys: runtime.authoritativeKeyCache(),
     publish: eventPublisher(env, config),
     get limiter() {
       return runtime.rateLimits.limiter.store;

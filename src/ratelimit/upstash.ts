@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import { bucketExpiresAt, type Buckets, currentBucket, decide, type Operation, oldestLiveBucket } from "./counters";
+import { bucketExpiresAt, type Buckets, currentBucket, decide, type Operation, oldestLiveBucket, WINDOW_BUCKETS } from "./counters";
 import { DEFAULT_LIMITER_TIMEOUT_MS, withDeadline } from "./durable_object_limiter";
 import type { LimitAnswer, RateLimiter } from "./interface";
 import type { LimitPlan } from "./policy";
@@ -45,7 +45,7 @@ for i = 1, #KEYS do
   local buckets = {}
   local held = 0
   if window > 0 and counted[i] ~= nil and counted[i] ~= window then
-    local size = math.max(1, math.ceil(counted[i] / 10))
+    local size = math.max(1, math.ceil(counted[i] / ${WINDOW_BUCKETS}))
     local before = math.floor((now - counted[i]) / size)
     for j = 1, #flat, 2 do
       if flat[j] ~= "w" and tonumber(flat[j]) >= before then held = held + tonumber(flat[j + 1]) end
