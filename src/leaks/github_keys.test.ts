@@ -5,28 +5,29 @@ import { GithubKeyring } from "./github_keys";
 
 const MINUTE = 60_000;
 
+/** GitHub's endpoint publishing one signer, and a keyring over it whose clock the test moves (`clock.now`). */
+async function publishedKeyring() {
+  const keys = keysEndpoint();
+  const signer = await newGithubSigner();
+  await keys.publish(signer);
+  const clock = { now: 1_000_000 };
+  return { keys, signer, clock, keyring: new GithubKeyring(keys.url, () => clock.now) };
+}
+
 describe("GithubKeyring", () => {
   it("fetches once, serves from memory, and refetches after an hour", async () => {
-    const keys = keysEndpoint();
-    const signer = await newGithubSigner();
-    await keys.publish(signer);
-    let now = 1_000_000;
-    const keyring = new GithubKeyring(keys.url, () => now);
+    const { keys, signer, clock, keyring } = await publishedKeyring();
     expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
-    now += 59 * MINUTE;
+    clock.now += 59 * MINUTE;
     expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
     expect(await keys.fetches()).toBe(1);
-    now += 2 * MINUTE;
+    clock.now += 2 * MINUTE;
     expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
     expect(await keys.fetches()).toBe(2);
   });
 
   it("refetches for an unknown identifier at most once a minute", async () => {
-    const keys = keysEndpoint();
-    const first = await newGithubSigner();
-    await keys.publish(first);
-    let now = 1_000_000;
-    const keyring = new GithubKeyring(keys.url, () => now);
+    const { keys, signer: first, clock, keyring } = await publishedKeyring();
     await keyring.keyFor(first.identifier);
     expect(await keyring.keyFor("made-up-1")).toBeNull();
     expect(await keys.fetches()).toBe(2);
@@ -35,45 +36,37 @@ describe("GithubKeyring", () => {
     // Within the minute: not fetched again, so the new key is not known yet.
     expect(await keyring.keyFor(rotated.identifier)).toBeNull();
     expect(await keys.fetches()).toBe(2);
-    now += MINUTE + 1;
+    clock.now += MINUTE + 1;
     expect(await keyring.keyFor(rotated.identifier)).not.toBeNull();
     expect(await keys.fetches()).toBe(3);
   });
 
   it("keeps serving the keys it has when GitHub is down, and fails with 503 when it has none", async () => {
-    const keys = keysEndpoint();
-    const signer = await newGithubSigner();
-    await keys.publish(signer);
-    let now = 1_000_000;
-    const keyring = new GithubKeyring(keys.url, () => now);
+    const { keys, signer, clock, keyring } = await publishedKeyring();
     await keyring.keyFor(signer.identifier);
     await keys.down(true);
-    now += 2 * 60 * MINUTE;
+    clock.now += 2 * 60 * MINUTE;
     expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
     await expect(keyring.keyFor("rotated-while-down")).rejects.toMatchObject({ code: "signing_keys_unavailable", status: 503 });
     await expect(new GithubKeyring(keys.url).keyFor(signer.identifier)).rejects.toMatchObject({ code: "signing_keys_unavailable" });
   });
 
   it("with an expired document and GitHub down, serves the old keys and tries GitHub again at most once a minute", async () => {
-    const keys = keysEndpoint();
-    const signer = await newGithubSigner();
-    await keys.publish(signer);
-    let now = 1_000_000;
-    const keyring = new GithubKeyring(keys.url, () => now);
+    const { keys, signer, clock, keyring } = await publishedKeyring();
     await keyring.keyFor(signer.identifier);
     await keys.down(true);
-    now += 2 * 60 * MINUTE;
+    clock.now += 2 * 60 * MINUTE;
     // Every report (and anyone naming GitHub's identifier) would otherwise wait for a fetch that fails.
     for (let i = 0; i < 5; i++) expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
     expect(await keys.fetches()).toBe(2);
     // An identifier it does not know cannot be checked meanwhile: 503, so GitHub sends the report again later.
     await expect(keyring.keyFor("rotated-while-down")).rejects.toMatchObject({ code: "signing_keys_unavailable" });
     expect(await keys.fetches()).toBe(2);
-    now += MINUTE + 1;
+    clock.now += MINUTE + 1;
     await keys.down(false);
     expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
     expect(await keys.fetches()).toBe(3);
-    now += 10 * MINUTE;
+    clock.now += 10 * MINUTE;
     expect(await keyring.keyFor(signer.identifier)).not.toBeNull();
     expect(await keys.fetches()).toBe(3);
   });
