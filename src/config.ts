@@ -72,6 +72,11 @@ export const GITHUB_KEYS_URL = "https://api.github.com/meta/public_keys/secret_s
 const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,86}={0,2}$/;
 const WEBHOOK_SECRET_RULE = "must be whsec_ followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))";
 /** A count per window: "600/60s", "20/1m", or a bare number meaning per 60 s. */
+/** Text of decimal digits (blanks around allowed) as its number, anything else NaN: never Number()'s "" -> 0, "1e3" or "0x10". */
+function decimalDigits(text: string): number {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+}
+
 const countPerWindow = (fallback: string) =>
   z
     .union([z.string(), z.number()])
@@ -79,7 +84,7 @@ const countPerWindow = (fallback: string) =>
     .transform((value, ctx) => {
       const parts = String(value).split("/");
       const [count = "", window = "60s"] = parts;
-      const limit = /^\s*\d+\s*$/.test(count) ? Number(count) : Number.NaN;
+      const limit = decimalDigits(count);
       const windowMs = parseDuration(window.trim());
       // Exactly "count" or "count/window": "20/60s/5" is a typo, not 20 per 60 s.
       if (parts.length > 2 || !Number.isSafeInteger(limit) || limit < 1 || windowMs === null || windowMs < 1_000 || windowMs > MAX_WINDOW_MS) {
@@ -98,7 +103,7 @@ export type CountPerWindow = z.output<ReturnType<typeof countPerWindow>>;
  */
 const wholeNumber = (min: number, max: number, unit: string) =>
   z.union([z.number(), z.string()], { error: `must be a whole number of ${unit} from ${min} to ${max}` }).transform((value, ctx) => {
-    const n = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    const n = typeof value === "number" ? value : decimalDigits(value);
     if (!Number.isSafeInteger(n) || n < min || n > max) {
       ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a whole number of ${unit} from ${min} to ${max}` });
       return z.NEVER;
