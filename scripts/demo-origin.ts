@@ -23,6 +23,8 @@ export interface DemoOriginOptions {
  * - `GET /demo/slow/{ms}`: answers after ms milliseconds (for timeout tests).
  * - `/demo/status/{code}`: answers with that status (a Location for 3xx), to show statuses pass through.
  * - `/demo/reset/{n}`: promises 4n bytes, sends n, then resets the connection (0: before the headers).
+ * - `/demo/cors`: answers with the CORS headers an origin's own CORS middleware sends (allow any origin,
+ *   with credentials, every method and header, `Vary: Accept-Encoding`), to show the gateway owns them.
  * - anything else: echoes method, path, query, headers and body (text up to 64 KiB, always its
  *   length and SHA-256) as JSON, and with a signing secret the verified identity as `keygate`.
  *
@@ -61,6 +63,7 @@ function route(req: IncomingMessage, res: ServerResponse, identity: VerifiedRequ
   }
   const reset = /^\/demo\/reset\/(\d+)$/.exec(url.pathname);
   if (reset) return resetAfter(res, Number(reset[1]));
+  if (url.pathname === "/demo/cors") return sendOwnCors(res);
   const status = /^\/demo\/status\/([1-5]\d\d)$/.exec(url.pathname);
   if (status && Number(status[1]) >= 200) return sendStatus(res, Number(status[1]));
   const hash = createHash("sha256");
@@ -104,6 +107,22 @@ function sendStatus(res: ServerResponse, status: number): void {
   if (status >= 300 && status < 400) res.setHeader("location", "/demo/moved");
   if (status === 204 || status === 304) return void res.writeHead(status, { "x-demo-origin": "keygate" }).end();
   sendJson(res, status, { status });
+}
+
+function sendOwnCors(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "access-control-allow-origin": "*",
+    "access-control-allow-credentials": "true",
+    "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE",
+    "access-control-allow-headers": "*",
+    "access-control-expose-headers": "*",
+    "access-control-max-age": "86400",
+    "access-control-allow-private-network": "true",
+    vary: "Accept-Encoding",
+    "x-demo-origin": "keygate",
+  });
+  res.end(JSON.stringify({ cors: "origin's own" }));
 }
 
 /** Promises a large body, sends `sent` bytes of it, then resets the connection (0: before any header). */

@@ -1,4 +1,5 @@
 import { type CorsConfig, WILDCARD_ORIGIN } from "./cors_config";
+import { renderError } from "../errors";
 import { canonicalPath } from "./path";
 import { assertUnambiguousRoute, type RoutePolicy } from "./route_policy";
 
@@ -19,6 +20,8 @@ const EXPOSED_BY_DEFAULT = ["RateLimit", "RateLimit-Policy", "X-RateLimit-Limit"
 const ALLOWED_BY_DEFAULT = ["Authorization", "X-API-Key", "Content-Type"];
 
 export interface CorsPolicy {
+  /** `origins` is `["*", …]`: every origin gets `Access-Control-Allow-Origin: *`. */
+  any: boolean;
   /** The `Access-Control-Allow-Origin` value for this request's origin, or null when it is not allowed. */
   allowOrigin(origin: string): string | null;
   config: CorsConfig;
@@ -35,6 +38,7 @@ export function corsPolicy(config: CorsConfig): CorsPolicy {
     return match ? [{ scheme: `${match[1]}://`, suffix: `.${match[2]}` }] : [];
   });
   return {
+    any,
     config,
     allowOrigin(origin) {
       if (any) return "*";
@@ -55,20 +59,28 @@ export function corsPolicy(config: CorsConfig): CorsPolicy {
  * that `CORS.methods` (if set) and some `ROUTES` rule allow on this path is answered here, without
  * a key; any other preflight goes on to the gateway like any request and gets no CORS headers
  * beyond `Access-Control-Allow-Origin`, so the browser refuses it.
+ *
+ * Once `CORS` is set every answer passes through `decorate`, also to a request without an `Origin`:
+ * a cache (the browser's own included) may store such an answer and hand it to a page's CORS request
+ * later, so it must already say how it varies (Fetch standard, "CORS protocol and HTTP caches").
  */
 export function withCors(request: Request, policy: CorsPolicy | null, routes: RoutePolicy, url: URL, next: () => Promise<Response>): Promise<Response> {
-  const origin = policy ? request.headers.get("origin") : null;
   // Not async up to here: a request without CORS work costs no extra promise.
-  if (!policy || origin === null) return next();
-  const allowOrigin = policy.allowOrigin(origin);
+  if (!policy) return next();
+  const origin = request.headers.get("origin");
+  const allowOrigin = origin === null ? (policy.any ? "*" : null) : policy.allowOrigin(origin);
 
-  if (allowOrigin !== null && request.method === "OPTIONS") {
+  if (allowOrigin !== null && origin !== null && request.method === "OPTIONS") {
     const method = request.headers.get("access-control-request-method");
     if (method !== null && (!policy.config.methods || (policy.config.methods as readonly string[]).includes(method)) && preflightRoute(routes, method, url.pathname)) {
       return Promise.resolve(new Response(null, { status: 204, headers: preflightHeaders(policy, allowOrigin, method) }));
     }
   }
-  return next().then((response) => decorate(response, policy, allowOrigin));
+  // A failure the gateway did not turn into an answer still gets its envelope, readable by the page.
+  return next().then(
+    (response) => decorate(response, policy, allowOrigin),
+    (err: unknown) => decorate(renderError(err), policy, allowOrigin),
+  );
 }
 
 /**
@@ -97,19 +109,45 @@ function preflightHeaders(policy: CorsPolicy, allowOrigin: string, method: strin
 }
 
 /**
- * The gateway owns CORS once `CORS` is set: whatever the origin server sent is replaced, so a
- * disallowed origin gets no CORS headers at all. A fetch() response's headers are immutable,
- * hence the copy (only for requests that carry an Origin).
+ * The gateway owns CORS once `CORS` is set: every `Access-Control-*` header the origin server sent
+ * (its own CORS middleware's allow-anything, credentials, max-age, private-network answers) is
+ * removed, and only the policy's are set, so a disallowed origin gets no CORS headers at all.
+ * Every answer says `Vary: Origin` unless the policy is `"*"`, whose answers are the same for
+ * every origin (and carry `Access-Control-Allow-Origin: *` even without an Origin).
  */
 function decorate(response: Response, policy: CorsPolicy, allowOrigin: string | null): Response {
-  const out = new Response(response.body, response);
+  const out = mutable(response);
   const headers = out.headers;
-  for (const name of ["access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers"]) headers.delete(name);
+  const theirs: string[] = [];
+  for (const name of headers.keys()) if (name.startsWith("access-control-")) theirs.push(name);
+  for (const name of theirs) headers.delete(name);
   if (allowOrigin !== null) {
     headers.set("Access-Control-Allow-Origin", allowOrigin);
     headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
     if (policy.config.credentials) headers.set("Access-Control-Allow-Credentials", "true");
   }
-  if (allowOrigin !== "*") headers.append("Vary", "Origin");
+  if (!policy.any && !variesOnOrigin(headers.get("vary"))) headers.append("Vary", "Origin");
   return out;
+}
+
+/** `Vary` already names Origin (or `*`, which covers it). */
+function variesOnOrigin(vary: string | null): boolean {
+  return vary !== null && vary.split(",").some((field) => {
+    const name = field.trim().toLowerCase();
+    return name === "origin" || name === "*";
+  });
+}
+
+/**
+ * The response itself when its headers may be changed (the gateway's own answers, and proxied ones,
+ * which proxy.ts and withHeaders already copied), otherwise a copy: a fetch() response's headers are
+ * immutable, and a TypeError from the first change is how the runtime says so (no API asks first).
+ */
+function mutable(response: Response): Response {
+  try {
+    response.headers.delete("access-control-allow-origin");
+    return response;
+  } catch {
+    return new Response(response.body, response);
+  }
 }

@@ -108,7 +108,7 @@ describe("actual requests", () => {
   it("a disallowed origin gets no CORS headers on a proxied response, even ones the origin server sent", async () => {
     const { id } = await createOrg();
     const { key } = await createKey(id);
-    const res = await keyFetch(key, "/demo/items", { headers: { origin: "https://evil.example" } });
+    const res = await keyFetch(key, "/demo/cors", { headers: { origin: "https://evil.example" } });
     expect(res.status).toBe(200);
     expect(corsHeaders(res)).toEqual([]);
   });
@@ -120,11 +120,59 @@ describe("actual requests", () => {
   });
 });
 
+describe("the gateway owns CORS once it is set", () => {
+  it("an origin server's own Access-Control-* headers never reach the browser: removed for disallowed origins and requests without one, replaced for allowed ones", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id);
+    // /demo/cors answers like an origin whose CORS middleware allows anyone, with credentials.
+    for (const headers of [{ origin: "https://evil.example" }, {}] as Record<string, string>[]) {
+      const res = await keyFetch(key, "/demo/cors", { headers });
+      expect(res.status).toBe(200);
+      expect(corsHeaders(res), JSON.stringify(headers)).toEqual([]);
+    }
+    const allowed = await keyFetch(key, "/demo/cors", { headers: { origin: APP } });
+    expect(corsHeaders(allowed).map(([name]) => name).sort()).toEqual(["access-control-allow-origin", "access-control-expose-headers"]);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(allowed.headers.get("access-control-expose-headers")).not.toContain("*");
+  });
+
+  it("every answer varies on Origin, also to a request without one, so no cache hands a browser page an answer made without CORS headers", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id);
+    const vary = (res: Response) => (res.headers.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase());
+    expect(vary(await keyFetch(key, "/demo/items"))).toContain("origin");
+    expect(vary(await gatewayFetch("/demo/items"))).toContain("origin");
+    // The origin server's own Vary is kept, and Origin is named once.
+    expect(vary(await keyFetch(key, "/demo/cors"))).toEqual(["accept-encoding", "origin"]);
+    expect(vary(await keyFetch(key, "/demo/cors", { headers: { origin: APP } }))).toEqual(["accept-encoding", "origin"]);
+  });
+
+  it("with '*' every answer carries Access-Control-Allow-Origin: *, with or without an Origin, and needs no Vary", async () => {
+    for (const headers of [{}, { origin: "https://anyone.example" }] as Record<string, string>[]) {
+      const res = await withCorsVar({ origins: ["*"] }, "/demo/items", { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("access-control-allow-origin"), JSON.stringify(headers)).toBe("*");
+      expect(res.headers.get("access-control-expose-headers")).toContain("WWW-Authenticate");
+    }
+  });
+});
+
 describe("without CORS", () => {
   it("nothing changes: a preflight is a keyless request and no response gains CORS headers", async () => {
     const res = await withCorsVar(undefined, "/demo/items", preflight(APP, "GET"));
     expect(res.status).toBe(401);
     expect(corsHeaders(res)).toEqual([]);
     expect(res.headers.get("vary")).toBeNull();
+  });
+
+  it("an origin server's own CORS headers pass through untouched", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id);
+    const ctx = createExecutionContext();
+    const res = await handleRequest(new Request("http://gw.test/demo/cors", { headers: { origin: APP, "x-api-key": key } }), { ...env, CORS: undefined } as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-max-age")).toBe("86400");
   });
 });
