@@ -223,7 +223,16 @@ function describeExpiry(policy: Config["expiryPolicy"]): string {
 function describeCors(cors: Config["cors"]): string {
   if (!cors) return "off (no CORS var: browsers' preflights get 401 like any keyless request)";
   const methods = cors.methods ? cors.methods.join(", ") : "every routed method";
-  return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""})`;
+  const headers = cors.headers ? cors.headers.join(", ") : "Authorization, X-API-Key, Content-Type";
+  return `${cors.origins.join(", ")} (${methods}; preflight cached ${cors.max_age}s${cors.credentials ? "; with credentials" : ""}), request headers ${headers}`;
+}
+
+/** What a valid CORS var may still get wrong. */
+function corsWarnings(cors: Config["cors"]): string[] {
+  if (!cors?.headers) return [];
+  const allowed = cors.headers.map((name) => name.toLowerCase());
+  if (allowed.includes("*") || allowed.includes("authorization") || allowed.includes("x-api-key")) return [];
+  return ["CORS.headers replaces the default (Authorization, X-API-Key, Content-Type) and allows neither Authorization nor X-API-Key: browsers cannot send a key through the gateway; add one of them"];
 }
 
 /** "48h", "400d": retention periods as an operator writes them. */
@@ -239,7 +248,7 @@ function analyticsEngine(wrangler: ReturnType<typeof unstable_readConfig>): stri
 
 /** What a valid config may still get wrong: `npm start` prints these too. */
 export function configAdvice(loaded: LoadedConfig): { notes: string[]; warnings: string[] } {
-  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...paddedSecretWarnings(loaded), ...reservedRouteWarnings(loaded.config.routes), ...routeWarnings(loaded.config.routes), ...orgTierWarnings(loaded)] };
+  return { notes: routeNotes(loaded.config.routes), warnings: [...varNameWarnings(loaded), ...secretsInVars(loaded), ...paddedSecretWarnings(loaded), ...reservedRouteWarnings(loaded.config.routes), ...routeWarnings(loaded.config.routes), ...corsWarnings(loaded.config.cors), ...orgTierWarnings(loaded)] };
 }
 
 /** A misspelt var is not an error the worker can see (its env holds bindings too): it just keeps the default. */

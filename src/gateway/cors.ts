@@ -50,8 +50,17 @@ export function corsPolicy(config: CorsConfig): CorsPolicy {
       return null;
     },
     exposeHeaders: [...new Set([...EXPOSED_BY_DEFAULT, ...(config.expose_headers ?? [])])].join(", "),
-    allowHeaders: (config.headers ?? ALLOWED_BY_DEFAULT).join(", "),
+    allowHeaders: allowedHeaders(config.headers ?? ALLOWED_BY_DEFAULT).join(", "),
   };
+}
+
+/**
+ * `Access-Control-Allow-Headers: *` lets a page send any header except `Authorization`, which the
+ * Fetch standard leaves out of the wildcard: named here, so `headers = ["*"]` does let a key through.
+ * (With credentials `"*"` is refused by the config: browsers read it literally then.)
+ */
+function allowedHeaders(headers: readonly string[]): readonly string[] {
+  return headers.includes("*") && !headers.some((name) => name.toLowerCase() === "authorization") ? [...headers, "Authorization"] : headers;
 }
 
 /**

@@ -38,12 +38,23 @@ describe("CORS config", () => {
     ["a bare wildcard label", "https://*"],
     ["a wildcard with a path", "https://*.example.com/x"],
     ["an empty string", ""],
+    ["a wildcard over a top-level domain", "https://*.com"],
+    ["a wildcard over a top-level domain with a port", "https://*.dev:8443"],
   ])("refuses an origin with %s, naming the entry", (_name, origin) => {
     expect(fieldsOf({ origins: ["https://ok.example.com", origin] })).toEqual(["CORS.origins.1"]);
   });
 
   it("refuses '*' together with credentials, naming credentials", () => {
     expect(fieldsOf({ origins: ["*"], credentials: true })).toEqual(["CORS.credentials"]);
+  });
+
+  it("a wildcard may cover one machine's names (*.localhost) but not a top-level domain", () => {
+    expect(fieldsOf({ origins: ["http://*.localhost:5173", "https://*.example.co.uk"] })).toEqual([]);
+  });
+
+  it("refuses '*' in headers or expose_headers with credentials (browsers read it as a header named '*' then), naming the entry", () => {
+    expect(fieldsOf({ origins: ["https://a.example.com"], credentials: true, headers: ["Authorization", "*"], expose_headers: ["*"] })).toEqual(["CORS.headers.1", "CORS.expose_headers.0"]);
+    expect(fieldsOf({ origins: ["https://a.example.com"], headers: ["*"], expose_headers: ["*"] })).toEqual([]);
   });
 
   it.each([

@@ -26,7 +26,11 @@ function originProblem(text: string): string | null {
   if (text === "*") return null;
   const wildcard = WILDCARD_ORIGIN.exec(text);
   if (wildcard) {
-    return exactOrigin(`${wildcard[1]}://x.${wildcard[2]}`) ? null : `"${text}": after "*." must come a host name (and optional port), nothing else`;
+    if (!exactOrigin(`${wildcard[1]}://x.${wildcard[2]}`)) return `"${text}": after "*." must come a host name (and optional port), nothing else`;
+    // `https://*.com` would admit every site under a top-level domain, anyone's; `*.localhost` is one machine.
+    const host = wildcard[2]!.replace(/:\d+$/, "");
+    if (!host.includes(".") && host !== "localhost") return `"${text}": a wildcard needs a domain of at least two labels under it (https://*.example.com), not a top-level domain that admits anyone's site`;
+    return null;
   }
   if (text.includes("*")) return `"${text}": a wildcard may only be the first label of the host, as in https://*.example.com`;
   return exactOrigin(text) ? null : `"${text}" is not an origin: use scheme://host[:port], lowercase, without a path or trailing slash (e.g. https://app.example.com)`;
@@ -57,6 +61,13 @@ export const corsConfigSchema = z
     // The Fetch standard refuses `Access-Control-Allow-Origin: *` with credentials; reflecting any origin
     // with credentials instead would let every site on the web call with the user's cookies.
     if (cors.credentials && cors.origins.includes("*")) ctx.addIssue({ code: "custom", path: ["credentials"], message: 'cannot be true when origins has "*"; list the origins' });
+    // With credentials a browser reads "*" in these lists as a header literally named "*" (Fetch standard),
+    // so the page could send or read none of the headers the operator meant to allow.
+    for (const field of ["headers", "expose_headers"] as const) {
+      const index = cors[field]?.indexOf("*") ?? -1;
+      if (cors.credentials && index !== -1) ctx.addIssue({ code: "custom", path: [field, index], message: 'means a header named "*" when credentials is true (browsers do not read it as a wildcard then); list the headers' });
+    }
   });
 
 export type CorsConfig = z.infer<typeof corsConfigSchema>;
+

@@ -74,6 +74,12 @@ describe("preflight", () => {
     }
   });
 
+  it("headers = ['*'] still lets a key through: Authorization, which the wildcard does not cover, is named beside it", async () => {
+    const res = await withCorsVar({ origins: [APP], headers: ["*"] }, "/demo/items", preflight(APP, "GET"));
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-headers")).toBe("*, Authorization");
+  });
+
   it("with '*' answers any origin with Access-Control-Allow-Origin: *", async () => {
     const res = await withCorsVar({ origins: ["*"] }, "/demo/items", preflight("https://anyone.example", "GET"));
     expect(res.status).toBe(204);

@@ -84,6 +84,19 @@ describe("npm run check-config", () => {
     expect(bad.out).toContain("REQUIRE_KEY_EXPIRY");
   });
 
+  it("refuses a wildcard over a top-level domain and '*' headers with credentials; warns when CORS.headers lets no key through", async (context) => {
+    const tld = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["https://*.com"]') }));
+    expect(tld.code).toBe(1);
+    expect(tld.out).toContain("CORS.origins[1]");
+    const starHeaders = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["http://localhost:5173"]\ncredentials = true\nheaders = ["*"]') }));
+    expect(starHeaders.code).toBe(1);
+    expect(starHeaders.out).toContain("CORS.headers[1]");
+    const noKey = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["http://localhost:5173"]\nheaders = ["Content-Type"]') }));
+    expect(noKey.code).toBe(0);
+    expect(noKey.out).toMatch(/warning\s+CORS\.headers replaces the default .* browsers cannot send a key/);
+    expect(noKey.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\), request headers Content-Type/);
+  });
+
   it("says CORS is off when the var is absent", async (context) => {
     const run = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace(/\[vars\.CORS\]\norigins = .*\n/, "") }));
     expect(run.code).toBe(0);
