@@ -68,7 +68,6 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
   let rateLimitHeaders: Record<string, string> | undefined;
   const matched = { route: "" };
   try {
-    assertIpAllowed(record, headers, runtime.allowlists);
     ({ record, rateLimitHeaders } = await admit(headers, rule, runtime, ctx, record, matched));
     const origin = await proxyToOrigin(request, url, {
       path,
@@ -98,22 +97,25 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
 }
 
 /**
- * Steps 5-6: the key's tier must exist, the route must admit it, and its limits must have room. When
- * the limiter knows the key changed after this record was cached (a PATCH elsewhere), the record is
- * read again from D1 and the request decided on it: one extra lookup, only after a change.
+ * Steps 5-6: the client address must be in the key's allowlist, the key's tier must exist, the route
+ * must admit it, and its limits must have room. When the limiter knows the key changed after this
+ * record was cached (a PATCH elsewhere), the record is read again from D1 and the request decided on
+ * it, its allowlist included: one extra lookup, only after a change.
  */
 async function admit(headers: Headers, rule: MatchedRule | null, runtime: Runtime, ctx: ExecutionContext, cached: KeyRecord, matched: { route: string }) {
   try {
-    return { record: cached, rateLimitHeaders: await decide(rule, runtime, ctx, cached, false, matched) };
+    return { record: cached, rateLimitHeaders: await decide(headers, rule, runtime, ctx, cached, false, matched) };
   } catch (err) {
     if (!(err instanceof StaleKeyRecord)) throw err;
     const record = await verifyKey(extractCredential(headers), runtime.config, runtime.freshKeyCache(ctx), Date.now());
-    return { record, rateLimitHeaders: await decide(rule, runtime, ctx, record, true, matched) };
+    return { record, rateLimitHeaders: await decide(headers, rule, runtime, ctx, record, true, matched) };
   }
 }
 
 /** A module-level function, not a closure in admit: the bundle's keep-names would rename a closure on every request. */
-function decide(rule: MatchedRule | null, runtime: Runtime, ctx: ExecutionContext, record: KeyRecord, fresh: boolean, matched: { route: string }): Promise<Record<string, string>> {
+function decide(headers: Headers, rule: MatchedRule | null, runtime: Runtime, ctx: ExecutionContext, record: KeyRecord, fresh: boolean, matched: { route: string }): Promise<Record<string, string>> {
+  // Before the route and the limiter: a key used from elsewhere learns nothing about routes and spends nothing.
+  assertIpAllowed(record, headers, runtime.allowlists);
   tierOf(runtime.config, record);
   const { path, cost } = authorizeRule(rule, record);
   matched.route = path;
