@@ -25,6 +25,7 @@ import { actorOf, type ManagementApp } from "../context";
 import { tellLimiterKeyEnded } from "../limiter_notice";
 import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "../keys";
 import { CreatedKeySchema, presentKey } from "../representations";
+import { assertCanRestrict } from "../restrictions";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "../schemas";
 
 const MAX_GRACE_MS = 7 * 86_400_000;
@@ -49,7 +50,7 @@ const rotateKeyRoute = createRoute({
     "The new key gets every setting of the old key as it is when the rotation commits (a concurrent PATCH is either carried over or refused),",
     "and the old key's lifetime (expires_at - created_at) counted from now, capped at 100 years, or no expiry if the old key had none, unless expires_in or expires_at is given;",
     "a new key outside the operator's expiry policy (REQUIRE_KEY_EXPIRY, MAX_KEY_LIFETIME) is refused 400 with the rule named: give expires_in.",
-    "An org key may not rotate a key holding a scope it lacks (403 insufficient_scope).",
+    "An org key may not rotate a key holding a scope it lacks (403 insufficient_scope), nor, if it has allowed_ips itself, a key whose allowed_ips are not inside its own (403 forbidden).",
     "The old key is revoked now (grace_period 0s, the default) or expires at the end of the grace period, never later than it would have.",
     "Only an active (or disabled) key that has not been rotated before can be rotated (409 conflict otherwise); the new key is enabled and keeps allowed_ips.",
     "With an immediate revoke the active-key count does not grow, so the limit never refuses it; with a grace period",
@@ -90,6 +91,8 @@ export function registerRotateKey(app: ManagementApp): void {
       if (refusal) throw refusal;
       // The new key carries the old key's scopes: rotating must not hand a caller scopes it lacks.
       assertCanGrant(caller, old.scopes);
+      // Nor an allowlist wider than its own: a restricted key could otherwise mint a key usable from anywhere.
+      assertCanRestrict(caller, null, old.allowedIps);
 
       // Every setting of the old key is copied as read at `old.version`; the insert below only
       // happens if the old key is still at that version, so a concurrent PATCH is either carried
