@@ -119,6 +119,20 @@ describe("actual requests", () => {
     expect(corsHeaders(res)).toEqual([]);
   });
 
+  it("a 429 to an allowed origin carries Allow-Origin and lets the page read Retry-After and the budget", async () => {
+    const { id } = await createOrg();
+    const { key } = await createKey(id, { rate_limit: { limit: 1, window: "1h" } });
+    expect((await keyFetch(key, "/demo/items", { headers: { origin: APP } })).status).toBe(200);
+    const res = await keyFetch(key, "/demo/items", { headers: { origin: APP } });
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    const exposed = res.headers.get("access-control-expose-headers")!.split(", ");
+    for (const name of ["Retry-After", "RateLimit", "X-RateLimit-Remaining"]) {
+      expect(exposed).toContain(name);
+      expect(res.headers.get(name), name).not.toBeNull();
+    }
+    await expectError(res, 429, "rate_limited");
+  });
+
   it("credentials: true adds Allow-Credentials to actual responses", async () => {
     const res = await withCorsVar({ origins: [APP], credentials: true }, "/demo/items", { headers: { origin: APP } });
     expect(res.status).toBe(401);
