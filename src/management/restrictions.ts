@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { KeygateError } from "../errors";
-import { allowlistCovers, MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH, normaliseIpEntry } from "../restrictions/ip_allowlist";
+import { allowlistCovers, MAX_ALLOWED_IPS, MAX_IP_ENTRY_LENGTH, normaliseIpEntry, storedEntries } from "../restrictions/ip_allowlist";
 import type { Caller } from "./context";
 
 // The management side of key restrictions (issue 14): the `allowed_ips` and `enabled` fields,
@@ -46,13 +46,14 @@ function widened(message: string): KeygateError {
  * reason a key that is itself restricted can only hand out lists inside its own. The operator may
  * set anything. `current` is the target key's list before the change (null when creating).
  */
-export function assertCanRestrict(caller: Caller, current: readonly string[] | null | undefined, next: readonly string[] | null): void {
+export function assertCanRestrict(caller: Caller, current: unknown, next: readonly unknown[] | null): void {
   if (caller.kind === "operator") return;
   const nextList = next ?? [];
-  if (current && !allowlistCovers(current, nextList)) {
+  const currentList = storedEntries(current);
+  if (currentList && !allowlistCovers(currentList, nextList)) {
     throw widened("an org key may narrow a key's allowed_ips but not widen or remove them; ask the operator");
   }
-  const own = caller.key.allowedIps ?? [];
+  const own = storedEntries(caller.key.allowedIps) ?? [];
   if (!allowlistCovers(own, nextList)) {
     throw widened("a key with allowed_ips can only give keys allowed_ips within its own");
   }

@@ -1,6 +1,6 @@
 import type { KeyRecord } from "../store/key_records";
 import { KeygateError } from "../errors";
-import { compileAllowlist, type IpAllowlist } from "./ip_allowlist";
+import { compileAllowlist, type IpAllowlist, storedEntries } from "./ip_allowlist";
 
 /**
  * Each key's allowlist, parsed once per record the key cache hands out (the memory tier returns the
@@ -22,7 +22,7 @@ export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists:
   if (!entries || entries.length === 0) return;
   let allowlist = allowlists.get(record);
   if (!allowlist) {
-    allowlist = compileAllowlist(entries);
+    allowlist = compileAllowlist(storedEntries(entries) ?? []);
     allowlists.set(record, allowlist);
   }
   const ip = headers.get("cf-connecting-ip");

@@ -107,10 +107,17 @@ export function normaliseIpEntry(text: string): IpEntry {
   return typeof range === "string" ? { ok: false, message: range } : { ok: true, value: formatRange(range) };
 }
 
-function rangeOf(normalised: string): Range {
-  const range = parseRange(normalised);
-  if (typeof range === "string") throw new Error(`not a normalised IP entry: ${range}`);
-  return range;
+/**
+ * The ranges of a list as stored. The API stores only normalised entries, but D1 holds whatever was
+ * written (direct SQL, a laxer release): an entry that is not an address or range matches nothing,
+ * so a list of only such entries admits nobody (fails closed), and none of them is a 500 for every
+ * request of the key.
+ */
+function rangesOf(entries: readonly unknown[]): Range[] {
+  return entries.flatMap((entry) => {
+    const range = typeof entry === "string" && entry.length <= MAX_IP_ENTRY_LENGTH ? parseRange(entry) : "not a string";
+    return typeof range === "string" ? [] : [range];
+  });
 }
 
 function contains(range: Range, address: Address): boolean {
@@ -129,9 +136,19 @@ export interface IpAllowlist {
   allows(ip: string | null): boolean;
 }
 
-/** Parsed once per list: `entries` must already be normalised (as stored). */
-export function compileAllowlist(entries: readonly string[]): IpAllowlist {
-  const ranges = entries.map(rangeOf);
+/**
+ * A stored `allowed_ips` value as a list: null (or `[]`) is anywhere; anything else that is not an
+ * array (a column written behind the API's back) is one entry that matches nothing, never "anywhere".
+ */
+export function storedEntries(value: unknown): readonly unknown[] | null {
+  if (value == null) return null;
+  const entries = Array.isArray(value) ? value : [null];
+  return entries.length === 0 ? null : entries;
+}
+
+/** Parsed once per list, as stored (see rangesOf). */
+export function compileAllowlist(entries: readonly unknown[]): IpAllowlist {
+  const ranges = rangesOf(entries);
   return {
     allows(ip) {
       const address = clientAddress(ip);
@@ -143,15 +160,13 @@ export function compileAllowlist(entries: readonly string[]): IpAllowlist {
 }
 
 /**
- * True when every address of `inner` is inside one range of `outer` (both normalised). An empty
- * `outer` allows anywhere and so covers everything; an empty `inner` (anywhere) is covered only by it.
+ * True when every address of `inner` is inside one range of `outer` (lists as stored, see rangesOf).
+ * An empty `outer` allows anywhere and so covers everything; an empty `inner` (anywhere) is covered
+ * only by it. An entry that matches nothing is covered by anything and covers nothing.
  */
-export function allowlistCovers(outer: readonly string[], inner: readonly string[]): boolean {
+export function allowlistCovers(outer: readonly unknown[], inner: readonly unknown[]): boolean {
   if (outer.length === 0) return true;
   if (inner.length === 0) return false;
-  const outerRanges = outer.map(rangeOf);
-  return inner.every((entry) => {
-    const range = rangeOf(entry);
-    return outerRanges.some((o) => o.bits <= range.bits && contains(o, range.address));
-  });
+  const outerRanges = rangesOf(outer);
+  return rangesOf(inner).every((range) => outerRanges.some((o) => o.bits <= range.bits && contains(o, range.address)));
 }

@@ -26,6 +26,7 @@ import { tellLimiterKeyEnded } from "../limiter_notice";
 import { assertExpiryPolicy, durationText, expiryFields, expiryOf, keyLimitReached, keyNotFound, keySettings, mintKey, refineExpiry } from "../keys";
 import { CreatedKeySchema, presentKey } from "../representations";
 import { assertCanRestrict } from "../restrictions";
+import { storedEntries } from "../../restrictions/ip_allowlist";
 import { dataOf, errorResponses, iso, jsonRequest, jsonResponse, KeyIdParams, security } from "../schemas";
 
 const MAX_GRACE_MS = 7 * 86_400_000;
@@ -92,7 +93,7 @@ export function registerRotateKey(app: ManagementApp): void {
       // The new key carries the old key's scopes: rotating must not hand a caller scopes it lacks.
       assertCanGrant(caller, old.scopes);
       // Nor an allowlist wider than its own: a restricted key could otherwise mint a key usable from anywhere.
-      assertCanRestrict(caller, null, old.allowedIps);
+      assertCanRestrict(caller, null, storedEntries(old.allowedIps));
 
       // Every setting of the old key is copied as read at `old.version`; the insert below only
       // happens if the old key is still at that version, so a concurrent PATCH is either carried
