@@ -27,4 +27,15 @@ describe("allowed_ips through the limiter", () => {
     await expectError(await w.gateway(key.key), 403, "ip_not_allowed");
   });
 
+
+  it("fast: an isolate using the key learns of the list from its next report, and refuses the request after", async () => {
+    const w = workerWith();
+    const org = await w.org();
+    const key = await w.key(org, { rate_limits: [{ name: "default", limit: 1_000, window: "60s", mode: "fast" }] });
+    for (let i = 0; i < 3; i++) expect((await w.gateway(key.key)).status).toBe(200); // budget heard from the store
+    await restrictElsewhere(key.id, ["203.0.113.0/24"]);
+    expect((await w.gateway(key.key)).status).toBe(200); // local budget, stale record; its report brings the news
+    await expectError(await w.gateway(key.key), 403, "ip_not_allowed");
+    await expectError(await w.gateway(key.key), 403, "ip_not_allowed");
+  });
 });
