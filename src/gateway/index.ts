@@ -2,7 +2,7 @@ import type { KeyRecord } from "../store/key_records";
 import type { Runtime } from "../isolate";
 import { extractCredential } from "../auth/credentials";
 import { authFailureRefusal, clientSource, countAuthFailure, withAuthFailureBudget } from "../auth/failure_limit";
-import { AuthFailure, isAuthFailureCode, verifyKey } from "../auth/verify";
+import { AuthFailure, type AuthFailureCode, isAuthFailureCode, verifyKey } from "../auth/verify";
 import { KeygateError, renderError } from "../errors";
 import { enforceRateLimit } from "../ratelimit";
 import { StaleKeyRecord } from "../ratelimit/interface";
@@ -22,7 +22,7 @@ import { assertUnambiguousRoute, authorizeRule, type MatchedRule } from "./route
  */
 export async function handleGatewayRequest(request: Request, runtime: Runtime, ctx: ExecutionContext, url: URL): Promise<Response> {
   const startedAt = Date.now();
-  const { config, env, usage } = runtime;
+  const { config, usage } = runtime;
   // Read once: each read of a Request property is a call into the runtime that builds a new value.
   const method = request.method;
   const headers = request.headers;
@@ -47,18 +47,7 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
     record = await verifyKey(extractCredential(headers), config, runtime.keyCache(ctx), startedAt);
   } catch (err) {
     if (err instanceof KeygateError && isAuthFailureCode(err.code) && !(err.code === "missing_credentials" && isBrowserNoise(url.pathname))) {
-      // Revoked and expired keys exist: their failures belong to the key's org.
-      const known = err instanceof AuthFailure ? err.record : null;
-      usage.authFailure(ctx, {
-        source,
-        reason: err.code,
-        keyId: known?.id ?? null,
-        orgId: known?.orgId ?? null,
-        at: startedAt,
-      });
-      if (err.code !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || err.code === "invalid_key" }, startedAt);
-      // As on the management API: before a key is known, the answer carries the source's failure budget.
-      return renderError(withAuthFailureBudget(err, config, source, Date.now()));
+      return refuseAuthentication(err, err.code, runtime, ctx, source, startedAt);
     }
     return renderError(err);
   }
@@ -78,6 +67,9 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
     });
     response = withHeaders(origin, rateLimitHeaders);
   } catch (err) {
+    // The limiter sent the request back for the current record, and that key is now revoked, expired or
+    // disabled: the same refusal as at step 4 (recorded, counted, with the source's failure budget).
+    if (err instanceof AuthFailure) return refuseAuthentication(err, err.reason, runtime, ctx, source, startedAt);
     // A counted request that then failed at the origin still tells the client where its budget stands.
     response = rateLimitHeaders ? withHeaders(renderError(err), rateLimitHeaders) : renderError(err);
   }
@@ -94,6 +86,23 @@ export async function handleGatewayRequest(request: Request, runtime: Runtime, c
     at: startedAt,
   });
   return response;
+}
+
+/** A failed authentication: recorded (after the response), counted against the source, answered with its budget. */
+async function refuseAuthentication(err: KeygateError, reason: AuthFailureCode, runtime: Runtime, ctx: ExecutionContext, source: string, startedAt: number): Promise<Response> {
+  const { config, env, usage } = runtime;
+  // Revoked and expired keys exist: their failures belong to the key's org.
+  const known = err instanceof AuthFailure ? err.record : null;
+  usage.authFailure(ctx, {
+    source,
+    reason,
+    keyId: known?.id ?? null,
+    orgId: known?.orgId ?? null,
+    at: startedAt,
+  });
+  if (reason !== "missing_credentials") await countAuthFailure(config, env, source, { shared: known !== null || reason === "invalid_key" }, startedAt);
+  // As on the management API: before a key is known, the answer carries the source's failure budget.
+  return renderError(withAuthFailureBudget(err, config, source, Date.now()));
 }
 
 /**
