@@ -1,5 +1,5 @@
-import { type CorsConfig, WILDCARD_ORIGIN } from "./cors_config";
 import { renderError } from "../errors";
+import { type CorsConfig, WILDCARD_ORIGIN } from "./cors_config";
 import { canonicalPath } from "./path";
 import { assertUnambiguousRoute, type RoutePolicy } from "./route_policy";
 

@@ -70,4 +70,3 @@ export const corsConfigSchema = z
   });
 
 export type CorsConfig = z.infer<typeof corsConfigSchema>;
-
