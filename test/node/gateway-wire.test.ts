@@ -104,6 +104,42 @@ describe("what a hostile request-line or header set cannot make the origin do (g
   });
 });
 
+describe("browsers and restricted keys on the wire (the demo config's CORS, wrangler dev's CF-Connecting-IP)", () => {
+  const APP = "http://localhost:5173"; // wrangler.toml's demo [vars.CORS]
+  const header = (res: RawResponse, name: string) => new RegExp(`^${name}: (.*)$`, "im").exec(res.head)?.[1]?.trim() ?? null;
+  const newKey = async (allowedIps: string[]) => {
+    const admin = (path: string, body: unknown) =>
+      fetch(`${gateway.url}/_keygate/v1${path}`, { method: "POST", headers: { authorization: `Bearer ${gateway.token}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then((res) => res.json() as Promise<{ data: { id: string; key: string } }>);
+    const org = await admin("/orgs", { name: "wire restricted org", tier: "pro" });
+    return (await admin(`/orgs/${org.data.id}/keys`, { name: "restricted", scopes: ["demo:read"], allowed_ips: allowedIps })).data.key;
+  };
+
+  it("a preflight from the allowed origin is answered 204 without a key; the real request carries Allow-Origin; every answer varies on Origin", async () => {
+    const pre = await raw(["OPTIONS /demo/items HTTP/1.1", host(), `Origin: ${APP}`, "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: authorization"]);
+    expect(pre.status).toBe(204);
+    expect(header(pre, "access-control-allow-origin")).toBe(APP);
+    expect(header(pre, "access-control-allow-headers")).toContain("Authorization");
+    expect(pre.head).not.toMatch(/x-demo-origin/i);
+    const real = await raw(["GET /demo/items HTTP/1.1", host(), `Origin: ${APP}`, `Authorization: Bearer ${key}`]);
+    expect(real.status).toBe(200);
+    expect(header(real, "access-control-allow-origin")).toBe(APP);
+    expect(header(real, "access-control-expose-headers")).toContain("RateLimit");
+    const plain = await raw(["GET /demo/items HTTP/1.1", host(), `Authorization: Bearer ${key}`]);
+    expect(header(plain, "vary")).toMatch(/origin/i);
+    expect(plain.head).not.toMatch(/access-control-/i);
+  });
+
+  it("allowed_ips is matched against the address the connection came from (loopback here)", async () => {
+    const home = await newKey(["127.0.0.1", "::1"]);
+    expect((await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${home}`])).status).toBe(200);
+    const elsewhere = await newKey(["203.0.113.0/24"]);
+    const refused = await raw(["GET /demo/items HTTP/1.1", host(), `X-API-Key: ${elsewhere}`, "X-Forwarded-For: 203.0.113.7"]);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain("ip_not_allowed");
+    expect(refused.head).not.toMatch(/x-demo-origin/i);
+  });
+});
+
 describe("secrets scan of what the gateway printed (issue 18)", () => {
   it("npm start's whole output holds neither the key nor the operator token", () => {
     const output = gateway.output();
