@@ -25,9 +25,23 @@ export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists:
     allowlist = compileAllowlist(storedEntries(entries) ?? []);
     allowlists.set(record, allowlist);
   }
-  const ip = headers.get("cf-connecting-ip");
+  const ip = clientIp(headers);
   if (allowlist.allows(ip)) return;
   throw new KeygateError("ip_not_allowed", "this API key may not be used from this address", {
     details: [{ field: "client_ip", message: ip ? `${ip} is not in the key's allowed_ips` : "the client address is unknown" }],
   });
+}
+
+/** Class E (240.0.0.0/4): never a real client's address, the space Cloudflare's Pseudo IPv4 hashes IPv6 clients into. */
+const PSEUDO_IPV4 = /^(?:24\d|25[0-5])\./;
+
+/**
+ * The client address: `CF-Connecting-IP`, except under Cloudflare's Pseudo IPv4 "Overwrite Headers"
+ * setting, which puts a Class E stand-in there and the IPv6 client's real address in
+ * `CF-Connecting-IPv6`: an IPv6 allowlist must still match that client. A stand-in without the
+ * real address stays the stand-in (matched like any other IPv4 address, so no list admits it by accident).
+ */
+function clientIp(headers: Headers): string | null {
+  const ip = headers.get("cf-connecting-ip");
+  return ip !== null && PSEUDO_IPV4.test(ip) ? (headers.get("cf-connecting-ipv6") ?? ip) : ip;
 }
