@@ -118,6 +118,21 @@ function preflightHeaders(policy: CorsPolicy, allowOrigin: string, method: strin
 }
 
 /**
+ * Every response header of the CORS protocol (Fetch standard) and of Private Network Access. A fixed
+ * list, not a scan of the response's headers for the prefix: this runs on every answer once `CORS` is
+ * set, and seven deletes cost a fraction of iterating the headers.
+ */
+const CORS_RESPONSE_HEADERS = [
+  "access-control-allow-origin",
+  "access-control-allow-credentials",
+  "access-control-allow-methods",
+  "access-control-allow-headers",
+  "access-control-max-age",
+  "access-control-expose-headers",
+  "access-control-allow-private-network",
+];
+
+/**
  * The gateway owns CORS once `CORS` is set: every `Access-Control-*` header the origin server sent
  * (its own CORS middleware's allow-anything, credentials, max-age, private-network answers) is
  * removed, and only the policy's are set, so a disallowed origin gets no CORS headers at all.
@@ -127,9 +142,7 @@ function preflightHeaders(policy: CorsPolicy, allowOrigin: string, method: strin
 function decorate(response: Response, policy: CorsPolicy, allowOrigin: string | null): Response {
   const out = mutable(response);
   const headers = out.headers;
-  const theirs: string[] = [];
-  for (const name of headers.keys()) if (name.startsWith("access-control-")) theirs.push(name);
-  for (const name of theirs) headers.delete(name);
+  for (const name of CORS_RESPONSE_HEADERS) headers.delete(name);
   if (allowOrigin !== null) {
     headers.set("Access-Control-Allow-Origin", allowOrigin);
     headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
