@@ -34,4 +34,20 @@ describe("withCors", () => {
     expect(res.headers.get("location")).toBe("https://gw.test/elsewhere");
     expect(res.headers.get("vary")).toBe("Origin");
   });
+
+  it("the origin server's credentials header never combines with the gateway's Allow-Origin: a policy without credentials grants none", async () => {
+    const theirs = () => Promise.resolve(new Response("x", { headers: { "access-control-allow-credentials": "true", "access-control-expose-headers": "*" } }));
+    const res = await call({ origins: [APP] }, theirs);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(res.headers.get("access-control-expose-headers")).not.toContain("*");
+  });
+
+  it("an answer that needs nothing (Origin already in Vary, no CORS headers, no allowed Origin) is returned as it is", async () => {
+    const immutable = Response.redirect("https://gw.test/elsewhere", 302);
+    const varied = new Response("x", { headers: { vary: "Accept-Encoding, origin" } });
+    expect(await call({ origins: [APP] }, () => Promise.resolve(varied), {})).toBe(varied);
+    expect(varied.headers.get("vary")).toBe("Accept-Encoding, origin");
+    expect((await call({ origins: [APP] }, () => Promise.resolve(immutable), {})).headers.get("vary")).toBe("Origin");
+  });
 });

@@ -138,17 +138,25 @@ const CORS_RESPONSE_HEADERS = [
  * removed, and only the policy's are set, so a disallowed origin gets no CORS headers at all.
  * Every answer says `Vary: Origin` unless the policy is `"*"`, whose answers are the same for
  * every origin (and carry `Access-Control-Allow-Origin: *` even without an Origin).
+ *
+ * Without an `Access-Control-Allow-Origin` of ours or theirs the other CORS headers cannot make a
+ * browser do anything (every CORS check starts with it), so an answer to a request without an
+ * allowed Origin is only scrubbed when the origin server sent one: on the common path (no Origin, a
+ * proxied answer without CORS headers) this is two header reads and the Vary.
  */
 function decorate(response: Response, policy: CorsPolicy, allowOrigin: string | null): Response {
+  const theirs = response.headers.has("access-control-allow-origin");
+  const addVary = !policy.any && !variesOnOrigin(response.headers.get("vary"));
+  if (!theirs && allowOrigin === null && !addVary) return response;
   const out = mutable(response);
   const headers = out.headers;
-  for (const name of CORS_RESPONSE_HEADERS) headers.delete(name);
+  if (theirs || allowOrigin !== null) for (const name of CORS_RESPONSE_HEADERS) headers.delete(name);
   if (allowOrigin !== null) {
     headers.set("Access-Control-Allow-Origin", allowOrigin);
     headers.set("Access-Control-Expose-Headers", policy.exposeHeaders);
     if (policy.config.credentials) headers.set("Access-Control-Allow-Credentials", "true");
   }
-  if (!policy.any && !variesOnOrigin(headers.get("vary"))) headers.append("Vary", "Origin");
+  if (addVary) headers.append("Vary", "Origin");
   return out;
 }
 
@@ -167,7 +175,7 @@ function variesOnOrigin(vary: string | null): boolean {
  */
 function mutable(response: Response): Response {
   try {
-    response.headers.delete("access-control-allow-origin");
+    response.headers.delete("access-control-allow-origin"); // the first of the deletes that follow, or a no-op
     return response;
   } catch {
     return new Response(response.body, response);
