@@ -81,7 +81,7 @@ export function withCors(request: Request, policy: CorsPolicy | null, routes: Ro
 
   if (allowOrigin !== null && origin !== null && request.method === "OPTIONS") {
     const method = request.headers.get("access-control-request-method");
-    if (method !== null && (!policy.config.methods || (policy.config.methods as readonly string[]).includes(method)) && preflightRoute(routes, method, url.pathname)) {
+    if (method !== null && METHOD_TOKEN.test(method) && (!policy.config.methods || (policy.config.methods as readonly string[]).includes(method)) && preflightRoute(routes, method, url.pathname)) {
       return Promise.resolve(new Response(null, { status: 204, headers: preflightHeaders(policy, allowOrigin, method) }));
     }
   }
@@ -91,6 +91,13 @@ export function withCors(request: Request, policy: CorsPolicy | null, routes: Ro
     (err: unknown) => decorate(renderError(err), policy, allowOrigin),
   );
 }
+
+/**
+ * A method as a browser sends it in Access-Control-Request-Method: one HTTP token (RFC 9110). Anything
+ * else (empty, a list, a kilobyte of text) is no preflight a browser sent, and is never echoed into
+ * Access-Control-Allow-Methods.
+ */
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
 /**
  * Whether some rule allows `method` on the path the gateway would forward. A path the gateway refuses

@@ -49,6 +49,12 @@ describe("preflight", () => {
     await expectError(res, 400, "invalid_path");
   });
 
+  it.each(["", "GET, POST", " GET x", "X".repeat(100)])("with an Access-Control-Request-Method that is not one method token (%j), is not answered and nothing is echoed", async (method) => {
+    const res = await gatewayFetch("/demo/items", preflight(APP, method));
+    expect(res.headers.get("access-control-allow-methods")).toBeNull();
+    await expectError(res, 401, "missing_credentials");
+  });
+
   it("from a disallowed origin gets no CORS headers at all", async () => {
     const res = await gatewayFetch("/demo/items", preflight("https://evil.example", "GET"));
     expect(res.status).toBe(401);
