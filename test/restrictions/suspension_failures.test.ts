@@ -21,9 +21,9 @@ describe("a suspended key and the address's failure budget", () => {
     const suspended = await createKey(id);
     const other = await createKey(id);
     expect((await adminFetch(`/orgs/${id}/keys/${suspended.id}`, { method: "PATCH", json: { enabled: false } })).status).toBe(200);
-    const ip = "198.51.100.77";
+    const ip = "192.0.2.201";
     for (let i = 0; i < 3; i++) await expectError(await call(suspended.key, ip), 401, "key_disabled");
     await expectError(await call(other.key, ip), 429, "too_many_auth_failures");
-    expect((await call(other.key, "198.51.100.78")).status).toBe(200);
+    expect((await call(other.key, "192.0.2.202")).status).toBe(200);
   });
 });
