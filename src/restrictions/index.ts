@@ -13,9 +13,9 @@ export type Allowlists = WeakMap<KeyRecord, IpAllowlist>;
  * SPEC §3 between steps 4 and 5 (issue 14): a key with `allowed_ips` is refused 403 `ip_not_allowed`
  * from anywhere else, after it is verified (so the refusal is attributed to it) and before the
  * limiter (so a stolen key used elsewhere spends none of the owner's budget). The client address is
- * `CF-Connecting-IP` only: the headers a client can write itself (`X-Forwarded-For`, `X-Real-IP`,
- * `True-Client-IP`, `Forwarded`) would let a thief claim an allowed address. A key without a list
- * pays one property read.
+ * `CF-Connecting-IP` only (see clientIp for Pseudo IPv4): the headers a client can write itself
+ * (`X-Forwarded-For`, `X-Real-IP`, `True-Client-IP`, `Forwarded`) would let a thief claim an allowed
+ * address. A key without a list pays one property read.
  */
 export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists: Allowlists): void {
   const entries = record.allowedIps;
@@ -28,7 +28,8 @@ export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists:
   const ip = clientIp(headers);
   if (allowlist.allows(ip)) return;
   throw new KeygateError("ip_not_allowed", "this API key may not be used from this address", {
-    details: [{ field: "client_ip", message: ip ? `${ip} is not in the key's allowed_ips` : "the client address is unknown" }],
+    // The address as Cloudflare wrote it (an address is at most 45 characters); without Cloudflare it could be anything.
+    details: [{ field: "client_ip", message: ip ? `${ip.length <= 45 ? ip : `${ip.slice(0, 45)}…`} is not in the key's allowed_ips` : "the client address is unknown" }],
   });
 }
 
@@ -39,7 +40,8 @@ const PSEUDO_IPV4 = /^(?:24\d|25[0-5])\./;
  * The client address: `CF-Connecting-IP`, except under Cloudflare's Pseudo IPv4 "Overwrite Headers"
  * setting, which puts a Class E stand-in there and the IPv6 client's real address in
  * `CF-Connecting-IPv6`: an IPv6 allowlist must still match that client. A stand-in without the
- * real address stays the stand-in (matched like any other IPv4 address, so no list admits it by accident).
+ * real address stays the stand-in, matched like any other IPv4 address. CF-Connecting-IPv6 beside a
+ * real IPv4 address is never read: it cannot stand in for the address Cloudflare saw.
  */
 function clientIp(headers: Headers): string | null {
   const ip = headers.get("cf-connecting-ip");
