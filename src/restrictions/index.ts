@@ -18,8 +18,9 @@ export type Allowlists = WeakMap<KeyRecord, IpAllowlist>;
  * address. A key without a list pays one property read.
  */
 export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists: Allowlists): void {
-  const entries = record.allowedIps;
-  if (!entries || entries.length === 0) return;
+  const entries: unknown = record.allowedIps;
+  // null or [] is anywhere; anything else that is not a list (a column written behind the API's back) admits nobody.
+  if (entries == null || (Array.isArray(entries) && entries.length === 0)) return;
   let allowlist = allowlists.get(record);
   if (!allowlist) {
     allowlist = compileAllowlist(storedEntries(entries) ?? []);

@@ -28,7 +28,7 @@ describe("stored allowlists the API would not write", () => {
     expect((await adminFetch(`/orgs/${id}/keys/${created.id}`, { method: "PATCH", json: { allowed_ips: ["203.0.113.0/24"] } })).status).toBe(200);
     expect((await keyFetch(created.key, "/demo/x", from("203.0.113.9"))).status).toBe(200);
     // Not even a list: nobody, not anywhere.
-    for (const stored of ["203.0.113.0/24", { a: 1 }, 7]) {
+    for (const stored of ["203.0.113.0/24", { a: 1 }, 7, "", 0, false]) {
       const other = await createKey(id); // uncached: stored before its first use
       await storeList(other.id, stored);
       await expectError(await keyFetch(other.key, "/demo/x", from("203.0.113.9")), 403, "ip_not_allowed");
