@@ -44,6 +44,16 @@ const NOTICES: Record<string, string> = {
   expired: "Your session ended. Sign in again.",
 };
 
+/**
+ * The session cookie is self-contained (sealed, not looked up), so deleting it in this browser alone would leave a
+ * copy taken earlier (a shared machine, a proxy log, an exported profile) working until it expires. Signing out
+ * therefore records the session id in KV until the cookie's own expiry, and the session middleware refuses it.
+ * Visible at once at this location; elsewhere within KV's propagation delay (about 60 s, README "Key lookup").
+ */
+const signedOutKey = (sid: string) => `console:signed-out:${sid}`;
+// KV refuses an expirationTtl under 60 s.
+const KV_MIN_TTL_SECONDS = 60;
+
 // strict: false, so /_keygate/console/ (as people type it) is the same page as /_keygate/console.
 export const consoleApp = new Hono<ConsoleEnv>({ strict: false }).basePath(CONSOLE_PREFIX);
 
@@ -80,7 +90,8 @@ consoleApp.use("*", async (c, next) => {
   }
   const keys = await sessionKeys(config.console.sessionSecret);
   c.set("keys", keys);
-  const session = await openSession(keys, getCookie(c, SESSION_COOKIE), Date.now());
+  let session = await openSession(keys, getCookie(c, SESSION_COOKIE), Date.now());
+  if (session && (await c.env.KEY_CACHE.get(signedOutKey(session.sid)))) session = null;
   c.set("session", session);
   let sid = session?.sid;
   if (!sid) {
@@ -176,7 +187,12 @@ consoleApp.post("/sign-in", async (c) => {
   return c.redirect(CONSOLE_PREFIX, 303);
 });
 
-consoleApp.post("/sign-out", (c) => {
+consoleApp.post("/sign-out", async (c) => {
+  const session = c.get("session");
+  if (session) {
+    const remaining = Math.ceil((session.expiresAt - Date.now()) / 1000);
+    await c.env.KEY_CACHE.put(signedOutKey(session.sid), "1", { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, remaining) });
+  }
   deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
   return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=signed-out`, 303);
 });

@@ -163,4 +163,19 @@ describe("console: security", () => {
     const cleared = res.headers.getSetCookie().find((line) => line.startsWith("keygate_console="))!;
     expect(cleared).toMatch(/Max-Age=0/);
   });
+
+  it("a copy of the cookie taken before signing out no longer works after it, and other sessions go on", async () => {
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const other = await signIn(env.ADMIN_TOKEN!);
+    const copy = { ...jar };
+    const html = await (await page("/orgs", jar)).text();
+    expect((await form("/sign-out", jar, { _csrf: csrfIn(html) })).status).toBe(303);
+    const replayed = await page("/orgs", copy);
+    expect(replayed.status).toBe(303);
+    expect(replayed.headers.get("location")).toBe(`${CONSOLE}/sign-in`);
+    // Its forms are dead too: a POST with the copied cookie and the old page's token changes nothing.
+    expect((await form("/orgs", copy, { _csrf: csrfIn(html), name: "after-sign-out", tier: "free" })).status).toBe(403);
+    expect((await (await adminFetch("/orgs?name=after-sign-out")).json<{ data: unknown[] }>()).data).toEqual([]);
+    expect((await page("/orgs", other.jar)).status).toBe(200);
+  });
 });
