@@ -140,6 +140,18 @@ const formList = (value: unknown): string[] => (Array.isArray(value) ? value : v
 /** A textarea's lines (or commas) as a list; empty lines dropped. The API validates and normalises the entries. */
 const ipList = (text: string): string[] => text.split(/[\s,]+/).filter((entry) => entry !== "");
 
+/**
+ * The page's status when the API refused: the API's own (400, 403, 404, 409, 413, 429, ...), so a refused
+ * action or a filter the API cannot use never looks like a success (200) to a browser, a script or a monitor.
+ */
+const refusalStatus = (status: number): ContentfulStatusCode => (status >= 400 && status <= 599 ? (status as ContentfulStatusCode) : 500);
+
+/** `?page=` as a page number; anything that is not one (missing, "abc", "-1") is the first page. Too large: the API says so. */
+const pageNumber = (text: string | undefined): number => {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n >= 1 ? n : 1;
+};
+
 const noticeOf = (c: ConsoleContext) => NOTICES[c.req.query("notice") ?? ""] ?? null;
 
 // ---- sign in and out ----
@@ -238,10 +250,10 @@ function notFound(c: ConsoleContext, what: string) {
 
 consoleApp.get("/orgs", async (c) => {
   if (c.get("session")!.kind !== "operator") return c.redirect(CONSOLE_PREFIX, 303);
-  const page = Number(c.req.query("page") ?? "1") || 1;
+  const page = pageNumber(c.req.query("page"));
   const result = await api<ApiOrg[]>(c, { path: "/orgs", query: { page, per_page: 50 } });
   const tiers = Object.keys(c.get("config").tiers);
-  if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, result.status === 400 ? 400 : 200);
+  if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, refusalStatus(result.status));
   return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} />);
 });
 
@@ -253,7 +265,7 @@ consoleApp.post("/orgs", async (c) => {
   const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
   return render(c, 
     <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} pagination={list.ok ? list.pagination : undefined} tiers={Object.keys(c.get("config").tiers)} error={result.error} form={body} />,
-    400,
+    refusalStatus(result.status),
   );
 });
 
@@ -267,7 +279,7 @@ consoleApp.post("/orgs/:org/tier", async (c) => {
   const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) }, headers: ifMatch });
   if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=tier-changed`, 303);
   const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
-  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, 400);
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, refusalStatus(result.status));
 });
 
 // ---- keys ----
@@ -276,10 +288,10 @@ consoleApp.get("/orgs/:org/keys", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const status = ["active", "disabled", "expired", "revoked"].includes(c.req.query("status") ?? "") ? c.req.query("status") : undefined;
-  const page = Math.max(1, Number(c.req.query("page") ?? "1") || 1);
+  const page = pageNumber(c.req.query("page"));
   const result = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { status, page, per_page: 20 } });
   const ctx = pageOf(c, { orgId, current: "keys" });
-  if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
+  if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, refusalStatus(result.status));
   return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} rotationReminderAfterMs={c.get("config").rotationReminderAfterMs} />);
 });
 
@@ -351,7 +363,7 @@ consoleApp.post("/orgs/:org/keys", async (c) => {
     return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
   }
   const shown = result && !result.ok ? result.error : error!;
-  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result?.status === 403 ? 403 : 400);
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result ? refusalStatus(result.status) : 400);
 });
 
 function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {
@@ -384,10 +396,10 @@ async function keyLimits(c: ConsoleContext, orgId: string, key: ApiKey): Promise
   return rows;
 }
 
-async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: 200 | 400 | 403 | 409 = 200, allowedIpsText?: string) {
+async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: ContentfulStatusCode = 200, allowedIpsText?: string) {
   const ctx = pageOf(c, { orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${orgId}/keys/${keyId}` });
-  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, refusalStatus(key.status));
   const now = Date.now();
   const [usage, limits] = await Promise.all([keyUsage(c, orgId, keyId, now), keyLimits(c, orgId, key.data)]);
   return render(c, 
@@ -409,11 +421,9 @@ consoleApp.post("/orgs/:org/keys/:key/rotate", async (c) => {
   const grace = formText(form.grace_period) || "0s";
   if (!GRACE_PERIODS.some(([value]) => value === grace)) return renderKeyDetail(c, params.orgId, params.keyId, { code: "validation_error", message: "choose one of the grace periods" }, 400);
   const result = await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/rotate`, body: { grace_period: grace } });
-  if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : result.status === 409 ? 409 : 400);
+  if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
   return render(c, <RevealPage page={pageOf(c, { orgId: params.orgId, current: "keys" })} orgId={params.orgId} apiKey={result.data} rotatedFrom={params.keyId} />, 201);
 });
-
-const refusalStatus = (status: number) => (status === 403 ? 403 : status === 409 ? 409 : 400);
 
 consoleApp.post("/orgs/:org/keys/:key/allowed-ips", async (c) => {
   const params = keyParams(c);
@@ -441,7 +451,7 @@ consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
   if (!params) return notFound(c, "key");
   const ctx = pageOf(c, { orgId: params.orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${params.orgId}/keys/${params.keyId}` });
-  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, refusalStatus(key.status));
   return render(c, <RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
 });
 
@@ -450,7 +460,7 @@ consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
   if (!params) return notFound(c, "key");
   const result = await api<ApiKey>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/revoke` });
   if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=revoked`, 303);
-  return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : 400);
+  return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
 });
 
 // ---- audit and usage ----
@@ -464,7 +474,7 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
   // the page; dropping them here showed the unfiltered trail as if it were the filtered one.
   const typed = (value: string | undefined) => (value ?? "").trim().slice(0, 100) || undefined;
   const filters: AuditFilters = { action: typed(q.action), key_id: typed(q.key_id), since: typed(q.since), until: typed(q.until) };
-  const page = Math.max(1, Number(q.page ?? "1") || 1);
+  const page = pageNumber(q.page);
   const ctx = pageOf(c, { orgId, current: "audit" });
   if (!canReadAudit(c.get("session"))) {
     // The API's own refusal, shown without the round trip.
@@ -472,7 +482,7 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
     return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: refusal.code, message: refusal.message }} />, 403);
   }
   const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
-  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : result.status === 400 ? 400 : 200);
+  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, refusalStatus(result.status));
   return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
 });
 
@@ -482,7 +492,7 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   const ctx = pageOf(c, { orgId, current: "usage" });
   const now = Date.now();
   const keys = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { sort: "-last_used_at", per_page: 20 } });
-  if (!keys.ok) return render(c, <UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, keys.status === 404 ? 404 : 200);
+  if (!keys.ok) return render(c, <UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, refusalStatus(keys.status));
   // One call where the API has org-wide usage (series plus per-key totals); otherwise one per key.
   const org = await api<{ series?: unknown; keys?: Array<{ key_id: string; by_status?: Record<string, number> }> }>(c, {
     path: `/orgs/${orgId}/usage`,

@@ -133,6 +133,49 @@ describe("console: security", () => {
     expect(after.data).toMatchObject({ status: "active", allowed_ips: [] });
   });
 
+  it("a keys:read session's every write form is refused 403 by the API, and nothing changes", async () => {
+    const { id } = await createOrg({ tier: "free" });
+    const reader = await createKey(id, { scopes: ["keys:read"] });
+    const target = await createKey(id, { scopes: ["demo:read"] });
+    const { jar } = await signIn(reader.key);
+    const csrf = csrfIn(await (await page(`/orgs/${id}/keys`, jar)).text());
+    const writes: Array<[string, Record<string, string>]> = [
+      ["/orgs", { name: "by-a-reader", tier: "free" }],
+      [`/orgs/${id}/tier`, { tier: "pro" }],
+      [`/orgs/${id}/keys`, { name: "by-a-reader", scopes: "demo:read", expiry: "30d" }],
+      [`/orgs/${id}/keys/${target.id}/rotate`, { grace_period: "0s" }],
+      [`/orgs/${id}/keys/${target.id}/revoke`, {}],
+      [`/orgs/${id}/keys/${target.id}/enabled`, { enabled: "false" }],
+      [`/orgs/${id}/keys/${target.id}/allowed-ips`, { allowed_ips: "10.0.0.1" }],
+    ];
+    for (const [path, fields] of writes) {
+      const res = await form(path, jar, { _csrf: csrf, ...fields });
+      expect(res.status, path).toBe(403);
+      // Org changes are the operator's alone (forbidden); key changes need keys:write (insufficient_scope).
+      expect(await res.text(), path).toMatch(path.includes("/keys") ? /\(insufficient_scope\)/ : /\(forbidden\)/);
+    }
+    const org = await (await adminFetch(`/orgs/${id}`)).json<{ data: { tier: string } }>();
+    expect(org.data.tier).toBe("free");
+    const keys = await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: Array<{ id: string; status: string; allowed_ips: string[] }> }>();
+    expect(keys.data.map((key) => key.id).sort()).toEqual([reader.id, target.id].sort());
+    expect(keys.data.find((key) => key.id === target.id)).toMatchObject({ status: "active", allowed_ips: [] });
+    expect((await (await adminFetch("/orgs?name=by-a-reader")).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("a page the API refused carries the API's status, never 200: unknown org 404, a page number it cannot serve 400", async () => {
+    const { id } = await createOrg();
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const csrf = csrfIn(await (await page("/orgs", jar)).text());
+    expect((await form("/orgs/org_doesnotexist/tier", jar, { _csrf: csrf, tier: "pro" })).status).toBe(404);
+    for (const path of [`/orgs/${id}/keys?page=99999`, `/orgs/${id}/audit?page=99999`, "/orgs?page=99999"]) {
+      const res = await page(path, jar);
+      expect(res.status, path).toBe(400);
+      expect(await res.text(), path).toContain("validation_error");
+    }
+    // Not a page number at all: the first page, as people expect of a hand-edited URL.
+    for (const path of [`/orgs/${id}/keys?page=abc`, `/orgs/${id}/audit?page=-1`, "/orgs?page=1.5"]) expect((await page(path, jar)).status, path).toBe(200);
+  });
+
   it("an org key sees only its own org: another org's keys page shows the API's 404", async () => {
     const mine = await createOrg();
     const theirs = await createOrg();
