@@ -327,7 +327,7 @@ function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; erro
   const body: Record<string, unknown> = { name: form.name, scopes: form.scopes };
   if (form.expiry === "custom") {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(form.expires_at_date ?? "")) {
-      return { error: { code: "validation_error", message: "choose the expiry date", details: [{ field: "expires_at", message: "pick a date for \"On a date\"" }] } };
+      return { error: { code: "validation_error", message: "choose the expiry date", details: [{ field: "expires_at", message: "pick a date for \"Custom date\"" }] } };
     }
     body.expires_at = `${form.expires_at_date}T23:59:59Z`;
   } else {

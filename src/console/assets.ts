@@ -88,9 +88,4 @@ document.addEventListener("click", function (event) {
   var fallback = function () { field.focus(); field.select(); try { document.execCommand("copy"); done(); } catch (e) { if (status) status.textContent = "Select the key and copy it."; } };
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(field.value).then(done, fallback); else fallback();
 });
-document.addEventListener("submit", function (event) {
-  var form = event.target;
-  var question = form.getAttribute && form.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) event.preventDefault();
-});
 `;

@@ -77,7 +77,7 @@ describe("console: happy paths", () => {
     expect(res.status).toBe(303);
     const keys = await page(`/orgs/${id}/keys`, jar);
     expect(keys.status).toBe(200);
-    expect(await keys.text()).toContain("New key");
+    expect(await keys.text()).toContain(">Create key</button>");
     expect((await page(`/orgs/${id}/audit`, jar)).status).toBe(403);
   });
 

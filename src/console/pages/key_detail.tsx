@@ -183,7 +183,9 @@ export const KeyDetailPage: FC<{
       {writable ? (
         <section class="card" aria-labelledby="actions-h">
           <h2 id="actions-h">Rotate or revoke</h2>
-          <form method="post" action={`${base}/rotate`} data-confirm={`Rotate ${key.name}? You will get a new key; the old one stops working when the grace period ends.`}>
+          {/* No script confirm() here: the grace period chosen beside the button is the decision, and a dialog that
+              a browser or automation dismisses silently would leave the key unrotated with nothing said. */}
+          <form method="post" action={`${base}/rotate`}>
             <CsrfField token={page.csrf} />
             <label for="grace_period">Grace period for the old key</label>
             <select id="grace_period" name="grace_period">
@@ -193,11 +195,12 @@ export const KeyDetailPage: FC<{
             </select>
             <button type="submit">Rotate</button>
           </form>
-          <p>
-            <a class="button danger" href={`${base}/revoke`}>
+          {/* Opens the confirmation page that names the key (a GET: nothing is revoked until that page's button). */}
+          <form method="get" action={`${base}/revoke`}>
+            <button type="submit" class="danger">
               Revoke
-            </a>
-          </p>
+            </button>
+          </form>
         </section>
       ) : null}
     </Layout>

@@ -50,9 +50,10 @@ export const KeysPage: FC<{
           </button>
         </form>
         {canWrite(page.session) ? (
-          <a class="button" href={`${base}/new`}>
-            New key
-          </a>
+          // A button, as SPEC §11 names it ("Create key"), that opens the form: a GET form needs no script.
+          <form method="get" action={`${base}/new`} class="inline">
+            <button type="submit">Create key</button>
+          </form>
         ) : null}
       </div>
       {keys.length === 0 && !error ? (
@@ -121,7 +122,7 @@ const EXPIRY_PRESETS = [
   ["90d", "90 days"],
   ["1y", "1 year"],
   ["never", "Never"],
-  ["custom", "On a date"],
+  ["custom", "Custom date"],
 ] as const;
 
 /** The presets the expiry policy allows: no "never" when an expiry is required, none longer than MAX_KEY_LIFETIME. */
@@ -188,7 +189,7 @@ export const CreateKeyPage: FC<{
               <label for={`expiry-${value}`}>{label}</label>
             </div>
           ))}
-          <label for="expires_at_date">Expiry date (for "On a date")</label>
+          <label for="expires_at_date">Expiry date</label>
           <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} />
         </fieldset>
         <fieldset>
