@@ -127,4 +127,40 @@ describe("console: happy paths", () => {
     const audit = await (await adminFetch(`/orgs/${id}/audit?key_id=${key.id}`)).json<{ data: { action: string }[] }>();
     expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(["key.disabled", "key.enabled"]));
   });
+
+  it("pages through keys and audit keeping the filters: Next/Previous carry status, since and action", async () => {
+    const { id } = await createOrg();
+    const made: string[] = [];
+    // 26 keys, each revoked after it is made (an org may hold 25 active ones), and one left active.
+    for (let i = 0; i < 26; i++) {
+      const { id: keyId } = await createKey(id, { name: `paged ${String(i).padStart(2, "0")}` });
+      made.push(keyId);
+      if (i < 25) expect((await adminFetch(`/orgs/${id}/keys/${keyId}/revoke`, { method: "POST" })).status).toBe(200);
+    }
+    const { jar } = await operator();
+    const rows = (html: string) => (html.match(/<tr data-key-id=/g) ?? []).length;
+    const hrefOf = (html: string, text: string) => new RegExp(`<a href="([^"]+)">${text}</a>`).exec(html)?.[1]?.replace(/&amp;/g, "&");
+
+    const first = await (await page(`/orgs/${id}/keys?status=revoked`, jar)).text();
+    expect(rows(first)).toBe(20);
+    expect(first).toContain("Page 1 of 2 (25 in all)");
+    const next = hrefOf(first, "Next page")!;
+    expect(new URL(next, "http://x").searchParams.get("status")).toBe("revoked");
+    const second = await (await page(next.replace("/_keygate/console", ""), jar)).text();
+    expect(rows(second)).toBe(5);
+    expect(second).toContain("Page 2 of 2 (25 in all)");
+    expect(hrefOf(second, "Next page")).toBeUndefined();
+    expect(new URL(hrefOf(second, "Previous page")!, "http://x").searchParams.get("status")).toBe("revoked");
+    expect(rows(await (await page(`/orgs/${id}/keys?status=active`, jar)).text())).toBe(1);
+
+    // 26 created + 25 revoked + the org's creation = 52 audit events, 50 to a page.
+    const today = new Date().toISOString().slice(0, 10);
+    const audit = await (await page(`/orgs/${id}/audit?since=${today}`, jar)).text();
+    expect(audit).toContain("Page 1 of 2 (52 in all)");
+    const auditNext = new URL(hrefOf(audit, "Next page")!, "http://x");
+    expect(auditNext.searchParams.get("since")).toBe(today);
+    expect(auditNext.searchParams.get("page")).toBe("2");
+    const revokedOnly = await (await page(`/orgs/${id}/audit?action=key.revoked`, jar)).text();
+    expect(revokedOnly).toContain("Page 1 of 1 (25 in all)");
+  }, 60_000);
 });

@@ -189,6 +189,12 @@ describe("console: security", () => {
   it("escapes what users typed: a key named like markup is text on every page", async () => {
     const { id } = await createOrg({ name: `<img src=x onerror=alert(1)>` });
     const { id: keyId } = await createKey(id, { name: `<script>alert("k")</script>` });
+    // Meta keys and values are shown on the key's page; audit details carry the name.
+    const withMeta = await adminFetch(`/orgs/${id}/keys`, { method: "POST", json: { name: "meta", scopes: ["demo:read"], expires_in: "30d", meta: { "<b onmouseover=alert(2)>": "<svg onload=alert(3)>" } } });
+    const metaKey = (await withMeta.json<{ data: { id: string } }>()).data.id;
+    const metaPage = await (await page(`/orgs/${id}/keys/${metaKey}`, (await signIn(env.ADMIN_TOKEN!)).jar)).text();
+    expect(metaPage).not.toMatch(/<b onmouseover|<svg onload/);
+    expect(metaPage).toContain("&lt;svg onload=alert(3)&gt;");
     const { jar } = await signIn(env.ADMIN_TOKEN!);
     for (const path of ["/orgs", `/orgs/${id}/keys`, `/orgs/${id}/keys/${keyId}`, `/orgs/${id}/keys/${keyId}/revoke`, `/orgs/${id}/audit`, `/orgs/${id}/usage`]) {
       const html = await (await page(path, jar)).text();
