@@ -113,7 +113,14 @@ function cookieOptions(c: ConsoleContext, maxAgeSeconds: number) {
 consoleApp.post("*", bodyLimit({ maxSize: FORM_MAX_BYTES, onError: (c) => c.text("The form is too large.", 413) }), async (c, next) => {
   const type = c.req.header("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) return forbidden(c);
-  const form = await c.req.parseBody({ all: true });
+  let form: Record<string, unknown>;
+  try {
+    form = await c.req.parseBody({ all: true });
+  } catch {
+    // A body its content type does not describe (multipart without or with a broken boundary, a charset the
+    // runtime cannot decode) is the sender's mistake: 400, never the 500 the parser's exception became.
+    return render(c, <SignInPage page={pageOf(c)} message="The form could not be read. Go back, reload the page and send it from there." />, 400);
+  }
   const sid = c.get("session")?.sid ?? getCookie(c, PRESESSION_COOKIE);
   if (!sid || !(await validCsrfToken(c.get("keys"), sid, form._csrf))) return forbidden(c);
   await next();
