@@ -362,13 +362,20 @@ describe("console in Chromium", () => {
   });
 
   it("the API docs render offline: the reference script comes from the worker", async () => {
-    const { context, page, foreign } = await newContext();
+    const { context, page, foreign, problems } = await newContext();
     await page.goto(`${gateway.url}/_keygate/v1/docs`);
     // Rendered by the script (the page's own HTML has only a <noscript> and an empty #app).
     await visible(page.getByRole("heading", { name: "keygate management API" }), 30_000);
     await visible(page.getByText("Create an org (operator only)"), 30_000);
     await shot(page, "13-docs");
     expect(foreign).toEqual([]);
+    expect(problems).toEqual([]);
+    // Without script: the page says so and links the OpenAPI document, which is served.
+    const noscript = await page.evaluate(`document.querySelector("noscript") && document.querySelector("noscript").textContent`);
+    expect(noscript).toContain("openapi.json");
+    const spec = await page.request.get(`${gateway.url}/_keygate/v1/openapi.json`);
+    expect(spec.status()).toBe(200);
+    expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
     await context.close();
   });
 });
