@@ -337,6 +337,16 @@ function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; erro
       return { error: { code: "validation_error", message: "choose the expiry date", details: [{ field: "expires_at", message: "pick a date for \"Custom date\"" }] } };
     }
     body.expires_at = `${form.expires_at_date}T23:59:59Z`;
+  } else if (form.expires_at_date) {
+    // A preset chosen and a date typed: which one was meant cannot be known, and guessing either way would give the
+    // key a lifetime its creator did not choose (the 90-day default while they typed a date, or the reverse).
+    return {
+      error: {
+        code: "validation_error",
+        message: "choose one expiry",
+        details: [{ field: "expires_at", message: `a date was typed but "${form.expiry}" is chosen: choose "Custom date" to use the date, or clear the date` }],
+      },
+    };
   } else {
     body.expires_in = form.expiry;
   }

@@ -78,6 +78,13 @@ details summary { cursor:pointer; color:var(--accent); margin:6px 0; }
 
 /** Progressive enhancement only: every form works without it. */
 export const CONSOLE_JS = `
+// Typing an expiry date chooses "Custom date" (without script the server refuses a preset plus a date instead).
+document.addEventListener("input", function (event) {
+  var field = event.target;
+  if (!field || field.id !== "expires_at_date" || !field.value) return;
+  var custom = document.getElementById("expiry-custom");
+  if (custom) custom.checked = true;
+});
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("button[data-copy]");
   if (!button) return;

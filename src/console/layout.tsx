@@ -4,7 +4,7 @@ import type { ApiError } from "./api";
 import type { Session } from "./session";
 
 export const CONSOLE_PREFIX = "/_keygate/console";
-export const ASSET_VERSION = "2";
+export const ASSET_VERSION = "3";
 
 /** What every page knows about the request: who is signed in, the form token, the org in view. */
 export interface PageContext {

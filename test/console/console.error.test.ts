@@ -118,6 +118,17 @@ describe("console: bad input", () => {
     const big = await form("/orgs", jar, { _csrf: csrf, name: "x".repeat(70_000), tier: "free" });
     expect(big.status).toBe(413);
   });
+  it("a preset expiry with a typed date is refused as ambiguous, never either one guessed; the form is kept", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    const res = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "two expiries", scopes: "demo:read", expiry: "90d", expires_at_date: "2099-03-01" });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("choose one expiry");
+    expect(html).toContain('value="2099-03-01"');
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
   it("a form body that cannot be read (broken multipart, an undecodable charset) is 400, never a 500, signed in or not", async () => {
     const { id } = await createOrg();
     const key = await createKey(id);

@@ -190,7 +190,10 @@ export const CreateKeyPage: FC<{
             </div>
           ))}
           <label for="expires_at_date">Expiry date</label>
-          <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} />
+          <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} aria-describedby="expires_at_date-hint" />
+          <p class="hint" id="expires_at_date-hint">
+            For "Custom date": the key works until the end of that day (UTC).
+          </p>
         </fieldset>
         <fieldset>
           <legend>Rate limit (optional)</legend>
