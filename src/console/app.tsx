@@ -12,7 +12,7 @@ import { AUDIT_ACTIONS } from "../store/audit";
 import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { liveLimitRows, tierLimitText } from "./limits";
-import { canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
+import { canChange, canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
 import { CreateKeyPage, type CreateKeyForm, defaultExpiry, KeysPage, RevealPage, RevokePage } from "./pages/keys";
@@ -469,6 +469,8 @@ consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
   const ctx = pageOf(c, { orgId: params.orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${params.orgId}/keys/${params.keyId}` });
   if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, refusalStatus(key.status));
+  // The confirmation is a control like the others: not offered to a read-only session, nor for a key already final.
+  if (!canChange(c.get("session"), key.data)) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}`, 303);
   return render(c, <RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
 });
 

@@ -26,6 +26,11 @@ export function canWrite(session: Session | null): boolean {
   return grantsScope(scopes, "keys:write");
 }
 
+/** Whether this session may change this key (rotate, revoke, disable, restrict): write scope, and a key not yet final. Revoked and expired keys are final. */
+export function canChange(session: Session | null, key: { status?: unknown }): boolean {
+  return canWrite(session) && (key.status === "active" || key.status === "disabled");
+}
+
 export function canReadAudit(session: Session | null): boolean {
   if (!session) return false;
   if (session.kind === "operator") return true;

@@ -128,6 +128,27 @@ describe("console: happy paths", () => {
     expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(["key.disabled", "key.enabled"]));
   });
 
+  it("a disabled (suspended) key can still be revoked and rotated from its page; a revoked key offers neither", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    expect((await adminFetch(`/orgs/${id}/keys/${key.id}`, { method: "PATCH", json: { enabled: false } })).status).toBe(200);
+    const { jar, csrf } = await operator();
+    const detail = await (await page(`/orgs/${id}/keys/${key.id}`, jar)).text();
+    expect(detail).toContain(`action="/_keygate/console/orgs/${id}/keys/${key.id}/revoke"`);
+    expect(detail).toContain('<button type="submit">Rotate</button>');
+    expect((await page(`/orgs/${id}/keys/${key.id}/revoke`, jar)).status).toBe(200);
+    const revoked = await form(`/orgs/${id}/keys/${key.id}/revoke`, jar, { _csrf: csrf });
+    expect(revoked.headers.get("location")).toContain("notice=revoked");
+    expect((await (await adminFetch(`/orgs/${id}/keys/${key.id}`)).json<{ data: { status: string } }>()).data.status).toBe("revoked");
+    const after = await (await page(`/orgs/${id}/keys/${key.id}`, jar)).text();
+    expect(after).not.toContain(`/keys/${key.id}/revoke"`);
+    expect(after).not.toContain(">Rotate</button>");
+    // Its confirmation page is not offered either: back to the key.
+    const confirm = await page(`/orgs/${id}/keys/${key.id}/revoke`, jar);
+    expect(confirm.status).toBe(303);
+    expect(confirm.headers.get("location")).toBe(`/_keygate/console/orgs/${id}/keys/${key.id}`);
+  });
+
   it("pages through keys and audit keeping the filters: Next/Previous carry status, since and action", async () => {
     const { id } = await createOrg();
     const made: string[] = [];

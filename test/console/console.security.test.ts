@@ -107,6 +107,12 @@ describe("console: security", () => {
     const keys = await page(`/orgs/${id}/keys`, jar);
     const html = await keys.text();
     expect(html).not.toContain(">Create key</button>");
+    // No Revoke control anywhere, the confirmation page included (it leads back to the key).
+    const detail = await (await page(`/orgs/${id}/keys/${target.id}`, jar)).text();
+    expect(detail).not.toMatch(/>\s*Revoke\s*</);
+    const confirm = await page(`/orgs/${id}/keys/${target.id}/revoke`, jar);
+    expect(confirm.status).toBe(303);
+    expect(confirm.headers.get("location")).toBe(`${CONSOLE}/orgs/${id}/keys/${target.id}`);
     const res = await form(`/orgs/${id}/keys/${target.id}/revoke`, jar, { _csrf: csrfIn(html) });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("insufficient_scope");
