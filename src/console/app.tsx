@@ -42,6 +42,7 @@ const NOTICES: Record<string, string> = {
   "already-created": "That form was already sent and its key created; a key is shown only once, so it is not shown again. Use Create key for another one.",
   "signed-out": "You are signed out.",
   expired: "Your session ended. Sign in again.",
+  "scopes-changed": "The key you signed in with no longer holds admin or keys:read, so it may not use the console.",
 };
 
 /**
@@ -184,7 +185,7 @@ consoleApp.post("/sign-in", async (c) => {
   if (!/^[\x21-\x7e]+$/.test(credential)) return fail("That is not a token or key: they are letters, digits and punctuation, without spaces or line breaks.", 400);
 
   // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
-  const who = await callApi<{ kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null }>(c, credential, { path: "/whoami" });
+  const who = await callApi<WhoAmI>(c, credential, { path: "/whoami" });
   if (!who.ok) {
     if (who.status === 429) return fail(`Too many attempts: ${who.error.message}`, 429);
     return fail(`That token or key was not accepted: ${who.error.message} (${who.error.code}).`);
@@ -218,8 +219,19 @@ consoleApp.post("/sign-out", async (c) => {
 
 // ---- everything below needs a session ----
 
+type WhoAmI = { kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null };
+
 consoleApp.use("*", async (c, next) => {
-  if (!c.get("session")) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
+  const session = c.get("session");
+  if (!session) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
+  if (session.kind === "key") {
+    // A key's scopes can change after sign-in (PATCH by the operator or an admin key): the page's controls follow
+    // the key as it is now, not as the cookie remembers it, and a key that lost keys:read loses the console.
+    const who = await api<WhoAmI>(c, { path: "/whoami" });
+    const scopes = who.ok ? (who.data.scopes ?? []) : (session.scopes ?? []);
+    if (!grantsScope(scopes, "keys:read")) throw new SessionEnded("scopes");
+    c.set("session", { ...session, scopes });
+  }
   await next();
 });
 
@@ -235,7 +247,7 @@ async function api<T>(c: ConsoleContext, call: ApiCall): Promise<ApiResult<T>> {
 consoleApp.onError((err, c) => {
   if (err instanceof SessionEnded) {
     deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
-    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=expired`, 303);
+    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=${err.message === "scopes" ? "scopes-changed" : "expired"}`, 303);
   }
   console.error("keygate console: unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown", c.req.method, c.req.path);
   return c.text("Internal error.", 500);

@@ -99,6 +99,25 @@ describe("console: security", () => {
     expect(res.headers.get("location")).toBe(`${CONSOLE}/sign-in?notice=expired`);
   });
 
+  it("the controls follow the signed-in key's scopes as they are now, and a key that loses keys:read loses the console", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id, { scopes: ["admin"] });
+    const { jar } = await signIn(key.key);
+    const setScopes = async (scopes: string[]) => expect((await adminFetch(`/orgs/${id}/keys/${key.id}`, { method: "PATCH", json: { scopes } })).status).toBe(200);
+    expect(await (await page(`/orgs/${id}/keys`, jar)).text()).toContain(">Create key</button>");
+    await setScopes(["keys:read"]);
+    const reduced = await (await page(`/orgs/${id}/keys`, jar)).text();
+    expect(reduced).not.toContain(">Create key</button>");
+    expect(reduced).toContain("(read-only)");
+    await setScopes(["keys:read", "keys:write"]);
+    expect(await (await page(`/orgs/${id}/keys`, jar)).text()).toContain(">Create key</button>");
+    await setScopes(["demo:read"]);
+    const gone = await page(`/orgs/${id}/keys`, jar);
+    expect(gone.status).toBe(303);
+    expect(gone.headers.get("location")).toBe(`${CONSOLE}/sign-in?notice=scopes-changed`);
+    expect(gone.headers.getSetCookie().find((line) => line.startsWith("keygate_console="))).toMatch(/Max-Age=0/);
+  });
+
   it("a read-only key's revoke is refused by the API and the key stays active", async () => {
     const { id } = await createOrg();
     const reader = await createKey(id, { scopes: ["keys:read"] });
