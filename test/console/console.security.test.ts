@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminFetch, createKey, createOrg, gatewayFetch } from "../harness";
+import { sealSession, sessionKeys } from "../../src/console/session";
 import { CONSOLE, cookiesOf, csrfIn, form, page, signIn } from "./support";
 
 describe("console: security", () => {
@@ -75,6 +76,23 @@ describe("console: security", () => {
     const res = await page("/orgs", { keygate_console: flipped });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${CONSOLE}/sign-in`);
+  });
+
+  it("refuses a cookie sealed with another secret, an expired one, and one that claims more than it was given", async () => {
+    const foreign = await sessionKeys("some-other-deployment-secret-0123456789");
+    const forged = await sealSession(foreign, { credential: env.ADMIN_TOKEN!, sid: "forged", expiresAt: Date.now() + 3_600_000, kind: "operator" });
+    const own = await sessionKeys(env.CONSOLE_SESSION_SECRET ?? env.ADMIN_TOKEN!);
+    const expired = await sealSession(own, { credential: env.ADMIN_TOKEN!, sid: "old", expiresAt: Date.now() - 1000, kind: "operator" });
+    // A wrong credential sealed correctly (a leaked secret would allow this): the API still refuses it, so no session.
+    const wrong = await sealSession(own, { credential: "not-the-token", sid: "wrong", expiresAt: Date.now() + 3_600_000, kind: "operator" });
+    for (const [name, value] of [["foreign", forged], ["expired", expired]] as const) {
+      const res = await page("/orgs", { keygate_console: value });
+      expect(res.status, name).toBe(303);
+      expect(res.headers.get("location"), name).toBe(`${CONSOLE}/sign-in`);
+    }
+    const refused = await page("/orgs", { keygate_console: wrong });
+    expect(refused.status).toBe(303);
+    expect(refused.headers.get("location")).toBe(`${CONSOLE}/sign-in?notice=expired`);
   });
 
   it("refuses a signed-in POST whose CSRF token is missing or belongs to another session", async () => {
