@@ -16,7 +16,7 @@ export interface ApiError {
 
 export type ApiResult<T> =
   | { ok: true; status: number; data: T; pagination?: { page: number; per_page: number; total: number }; etag: string | null }
-  | { ok: false; status: number; error: ApiError };
+  | { ok: false; status: number; error: ApiError; retryAfter: string | null };
 
 export interface ApiCall {
   method?: "GET" | "POST" | "PATCH";
@@ -60,5 +60,5 @@ export async function callApi<T>(c: Context<{ Bindings: Env; Variables: any }>, 
   const envelope = json as { data?: T; pagination?: { page: number; per_page: number; total: number }; error?: ApiError } | undefined;
   if (res.ok && envelope && "data" in envelope) return { ok: true, status: res.status, data: envelope.data as T, pagination: envelope.pagination, etag: res.headers.get("etag") };
   const error = envelope?.error && typeof envelope.error.message === "string" ? envelope.error : { code: "internal_error", message: `the API answered ${res.status}` };
-  return { ok: false, status: res.status, error };
+  return { ok: false, status: res.status, error, retryAfter: res.headers.get("retry-after") };
 }

@@ -187,7 +187,10 @@ consoleApp.post("/sign-in", async (c) => {
   // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
   const who = await callApi<WhoAmI>(c, credential, { path: "/whoami" });
   if (!who.ok) {
-    if (who.status === 429) return fail(`Too many attempts: ${who.error.message}`, 429);
+    if (who.status === 429) {
+      if (who.retryAfter) c.header("Retry-After", who.retryAfter);
+      return fail(`Too many attempts: ${who.error.message}`, 429);
+    }
     return fail(`That token or key was not accepted: ${who.error.message} (${who.error.code}).`);
   }
   const scopes = who.data.scopes ?? [];
@@ -241,6 +244,8 @@ class SessionEnded extends Error {}
 async function api<T>(c: ConsoleContext, call: ApiCall): Promise<ApiResult<T>> {
   const result = await callApi<T>(c, c.get("session")!.credential, call);
   if (!result.ok && result.status === 401) throw new SessionEnded();
+  // The page answers with the API's status (refusalStatus); a 429 also says when to come back, as the API does.
+  if (!result.ok && result.status === 429 && result.retryAfter) c.header("Retry-After", result.retryAfter);
   return result;
 }
 
