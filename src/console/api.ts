@@ -32,7 +32,8 @@ export const API_BASE = "/_keygate/v1";
 
 // Headers of the browser's request the API should see: the client address feeds the per-source
 // auth-failure limit, so a failed sign-in counts exactly like a failed API call from that address.
-const FORWARDED = ["cf-connecting-ip", "x-real-ip", "user-agent"];
+// CF-Connecting-IP only (SPEC §3.7): X-Real-IP and the like are whatever the client wrote.
+const FORWARDED = ["cf-connecting-ip", "user-agent"];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app whose bindings are the worker's Env
 export async function callApi<T>(c: Context<{ Bindings: Env; Variables: any }>, credential: string, call: ApiCall): Promise<ApiResult<T>> {
