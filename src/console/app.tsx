@@ -164,6 +164,9 @@ const noticeOf = (c: ConsoleContext) => NOTICES[c.req.query("notice") ?? ""] ?? 
 
 // ---- sign in and out ----
 
+/** The API's GET /whoami: who a credential is, as the API authenticates it. */
+type WhoAmI = { kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null };
+
 consoleApp.get("/", (c) => {
   const session = c.get("session");
   if (!session) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
@@ -214,15 +217,18 @@ consoleApp.post("/sign-out", async (c) => {
   const session = c.get("session");
   if (session) {
     const remaining = Math.ceil((session.expiresAt - Date.now()) / 1000);
-    await c.env.KEY_CACHE.put(signedOutKey(session.sid), "1", { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, remaining) });
+    try {
+      await c.env.KEY_CACHE.put(signedOutKey(session.sid), "1", { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, remaining) });
+    } catch (err) {
+      // The cookie is still cleared below: a KV hiccup must not leave the person signed in in this browser.
+      console.error("keygate console: could not record a sign-out", err instanceof Error ? err.message : "unknown");
+    }
   }
   deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
   return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=signed-out`, 303);
 });
 
 // ---- everything below needs a session ----
-
-type WhoAmI = { kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null };
 
 consoleApp.use("*", async (c, next) => {
   const session = c.get("session");
@@ -232,13 +238,18 @@ consoleApp.use("*", async (c, next) => {
     // the key as it is now, not as the cookie remembers it, and a key that lost keys:read loses the console.
     const who = await api<WhoAmI>(c, { path: "/whoami" });
     const scopes = who.ok ? (who.data.scopes ?? []) : (session.scopes ?? []);
-    if (!grantsScope(scopes, "keys:read")) throw new SessionEnded("scopes");
+    if (!grantsScope(scopes, "keys:read")) throw new SessionEnded("scopes-changed");
     c.set("session", { ...session, scopes });
   }
   await next();
 });
 
-class SessionEnded extends Error {}
+/** The session cannot go on: the credential stopped working (expired), or a key lost the console's scopes. */
+class SessionEnded extends Error {
+  constructor(readonly notice: "expired" | "scopes-changed" = "expired") {
+    super(notice);
+  }
+}
 
 /** The API with the session's credential. A 401 means the credential stopped working (revoked, expired): the session ends. */
 async function api<T>(c: ConsoleContext, call: ApiCall): Promise<ApiResult<T>> {
@@ -252,7 +263,7 @@ async function api<T>(c: ConsoleContext, call: ApiCall): Promise<ApiResult<T>> {
 consoleApp.onError((err, c) => {
   if (err instanceof SessionEnded) {
     deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
-    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=${err.message === "scopes" ? "scopes-changed" : "expired"}`, 303);
+    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=${err.notice}`, 303);
   }
   console.error("keygate console: unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown", c.req.method, c.req.path);
   return c.text("Internal error.", 500);
