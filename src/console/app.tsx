@@ -335,6 +335,14 @@ async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undef
   return org.ok ? org.data.tier : undefined;
 }
 
+/** The catalogue, less what the signed-in key could not grant (the API refuses a scope the calling key lacks, §9). */
+function grantableScopes(c: ConsoleContext): Record<string, string> {
+  const session = c.get("session")!;
+  const scopes = c.get("config").scopes;
+  if (session.kind === "operator") return scopes;
+  return Object.fromEntries(Object.entries(scopes).filter(([scope]) => grantsScope(session.scopes ?? [], scope)));
+}
+
 function createForm(form: Record<string, unknown>, config: Config): CreateKeyForm {
   return {
     name: formText(form.name),
@@ -391,7 +399,7 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
+  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={grantableScopes(c)} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {
@@ -408,7 +416,7 @@ consoleApp.post("/orgs/:org/keys", async (c) => {
     return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
   }
   const shown = result && !result.ok ? result.error : error!;
-  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result ? refusalStatus(result.status) : 400);
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={grantableScopes(c)} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result ? refusalStatus(result.status) : 400);
 });
 
 function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {

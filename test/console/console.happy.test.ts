@@ -128,6 +128,18 @@ describe("console: happy paths", () => {
     expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(["key.disabled", "key.enabled"]));
   });
 
+  it("a key with keys:write but not admin is offered only the scopes it can grant", async () => {
+    const { id } = await createOrg();
+    const writer = await createKey(id, { scopes: ["keys:read", "keys:write", "demo:read"] });
+    const { jar } = await signIn(writer.key);
+    const html = await (await page(`/orgs/${id}/keys/new`, jar)).text();
+    const offered = [...html.matchAll(/name="scopes" value="([^"]+)"/g)].map((m) => m[1]).sort();
+    expect(offered).toEqual(["demo:read", "keys:read", "keys:write"]);
+    const { jar: opJar } = await signIn(env.ADMIN_TOKEN!);
+    const all = await (await page(`/orgs/${id}/keys/new`, opJar)).text();
+    expect([...all.matchAll(/name="scopes" value="([^"]+)"/g)].map((m) => m[1])).toEqual(expect.arrayContaining(["admin", "demo:write", "audit:read"]));
+  });
+
   it("a disabled (suspended) key can still be revoked and rotated from its page; a revoked key offers neither", async () => {
     const { id } = await createOrg();
     const key = await createKey(id);
