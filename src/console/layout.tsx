@@ -26,9 +26,16 @@ export function canWrite(session: Session | null): boolean {
   return grantsScope(scopes, "keys:write");
 }
 
-/** Whether this session may change this key (rotate, revoke, disable, restrict): write scope, and a key not yet final. Revoked and expired keys are final. */
-export function canChange(session: Session | null, key: { status?: unknown }): boolean {
-  return canWrite(session) && (key.status === "active" || key.status === "disabled");
+/**
+ * Whether this session may change this key (rotate, revoke, disable, restrict): write scope, a key not yet final
+ * (revoked and expired keys are), and, for an org key, every scope of the target held by the signed-in key (the
+ * API refuses the rest, SPEC §9).
+ */
+export function canChange(session: Session | null, key: { status?: unknown; scopes?: unknown }): boolean {
+  if (!canWrite(session) || (key.status !== "active" && key.status !== "disabled")) return false;
+  if (session!.kind === "operator") return true;
+  const targetScopes = Array.isArray(key.scopes) ? key.scopes.filter((scope): scope is string => typeof scope === "string") : [];
+  return targetScopes.every((scope) => grantsScope(session!.scopes ?? [], scope));
 }
 
 export function canReadAudit(session: Session | null): boolean {

@@ -140,6 +140,19 @@ describe("console: happy paths", () => {
     expect([...all.matchAll(/name="scopes" value="([^"]+)"/g)].map((m) => m[1])).toEqual(expect.arrayContaining(["admin", "demo:write", "audit:read"]));
   });
 
+  it("a keys:write key is not offered changes to a key holding a scope it lacks, and is to one within its scopes", async () => {
+    const { id } = await createOrg();
+    const writer = await createKey(id, { scopes: ["keys:read", "keys:write", "demo:read"] });
+    const stronger = await createKey(id, { scopes: ["demo:write"] });
+    const within = await createKey(id, { scopes: ["demo:read"] });
+    const { jar } = await signIn(writer.key);
+    const strongerPage = await (await page(`/orgs/${id}/keys/${stronger.id}`, jar)).text();
+    for (const control of [">Rotate</button>", "/revoke\"", 'name="enabled"', "Save allowed IPs"]) expect(strongerPage).not.toContain(control);
+    expect((await page(`/orgs/${id}/keys/${stronger.id}/revoke`, jar)).status).toBe(303);
+    const withinPage = await (await page(`/orgs/${id}/keys/${within.id}`, jar)).text();
+    for (const control of [">Rotate</button>", "/revoke\"", 'name="enabled"', "Save allowed IPs"]) expect(withinPage).toContain(control);
+  });
+
   it("a disabled (suspended) key can still be revoked and rotated from its page; a revoked key offers neither", async () => {
     const { id } = await createOrg();
     const key = await createKey(id);
