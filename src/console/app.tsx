@@ -70,6 +70,13 @@ consoleApp.use(
 consoleApp.get("/assets/console.css", (c) => c.body(CONSOLE_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
 consoleApp.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }));
 
+// A GET form with no fields (the Create key and Revoke buttons) sends the browser to `…/new?`: the same page, said
+// with a clean address, so the location bar, history and bookmarks read as the link would.
+consoleApp.get("*", async (c, next) => {
+  if (!c.req.url.endsWith("?")) return next();
+  return c.redirect(new URL(c.req.url).pathname, 303);
+});
+
 // Pages are per-user and some carry a key once: nothing is cached anywhere.
 consoleApp.use("*", async (c, next) => {
   await next();

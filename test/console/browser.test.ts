@@ -301,7 +301,7 @@ describe("console in Chromium", () => {
 
     // Keys -> Create key (a button, as SPEC names it) -> the form's Create key -> reveal with Copy.
     await page.getByRole("button", { name: "Create key", exact: true }).click();
-    await page.waitForURL(`**/keys/new**`);
+    await page.waitForURL(`**/orgs/${org.id}/keys/new`);
     await page.getByLabel("Name").fill("made by the org's admin key");
     await page.getByLabel("demo:read").check();
     // Typing a date chooses "Custom date" (the API's answer is about the date, not about two expiries chosen).
@@ -332,6 +332,7 @@ describe("console in Chromium", () => {
     // Revoke: the button leads to a confirmation naming the key; Cancel changes nothing, its Revoke does.
     await page.getByRole("link", { name: "I have stored it" }).click();
     await page.getByRole("button", { name: "Revoke", exact: true }).click();
+    await page.waitForURL(`**/revoke`);
     await visible(page.getByText("Revoke made by the org's admin key"));
     await page.getByRole("link", { name: "Cancel" }).click();
     expect((await gatewayCall(rotated)).status).toBe(200);

@@ -153,6 +153,18 @@ describe("console: happy paths", () => {
     for (const control of [">Rotate</button>", "/revoke\"", 'name="enabled"', "Save allowed IPs"]) expect(withinPage).toContain(control);
   });
 
+  it("the Create key and Revoke buttons (GET forms with no fields) land on clean addresses, not `…?`", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    const { jar } = await operator();
+    for (const path of [`/orgs/${id}/keys/new`, `/orgs/${id}/keys/${key.id}/revoke`]) {
+      const res = await page(`${path}?`, jar);
+      expect(res.status, path).toBe(303);
+      expect(res.headers.get("location"), path).toBe(`/_keygate/console${path}`);
+      expect((await page(path, jar)).status, path).toBe(200);
+    }
+  });
+
   it("a disabled (suspended) key can still be revoked and rotated from its page; a revoked key offers neither", async () => {
     const { id } = await createOrg();
     const key = await createKey(id);
