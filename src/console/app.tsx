@@ -406,7 +406,11 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={grantableScopes(c)} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
+  const ctx = pageOf(c, { orgId, current: "keys" });
+  // An org that does not exist (or is another tenant's) has no form to fill: the API's 404, not a form that fails later.
+  const org = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
+  if (!org.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={org.error} />, refusalStatus(org.status));
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={grantableScopes(c)} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, org.data.tier)} expiryPolicy={config.expiryPolicy} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {

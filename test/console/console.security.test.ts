@@ -227,6 +227,10 @@ describe("console: security", () => {
     const res = await page(`/orgs/${theirs.id}/keys`, jar);
     expect(res.status).toBe(404);
     expect(await res.text()).toContain("not_found");
+    // Nor a create form for it.
+    const create = await page(`/orgs/${theirs.id}/keys/new`, jar);
+    expect(create.status).toBe(404);
+    expect(await create.text()).not.toContain('name="scopes"');
   });
 
   it("escapes what users typed: a key named like markup is text on every page", async () => {
