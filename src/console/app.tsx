@@ -98,7 +98,11 @@ consoleApp.use("*", async (c, next) => {
   }
   const keys = await sessionKeys(config.console.sessionSecret);
   c.set("keys", keys);
-  let session = await openSession(keys, getCookie(c, SESSION_COOKIE), Date.now());
+  const now = Date.now();
+  let session = await openSession(keys, getCookie(c, SESSION_COOKIE), now);
+  // The lifetime is the shorter of the one sealed at sign-in and today's CONSOLE_SESSION_TTL: an operator who
+  // shortens it (after a scare) shortens the sessions already out there, not only the next ones.
+  if (session && typeof session.issuedAt === "number" && session.issuedAt + config.console.sessionTtlMs <= now) session = null;
   if (session && (await c.env.KEY_CACHE.get(signedOutKey(session.sid)))) session = null;
   c.set("session", session);
   let sid = session?.sid;
@@ -208,10 +212,14 @@ consoleApp.post("/sign-in", async (c) => {
     return fail("This key may not use the console: it needs the admin scope, or keys:read for a read-only view.", 403);
   }
   const ttl = c.get("config").console.sessionTtlMs;
+  // Signing in again over a session (another credential, say) ends the one it replaces, as signing out would.
+  const replaced = c.get("session");
+  if (replaced) await recordSignOut(c, replaced);
   const session: Session = {
     credential,
     sid: randomToken(),
     expiresAt: Date.now() + ttl,
+    issuedAt: Date.now(),
     kind: who.data.kind,
     ...(who.data.kind === "key" ? { orgId: who.data.org_id!, keyId: who.data.key_id!, scopes } : {}),
   };
@@ -220,17 +228,19 @@ consoleApp.post("/sign-in", async (c) => {
   return c.redirect(CONSOLE_PREFIX, 303);
 });
 
+async function recordSignOut(c: ConsoleContext, session: Session): Promise<void> {
+  const remaining = Math.ceil((session.expiresAt - Date.now()) / 1000);
+  try {
+    await c.env.KEY_CACHE.put(signedOutKey(session.sid), "1", { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, remaining) });
+  } catch (err) {
+    // The cookie is still cleared or replaced: a KV hiccup must not leave the person signed in in this browser.
+    console.error("keygate console: could not record a sign-out", err instanceof Error ? err.message : "unknown");
+  }
+}
+
 consoleApp.post("/sign-out", async (c) => {
   const session = c.get("session");
-  if (session) {
-    const remaining = Math.ceil((session.expiresAt - Date.now()) / 1000);
-    try {
-      await c.env.KEY_CACHE.put(signedOutKey(session.sid), "1", { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, remaining) });
-    } catch (err) {
-      // The cookie is still cleared below: a KV hiccup must not leave the person signed in in this browser.
-      console.error("keygate console: could not record a sign-out", err instanceof Error ? err.message : "unknown");
-    }
-  }
+  if (session) await recordSignOut(c, session);
   deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
   return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=signed-out`, 303);
 });

@@ -2,8 +2,10 @@
 // flow in a browser is test/console/browser.test.ts.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminFetch, createKey, createOrg, gatewayFetch } from "../harness";
+import { adminFetch, createKey, createOrg, gatewayFetch, ORIGIN } from "../harness";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { sealSession, sessionKeys } from "../../src/console/session";
+import worker from "../../src/index";
 import { CONSOLE, cookiesOf, csrfIn, form, page, signIn } from "./support";
 
 describe("console: security", () => {
@@ -93,6 +95,36 @@ describe("console: security", () => {
     const refused = await page("/orgs", { keygate_console: wrong });
     expect(refused.status).toBe(303);
     expect(refused.headers.get("location")).toBe(`${CONSOLE}/sign-in?notice=expired`);
+  });
+
+  it("a CONSOLE_SESSION_TTL shortened after sign-in shortens the sessions already issued", async () => {
+    const own = await sessionKeys(env.CONSOLE_SESSION_SECRET ?? env.ADMIN_TOKEN!);
+    const now = Date.now();
+    const cookie = await sealSession(own, { credential: env.ADMIN_TOKEN!, sid: `ttl-${now}`, issuedAt: now - 120_000, expiresAt: now + 8 * 3_600_000, kind: "operator" });
+    const visit = async (vars: typeof env) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`${ORIGIN}${CONSOLE}/orgs`, { redirect: "manual", headers: { cookie: `keygate_console=${cookie}` } }), vars, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await visit(env)).status).toBe(200);
+    const shortened = await visit({ ...env, CONSOLE_SESSION_TTL: "1m" } as typeof env);
+    expect(shortened.status).toBe(303);
+    expect(shortened.headers.get("location")).toBe(`${CONSOLE}/sign-in`);
+  });
+
+  it("signing in again over a session ends the session it replaces", async () => {
+    const { jar } = await signIn(env.ADMIN_TOKEN!);
+    const before = { ...jar };
+    const csrf = csrfIn(await (await page("/orgs", jar)).text());
+    const again = await form("/sign-in", jar, { _csrf: csrf, credential: env.ADMIN_TOKEN! });
+    expect(again.status).toBe(303);
+    const after = cookiesOf(again, { ...jar });
+    expect(after.keygate_console).not.toBe(before.keygate_console);
+    expect((await page("/orgs", after)).status).toBe(200);
+    const old = await page("/orgs", before);
+    expect(old.status).toBe(303);
+    expect(old.headers.get("location")).toBe(`${CONSOLE}/sign-in`);
   });
 
   it("refuses a signed-in POST whose CSRF token is missing or belongs to another session", async () => {
