@@ -210,6 +210,11 @@ describe("console: happy paths", () => {
     expect(hrefOf(second, "Next page")).toBeUndefined();
     expect(new URL(hrefOf(second, "Previous page")!, "http://x").searchParams.get("status")).toBe("revoked");
     expect(rows(await (await page(`/orgs/${id}/keys?status=active`, jar)).text())).toBe(1);
+    // Past the last page: the keys exist, only not there; never "No keys yet".
+    const beyond = await (await page(`/orgs/${id}/keys?status=revoked&page=9`, jar)).text();
+    expect(beyond).not.toContain("yet.");
+    expect(beyond).toContain("No keys on page 9; there are 25 keys with status revoked in all.");
+    expect(hrefOf(beyond, "First page")).toBe(`/_keygate/console/orgs/${id}/keys?status=revoked`);
 
     // 26 created + 25 revoked + the org's creation = 52 audit events, 50 to a page.
     const today = new Date().toISOString().slice(0, 10);

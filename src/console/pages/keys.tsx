@@ -57,7 +57,15 @@ export const KeysPage: FC<{
         ) : null}
       </div>
       {keys.length === 0 && !error ? (
-        <p class="empty">No keys{status ? ` with status ${status}` : ""} yet.</p>
+        pagination && pagination.total > 0 ? (
+          // A page past the last (an old bookmark, a hand-edited URL): the keys exist, only not on this page.
+          <p class="empty">
+            No keys on page {pagination.page}; there {pagination.total === 1 ? "is 1 key" : `are ${pagination.total} keys`}
+            {status ? ` with status ${status}` : ""} in all. <a href={base + queryString({ status })}>First page</a>
+          </p>
+        ) : (
+          <p class="empty">No keys{status ? ` with status ${status}` : ""} yet.</p>
+        )
       ) : (
         <table class="keys">
           <caption class="visually-hidden">Keys of org {orgId}</caption>
