@@ -110,6 +110,9 @@ async function shot(page: Page, name: string) {
     return names.filter((name, i) => name && names.some((other, j) => j !== i && other.includes(name)));
   })()`);
   expect(ambiguous, name).toEqual([]);
+  // Every form that changes something (POST) carries the CSRF token; GET forms (filters, the buttons that open a page) change nothing.
+  const tokenless = await page.evaluate(`[...document.forms].filter((f) => f.method === "post" && !(f.querySelector("input[name=_csrf]") || {}).value).map((f) => f.getAttribute("action"))`);
+  expect(tokenless, name).toEqual([]);
 }
 
 function gatewayCall(key: string, path = "/demo/hello") {
@@ -302,6 +305,7 @@ describe("console in Chromium", () => {
     // Keys -> Create key (a button, as SPEC names it) -> the form's Create key -> reveal with Copy.
     await page.getByRole("button", { name: "Create key", exact: true }).click();
     await page.waitForURL(`**/orgs/${org.id}/keys/new`);
+    await shot(page, "14-create-key-org-admin");
     await page.getByLabel("Name").fill("made by the org's admin key");
     await page.getByLabel("demo:read").check();
     // Typing a date chooses "Custom date" (the API's answer is about the date, not about two expiries chosen).
@@ -322,6 +326,7 @@ describe("console in Chromium", () => {
 
     // Rotate with a grace period: one click, no dialog; the old key keeps working through the grace period.
     await page.getByRole("link", { name: "I have stored it" }).click();
+    await shot(page, "15-key-org-admin");
     await page.getByLabel("Grace period for the old key").selectOption("1h");
     await page.getByRole("button", { name: "Rotate", exact: true }).click();
     await visible(page.getByRole("heading", { name: "Key rotated" }));
