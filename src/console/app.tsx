@@ -329,9 +329,11 @@ consoleApp.post("/orgs/:org/tier", async (c) => {
   const current = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
   const ifMatch: Record<string, string> = current.ok && current.etag ? { "if-match": current.etag } : {};
   const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) }, headers: ifMatch });
-  if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=tier-changed`, 303);
-  const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
-  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, refusalStatus(result.status));
+  // Back to the page of the list the change was made on, not the first one.
+  const listPage = pageNumber(formText(form.page));
+  if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?${listPage > 1 ? `page=${listPage}&` : ""}notice=tier-changed`, 303);
+  const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { page: listPage, per_page: 50 } });
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} pagination={list.ok ? list.pagination : undefined} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, refusalStatus(result.status));
 });
 
 // ---- keys ----

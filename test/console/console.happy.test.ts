@@ -49,7 +49,10 @@ describe("console: happy paths", () => {
     const { jar, csrf } = await operator();
     const res = await form(`/orgs/${id}/tier`, jar, { _csrf: csrf, tier: "enterprise" });
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toContain("notice=tier-changed");
+    expect(res.headers.get("location")).toBe("/_keygate/console/orgs?notice=tier-changed");
+    // Changed from page 3 of the list: back to page 3.
+    const later = await form(`/orgs/${id}/tier`, jar, { _csrf: csrf, tier: "enterprise", page: "3" });
+    expect(later.headers.get("location")).toBe("/_keygate/console/orgs?page=3&notice=tier-changed");
     const org = await (await adminFetch(`/orgs/${id}`)).json<{ data: { tier: string } }>();
     expect(org.data.tier).toBe("enterprise");
     const audit = await (await adminFetch(`/orgs/${id}/audit?action=org.updated`)).json<{ data: { actor: string }[] }>();

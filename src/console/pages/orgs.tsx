@@ -61,6 +61,7 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
               <td>
                 <form method="post" action={`${orgBase(org.id)}/tier`} class="inline">
                   <CsrfField token={page.csrf} />
+                  {pagination && pagination.page > 1 ? <input type="hidden" name="page" value={String(pagination.page)} /> : null}
                   <label for={`tier-${i}`} class="visually-hidden">
                     Tier of {org.name}
                   </label>
