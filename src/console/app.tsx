@@ -73,8 +73,10 @@ consoleApp.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "content-t
 // A GET form with no fields (the Create key and Revoke buttons) sends the browser to `…/new?`: the same page, said
 // with a clean address, so the location bar, history and bookmarks read as the link would.
 consoleApp.get("*", async (c, next) => {
-  if (!c.req.url.endsWith("?")) return next();
-  return c.redirect(new URL(c.req.url).pathname, 303);
+  const url = new URL(c.req.url);
+  // Only an empty query (`…?`): a query that merely ends in "?" (`?key_id=abc?`) is kept and answered as it is.
+  if (!c.req.url.endsWith("?") || url.search !== "") return next();
+  return c.redirect(url.pathname, 303);
 });
 
 // Pages are per-user and some carry a key once: nothing is cached anywhere.
