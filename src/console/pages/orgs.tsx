@@ -62,8 +62,10 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
                 <form method="post" action={`${orgBase(org.id)}/tier`} class="inline">
                   <CsrfField token={page.csrf} />
                   {pagination && pagination.page > 1 ? <input type="hidden" name="page" value={String(pagination.page)} /> : null}
+                  {/* Named by the org alone (the column says "Tier"): a name holding "Tier" made the create form's
+                      "Tier" field ambiguous to a lookup by label once any org was listed. */}
                   <label for={`tier-${i}`} class="visually-hidden">
-                    Tier of {org.name}
+                    {org.name}
                   </label>
                   <select id={`tier-${i}`} name="tier">
                     {[...new Set([...tiers, org.tier])].map((t) => (
@@ -72,7 +74,7 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
                       </option>
                     ))}
                   </select>
-                  <button type="submit" class="secondary" aria-label={`Change tier of ${org.name}`}>
+                  <button type="submit" class="secondary">
                     Change tier
                   </button>
                 </form>
