@@ -308,7 +308,8 @@ consoleApp.get("/orgs", async (c) => {
   const result = await api<ApiOrg[]>(c, { path: "/orgs", query: { page, per_page: 50 } });
   const tiers = Object.keys(c.get("config").tiers);
   if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, refusalStatus(result.status));
-  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} />);
+  const open = (["keys", "audit", "usage"] as const).find((section) => section === c.req.query("open"));
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} open={open} />);
 });
 
 consoleApp.post("/orgs", async (c) => {

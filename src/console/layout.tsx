@@ -95,13 +95,16 @@ const Nav: FC<{ page: PageContext }> = ({ page }) => {
     </li>
   );
   const org = orgId ?? session.orgId;
+  // The operator outside any org (the Orgs page) still has Keys, Audit and Usage: each asks which org first.
+  const section = (name: string, id: "keys" | "audit" | "usage") =>
+    org ? link(`${orgBase(org)}/${id}`, name, id) : link(`${CONSOLE_PREFIX}/orgs?open=${id}`, name, id);
   return (
     <nav aria-label="Console">
       <ul>
         {session.kind === "operator" ? link(`${CONSOLE_PREFIX}/orgs`, "Orgs", "orgs") : null}
-        {org ? link(`${orgBase(org)}/keys`, "Keys", "keys") : null}
-        {org ? link(`${orgBase(org)}/audit`, "Audit", "audit") : null}
-        {org ? link(`${orgBase(org)}/usage`, "Usage", "usage") : null}
+        {section("Keys", "keys")}
+        {section("Audit", "audit")}
+        {section("Usage", "usage")}
       </ul>
     </nav>
   );

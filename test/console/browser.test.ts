@@ -152,6 +152,8 @@ describe("console in Chromium", () => {
     await page.keyboard.type(gateway.token);
     await page.keyboard.press("Enter");
     await page.waitForURL(`**${CONSOLE}/orgs`);
+    // Every navigation link SPEC §11 names, on the first page the operator sees.
+    for (const name of ["Keys", "Audit", "Usage", "Orgs"]) await count(page.getByRole("link", { name, exact: true }), 1);
 
     const cookies = await context.cookies();
     const session = cookies.find((cookie) => cookie.name === "keygate_console")!;

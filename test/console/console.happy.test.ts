@@ -59,6 +59,23 @@ describe("console: happy paths", () => {
     expect(audit.data.map((e) => e.actor)).toEqual(["operator"]);
   });
 
+  it("the operator on the Orgs page has Keys, Audit and Usage too: each asks for an org, then opens that page of it", async () => {
+    const { id } = await createOrg();
+    const { jar } = await operator();
+    const orgs = await (await page("/orgs", jar)).text();
+    const nav = /<nav aria-label="Console">[\s\S]*?<\/nav>/.exec(orgs)![0];
+    for (const [name, href] of [["Orgs", "/_keygate/console/orgs"], ["Keys", "/_keygate/console/orgs?open=keys"], ["Audit", "/_keygate/console/orgs?open=audit"], ["Usage", "/_keygate/console/orgs?open=usage"]]) {
+      expect(nav, name).toMatch(new RegExp(`<a href="${href!.replace(/[?]/g, "\\?")}"[^>]*>${name}</a>`));
+    }
+    for (const section of ["keys", "audit", "usage"]) {
+      const html = await (await page(`/orgs?open=${section}`, jar)).text();
+      expect(html).toContain("Choose an org to see its");
+      expect(html).toContain(`href="/_keygate/console/orgs/${id}/${section}"`);
+    }
+    // Unknown sections fall back to keys.
+    expect(await (await page(`/orgs?open=javascript:alert(1)`, jar)).text()).toContain(`href="/_keygate/console/orgs/${id}/keys"`);
+  });
+
   it("an admin org key lands on its own org's keys and sees every page", async () => {
     const { id } = await createOrg();
     const admin = await createKey(id, { scopes: ["admin"] });
