@@ -14,15 +14,16 @@ const TOKEN = "operator-token-0123456789";
 let server: Server;
 let url: string;
 let requests: string[];
-/** What the next request is answered with; by default a one-item list. */
-let answer: { status: number; body: unknown } | undefined;
+/** What the next request is answered with; by default a one-item list. `raw` is sent as is instead of `body` as JSON. */
+let answer: { status: number; body?: unknown; raw?: string; headers?: Record<string, string> } | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     res.setHeader("content-type", "application/json");
+    for (const [name, value] of Object.entries(answer?.headers ?? {})) res.setHeader(name, value);
     res.statusCode = answer?.status ?? 200;
-    res.end(JSON.stringify(answer?.body ?? { data: [{ id: "org_listed", name: "listed" }], pagination: { page: 1, per_page: 20, total: 1 } }));
+    res.end(answer?.raw ?? JSON.stringify(answer?.body ?? { data: [{ id: "org_listed", name: "listed" }], pagination: { page: 1, per_page: 20, total: 1 } }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -123,6 +124,79 @@ describe("keygate --version", () => {
     const run = await keygate(["--version"], { KEYGATE_URL: "", KEYGATE_TOKEN: "" });
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(requests).toEqual([]);
+  });
+});
+
+describe("keygate: a redirect is reported, never followed", () => {
+  // fetch's default turned POST /orgs into GET /orgs on a 301/302 (printing the org list as the "created" org,
+  // exit 0, nothing created) and re-sent a POST with its body to wherever a 307/308 pointed.
+  it.each([301, 302, 303, 307, 308])("HTTP %i to an org create: exit 1, one request, nothing printed on stdout", async (status) => {
+    answer = { status, raw: "", headers: { location: "https://elsewhere.example/_keygate/v1/orgs?x=1" } };
+    const run = await keygate(["orgs", "create", "Acme", "--tier", "free"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(`answered HTTP ${status}, a redirect to https://elsewhere.example; not followed`);
+    expect(requests).toEqual(["POST /_keygate/v1/orgs"]);
+  });
+});
+
+describe("keygate: an error answer that is JSON but not the envelope is exit 1 with one line, never a crash", () => {
+  it.each([
+    ["null", "error: http_500: POST /_keygate/v1/orgs failed without an error envelope"],
+    ["[]", "error: http_500: POST /_keygate/v1/orgs failed without an error envelope"],
+    ['"oops"', "error: http_500: POST /_keygate/v1/orgs failed without an error envelope"],
+    ['{"error":null}', "error: http_500: POST /_keygate/v1/orgs failed without an error envelope"],
+    ['{"error":{"code":"teapot","message":{"nested":true},"details":[null,"text",{"field":1,"message":null}]}}', "error: teapot: \n  1: \n"],
+  ])("%s", async (raw, expected) => {
+    answer = { status: 500, raw };
+    const run = await keygate(["orgs", "create", "Acme", "--tier", "free"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(`${expected}${expected.endsWith("\n") ? "" : "\n"}`);
+  });
+});
+
+describe("keygate: no key or token is sent in a URL or body, or repeated in an error", () => {
+  // 49 base62 characters after a prefix: any gateway's KEY_PREFIX, checksum or not.
+  const key = `kg_${"AbCdEfGh12".repeat(5).slice(0, 49)}`;
+  const otherPrefix = `mayo_ak_${"Zz09".repeat(13).slice(0, 49)}`;
+
+  it.each([
+    ["a key where a key id belongs", ["keys", "get", "org_1", key]],
+    ["a key as the org", ["keys", "revoke", key, "key_1", "--yes"]],
+    ["a key with another prefix", ["keys", "rotate", "org_1", otherPrefix]],
+    ["a key as a list filter", ["keys", "list", "org_1", "--name", key]],
+    ["a key as the audit key filter", ["audit", "org_1", "--key", key]],
+    ["a key as a key name", ["keys", "create", "org_1", "--name", key, "--scopes", "demo:read"]],
+    ["a key in meta", ["keys", "update", "org_1", "key_1", "--meta", JSON.stringify({ copy: `see ${otherPrefix}` })]],
+    ["a key as a command", [key, "list"]],
+    ["a key as a number", ["orgs", "list", "--page", key]],
+    ["a key as a choice", ["keys", "create", "org_1", "--name", "x", "--scopes", "a", "--expires-in", key]],
+    ["the token as an id", ["orgs", "get", TOKEN]],
+    ["the token as a filter", ["orgs", "list", "--name", TOKEN]],
+    ["the --token as an id", ["orgs", "get", "given-token-abcdef", "--token", "given-token-abcdef"]],
+  ])("%s: exit 2, nothing sent, not echoed", async (_, args) => {
+    const run = await keygate(args);
+    expect(run.code).toBe(2);
+    expect(requests).toEqual([]);
+    for (const secret of [key, otherPrefix, TOKEN, "given-token-abcdef"]) expect(run.stdout + run.stderr).not.toContain(secret);
+  });
+
+  it("an API error quoting a key or the token is printed with the key cut to its identifier and the token replaced", async () => {
+    answer = { status: 404, body: { error: { code: "not_found", message: `key ${key} not found for ${TOKEN}`, details: [{ field: "id", message: otherPrefix }] } } };
+    const run = await keygate(["keys", "get", "org_1", "key_1"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("error: not_found: key kg_AbCdEfGh… not found for <token>");
+    expect(run.stderr).toContain("id: mayo_ak_Zz09Zz09…");
+    for (const secret of [key, otherPrefix, TOKEN]) expect(run.stderr).not.toContain(secret);
+  });
+
+  it("KEYGATE_URL and KEYGATE_TOKEN swapped: the token in KEYGATE_URL is not repeated", async () => {
+    const run = await keygate(["orgs", "list"], { KEYGATE_URL: "swapped-token-0123456789", KEYGATE_TOKEN: url });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--url/KEYGATE_URL must start with http:// or https://");
+    expect(run.stderr).not.toContain("swapped-token-0123456789");
     expect(requests).toEqual([]);
   });
 });
