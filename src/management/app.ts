@@ -4,7 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
 import { managementAuth } from "./auth";
-import { jsonBody, noBodyOnRead } from "./body";
+import { jsonBody, noBodyOnRead, noKeyInUrl } from "./body";
 import type { ManagementApp, ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { managementRateLimit } from "./rate_limit";
@@ -53,10 +53,10 @@ const noStore: MiddlewareHandler = async (c, next) => {
 // carries no body (SPEC §9).
 managementApp.use("*", secureHeaders(), noStore, noBodyOnRead());
 
-// Every authenticated route: services first (config, database, caches), then who is calling, then
-// that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
+// Every authenticated route: services first (config, database, caches), then a URL holding an API key refused,
+// then who is calling, then that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
 // /usage takes JSON bodies of at most 64 KiB only. /health and the docs need none of it.
-const authenticated = [initServices(), managementAuth(), managementRateLimit()];
+const authenticated = [initServices(), noKeyInUrl(), managementAuth(), managementRateLimit()];
 for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, ...authenticated, jsonBody({ maxBytes: MAX_BODY_BYTES }));
 for (const path of ["/whoami", "/scopes", "/auth-failures"]) managementApp.use(path, ...authenticated);
 
