@@ -134,7 +134,10 @@ export class ManagementClient {
       const error = isObject(json) && isObject(json.error) ? json.error : null;
       if (typeof error?.code === "string") {
         const details = Array.isArray(error.details) ? error.details.filter(isObject).map((detail) => ({ field: String(detail.field ?? ""), message: String(detail.message ?? "") })) : [];
-        throw new ApiError(res.status, error.code, typeof error.message === "string" ? error.message : "", details);
+        // The server's 429s say "retry later"; Retry-After says when, and a script sleeping on it needs the number.
+        const retryAfter = res.status === 429 || res.status === 503 ? res.headers.get("retry-after") : null;
+        const message = typeof error.message === "string" ? error.message : "";
+        throw new ApiError(res.status, error.code, retryAfter && /^\d+$/.test(retryAfter) ? `${message} (retry after ${retryAfter} s)` : message, details);
       }
       throw new ApiError(res.status, `http_${res.status}`, `${method} ${url.pathname} failed without an error envelope`);
     }

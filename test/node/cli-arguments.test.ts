@@ -157,6 +157,31 @@ describe("keygate: an error answer that is JSON but not the envelope is exit 1 w
   });
 });
 
+describe("keygate: an answer that is not keygate's JSON is exit 1 with one line naming the address", () => {
+  it.each([
+    [502, "<html><body>502 Bad Gateway</body></html>", "answered HTTP 502 with a non-JSON body: is http://127.0.0.1:"],
+    [200, "<html>captive portal</html>", "answered HTTP 200 with a non-JSON body"],
+    [204, "", "answered HTTP 204 with a non-JSON body"],
+    [200, '{"items":[]}', 'answered without a "data" field'],
+  ])("HTTP %i %j", async (status, raw, message) => {
+    answer = { status, raw };
+    const run = await keygate(["orgs", "list"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(message);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("keygate: a 429 says when to retry", () => {
+  it("prints Retry-After's seconds after the API's message", async () => {
+    answer = { status: 429, headers: { "retry-after": "17" }, body: { error: { code: "rate_limited", message: "this credential's management rate limit is exhausted; retry later" } } };
+    const run = await keygate(["orgs", "list"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe("error: rate_limited: this credential's management rate limit is exhausted; retry later (retry after 17 s)\n");
+  });
+});
+
 describe("keygate: no key or token is sent in a URL or body, or repeated in an error", () => {
   // 49 base62 characters after a prefix: any gateway's KEY_PREFIX, checksum or not.
   const key = `kg_${"AbCdEfGh12".repeat(5).slice(0, 49)}`;
