@@ -76,14 +76,24 @@ export class ManagementClient {
     }
   }
 
-  /** Every page of a list, `per_page` 100 at a time, as one array. */
+  /**
+   * Every page of a list, `per_page` 100 at a time, as one array. Rows written while it pages (audit events, new
+   * keys: newest first) push earlier rows onto the next page: a row met twice is kept once (by `id`), and the
+   * end is the first short page, not `total`, which the duplicates would reach before the last rows.
+   */
   async all(path: string, query: Query = {}): Promise<unknown[]> {
     const items: unknown[] = [];
+    const seen = new Set<string>();
     for (let page = 1; page <= MAX_PAGES; page++) {
       const response = await this.get(path, { ...query, page, per_page: MAX_PAGE_SIZE });
       const data = Array.isArray(response.data) ? response.data : [];
-      items.push(...data);
-      if (data.length === 0 || !response.pagination || items.length >= response.pagination.total) break;
+      for (const row of data) {
+        const id = isObject(row) && typeof row.id === "string" ? row.id : null;
+        if (id !== null && seen.has(id)) continue;
+        if (id !== null) seen.add(id);
+        items.push(row);
+      }
+      if (data.length < MAX_PAGE_SIZE) break;
     }
     return items;
   }

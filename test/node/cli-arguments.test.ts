@@ -16,10 +16,13 @@ let url: string;
 let requests: string[];
 /** What the next request is answered with; by default a one-item list. `raw` is sent as is instead of `body` as JSON. */
 let answer: { status: number; body?: unknown; raw?: string; headers?: Record<string, string> } | undefined;
+/** Answers for the next requests, in order, before `answer`. */
+let queue: NonNullable<typeof answer>[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    if (queue.length > 0) answer = queue.shift();
     res.setHeader("content-type", "application/json");
     for (const [name, value] of Object.entries(answer?.headers ?? {})) res.setHeader(name, value);
     res.statusCode = answer?.status ?? 200;
@@ -36,6 +39,7 @@ afterAll(async () => {
 beforeEach(() => {
   requests = [];
   answer = undefined;
+  queue = [];
 });
 
 function keygate(args: string[], env: Record<string, string> = {}): Promise<ProcessRun> {
@@ -170,6 +174,34 @@ describe("keygate: an answer that is not keygate's JSON is exit 1 with one line 
     expect(run.stdout).toBe("");
     expect(run.stderr).toContain(message);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("keygate: --all reads every row once while rows are being written", () => {
+  const events = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ id: `evt_${from + i}`, action: "key.created" }));
+
+  it("rows pushed onto the next page by new ones are printed once", async () => {
+    // Page 1 holds evt_1..evt_100 of 150; five events are written before page 2 is read, so page 2 starts at evt_96.
+    queue = [
+      { status: 200, body: { data: events(1, 100), pagination: { page: 1, per_page: 100, total: 150 } } },
+      { status: 200, body: { data: events(96, 150), pagination: { page: 2, per_page: 100, total: 155 } } },
+    ];
+    const run = await keygate(["audit", "org_1", "--all", "--json"]);
+    expect(run.code).toBe(0);
+    const ids = (JSON.parse(run.stdout) as { id: string }[]).map((event) => event.id);
+    expect(ids).toEqual(events(1, 150).map((event) => event.id));
+    expect(requests).toEqual(["GET /_keygate/v1/orgs/org_1/audit?page=1&per_page=100", "GET /_keygate/v1/orgs/org_1/audit?page=2&per_page=100"]);
+  });
+
+  it("a last page of exactly 100 ends with one empty read", async () => {
+    queue = [
+      { status: 200, body: { data: events(1, 100), pagination: { page: 1, per_page: 100, total: 100 } } },
+      { status: 200, body: { data: [], pagination: { page: 2, per_page: 100, total: 100 } } },
+    ];
+    const run = await keygate(["audit", "org_1", "--all", "--json"]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toHaveLength(100);
+    expect(requests).toHaveLength(2);
   });
 });
 
