@@ -23,7 +23,7 @@ export interface DemoOriginOptions {
  * - `GET /demo/slow/{ms}`: answers after ms milliseconds (for timeout tests).
  * - `/demo/status/{code}`: answers with that status (a Location for 3xx), to show statuses pass through.
  * - `/demo/reset/{n}`: promises 4n bytes, sends n, then resets the connection (0: before the headers).
- * - anything else: echoes method, path, query, headers and body (text up to 64 KiB, always its
+ * - anything else: echoes method, request target, path, query, headers and body (text up to 64 KiB, always its
  *   length and SHA-256) as JSON, and with a signing secret the verified identity as `keygate`.
  *
  * With `signingSecret`, the way an operator's origin would use `keygate/origin`: a request that is
@@ -75,6 +75,8 @@ function route(req: IncomingMessage, res: ServerResponse, identity: VerifiedRequ
     const { body: _, ...verified } = identity ?? {};
     sendJson(res, 200, {
       method: req.method,
+      // The request target exactly as it arrived: what the gateway signed (pathAndQuery), for verifier tests.
+      target: req.url,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
