@@ -2,6 +2,7 @@
 // recording HTTP server instead of a gateway: what is asserted is that a bad argument sends no request at
 // all. A request that did go out would be answered like a list, as a real gateway answers the path the
 // bad argument turned into (`orgs get ""` -> GET /orgs/), so the old behaviour shows as exit 0.
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -255,5 +256,20 @@ describe("keygate: no key or token is sent in a URL or body, or repeated in an e
     expect(run.stderr).toContain("--url/KEYGATE_URL must start with http:// or https://");
     expect(run.stderr).not.toContain("swapped-token-0123456789");
     expect(requests).toEqual([]);
+  });
+});
+
+describe("keygate | head: a reader that leaves early", () => {
+  it("ends the CLI quietly with exit 0, not an EPIPE stack trace", async () => {
+    const rows = Array.from({ length: 100 }, (_, i) => ({ id: `org_${i}`, name: "x".repeat(5000) }));
+    answer = { status: 200, body: { data: rows, pagination: { page: 1, per_page: 100, total: 100 } } };
+    const child = spawn(process.execPath, [BIN, "orgs", "list", "--json"], { cwd: ROOT, env: { ...process.env, KEYGATE_URL: url, KEYGATE_TOKEN: TOKEN }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // Like `head -c 10`: read one chunk, then close the pipe.
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 });
