@@ -16,6 +16,8 @@ export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /** Where a confirmation is read from (keys revoke); process.stdin unless given. */
+  stdin?: NodeJS.ReadStream;
 }
 
 export class Context {
@@ -32,6 +34,14 @@ export class Context {
 
   get stdout(): NodeJS.WriteStream {
     return this.io.stdout;
+  }
+
+  get stdin(): NodeJS.ReadStream {
+    return this.io.stdin ?? process.stdin;
+  }
+
+  get stderr(): NodeJS.WriteStream {
+    return this.io.stderr;
   }
 
   /** Built on first use, so `--help` and usage errors never need a URL or token. */
