@@ -220,9 +220,33 @@ function coldAndFloodLines(report: BenchReport): string[] {
         `${f.ops.kvWrites} KV writes, ${f.ops.doCalls} limiter calls; per distinct key ${per(f.ops.d1Reads)} / ${per(f.ops.kvReads)} / ${per(f.ops.kvWrites)} / ${per(f.ops.doCalls)}`,
     );
   }
+  lines.push(...floorLines(report.rows));
   const ci = report.addedP50AtC1;
   if (ci) lines.push(`Added p50 at c=1 (DO fast − pass-through): ${fixed(ci.estimate, 3)} ms, ${Math.round(ci.level * 100)}% bootstrap CI [${fixed(ci.lo, 3)}, ${fixed(ci.hi, 3)}] ms (${ci.iterations} resamples of single requests)`);
   return lines;
+}
+
+/**
+ * The floors against the gateway, per concurrency: what SPEC §3 makes every proxied request cost here
+ * (bench/workers/floor.ts), and what the gateway adds above it with its own logic. A CPU target below
+ * its floor cannot be met by any gateway on this runtime and this machine.
+ */
+export function floorLines(rows: readonly ScenarioRow[]): string[] {
+  const concurrencies = [...new Set(rows.filter((r) => r.id === "floor").map((r) => r.concurrency))];
+  return concurrencies.flatMap((c) => {
+    const pass = row(rows, "passthrough", c);
+    const part = (id: string, label: string) => {
+      const r = row(rows, id, c);
+      const added = addedCpu(rows, id, c);
+      return Number.isNaN(added) || !r || !pass ? null : `${label} +${fixed(added, 0)} µs (${fixed(ratio(r.summary.rps, pass.summary.rps), 2)}× req/s)`;
+    };
+    const own = (id: string, floorId: string, label: string) => {
+      const [gateway, floor] = [addedCpu(rows, id, c), addedCpu(rows, floorId, c)];
+      return Number.isNaN(gateway) || Number.isNaN(floor) ? null : `${label} +${fixed(gateway, 0)} µs = its floor +${fixed(floor, 0)} + ${fixed(gateway - floor, 0)} of its own`;
+    };
+    const parts = [part("floor", "mandated headers"), part("floor-rpc", "the same + one empty Durable Object round trip"), own("do-fast", "floor", "DO fast"), own("do-strict", "floor-rpc", "DO strict")].filter((p): p is string => p !== null);
+    return parts.length ? [`Floors at c=${c}, added CPU per request over the pass-through: ${parts.join("; ")}`] : [];
+  });
 }
 
 export function formatMarkdown(report: BenchReport): string {

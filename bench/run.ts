@@ -102,7 +102,8 @@ async function measure(): Promise<void> {
   const startedAt = Date.now();
   const machine = machineInfo();
   log(`${quick ? "quick" : "full"} run: ${PLAN.rounds} interleaved rounds × ${PLAN.windowSec} s per scenario and concurrency`);
-  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, variants, only });
+  const floors = !quick || (only?.some((id) => id.startsWith("floor")) ?? false);
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, variants, only, floors });
   const { scenarios } = bench;
   if (variants.length || only) bench.notes.push(`A/B run: ${only ? `scenarios ${only.join(", ")}` : "all scenarios"}${variants.length ? `; variants ${variants.map((v) => `${v.label} (${v.root})`).join(", ")}` : ""}`);
   const measureCpu = cpuMeasurable();
@@ -266,7 +267,7 @@ function scale(ops: StorageRates, factor: number, into: StorageRates = { d1Reads
  * worker itself and Miniflare's outbound interceptor (a local-only hop every outbound fetch takes).
  */
 async function profile(scenarioId: string): Promise<void> {
-  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, inspect: true });
+  const bench = await setUpBench({ root: ROOT, register, log, signal: aborted.signal, malformedKeys: PLAN.malformedKeys, inspect: true, variants, floors: true });
   const scenario = bench.scenarios.find((s) => s.id === scenarioId);
   if (!scenario?.worker?.inspectorPort) throw new Error(`--profile takes one of: ${bench.scenarios.filter((s) => s.worker).map((s) => s.id).join(", ")}`);
   const connections = Number(args.concurrency ?? Math.max(...CONCURRENCY));

@@ -68,6 +68,8 @@ export interface SetUpOptions {
    * reverted), measured side by side with this one as `do-fast~<label>` and `do-strict~<label>`.
    */
   variants?: { label: string; root: string }[];
+  /** Start and measure the floors (bench/workers/floor.ts); `--quick` leaves them out to stay under 2 minutes. */
+  floors: boolean;
   /** Only these scenario ids (variants always run); all when absent. */
   only?: string[];
 }
@@ -89,11 +91,11 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   const consumers = base.queueConsumers as Record<string, { maxBatchTimeout?: number }> | undefined;
   if (consumers?.["keygate-usage"]) consumers["keygate-usage"] = { ...consumers["keygate-usage"], maxBatchTimeout: 0 };
   log("bundling the gateway and the pass-through with wrangler");
-  const [gatewayBuild, passthroughBuild] = await Promise.all([
+  const runtimeSettings = { compatibilityDate: base.compatibilityDate as string, compatibilityFlags: base.compatibilityFlags as string[] };
+  const [gatewayBuild, passthroughBuild, floorBuild] = await Promise.all([
     buildWorker(root, "gateway", "bench/workers/gateway.ts", { configPath: join(root, "wrangler.toml") }, options.signal),
-    buildWorker(root, "passthrough", "bench/workers/passthrough.ts", {
-      runtime: { compatibilityDate: base.compatibilityDate as string, compatibilityFlags: base.compatibilityFlags as string[] },
-    }, options.signal),
+    buildWorker(root, "passthrough", "bench/workers/passthrough.ts", { runtime: runtimeSettings }, options.signal),
+    buildWorker(root, "floor", "bench/workers/floor.ts", { runtime: runtimeSettings }, options.signal),
   ]);
 
   const origin = await startOrigin();
@@ -119,7 +121,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   const { generateKey } = (await tsImport("../src/keys/format.ts", import.meta.url)) as typeof import("../src/keys/format.ts");
   const config = parseConfig(gatewayVars);
 
-  log("starting workerd: pass-through, gateway (Durable Object limiter)");
+  log(`starting workerd: pass-through, gateway (Durable Object limiter)${options.floors ? ", the two floors" : ""}`);
   const passthrough = await start({
     name: "passthrough",
     scriptPath: passthroughBuild.scriptPath,
@@ -135,6 +137,17 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     bindings: gatewayVars,
     probeEntrypoint: "BenchProbe",
   });
+  // The floors (bench/workers/floor.ts): a workerd each, so each one's CPU is its own.
+  const floor = (name: string, rpc: boolean) =>
+    start({
+      name,
+      scriptPath: floorBuild.scriptPath,
+      base,
+      withBindings: false,
+      bindings: { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: String(config.originTimeoutMs), FLOOR_RPC: rpc ? "1" : "0" },
+      durableObjects: { FLOOR: { className: "FloorObject", useSQLite: true } },
+    });
+  const floors = options.floors ? [await floor("floor", false), await floor("floor-rpc", true)] : null;
   const admin = new ManagementClient(gateway.url, adminToken);
   const doKeys = await seedGateway(gateway, admin, root);
 
@@ -164,6 +177,12 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   const scenarios: Scenario[] = [
     { id: "origin", label: "direct origin", url: origin.url, pool: fixedKey, expectedStatus: 200 },
     { id: "passthrough", label: "pass-through worker", url: passthrough.url, worker: passthrough, pool: fixedKey, expectedStatus: 200 },
+    ...(floors
+      ? [
+          { id: "floor", label: "floor: pass-through + mandated headers", url: floors[0]!.url, worker: floors[0]!, pool: fixedKey, expectedStatus: 200 },
+          { id: "floor-rpc", label: "floor + one empty DO round trip", url: floors[1]!.url, worker: floors[1]!, pool: fixedKey, expectedStatus: 200 },
+        ]
+      : []),
     { id: "do-strict", label: "gateway, DO strict", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.strict.key)]), expectedStatus: 200 },
     { id: "do-strict-3", label: "gateway, DO strict, 3 policies", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.three.key)]), expectedStatus: 200 },
     { id: "do-fast", label: "gateway, DO fast", url: gateway.url, worker: gateway, pool: keyPool([bearer(doKeys.fast.key)]), expectedStatus: 200 },

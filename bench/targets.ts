@@ -35,6 +35,8 @@ export interface WorkerSpec {
   base: WranglerWorkerOptions;
   withBindings: boolean;
   bindings: Record<string, unknown>;
+  /** Durable Object bindings of a worker that takes no options from wrangler.toml (the floor), in Miniflare form. */
+  durableObjects?: Record<string, { className: string; useSQLite?: boolean }>;
   probeEntrypoint?: string;
   /** Opens workerd's DevTools inspector on this port (profiling runs only: not for measured runs). */
   inspectorPort?: number;
@@ -53,6 +55,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     modules: true,
     bindings: { ...(spec.withBindings ? (base.bindings as Record<string, unknown>) : {}), ...spec.bindings },
     unsafeDirectSockets: sockets,
+    ...(spec.durableObjects ? { durableObjects: spec.durableObjects } : {}),
   };
   // Instances are started one at a time, so the workerd processes that appear are this one's.
   const before = workerdPids();

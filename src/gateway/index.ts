@@ -158,7 +158,7 @@ function declaresNoContent(headers: Headers): boolean {
 }
 
 /** The origin's response with gateway headers added; a fetch() response's headers are immutable, so this copies them once. */
-function withHeaders(origin: Response, extra: Record<string, string>): Response {
+export function withHeaders(origin: Response, extra: Record<string, string>): Response {
   const names = Object.keys(extra);
   if (names.length === 0) return origin;
   const response = new Response(origin.body, origin);

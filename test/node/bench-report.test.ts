@@ -1,7 +1,7 @@
 // The benchmark's pure pieces: percentiles, folding windows, targets, table layout. No timing here:
 // the benchmark itself is the measurement.
 import { describe, expect, it } from "vitest";
-import { evaluateTargets, type ScenarioRow, type UnknownKeyFlood } from "../../bench/report.ts";
+import { evaluateTargets, floorLines, type ScenarioRow, type UnknownKeyFlood } from "../../bench/report.ts";
 import { bootstrapMedianDiff, formatTable, type Interval, percentile, SampleBuffer, summarize, type WindowResult } from "../../bench/stats.ts";
 
 const window = (requests: number, durationMs: number, latencies: number[], statuses: Record<string, number> = { 200: requests }): WindowResult => ({
@@ -131,5 +131,28 @@ describe("bench targets", () => {
     expect(flooded(passing, null)).toEqual([false, false]);
     const admitted = passing.map((r) => (r.id === "unknown" ? row("unknown", 32, 1500, 5, 401, { 200: 100 }) : r));
     expect(flooded(admitted, flood(0))).toEqual([false, false]);
+  });
+});
+
+describe("bench floors", () => {
+  it("splits the gateway's added CPU into its floor and its own logic, per concurrency", () => {
+    const rows = [
+      row("passthrough", 32, 1000, 8, 200, undefined, 300),
+      row("floor", 32, 900, 8.5, 200, undefined, 340),
+      row("floor-rpc", 32, 700, 9, 200, undefined, 420),
+      row("do-fast", 32, 750, 9, 200, undefined, 410),
+      row("do-strict", 32, 550, 12, 200, undefined, 540),
+    ];
+    expect(floorLines(rows)).toEqual([
+      "Floors at c=32, added CPU per request over the pass-through: mandated headers +40 µs (0.90× req/s); " +
+        "the same + one empty Durable Object round trip +120 µs (0.70× req/s); " +
+        "DO fast +110 µs = its floor +40 + 70 of its own; DO strict +240 µs = its floor +120 + 120 of its own",
+    ]);
+  });
+
+  it("says nothing of a floor that did not answer as expected, nor without floors", () => {
+    const rows = [row("passthrough", 1, 1000, 1), row("floor", 1, 900, 1.1, 200, { 502: 100 }), row("do-fast", 1, 800, 1.2)];
+    expect(floorLines(rows)).toEqual([]);
+    expect(floorLines([row("passthrough", 1, 1000, 1), row("do-fast", 1, 800, 1.2)])).toEqual([]);
   });
 });
