@@ -107,9 +107,18 @@ managementApp.notFound((c) => {
   if (allowed.length > 0) {
     return renderError(new KeygateError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, { headers: { Allow: allowed.join(", ") } }), c);
   }
-  // The path is the client's: cut, so the message stays within the envelope's 2000 characters.
-  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(c.req.path, 200)}`), c);
+  // The path is the client's: cut, so the message stays within the envelope's 2000 characters, and any key in it
+  // shown as its identifier (a key pasted into a URL must not come back whole in the answer, SPEC §9).
+  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(withoutKeys(c.req.path), 200)}`), c);
 });
+
+/**
+ * Key-shaped runs (any KEY_PREFIX shape: 3-17 characters ending in `_`, then 49 base62) cut to prefix + 8 + "…".
+ * Any prefix, not the config's: this answer must not depend on the config parsing (an unknown path answers 404
+ * even when the config is invalid).
+ */
+const KEY_SHAPED = /([a-z][a-z0-9_]{1,15}_[0-9A-Za-z]{8})[0-9A-Za-z]{41}/g;
+const withoutKeys = (text: string) => text.replace(KEY_SHAPED, "$1…");
 
 // src/errors.ts's renderError is the one place an exception becomes an error code (Hono's own included).
 managementApp.onError((err, c) => renderError(err, c));

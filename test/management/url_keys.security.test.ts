@@ -40,3 +40,17 @@ describe("management API: a URL holding an API key", () => {
     expect((await adminFetch(`/orgs/${org}/keys?name=${"B".repeat(49)}`)).status).toBe(200);
   });
 });
+
+describe("management API: an unknown path holding an API key", () => {
+  it.each([
+    (key: string) => `/_keygate/v1/${key}`,
+    (key: string) => `/_keygate/${key}`,
+    (key: string) => `/_keygate/v1/docs/${key}`,
+  ])("answers 404 naming the path with the key cut to its identifier (%#)", async (path) => {
+    const { id: org } = await createOrg();
+    const { key } = await createKey(org);
+    const body = await expectError(await gatewayFetch(path(key)), 404, "not_found");
+    expect(body.error.message).not.toContain(key);
+    expect(body.error.message).toContain(`${key.slice(0, 11)}…`);
+  });
+});
