@@ -28,7 +28,7 @@ import { registerKeyUsage } from "./routes/usage.key";
 import { registerOrgUsage } from "./routes/usage.org";
 import { registerWhoami } from "./routes/whoami";
 import { initServices } from "./services";
-import { clip, validationHook } from "./validation";
+import { clip, validationHook, withoutKeys } from "./validation";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -112,13 +112,6 @@ managementApp.notFound((c) => {
   return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(withoutKeys(c.req.path), 200)}`), c);
 });
 
-/**
- * Key-shaped runs (any KEY_PREFIX shape: 3-17 characters ending in `_`, then 49 base62) cut to prefix + 8 + "…".
- * Any prefix, not the config's: this answer must not depend on the config parsing (an unknown path answers 404
- * even when the config is invalid).
- */
-const KEY_SHAPED = /([a-z][a-z0-9_]{1,15}_[0-9A-Za-z]{8})[0-9A-Za-z]{41}/g;
-const withoutKeys = (text: string) => text.replace(KEY_SHAPED, "$1…");
 
 // src/errors.ts's renderError is the one place an exception becomes an error code (Hono's own included).
 managementApp.onError((err, c) => renderError(err, c));

@@ -54,3 +54,18 @@ describe("management API: an unknown path holding an API key", () => {
     expect(body.error.message).toContain(`${key.slice(0, 11)}…`);
   });
 });
+
+describe("management API: a validation error quoting a key from the body", () => {
+  it.each([
+    ["as a scope", (key: string) => ({ name: "x", scopes: ["demo:read", key] })],
+    ["as an allowed address", (key: string) => ({ name: "x", scopes: ["demo:read"], allowed_ips: [key] })],
+    ["as a field name", (key: string) => ({ name: "x", scopes: ["demo:read"], [key]: true })],
+  ])("%s: 400 with the key cut to its identifier in the message and details", async (_, body) => {
+    const { id: org } = await createOrg();
+    const { key } = await createKey(org);
+    const error = await expectError(await adminFetch(`/orgs/${org}/keys`, { method: "POST", json: body(key) }), 400, "validation_error");
+    const text = JSON.stringify(error);
+    expect(text).not.toContain(key);
+    expect(text).toContain(`${key.slice(0, 11)}…`);
+  });
+});
