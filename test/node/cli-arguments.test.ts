@@ -206,6 +206,20 @@ describe("keygate: --all reads every row once while rows are being written", () 
   });
 });
 
+describe("keygate: a 5xx with the envelope is exit 1 with its code, nothing on stdout", () => {
+  it.each([
+    [500, "internal_error", "internal error", undefined, "error: internal_error: internal error\n"],
+    [503, "rate_limiter_unavailable", "the rate limiter is unavailable", "5", "error: rate_limiter_unavailable: the rate limiter is unavailable (retry after 5 s)\n"],
+    [500, "gateway_misconfigured", "the gateway is misconfigured", undefined, "error: gateway_misconfigured: the gateway is misconfigured\n"],
+  ])("HTTP %i %s", async (status, code, message, retryAfter, expected) => {
+    answer = { status, body: { error: { code, message } }, headers: retryAfter ? { "retry-after": retryAfter } : {} };
+    const run = await keygate(["keys", "list", "org_1", "--json"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(expected);
+  });
+});
+
 describe("keygate: a 429 says when to retry", () => {
   it("prints Retry-After's seconds after the API's message", async () => {
     answer = { status: 429, headers: { "retry-after": "17" }, body: { error: { code: "rate_limited", message: "this credential's management rate limit is exhausted; retry later" } } };
