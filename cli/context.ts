@@ -52,7 +52,7 @@ export class Context {
       if (!url) throw new UsageError("no gateway URL: set KEYGATE_URL or pass --url (e.g. http://127.0.0.1:8787)");
       if (!token) throw new UsageError("no token: set KEYGATE_TOKEN (the operator's ADMIN_TOKEN or an org key) or pass --token");
       // The value is not echoed: what is in KEYGATE_URL when it is not a URL is often the token (the two swapped).
-      if (!/^https?:\/\//.test(url)) throw new UsageError("--url/KEYGATE_URL must start with http:// or https:// (e.g. http://127.0.0.1:8787)");
+      if (!/^https?:\/\//i.test(url)) throw new UsageError("--url/KEYGATE_URL must start with http:// or https:// (e.g. http://127.0.0.1:8787)");
       const parsed = URL.canParse(url) ? new URL(url) : null;
       if (!parsed) throw new UsageError("--url/KEYGATE_URL is not a valid URL (e.g. http://127.0.0.1:8787)");
       // The management path is appended to the URL as text: a query or fragment would swallow it.

@@ -91,6 +91,14 @@ describe("keygate: a gateway URL or token that cannot make a request is a usage 
   });
 });
 
+describe("keygate: the URL's scheme in any case", () => {
+  it("HTTP://… is http://… (schemes are case-insensitive)", async () => {
+    const run = await keygate(["orgs", "get", "org_1"], { KEYGATE_URL: url.replace("http://", "HTTP://") });
+    expect(run.code).toBe(0);
+    expect(requests).toEqual(["GET /_keygate/v1/orgs/org_1"]);
+  });
+});
+
 describe("keygate: text from the API is shown, never obeyed by the terminal", () => {
   // An org key with keys:write chooses key names and meta; the operator lists them. ESC [2J clears the screen,
   // OSC 52 writes the clipboard, CR rewrites the line, U+202E reverses what follows, C1 CSI (U+009B) is ESC [.
