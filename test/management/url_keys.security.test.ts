@@ -17,6 +17,8 @@ describe("management API: a URL holding an API key", () => {
     const { key } = await createKey(org);
     const method = url(org, key).endsWith("/revoke") ? "POST" : "GET";
     const res = await adminFetch(url(org, key), { method });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     const text = JSON.stringify(await expectError(res, 400, "invalid_request"));
     expect(text).not.toContain(key);
     expect((await gatewayFetch("/demo/x", { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
