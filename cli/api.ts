@@ -78,8 +78,8 @@ export class ManagementClient {
 
   /**
    * Every page of a list, `per_page` 100 at a time, as one array. Rows written while it pages (audit events, new
-   * keys: newest first) push earlier rows onto the next page: a row met twice is kept once (by `id`), and the
-   * end is the first short page, not `total`, which the duplicates would reach before the last rows.
+   * keys: newest first) push earlier rows onto the next page: a row met twice is kept once (by `id`). The end is
+   * the first short page, so neither the duplicates nor a `total` that moved meanwhile decide it.
    */
   async all(path: string, query: Query = {}): Promise<unknown[]> {
     const items: unknown[] = [];
