@@ -16,7 +16,7 @@ export interface ApiError {
 
 export type ApiResult<T> =
   | { ok: true; status: number; data: T; pagination?: { page: number; per_page: number; total: number }; etag: string | null }
-  | { ok: false; status: number; error: ApiError };
+  | { ok: false; status: number; error: ApiError; retryAfter: string | null };
 
 export interface ApiCall {
   method?: "GET" | "POST" | "PATCH";
@@ -32,7 +32,8 @@ export const API_BASE = "/_keygate/v1";
 
 // Headers of the browser's request the API should see: the client address feeds the per-source
 // auth-failure limit, so a failed sign-in counts exactly like a failed API call from that address.
-const FORWARDED = ["cf-connecting-ip", "x-real-ip", "user-agent"];
+// CF-Connecting-IP only (SPEC §3.7): X-Real-IP and the like are whatever the client wrote.
+const FORWARDED = ["cf-connecting-ip", "user-agent"];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app whose bindings are the worker's Env
 export async function callApi<T>(c: Context<{ Bindings: Env; Variables: any }>, credential: string, call: ApiCall): Promise<ApiResult<T>> {
@@ -60,5 +61,5 @@ export async function callApi<T>(c: Context<{ Bindings: Env; Variables: any }>, 
   const envelope = json as { data?: T; pagination?: { page: number; per_page: number; total: number }; error?: ApiError } | undefined;
   if (res.ok && envelope && "data" in envelope) return { ok: true, status: res.status, data: envelope.data as T, pagination: envelope.pagination, etag: res.headers.get("etag") };
   const error = envelope?.error && typeof envelope.error.message === "string" ? envelope.error : { code: "internal_error", message: `the API answered ${res.status}` };
-  return { ok: false, status: res.status, error };
+  return { ok: false, status: res.status, error, retryAfter: res.headers.get("retry-after") };
 }

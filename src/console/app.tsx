@@ -12,7 +12,7 @@ import { AUDIT_ACTIONS } from "../store/audit";
 import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { liveLimitRows, tierLimitText } from "./limits";
-import { canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
+import { canChange, canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
 import { CreateKeyPage, type CreateKeyForm, defaultExpiry, KeysPage, RevealPage, RevokePage } from "./pages/keys";
@@ -42,7 +42,18 @@ const NOTICES: Record<string, string> = {
   "already-created": "That form was already sent and its key created; a key is shown only once, so it is not shown again. Use Create key for another one.",
   "signed-out": "You are signed out.",
   expired: "Your session ended. Sign in again.",
+  "scopes-changed": "The key you signed in with no longer holds admin or keys:read, so it may not use the console.",
 };
+
+/**
+ * The session cookie is self-contained (sealed, not looked up), so deleting it in this browser alone would leave a
+ * copy taken earlier (a shared machine, a proxy log, an exported profile) working until it expires. Signing out
+ * therefore records the session id in KV until the cookie's own expiry, and the session middleware refuses it.
+ * Visible at once at this location; elsewhere within KV's propagation delay (about 60 s, README "Key lookup").
+ */
+const signedOutKey = (sid: string) => `console:signed-out:${sid}`;
+// KV refuses an expirationTtl under 60 s.
+const KV_MIN_TTL_SECONDS = 60;
 
 // strict: false, so /_keygate/console/ (as people type it) is the same page as /_keygate/console.
 export const consoleApp = new Hono<ConsoleEnv>({ strict: false }).basePath(CONSOLE_PREFIX);
@@ -58,6 +69,15 @@ consoleApp.use(
 
 consoleApp.get("/assets/console.css", (c) => c.body(CONSOLE_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
 consoleApp.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }));
+
+// A GET form with no fields (the Create key and Revoke buttons) sends the browser to `…/new?`: the same page, said
+// with a clean address, so the location bar, history and bookmarks read as the link would.
+consoleApp.get("*", async (c, next) => {
+  const url = new URL(c.req.url);
+  // Only an empty query (`…?`): a query that merely ends in "?" (`?key_id=abc?`) is kept and answered as it is.
+  if (!c.req.url.endsWith("?") || url.search !== "") return next();
+  return c.redirect(url.pathname, 303);
+});
 
 // Pages are per-user and some carry a key once: nothing is cached anywhere.
 consoleApp.use("*", async (c, next) => {
@@ -80,7 +100,12 @@ consoleApp.use("*", async (c, next) => {
   }
   const keys = await sessionKeys(config.console.sessionSecret);
   c.set("keys", keys);
-  const session = await openSession(keys, getCookie(c, SESSION_COOKIE), Date.now());
+  const now = Date.now();
+  let session = await openSession(keys, getCookie(c, SESSION_COOKIE), now);
+  // The lifetime is the shorter of the one sealed at sign-in and today's CONSOLE_SESSION_TTL: an operator who
+  // shortens it (after a scare) shortens the sessions already out there, not only the next ones.
+  if (session && typeof session.issuedAt === "number" && session.issuedAt + config.console.sessionTtlMs <= now) session = null;
+  if (session && (await c.env.KEY_CACHE.get(signedOutKey(session.sid)))) session = null;
   c.set("session", session);
   let sid = session?.sid;
   if (!sid) {
@@ -102,7 +127,14 @@ function cookieOptions(c: ConsoleContext, maxAgeSeconds: number) {
 consoleApp.post("*", bodyLimit({ maxSize: FORM_MAX_BYTES, onError: (c) => c.text("The form is too large.", 413) }), async (c, next) => {
   const type = c.req.header("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) return forbidden(c);
-  const form = await c.req.parseBody({ all: true });
+  let form: Record<string, unknown>;
+  try {
+    form = await c.req.parseBody({ all: true });
+  } catch {
+    // A body its content type does not describe (multipart without or with a broken boundary, a charset the
+    // runtime cannot decode) is the sender's mistake: 400, never the 500 the parser's exception became.
+    return render(c, <SignInPage page={pageOf(c)} message="The form could not be read. Go back, reload the page and send it from there." />, 400);
+  }
   const sid = c.get("session")?.sid ?? getCookie(c, PRESESSION_COOKIE);
   if (!sid || !(await validCsrfToken(c.get("keys"), sid, form._csrf))) return forbidden(c);
   await next();
@@ -129,9 +161,24 @@ const formList = (value: unknown): string[] => (Array.isArray(value) ? value : v
 /** A textarea's lines (or commas) as a list; empty lines dropped. The API validates and normalises the entries. */
 const ipList = (text: string): string[] => text.split(/[\s,]+/).filter((entry) => entry !== "");
 
+/**
+ * The page's status when the API refused: the API's own (400, 403, 404, 409, 413, 429, ...), so a refused
+ * action or a filter the API cannot use never looks like a success (200) to a browser, a script or a monitor.
+ */
+const refusalStatus = (status: number): ContentfulStatusCode => (status >= 400 && status <= 599 ? (status as ContentfulStatusCode) : 500);
+
+/** `?page=` as a page number; anything that is not one (missing, "abc", "-1") is the first page. Too large: the API says so. */
+const pageNumber = (text: string | undefined): number => {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n >= 1 ? n : 1;
+};
+
 const noticeOf = (c: ConsoleContext) => NOTICES[c.req.query("notice") ?? ""] ?? null;
 
 // ---- sign in and out ----
+
+/** The API's GET /whoami: who a credential is, as the API authenticates it. */
+type WhoAmI = { kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null };
 
 consoleApp.get("/", (c) => {
   const session = c.get("session");
@@ -154,9 +201,12 @@ consoleApp.post("/sign-in", async (c) => {
   if (!/^[\x21-\x7e]+$/.test(credential)) return fail("That is not a token or key: they are letters, digits and punctuation, without spaces or line breaks.", 400);
 
   // Sign-in is the API's own authentication (GET /whoami): a wrong token counts as a failed authentication of this address.
-  const who = await callApi<{ kind: "operator" | "key"; org_id: string | null; key_id: string | null; scopes: string[] | null }>(c, credential, { path: "/whoami" });
+  const who = await callApi<WhoAmI>(c, credential, { path: "/whoami" });
   if (!who.ok) {
-    if (who.status === 429) return fail(`Too many attempts: ${who.error.message}`, 429);
+    if (who.status === 429) {
+      if (who.retryAfter) c.header("Retry-After", who.retryAfter);
+      return fail(`Too many attempts: ${who.error.message}`, 429);
+    }
     return fail(`That token or key was not accepted: ${who.error.message} (${who.error.code}).`);
   }
   const scopes = who.data.scopes ?? [];
@@ -164,10 +214,14 @@ consoleApp.post("/sign-in", async (c) => {
     return fail("This key may not use the console: it needs the admin scope, or keys:read for a read-only view.", 403);
   }
   const ttl = c.get("config").console.sessionTtlMs;
+  // Signing in again over a session (another credential, say) ends the one it replaces, as signing out would.
+  const replaced = c.get("session");
+  if (replaced) await recordSignOut(c, replaced);
   const session: Session = {
     credential,
     sid: randomToken(),
     expiresAt: Date.now() + ttl,
+    issuedAt: Date.now(),
     kind: who.data.kind,
     ...(who.data.kind === "key" ? { orgId: who.data.org_id!, keyId: who.data.key_id!, scopes } : {}),
   };
@@ -176,7 +230,19 @@ consoleApp.post("/sign-in", async (c) => {
   return c.redirect(CONSOLE_PREFIX, 303);
 });
 
-consoleApp.post("/sign-out", (c) => {
+async function recordSignOut(c: ConsoleContext, session: Session): Promise<void> {
+  const remaining = Math.ceil((session.expiresAt - Date.now()) / 1000);
+  try {
+    await c.env.KEY_CACHE.put(signedOutKey(session.sid), "1", { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, remaining) });
+  } catch (err) {
+    // The cookie is still cleared or replaced: a KV hiccup must not leave the person signed in in this browser.
+    console.error("keygate console: could not record a sign-out", err instanceof Error ? err.message : "unknown");
+  }
+}
+
+consoleApp.post("/sign-out", async (c) => {
+  const session = c.get("session");
+  if (session) await recordSignOut(c, session);
   deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
   return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=signed-out`, 303);
 });
@@ -184,23 +250,39 @@ consoleApp.post("/sign-out", (c) => {
 // ---- everything below needs a session ----
 
 consoleApp.use("*", async (c, next) => {
-  if (!c.get("session")) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
+  const session = c.get("session");
+  if (!session) return c.redirect(`${CONSOLE_PREFIX}/sign-in`, 303);
+  if (session.kind === "key") {
+    // A key's scopes can change after sign-in (PATCH by the operator or an admin key): the page's controls follow
+    // the key as it is now, not as the cookie remembers it, and a key that lost keys:read loses the console.
+    const who = await api<WhoAmI>(c, { path: "/whoami" });
+    const scopes = who.ok ? (who.data.scopes ?? []) : (session.scopes ?? []);
+    if (!grantsScope(scopes, "keys:read")) throw new SessionEnded("scopes-changed");
+    c.set("session", { ...session, scopes });
+  }
   await next();
 });
 
-class SessionEnded extends Error {}
+/** The session cannot go on: the credential stopped working (expired), or a key lost the console's scopes. */
+class SessionEnded extends Error {
+  constructor(readonly notice: "expired" | "scopes-changed" = "expired") {
+    super(notice);
+  }
+}
 
 /** The API with the session's credential. A 401 means the credential stopped working (revoked, expired): the session ends. */
 async function api<T>(c: ConsoleContext, call: ApiCall): Promise<ApiResult<T>> {
   const result = await callApi<T>(c, c.get("session")!.credential, call);
   if (!result.ok && result.status === 401) throw new SessionEnded();
+  // The page answers with the API's status (refusalStatus); a 429 also says when to come back, as the API does.
+  if (!result.ok && result.status === 429 && result.retryAfter) c.header("Retry-After", result.retryAfter);
   return result;
 }
 
 consoleApp.onError((err, c) => {
   if (err instanceof SessionEnded) {
     deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
-    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=expired`, 303);
+    return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=${err.notice}`, 303);
   }
   console.error("keygate console: unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown", c.req.method, c.req.path);
   return c.text("Internal error.", 500);
@@ -222,11 +304,12 @@ function notFound(c: ConsoleContext, what: string) {
 
 consoleApp.get("/orgs", async (c) => {
   if (c.get("session")!.kind !== "operator") return c.redirect(CONSOLE_PREFIX, 303);
-  const page = Number(c.req.query("page") ?? "1") || 1;
+  const page = pageNumber(c.req.query("page"));
   const result = await api<ApiOrg[]>(c, { path: "/orgs", query: { page, per_page: 50 } });
   const tiers = Object.keys(c.get("config").tiers);
-  if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, result.status === 400 ? 400 : 200);
-  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} />);
+  if (!result.ok) return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={[]} tiers={tiers} error={result.error} />, refusalStatus(result.status));
+  const open = (["keys", "audit", "usage"] as const).find((section) => section === c.req.query("open"));
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={result.data} pagination={result.pagination} tiers={tiers} notice={noticeOf(c)} open={open} />);
 });
 
 consoleApp.post("/orgs", async (c) => {
@@ -237,7 +320,7 @@ consoleApp.post("/orgs", async (c) => {
   const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
   return render(c, 
     <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} pagination={list.ok ? list.pagination : undefined} tiers={Object.keys(c.get("config").tiers)} error={result.error} form={body} />,
-    400,
+    refusalStatus(result.status),
   );
 });
 
@@ -249,9 +332,11 @@ consoleApp.post("/orgs/:org/tier", async (c) => {
   const current = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
   const ifMatch: Record<string, string> = current.ok && current.etag ? { "if-match": current.etag } : {};
   const result = await api<ApiOrg>(c, { method: "PATCH", path: `/orgs/${orgId}`, body: { tier: formText(form.tier) }, headers: ifMatch });
-  if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?notice=tier-changed`, 303);
-  const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { per_page: 50 } });
-  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, 400);
+  // Back to the page of the list the change was made on, not the first one.
+  const listPage = pageNumber(formText(form.page));
+  if (result.ok) return c.redirect(`${CONSOLE_PREFIX}/orgs?${listPage > 1 ? `page=${listPage}&` : ""}notice=tier-changed`, 303);
+  const list = await api<ApiOrg[]>(c, { path: "/orgs", query: { page: listPage, per_page: 50 } });
+  return render(c, <OrgsPage page={pageOf(c, { current: "orgs" })} orgs={list.ok ? list.data : []} pagination={list.ok ? list.pagination : undefined} tiers={Object.keys(c.get("config").tiers)} error={result.error} />, refusalStatus(result.status));
 });
 
 // ---- keys ----
@@ -260,16 +345,24 @@ consoleApp.get("/orgs/:org/keys", async (c) => {
   const orgId = orgParam(c);
   if (!orgId) return notFound(c, "org");
   const status = ["active", "disabled", "expired", "revoked"].includes(c.req.query("status") ?? "") ? c.req.query("status") : undefined;
-  const page = Math.max(1, Number(c.req.query("page") ?? "1") || 1);
+  const page = pageNumber(c.req.query("page"));
   const result = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { status, page, per_page: 20 } });
   const ctx = pageOf(c, { orgId, current: "keys" });
-  if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, result.status === 404 ? 404 : 200);
+  if (!result.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} status={status} error={result.error} />, refusalStatus(result.status));
   return render(c, <KeysPage page={ctx} orgId={orgId} keys={result.data} pagination={result.pagination} status={status} notice={noticeOf(c)} rotationReminderAfterMs={c.get("config").rotationReminderAfterMs} />);
 });
 
 async function orgTier(c: ConsoleContext, orgId: string): Promise<string | undefined> {
   const org = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
   return org.ok ? org.data.tier : undefined;
+}
+
+/** The catalogue, less what the signed-in key could not grant (the API refuses a scope the calling key lacks, §9). */
+function grantableScopes(c: ConsoleContext): Record<string, string> {
+  const session = c.get("session")!;
+  const scopes = c.get("config").scopes;
+  if (session.kind === "operator") return scopes;
+  return Object.fromEntries(Object.entries(scopes).filter(([scope]) => grantsScope(session.scopes ?? [], scope)));
 }
 
 function createForm(form: Record<string, unknown>, config: Config): CreateKeyForm {
@@ -299,9 +392,19 @@ function createBody(form: CreateKeyForm): { body?: Record<string, unknown>; erro
   const body: Record<string, unknown> = { name: form.name, scopes: form.scopes };
   if (form.expiry === "custom") {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(form.expires_at_date ?? "")) {
-      return { error: { code: "validation_error", message: "choose the expiry date", details: [{ field: "expires_at", message: "pick a date for \"On a date\"" }] } };
+      return { error: { code: "validation_error", message: "choose the expiry date", details: [{ field: "expires_at", message: "pick a date for \"Custom date\"" }] } };
     }
     body.expires_at = `${form.expires_at_date}T23:59:59Z`;
+  } else if (form.expires_at_date) {
+    // A preset chosen and a date typed: which one was meant cannot be known, and guessing either way would give the
+    // key a lifetime its creator did not choose (the 90-day default while they typed a date, or the reverse).
+    return {
+      error: {
+        code: "validation_error",
+        message: "choose one expiry",
+        details: [{ field: "expires_at", message: `a date was typed but "${form.expiry}" is chosen: choose "Custom date" to use the date, or clear the date` }],
+      },
+    };
   } else {
     body.expires_in = form.expiry;
   }
@@ -318,7 +421,11 @@ consoleApp.get("/orgs/:org/keys/new", async (c) => {
   if (!orgId) return notFound(c, "org");
   if (!canWrite(c.get("session"))) return c.redirect(`${orgBase(orgId)}/keys`, 303);
   const config = c.get("config");
-  return render(c, <CreateKeyPage page={pageOf(c, { orgId, current: "keys" })} orgId={orgId} catalogue={config.scopes} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />);
+  const ctx = pageOf(c, { orgId, current: "keys" });
+  // An org that does not exist (or is another tenant's) has no form to fill: the API's 404, not a form that fails later.
+  const org = await api<ApiOrg>(c, { path: `/orgs/${orgId}` });
+  if (!org.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={org.error} />, refusalStatus(org.status));
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={grantableScopes(c)} form={{ scopes: [], submission: randomToken() }} tierLimits={tierLimitText(config, org.data.tier)} expiryPolicy={config.expiryPolicy} />);
 });
 
 consoleApp.post("/orgs/:org/keys", async (c) => {
@@ -335,7 +442,7 @@ consoleApp.post("/orgs/:org/keys", async (c) => {
     return render(c, <RevealPage page={ctx} orgId={orgId} apiKey={result.data} />, 201);
   }
   const shown = result && !result.ok ? result.error : error!;
-  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={config.scopes} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result?.status === 403 ? 403 : 400);
+  return render(c, <CreateKeyPage page={ctx} orgId={orgId} catalogue={grantableScopes(c)} form={form} error={shown} tierLimits={tierLimitText(config, await orgTier(c, orgId))} expiryPolicy={config.expiryPolicy} />, result ? refusalStatus(result.status) : 400);
 });
 
 function keyParams(c: ConsoleContext): { orgId: string; keyId: string } | null {
@@ -368,10 +475,10 @@ async function keyLimits(c: ConsoleContext, orgId: string, key: ApiKey): Promise
   return rows;
 }
 
-async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: 200 | 400 | 403 | 409 = 200, allowedIpsText?: string) {
+async function renderKeyDetail(c: ConsoleContext, orgId: string, keyId: string, error: ApiError | null = null, status: ContentfulStatusCode = 200, allowedIpsText?: string) {
   const ctx = pageOf(c, { orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${orgId}/keys/${keyId}` });
-  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={orgId} keys={[]} error={key.error} />, refusalStatus(key.status));
   const now = Date.now();
   const [usage, limits] = await Promise.all([keyUsage(c, orgId, keyId, now), keyLimits(c, orgId, key.data)]);
   return render(c, 
@@ -393,11 +500,9 @@ consoleApp.post("/orgs/:org/keys/:key/rotate", async (c) => {
   const grace = formText(form.grace_period) || "0s";
   if (!GRACE_PERIODS.some(([value]) => value === grace)) return renderKeyDetail(c, params.orgId, params.keyId, { code: "validation_error", message: "choose one of the grace periods" }, 400);
   const result = await api<ApiKey & { key: string }>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/rotate`, body: { grace_period: grace } });
-  if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : result.status === 409 ? 409 : 400);
+  if (!result.ok) return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
   return render(c, <RevealPage page={pageOf(c, { orgId: params.orgId, current: "keys" })} orgId={params.orgId} apiKey={result.data} rotatedFrom={params.keyId} />, 201);
 });
-
-const refusalStatus = (status: number) => (status === 403 ? 403 : status === 409 ? 409 : 400);
 
 consoleApp.post("/orgs/:org/keys/:key/allowed-ips", async (c) => {
   const params = keyParams(c);
@@ -425,7 +530,9 @@ consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
   if (!params) return notFound(c, "key");
   const ctx = pageOf(c, { orgId: params.orgId, current: "keys" });
   const key = await api<ApiKey>(c, { path: `/orgs/${params.orgId}/keys/${params.keyId}` });
-  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, key.status === 404 ? 404 : 200);
+  if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, refusalStatus(key.status));
+  // The confirmation is a control like the others: not offered to a read-only session, nor for a key already final.
+  if (!canChange(c.get("session"), key.data)) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}`, 303);
   return render(c, <RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
 });
 
@@ -434,7 +541,7 @@ consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
   if (!params) return notFound(c, "key");
   const result = await api<ApiKey>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/revoke` });
   if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=revoked`, 303);
-  return renderKeyDetail(c, params.orgId, params.keyId, result.error, result.status === 403 ? 403 : 400);
+  return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
 });
 
 // ---- audit and usage ----
@@ -448,7 +555,7 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
   // the page; dropping them here showed the unfiltered trail as if it were the filtered one.
   const typed = (value: string | undefined) => (value ?? "").trim().slice(0, 100) || undefined;
   const filters: AuditFilters = { action: typed(q.action), key_id: typed(q.key_id), since: typed(q.since), until: typed(q.until) };
-  const page = Math.max(1, Number(q.page ?? "1") || 1);
+  const page = pageNumber(q.page);
   const ctx = pageOf(c, { orgId, current: "audit" });
   if (!canReadAudit(c.get("session"))) {
     // The API's own refusal, shown without the round trip.
@@ -456,7 +563,7 @@ consoleApp.get("/orgs/:org/audit", async (c) => {
     return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={{ code: refusal.code, message: refusal.message }} />, 403);
   }
   const result = await api<AuditEvent[]>(c, { path: `/orgs/${orgId}/audit`, query: { ...filters, page, per_page: 50 } });
-  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, result.status === 404 ? 404 : result.status === 400 ? 400 : 200);
+  if (!result.ok) return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={[]} error={result.error} />, refusalStatus(result.status));
   return render(c, <AuditPage page={ctx} orgId={orgId} actions={AUDIT_ACTIONS} filters={filters} events={result.data} pagination={result.pagination} />);
 });
 
@@ -466,7 +573,7 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   const ctx = pageOf(c, { orgId, current: "usage" });
   const now = Date.now();
   const keys = await api<ApiKey[]>(c, { path: `/orgs/${orgId}/keys`, query: { sort: "-last_used_at", per_page: 20 } });
-  if (!keys.ok) return render(c, <UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, keys.status === 404 ? 404 : 200);
+  if (!keys.ok) return render(c, <UsagePage page={ctx} orgId={orgId} rows={[]} total={sumBuckets([], now)} error={keys.error} />, refusalStatus(keys.status));
   // One call where the API has org-wide usage (series plus per-key totals); otherwise one per key.
   const org = await api<{ series?: unknown; keys?: Array<{ key_id: string; by_status?: Record<string, number> }> }>(c, {
     path: `/orgs/${orgId}/usage`,

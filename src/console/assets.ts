@@ -78,6 +78,13 @@ details summary { cursor:pointer; color:var(--accent); margin:6px 0; }
 
 /** Progressive enhancement only: every form works without it. */
 export const CONSOLE_JS = `
+// Typing an expiry date chooses "Custom date" (without script the server refuses a preset plus a date instead).
+document.addEventListener("input", function (event) {
+  var field = event.target;
+  if (!field || field.id !== "expires_at_date" || !field.value) return;
+  var custom = document.getElementById("expiry-custom");
+  if (custom) custom.checked = true;
+});
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("button[data-copy]");
   if (!button) return;
@@ -87,10 +94,5 @@ document.addEventListener("click", function (event) {
   var done = function () { if (status) status.textContent = "Copied to the clipboard."; };
   var fallback = function () { field.focus(); field.select(); try { document.execCommand("copy"); done(); } catch (e) { if (status) status.textContent = "Select the key and copy it."; } };
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(field.value).then(done, fallback); else fallback();
-});
-document.addEventListener("submit", function (event) {
-  var form = event.target;
-  var question = form.getAttribute && form.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) event.preventDefault();
 });
 `;

@@ -4,7 +4,7 @@ import type { ApiError } from "./api";
 import type { Session } from "./session";
 
 export const CONSOLE_PREFIX = "/_keygate/console";
-export const ASSET_VERSION = "1";
+export const ASSET_VERSION = "3";
 
 /** What every page knows about the request: who is signed in, the form token, the org in view. */
 export interface PageContext {
@@ -24,6 +24,18 @@ export function canWrite(session: Session | null): boolean {
   if (session.kind === "operator") return true;
   const scopes = session.scopes ?? [];
   return grantsScope(scopes, "keys:write");
+}
+
+/**
+ * Whether this session may change this key (rotate, revoke, disable, restrict): write scope, a key not yet final
+ * (revoked and expired keys are), and, for an org key, every scope of the target held by the signed-in key (the
+ * API refuses the rest, SPEC §9).
+ */
+export function canChange(session: Session | null, key: { status?: unknown; scopes?: unknown }): boolean {
+  if (!canWrite(session) || (key.status !== "active" && key.status !== "disabled")) return false;
+  if (session!.kind === "operator") return true;
+  const targetScopes = Array.isArray(key.scopes) ? key.scopes.filter((scope): scope is string => typeof scope === "string") : [];
+  return targetScopes.every((scope) => grantsScope(session!.scopes ?? [], scope));
 }
 
 export function canReadAudit(session: Session | null): boolean {
@@ -83,13 +95,16 @@ const Nav: FC<{ page: PageContext }> = ({ page }) => {
     </li>
   );
   const org = orgId ?? session.orgId;
+  // The operator outside any org (the Orgs page) still has Keys, Audit and Usage: each asks which org first.
+  const section = (name: string, id: "keys" | "audit" | "usage") =>
+    org ? link(`${orgBase(org)}/${id}`, name, id) : link(`${CONSOLE_PREFIX}/orgs?open=${id}`, name, id);
   return (
     <nav aria-label="Console">
       <ul>
         {session.kind === "operator" ? link(`${CONSOLE_PREFIX}/orgs`, "Orgs", "orgs") : null}
-        {org ? link(`${orgBase(org)}/keys`, "Keys", "keys") : null}
-        {org ? link(`${orgBase(org)}/audit`, "Audit", "audit") : null}
-        {org ? link(`${orgBase(org)}/usage`, "Usage", "usage") : null}
+        {section("Keys", "keys")}
+        {section("Audit", "audit")}
+        {section("Usage", "usage")}
       </ul>
     </nav>
   );

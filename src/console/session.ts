@@ -18,6 +18,8 @@ export interface Session {
   sid: string;
   /** Epoch ms after which the cookie is refused even if the browser still sends it. */
   expiresAt: number;
+  /** Epoch ms of sign-in: a CONSOLE_SESSION_TTL shortened since then shortens this session too. Absent in older cookies. */
+  issuedAt?: number;
   kind: "operator" | "key";
   /** The key's org (org keys only). */
   orgId?: string;

@@ -39,8 +39,13 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-/** A fresh browser profile whose every request to another host is refused and recorded: the console must need none. */
-async function newContext(): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+/**
+ * A fresh browser profile whose every request to another host is refused and recorded: the console must need none.
+ * `problems` records what a person would not see but must not happen: a Content-Security-Policy violation (an inline
+ * script or style, a foreign source), an uncaught script error, and any script dialog (Playwright dismisses dialogs
+ * unasked, so an action guarded by confirm() would silently not happen).
+ */
+async function newContext(): Promise<{ context: BrowserContext; page: Page; foreign: string[]; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const foreign: string[] = [];
   const own = new URL(gateway.url).host;
@@ -51,7 +56,13 @@ async function newContext(): Promise<{ context: BrowserContext; page: Page; fore
     return route.abort();
   });
   const page = await context.newPage();
-  return { context, page, foreign };
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
+  page.on("dialog", (dialog) => problems.push(`dialog: ${dialog.type()} ${dialog.message()}`));
+  return { context, page, foreign, problems };
 }
 
 /** Retries an assertion until it holds (pages update after navigation and the usage queue lags), then fails with its message. */
@@ -90,6 +101,22 @@ async function shot(page: Page, name: string) {
   expect(unlabelled, name).toEqual([]);
   const unnamed = await page.evaluate(`[...document.querySelectorAll("button, a")].filter((el) => !(el.textContent || "").trim() && !el.getAttribute("aria-label")).map((el) => el.outerHTML)`);
   expect(unnamed, name).toEqual([]);
+  // Each control is found by its label alone (Playwright's getByLabel matches a label that contains the text): a label
+  // inside another ("Expiry date (for \"On a date\")" held the radio's "On a date") makes a person's and a test's
+  // lookup ambiguous. Controls in a table row (Orgs' tier per org) are found within their row, as tables are read, but
+  // must not be mistaken for a field outside the table either.
+  const ambiguous = await page.evaluate(`(() => {
+    const all = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")];
+    const controls = all.filter((el) => !el.closest("tr"));
+    const nameOf = (el) => (el.getAttribute("aria-label") || (el.labels[0] && el.labels[0].textContent) || "").trim().toLowerCase();
+    const names = controls.map(nameOf);
+    const everyName = all.map(nameOf);
+    return names.filter((name) => name && everyName.filter((other) => other.includes(name)).length > 1);
+  })()`);
+  expect(ambiguous, name).toEqual([]);
+  // Every form that changes something (POST) carries the CSRF token; GET forms (filters, the buttons that open a page) change nothing.
+  const tokenless = await page.evaluate(`[...document.forms].filter((f) => f.method === "post" && !(f.querySelector("input[name=_csrf]") || {}).value).map((f) => f.getAttribute("action"))`);
+  expect(tokenless, name).toEqual([]);
 }
 
 function gatewayCall(key: string, path = "/demo/hello") {
@@ -115,7 +142,7 @@ async function adminApi<T>(path: string, body?: unknown): Promise<T> {
 
 describe("console in Chromium", () => {
   it("an operator manages an org's keys end to end: create, reveal, call, rotate, revoke, audit, usage", async () => {
-    const { context, page, foreign } = await newContext();
+    const { context, page, foreign, problems } = await newContext();
 
     // Sign in with the keyboard only: Tab to the field, type, Enter.
     await page.goto(`${gateway.url}${CONSOLE}`);
@@ -125,6 +152,8 @@ describe("console in Chromium", () => {
     await page.keyboard.type(gateway.token);
     await page.keyboard.press("Enter");
     await page.waitForURL(`**${CONSOLE}/orgs`);
+    // Every navigation link SPEC §11 names, on the first page the operator sees.
+    for (const name of ["Keys", "Audit", "Usage", "Orgs"]) await count(page.getByRole("link", { name, exact: true }), 1);
 
     const cookies = await context.cookies();
     const session = cookies.find((cookie) => cookie.name === "keygate_console")!;
@@ -136,7 +165,7 @@ describe("console in Chromium", () => {
     // Create an org and switch into it.
     const orgName = `Console org ${Date.now()}`;
     await page.getByLabel("Org name").fill(orgName);
-    await page.getByLabel("Tier", { exact: true }).selectOption("pro");
+    await page.getByLabel("Tier").selectOption("pro");
     await page.getByRole("button", { name: "Create org" }).click();
     await hasText(page.getByRole("status"), "The org was created");
     await shot(page, "02-orgs");
@@ -146,7 +175,7 @@ describe("console in Chromium", () => {
     for (const name of ["Keys", "Audit", "Usage", "Orgs"]) await count(page.getByRole("link", { name, exact: true }), 1);
 
     // Create a key with two scopes and a 30-day expiry.
-    await page.getByRole("link", { name: "New key" }).click();
+    await page.getByRole("button", { name: "Create key", exact: true }).click();
     await page.getByLabel("Name").fill("Browser test key");
     await page.getByLabel("demo:read").check();
     await page.getByLabel("demo:write").check();
@@ -188,7 +217,6 @@ describe("console in Chromium", () => {
 
     // Rotate with no grace period: the old key is refused at once, the new one works.
     await page.getByLabel("Grace period for the old key").selectOption("0s");
-    page.once("dialog", (dialog) => void dialog.accept());
     await page.getByRole("button", { name: "Rotate", exact: true }).click();
     await visible(page.getByRole("heading", { name: "Key rotated" }));
     const rotated = await page.getByLabel("Your new API key").inputValue();
@@ -199,7 +227,7 @@ describe("console in Chromium", () => {
 
     // Revoke the new key, through the confirmation page that names it.
     await page.getByRole("link", { name: "I have stored it" }).click();
-    await page.getByRole("link", { name: "Revoke", exact: true }).click();
+    await page.getByRole("button", { name: "Revoke", exact: true }).click();
     await visible(page.getByText("Revoke Browser test key"));
     await shot(page, "07-revoke-confirm");
     await page.getByRole("button", { name: "Revoke", exact: true }).click();
@@ -229,6 +257,7 @@ describe("console in Chromium", () => {
     await shot(page, "10-usage");
 
     expect(foreign).toEqual([]);
+    expect(problems).toEqual([]);
     await context.close();
   }, 180_000);
 
@@ -243,14 +272,23 @@ describe("console in Chromium", () => {
 
   it("a keys:read key gets a read-only view, and a create it forges anyway is refused by the API", async () => {
     const org = await adminApi<{ id: string }>("/orgs", { name: `Read-only ${Date.now()}`, tier: "free" });
-    const reader = await adminApi<{ key: string }>(`/orgs/${org.id}/keys`, { name: "reader", scopes: ["keys:read"] });
-    const { context, page } = await newContext();
+    const reader = await adminApi<{ id: string; key: string }>(`/orgs/${org.id}/keys`, { name: "reader", scopes: ["keys:read"] });
+    const { context, page, problems } = await newContext();
     await signIn(page, reader.key);
     await page.waitForURL(`**/orgs/${org.id}/keys`);
     await visible(page.getByText("(read-only)"));
-    await count(page.getByRole("link", { name: "New key" }), 0);
+    await count(page.getByRole("button", { name: "Create key" }), 0);
     await count(page.getByRole("link", { name: "Orgs", exact: true }), 0);
+    for (const name of ["Keys", "Usage"]) await count(page.getByRole("link", { name, exact: true }), 1);
     await shot(page, "12-read-only");
+    // The key's own page: readable, with no control that would change it.
+    await page.getByRole("link", { name: "reader", exact: true }).click();
+    await page.waitForURL(`**/keys/${reader.id}`);
+    await visible(page.getByRole("heading", { name: "Limits" }));
+    for (const name of ["Rotate", "Revoke", "Disable", "Save allowed IPs"]) await count(page.getByRole("button", { name }), 0);
+    await count(page.getByLabel("Grace period for the old key"), 0);
+    await shot(page, "12b-read-only-key");
+    expect(problems).toEqual([]);
 
     const csrf = await page.locator("input[name=_csrf]").first().inputValue();
     const res = await page.request.post(`${gateway.url}${CONSOLE}/orgs/${org.id}/keys`, { form: { _csrf: csrf, name: "forged", scopes: "demo:read", expiry: "30d" } });
@@ -259,6 +297,73 @@ describe("console in Chromium", () => {
     expect(await adminApi<unknown[]>(`/orgs/${org.id}/keys`)).toHaveLength(1);
     await context.close();
   });
+
+  it("an admin org key: its own org only, every control SPEC §11 names found by role and name, and signing out ends the session", async () => {
+    const org = await adminApi<{ id: string }>("/orgs", { name: `Admin key org ${Date.now()}`, tier: "free" });
+    const admin = await adminApi<{ id: string; key: string }>(`/orgs/${org.id}/keys`, { name: "org admin", scopes: ["admin"] });
+    const { context, page, foreign, problems } = await newContext();
+    await signIn(page, admin.key);
+    await page.waitForURL(`**/orgs/${org.id}/keys`);
+    for (const name of ["Keys", "Audit", "Usage"]) await count(page.getByRole("link", { name, exact: true }), 1);
+    await count(page.getByRole("link", { name: "Orgs", exact: true }), 0);
+    await count(page.getByRole("button", { name: "Sign out", exact: true }), 1);
+
+    // Keys -> Create key (a button, as SPEC names it) -> the form's Create key -> reveal with Copy.
+    await page.getByRole("button", { name: "Create key", exact: true }).click();
+    await page.waitForURL(`**/orgs/${org.id}/keys/new`);
+    await shot(page, "14-create-key-org-admin");
+    await page.getByLabel("Name").fill("made by the org's admin key");
+    await page.getByLabel("demo:read").check();
+    // Typing a date chooses "Custom date" (the API's answer is about the date, not about two expiries chosen).
+    await page.getByLabel("Expiry date").fill("2000-01-01");
+    expect(await page.getByLabel("Custom date").isChecked()).toBe(true);
+    await page.getByRole("button", { name: "Create key", exact: true }).click();
+    await hasText(page.getByRole("alert"), "must be in the future");
+    const day = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel("Custom date").check();
+    await page.getByLabel("Expiry date").fill(day);
+    await page.getByRole("button", { name: "Create key", exact: true }).click();
+    await visible(page.getByText("You will not see this key again"));
+    await count(page.getByRole("button", { name: "Copy", exact: true }), 1);
+    const made = await page.getByLabel("Your new API key").inputValue();
+    expect((await gatewayCall(made)).status).toBe(200);
+    const stored = (await adminApi<Array<{ name: string; expires_at: string }>>(`/orgs/${org.id}/keys`)).find((key) => key.name === "made by the org's admin key")!;
+    expect(stored.expires_at).toBe(`${day}T23:59:59.000Z`);
+
+    // Rotate with a grace period: one click, no dialog; the old key keeps working through the grace period.
+    await page.getByRole("link", { name: "I have stored it" }).click();
+    await shot(page, "15-key-org-admin");
+    await page.getByLabel("Grace period for the old key").selectOption("1h");
+    await page.getByRole("button", { name: "Rotate", exact: true }).click();
+    await visible(page.getByRole("heading", { name: "Key rotated" }));
+    const rotated = await page.getByLabel("Your new API key").inputValue();
+    expect((await gatewayCall(made)).status).toBe(200);
+    expect((await gatewayCall(rotated)).status).toBe(200);
+
+    // Revoke: the button leads to a confirmation naming the key; Cancel changes nothing, its Revoke does.
+    await page.getByRole("link", { name: "I have stored it" }).click();
+    await page.getByRole("button", { name: "Revoke", exact: true }).click();
+    await page.waitForURL(`**/revoke`);
+    await visible(page.getByText("Revoke made by the org's admin key"));
+    await page.getByRole("link", { name: "Cancel" }).click();
+    expect((await gatewayCall(rotated)).status).toBe(200);
+    await page.getByRole("button", { name: "Revoke", exact: true }).click();
+    await page.getByRole("button", { name: "Revoke", exact: true }).click();
+    await hasText(page.getByRole("status"), "The key was revoked");
+    expect((await gatewayCall(rotated)).status).toBe(401);
+
+    // Sign out; a copy of the session cookie taken before is refused afterwards.
+    const copy = (await context.cookies()).filter((cookie) => cookie.name === "keygate_console");
+    expect(copy).toHaveLength(1);
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await hasText(page.getByRole("status"), "You are signed out");
+    await context.addCookies(copy);
+    await page.goto(`${gateway.url}${CONSOLE}/orgs/${org.id}/keys`);
+    expect(new URL(page.url()).pathname).toBe(`${CONSOLE}/sign-in`);
+    expect(foreign).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 
   it("a POST without the form's CSRF token is refused, signed in or not", async () => {
     const { context, page } = await newContext();
@@ -274,13 +379,20 @@ describe("console in Chromium", () => {
   });
 
   it("the API docs render offline: the reference script comes from the worker", async () => {
-    const { context, page, foreign } = await newContext();
+    const { context, page, foreign, problems } = await newContext();
     await page.goto(`${gateway.url}/_keygate/v1/docs`);
     // Rendered by the script (the page's own HTML has only a <noscript> and an empty #app).
     await visible(page.getByRole("heading", { name: "keygate management API" }), 30_000);
     await visible(page.getByText("Create an org (operator only)"), 30_000);
     await shot(page, "13-docs");
     expect(foreign).toEqual([]);
+    expect(problems).toEqual([]);
+    // Without script: the page says so and links the OpenAPI document, which is served.
+    const noscript = await page.evaluate(`document.querySelector("noscript") && document.querySelector("noscript").textContent`);
+    expect(noscript).toContain("openapi.json");
+    const spec = await page.request.get(`${gateway.url}/_keygate/v1/openapi.json`);
+    expect(spec.status()).toBe(200);
+    expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
     await context.close();
   });
 });

@@ -1,8 +1,8 @@
 // Bad input through the console: the API's own validation answers, shown on the page with its fields.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminFetch, createKey, createOrg } from "../harness";
-import { csrfIn, form, page, signIn } from "./support";
+import { adminFetch, createKey, createOrg, gatewayFetch } from "../harness";
+import { CONSOLE, cookieHeader, csrfIn, form, page, signIn } from "./support";
 
 async function operator() {
   const { jar } = await signIn(env.ADMIN_TOKEN!);
@@ -118,6 +118,37 @@ describe("console: bad input", () => {
     const big = await form("/orgs", jar, { _csrf: csrf, name: "x".repeat(70_000), tier: "free" });
     expect(big.status).toBe(413);
   });
+  it("a preset expiry with a typed date is refused as ambiguous, never either one guessed; the form is kept", async () => {
+    const { id } = await createOrg();
+    const { jar, csrf } = await operator();
+    const res = await form(`/orgs/${id}/keys`, jar, { _csrf: csrf, name: "two expiries", scopes: "demo:read", expiry: "90d", expires_at_date: "2099-03-01" });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("choose one expiry");
+    expect(html).toContain('value="2099-03-01"');
+    expect((await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("a form body that cannot be read (broken multipart, an undecodable charset) is 400, never a 500, signed in or not", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    const { jar } = await operator();
+    const bodies: Array<[string, string]> = [
+      ["multipart/form-data", "not multipart at all"],
+      ["multipart/form-data; boundary=zz", "--zz\r\nbroken"],
+      ["application/x-www-form-urlencoded; charset=utf-16", "name=x&tier=free"],
+    ];
+    for (const path of ["/sign-in", "/orgs", `/orgs/${id}/keys`, `/orgs/${id}/keys/${key.id}/rotate`, `/orgs/${id}/keys/${key.id}/revoke`]) {
+      for (const [type, body] of bodies) {
+        const res = await gatewayFetch(CONSOLE + path, { method: "POST", redirect: "manual", headers: { cookie: cookieHeader(path === "/sign-in" ? {} : jar), "content-type": type }, body });
+        expect(res.status, `${path} ${type}`).toBe(400);
+        expect(await res.text()).toContain("The form could not be read");
+      }
+    }
+    const after = await (await adminFetch(`/orgs/${id}/keys/${key.id}`)).json<{ data: { status: string } }>();
+    expect(after.data.status).toBe("active");
+  });
+
   it("shows the API's error for malformed allowed IPs, keeps what was typed, and changes nothing", async () => {
     const { id } = await createOrg();
     const key = await createKey(id, { allowed_ips: ["203.0.113.7"] });

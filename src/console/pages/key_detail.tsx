@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
-import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
+import { canChange, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../usage_chart";
 import { type ApiKey, maskedKey, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
@@ -37,9 +37,8 @@ export const KeyDetailPage: FC<{
 }> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice, allowedIpsText, rotationReminderAfterMs }) => {
   const base = `${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`;
   const extra = Object.entries(key).filter(([field]) => !KNOWN.has(field));
-  const writable = canWrite(page.session) && key.status === "active";
-  // A disabled key can still be edited and re-enabled; revoked and expired keys are final.
-  const editable = canWrite(page.session) && (key.status === "active" || key.status === "disabled");
+  // A disabled key can still be edited, re-enabled, rotated and revoked (a suspended leaked key is then revoked).
+  const editable = canChange(page.session, key);
   const allowedIps = Array.isArray(key.allowed_ips) ? (key.allowed_ips as unknown[]).filter((ip): ip is string => typeof ip === "string") : [];
   return (
     <Layout title={`Key ${key.name}`} page={page}>
@@ -180,10 +179,12 @@ export const KeyDetailPage: FC<{
         </section>
       ) : null}
 
-      {writable ? (
+      {editable ? (
         <section class="card" aria-labelledby="actions-h">
           <h2 id="actions-h">Rotate or revoke</h2>
-          <form method="post" action={`${base}/rotate`} data-confirm={`Rotate ${key.name}? You will get a new key; the old one stops working when the grace period ends.`}>
+          {/* No script confirm() here: the grace period chosen beside the button is the decision, and a dialog that
+              a browser or automation dismisses silently would leave the key unrotated with nothing said. */}
+          <form method="post" action={`${base}/rotate`}>
             <CsrfField token={page.csrf} />
             <label for="grace_period">Grace period for the old key</label>
             <select id="grace_period" name="grace_period">
@@ -193,11 +194,12 @@ export const KeyDetailPage: FC<{
             </select>
             <button type="submit">Rotate</button>
           </form>
-          <p>
-            <a class="button danger" href={`${base}/revoke`}>
+          {/* Opens the confirmation page that names the key (a GET: nothing is revoked until that page's button). */}
+          <form method="get" action={`${base}/revoke`}>
+            <button type="submit" class="danger">
               Revoke
-            </a>
-          </p>
+            </button>
+          </form>
         </section>
       ) : null}
     </Layout>

@@ -50,13 +50,22 @@ export const KeysPage: FC<{
           </button>
         </form>
         {canWrite(page.session) ? (
-          <a class="button" href={`${base}/new`}>
-            New key
-          </a>
+          // A button, as SPEC §11 names it ("Create key"), that opens the form: a GET form needs no script.
+          <form method="get" action={`${base}/new`} class="inline">
+            <button type="submit">Create key</button>
+          </form>
         ) : null}
       </div>
       {keys.length === 0 && !error ? (
-        <p class="empty">No keys{status ? ` with status ${status}` : ""} yet.</p>
+        pagination && pagination.total > 0 ? (
+          // A page past the last (an old bookmark, a hand-edited URL): the keys exist, only not on this page.
+          <p class="empty">
+            No keys on page {pagination.page}; there {pagination.total === 1 ? "is 1 key" : `are ${pagination.total} keys`}
+            {status ? ` with status ${status}` : ""} in all. <a href={base + queryString({ status })}>First page</a>
+          </p>
+        ) : (
+          <p class="empty">No keys{status ? ` with status ${status}` : ""} yet.</p>
+        )
       ) : (
         <table class="keys">
           <caption class="visually-hidden">Keys of org {orgId}</caption>
@@ -121,7 +130,7 @@ const EXPIRY_PRESETS = [
   ["90d", "90 days"],
   ["1y", "1 year"],
   ["never", "Never"],
-  ["custom", "On a date"],
+  ["custom", "Custom date"],
 ] as const;
 
 /** The presets the expiry policy allows: no "never" when an expiry is required, none longer than MAX_KEY_LIFETIME. */
@@ -188,8 +197,11 @@ export const CreateKeyPage: FC<{
               <label for={`expiry-${value}`}>{label}</label>
             </div>
           ))}
-          <label for="expires_at_date">Expiry date (for "On a date")</label>
-          <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} />
+          <label for="expires_at_date">Expiry date</label>
+          <input id="expires_at_date" name="expires_at_date" type="date" max={maxDate} value={form.expires_at_date ?? ""} aria-describedby="expires_at_date-hint" />
+          <p class="hint" id="expires_at_date-hint">
+            For "Custom date": the key works until the end of that day (UTC).
+          </p>
         </fieldset>
         <fieldset>
           <legend>Rate limit (optional)</legend>

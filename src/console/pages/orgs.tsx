@@ -3,7 +3,11 @@ import type { ApiError } from "../api";
 import { CONSOLE_PREFIX, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { type ApiOrg, Pager, type Pagination, queryString } from "./shared";
 
-export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagination; tiers: string[]; error?: ApiError | null; notice?: string | null; form?: { name?: string; tier?: string } }> = ({
+/** Which page of an org the list's links open (Keys by default): the operator came from that nav link with no org chosen. */
+export type OrgSection = "keys" | "audit" | "usage";
+const SECTION_NAMES: Record<OrgSection, string> = { keys: "keys", audit: "audit trail", usage: "usage" };
+
+export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagination; tiers: string[]; error?: ApiError | null; notice?: string | null; form?: { name?: string; tier?: string }; open?: OrgSection }> = ({
   page,
   orgs,
   pagination,
@@ -11,9 +15,11 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
   error,
   notice,
   form = {},
+  open,
 }) => (
   <Layout title="Orgs" page={page}>
     <Notice text={notice} />
+    {open ? <p class="hint">Choose an org to see its {SECTION_NAMES[open]}.</p> : null}
     <ErrorSummary error={error} />
     <section class="card" aria-labelledby="create-org-h">
       <h2 id="create-org-h">Create an org</h2>
@@ -49,7 +55,7 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
           {orgs.map((org, i) => (
             <tr data-org-id={org.id}>
               <td>
-                <a href={`${orgBase(org.id)}/keys`} aria-label={`Open ${org.name}`}>
+                <a href={`${orgBase(org.id)}/${open ?? "keys"}`} aria-label={`Open ${org.name}`}>
                   {org.name}
                 </a>
               </td>
@@ -61,8 +67,11 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
               <td>
                 <form method="post" action={`${orgBase(org.id)}/tier`} class="inline">
                   <CsrfField token={page.csrf} />
+                  {pagination && pagination.page > 1 ? <input type="hidden" name="page" value={String(pagination.page)} /> : null}
+                  {/* Named by the org alone (the column says "Tier"): a name holding "Tier" made the create form's
+                      "Tier" field ambiguous to a lookup by label once any org was listed. */}
                   <label for={`tier-${i}`} class="visually-hidden">
-                    Tier of {org.name}
+                    {org.name}
                   </label>
                   <select id={`tier-${i}`} name="tier">
                     {[...new Set([...tiers, org.tier])].map((t) => (
@@ -71,7 +80,7 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
                       </option>
                     ))}
                   </select>
-                  <button type="submit" class="secondary" aria-label={`Change tier of ${org.name}`}>
+                  <button type="submit" class="secondary">
                     Change tier
                   </button>
                 </form>
@@ -81,6 +90,6 @@ export const OrgsPage: FC<{ page: PageContext; orgs: ApiOrg[]; pagination?: Pagi
         </tbody>
       </table>
     )}
-    <Pager pagination={pagination} href={(p) => `${CONSOLE_PREFIX}/orgs${queryString({ page: p })}`} />
+    <Pager pagination={pagination} href={(p) => `${CONSOLE_PREFIX}/orgs${queryString({ page: p, open })}`} />
   </Layout>
 );
