@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { type ApiResponse, ManagementClient, type Pagination, type Query } from "./api.ts";
 import { generic, printableJson } from "./render.ts";
 import { UsageError } from "./errors.ts";
+import { holdsKey } from "./secrets.ts";
 
 export interface GlobalOptions {
   url?: string;
@@ -15,6 +16,8 @@ export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /** Where a confirmation is read from (keys revoke); process.stdin unless given. */
+  stdin?: NodeJS.ReadStream;
 }
 
 export class Context {
@@ -33,6 +36,14 @@ export class Context {
     return this.io.stdout;
   }
 
+  get stdin(): NodeJS.ReadStream {
+    return this.io.stdin ?? process.stdin;
+  }
+
+  get stderr(): NodeJS.WriteStream {
+    return this.io.stderr;
+  }
+
   /** Built on first use, so `--help` and usage errors never need a URL or token. */
   get api(): ManagementClient {
     if (!this.client) {
@@ -40,9 +51,10 @@ export class Context {
       const token = this.options.token ?? this.io.env.KEYGATE_TOKEN?.trim();
       if (!url) throw new UsageError("no gateway URL: set KEYGATE_URL or pass --url (e.g. http://127.0.0.1:8787)");
       if (!token) throw new UsageError("no token: set KEYGATE_TOKEN (the operator's ADMIN_TOKEN or an org key) or pass --token");
-      if (!/^https?:\/\//.test(url)) throw new UsageError(`--url/KEYGATE_URL must start with http:// or https:// (got "${url}")`);
+      // The value is not echoed: what is in KEYGATE_URL when it is not a URL is often the token (the two swapped).
+      if (!/^https?:\/\//i.test(url)) throw new UsageError("--url/KEYGATE_URL must start with http:// or https:// (e.g. http://127.0.0.1:8787)");
       const parsed = URL.canParse(url) ? new URL(url) : null;
-      if (!parsed) throw new UsageError(`--url/KEYGATE_URL is not a valid URL (got "${url}")`);
+      if (!parsed) throw new UsageError("--url/KEYGATE_URL is not a valid URL (e.g. http://127.0.0.1:8787)");
       // The management path is appended to the URL as text: a query or fragment would swallow it.
       if (parsed.search || parsed.hash) throw new UsageError("--url/KEYGATE_URL must not have a query (?) or fragment (#): give the gateway's base URL");
       // fetch() refuses URLs with credentials; the token goes in KEYGATE_TOKEN. The URL itself is not echoed: it holds a password.
@@ -113,6 +125,8 @@ export function positiveInt(value: string): number {
  * print it as one, exit 0, so an unset shell variable in a script did something else than asked.
  */
 export function resourceId(value: string): string {
+  // Not InvalidArgumentError: commander quotes the value in its message, and this value is a key.
+  if (holdsKey(value)) throw new UsageError("an id argument holds an API key: give the key's id (key_…), never the key itself; nothing was sent");
   if (value.trim() === "" || value === "." || value === "..") throw new InvalidArgumentError(`must be an id like org_… or key_…, not ${JSON.stringify(value)}`);
   return value;
 }

@@ -9,6 +9,7 @@ import { runner } from "./commands/runner.ts";
 import type { Io } from "./context.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { printable } from "./render.ts";
+import { redactSecrets, tokensOf } from "./secrets.ts";
 
 const ENVIRONMENT_HELP = `
 Environment:
@@ -21,7 +22,7 @@ Exit codes: 0 done, 1 the API refused (its code and message on stderr) or could 
 /** The checkout's own version: `keygate --version` names what an operator is running. */
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-export function buildProgram(io: Io): Command {
+export function buildProgram(io: Io, redact: (text: string) => string = (text) => text): Command {
   const program = new Command("keygate")
     .description("Manage a keygate gateway's orgs, API keys and audit trail from the terminal.")
     .version(VERSION, "-V, --version", "print the CLI's version")
@@ -35,6 +36,8 @@ export function buildProgram(io: Io): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // Commander quotes the offending value ("unknown command 'kg_…'", "argument 'kg_…' is invalid"): it may be a key.
+      outputError: (text, write) => write(redact(text)),
     })
     .addHelpText("after", ENVIRONMENT_HELP);
   const run = runner(io);
@@ -46,13 +49,20 @@ export function buildProgram(io: Io): Command {
 
 /** Runs one command line; returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const program = buildProgram(io);
+  const tokens = tokensOf(argv, io.env);
+  const redact = (text: string) => redactSecrets(text, tokens);
+  const program = buildProgram(io, redact);
   try {
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
-    return reportFailure(err, io);
+    return reportFailure(err, { ...io, stderr: redactingStream(io.stderr, redact) });
   }
+}
+
+/** stderr for failure reports: whatever they quote (an API message echoing an id, a value) goes out without a key or token. */
+function redactingStream(stream: NodeJS.WriteStream, redact: (text: string) => string): NodeJS.WriteStream {
+  return { write: (text: string) => stream.write(redact(text)) } as NodeJS.WriteStream;
 }
 
 function reportFailure(err: unknown, io: Io): number {
@@ -68,5 +78,7 @@ function reportFailure(err: unknown, io: Io): number {
     io.stderr.write(`error: ${err.message}\n`);
     return err.exitCode;
   }
-  throw err;
+  // A bug or an answer no check foresaw: one line and exit 1, not a stack trace that may quote what was being handled.
+  io.stderr.write(`error: unexpected failure: ${printable(err instanceof Error ? err.message : String(err))}\n`);
+  return EXIT.api;
 }

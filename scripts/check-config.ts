@@ -170,9 +170,15 @@ export async function checkConfig(
   out.log(`config OK (${where})`);
   out.log(`  origin         ${config.originUrl.href} (timeout ${config.originTimeoutMs} ms)`);
   out.log(`  key prefix     ${config.keyPrefix}`);
+  out.log(
+    `  key cache      isolate memory ${config.memoryCacheTtlMs} ms (MEMORY_CACHE_TTL_MS: a revocation reaches every location within about ${Math.ceil((2 * config.memoryCacheTtlMs) / 1000) + 60}s), unknown keys remembered ${config.negativeCacheTtlMs} ms (NEGATIVE_CACHE_TTL_MS)`,
+  );
   out.log(`  rate limiter   ${config.rateLimitBackend}, failure mode ${config.rateLimitFailureMode}`);
   out.log(`  tiers          ${Object.entries(config.tiers).map(([name, tier]) => describeTier(name, tier)).join("; ")}`);
   out.log(`  scopes         ${operatorScopes.join(", ") || "(none)"} (+ built-in ${Object.keys(loaded.builtinScopes).join(", ")})`);
+  out.log(
+    `  origin signing ${config.originSigningSecret ? "on: X-Keygate-Signature v2 on every proxied request (ORIGIN_SIGNING_SECRET); verify it with keygate/origin" : "off (ORIGIN_SIGNING_SECRET is not set): the origin cannot tell the gateway's requests from anyone else's"}`,
+  );
   out.log(`  signed bodies  up to ${config.signedBodyMaxBytes} bytes hashed into X-Keygate-Signature (SIGNED_BODY_MAX_BYTES; larger ones go unsigned)`);
   out.log(`  leaked keys    ${config.leakedKeyAction === "revoke" ? "revoked" : "flagged only (notify)"} when GitHub reports them (LEAKED_KEY_ACTION); GitHub's keys from ${config.githubKeysUrl}`);
   out.log(`  webhooks       ${config.webhook ? `${config.webhook.url} (signed with WEBHOOK_SECRET)` : "off (WEBHOOK_URL is not set)"}`);

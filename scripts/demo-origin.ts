@@ -25,7 +25,7 @@ export interface DemoOriginOptions {
  * - `/demo/reset/{n}`: promises 4n bytes, sends n, then resets the connection (0: before the headers).
  * - `/demo/cors`: answers with the CORS headers an origin's own CORS middleware sends (allow any origin,
  *   with credentials, every method and header, `Vary: Accept-Encoding`), to show the gateway owns them.
- * - anything else: echoes method, path, query, headers and body (text up to 64 KiB, always its
+ * - anything else: echoes method, request target, path, query, headers and body (text up to 64 KiB, always its
  *   length and SHA-256) as JSON, and with a signing secret the verified identity as `keygate`.
  *
  * With `signingSecret`, the way an operator's origin would use `keygate/origin`: a request that is
@@ -78,6 +78,8 @@ function route(req: IncomingMessage, res: ServerResponse, identity: VerifiedRequ
     const { body: _, ...verified } = identity ?? {};
     sendJson(res, 200, {
       method: req.method,
+      // The request target exactly as it arrived: what the gateway signed (pathAndQuery), for verifier tests.
+      target: req.url,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,

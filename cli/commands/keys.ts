@@ -184,7 +184,7 @@ export function registerKeys(program: Command, run: Runner): void {
     .addHelpText("after", "\nExample:\n  keygate keys revoke org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --yes")
     .action(
       run(async (context, org: string, key: string, options: { yes?: boolean }) => {
-        if (!options.yes) await confirmRevoke(key);
+        if (!options.yes) await confirmRevoke(context, key);
         showKey(context, (await context.api.post(`${keyPath(org, key)}/revoke`)).data);
       }),
     );
@@ -219,11 +219,15 @@ export function registerKeys(program: Command, run: Runner): void {
 }
 
 /** Revocation cannot be undone: ask at a terminal, and refuse to guess anywhere else. */
-async function confirmRevoke(key: string): Promise<void> {
-  if (!process.stdin.isTTY) throw new UsageError(`revoking ${key} is permanent: pass --yes to confirm`);
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+async function confirmRevoke(context: Context, key: string): Promise<void> {
+  if (!context.stdin.isTTY) throw new UsageError(`revoking ${key} is permanent: pass --yes to confirm`);
+  const prompt = createInterface({ input: context.stdin, output: context.stderr });
   try {
-    const answer = await prompt.question(`Revoke ${key}? Every request with it fails from now on, and this cannot be undone. [y/N] `);
+    // A no, like any answer but y: Ctrl-D or Ctrl-C (the question rejects, "Aborted with Ctrl+D"), and input that
+    // ends (the question never settles: the process then ran out of work and exited 0 with nothing revoked).
+    const closed = new Promise<string>((resolve) => prompt.once("close", () => resolve("")));
+    const question = prompt.question(`Revoke ${key}? Every request with it fails from now on, and this cannot be undone. [y/N] `).catch(() => "");
+    const answer = await Promise.race([question, closed]);
     if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not revoked");
   } finally {
     prompt.close();

@@ -4,7 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { KeygateError, renderError } from "../errors";
 import { registerSecretScanningRoutes } from "../leaks/route";
 import { managementAuth } from "./auth";
-import { jsonBody, noBodyOnRead } from "./body";
+import { jsonBody, noBodyOnRead, noKeyInUrl } from "./body";
 import type { ManagementApp, ManagementEnv } from "./context";
 import { registerDocs } from "./docs";
 import { managementRateLimit } from "./rate_limit";
@@ -28,7 +28,7 @@ import { registerKeyUsage } from "./routes/usage.key";
 import { registerOrgUsage } from "./routes/usage.org";
 import { registerWhoami } from "./routes/whoami";
 import { initServices } from "./services";
-import { clip, validationHook } from "./validation";
+import { clip, validationHook, withoutKeys } from "./validation";
 
 export const MANAGEMENT_PREFIX = "/_keygate";
 const BASE_PATH = `${MANAGEMENT_PREFIX}/v1`;
@@ -53,10 +53,10 @@ const noStore: MiddlewareHandler = async (c, next) => {
 // carries no body (SPEC §9).
 managementApp.use("*", secureHeaders(), noStore, noBodyOnRead());
 
-// Every authenticated route: services first (config, database, caches), then who is calling, then
-// that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
+// Every authenticated route: services first (config, database, caches), then a URL holding an API key refused,
+// then who is calling, then that credential's rate limit (SPEC §9), all before a body is read. Everything under /orgs and
 // /usage takes JSON bodies of at most 64 KiB only. /health and the docs need none of it.
-const authenticated = [initServices(), managementAuth(), managementRateLimit()];
+const authenticated = [initServices(), noKeyInUrl(), managementAuth(), managementRateLimit()];
 for (const path of ["/orgs", "/orgs/*", "/usage/*"]) managementApp.use(path, ...authenticated, jsonBody({ maxBytes: MAX_BODY_BYTES }));
 for (const path of ["/whoami", "/scopes", "/auth-failures"]) managementApp.use(path, ...authenticated);
 
@@ -107,9 +107,11 @@ managementApp.notFound((c) => {
   if (allowed.length > 0) {
     return renderError(new KeygateError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, { headers: { Allow: allowed.join(", ") } }), c);
   }
-  // The path is the client's: cut, so the message stays within the envelope's 2000 characters.
-  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(c.req.path, 200)}`), c);
+  // The path is the client's: cut, so the message stays within the envelope's 2000 characters, and any key in it
+  // shown as its identifier (a key pasted into a URL must not come back whole in the answer, SPEC §9).
+  return renderError(new KeygateError("not_found", `no management route ${c.req.method} ${clip(withoutKeys(c.req.path), 200)}`), c);
 });
+
 
 // src/errors.ts's renderError is the one place an exception becomes an error code (Hono's own included).
 managementApp.onError((err, c) => renderError(err, c));

@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
+import { containsKey } from "../keys/format";
+import type { ManagementEnv } from "./context";
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -91,4 +93,31 @@ export function noBodyOnRead(): MiddlewareHandler {
     }
     return next();
   };
+}
+
+/**
+ * An API key in a management URL is refused 400 `invalid_request`, as on the gateway (SPEC §9): a key pasted where
+ * its id belongs (`GET /orgs/org_x/keys/kg_…`) went into the access logs of Cloudflare and every proxy on the way,
+ * and came back whole in the 404's "key kg_… not found". Checked before authentication: a URL holding a key is
+ * refused whoever sends it. Needs the config (the prefix), so it runs after initServices.
+ */
+export function noKeyInUrl(): MiddlewareHandler<ManagementEnv> {
+  return async (c, next) => {
+    const { keyPrefix } = c.get("services").config;
+    const url = new URL(c.req.url);
+    const target = url.pathname + url.search;
+    if (containsKey(target, keyPrefix) || containsKey(decodedOrSelf(target), keyPrefix)) {
+      throw new KeygateError("invalid_request", "an API key must not be sent in the URL, where logs keep it: address a key by its id (key_…); the key itself goes only in the Authorization header");
+    }
+    return next();
+  };
+}
+
+/** Percent-escapes undone where they are valid (`%6Bg_…` is `kg_…` to whoever reads the log), else the text as is. */
+function decodedOrSelf(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll("+", " "));
+  } catch {
+    return text;
+  }
 }

@@ -44,12 +44,21 @@ export function clip(text: string, max: number): string {
 }
 
 /**
+ * Key-shaped runs (any KEY_PREFIX shape: 3-17 characters ending in `_`, then 49 base62) cut to prefix + 8 + "…", in
+ * text an answer quotes from the request (a path, a bad scope or address, an unknown field's name): a key pasted
+ * into the wrong field must not come back whole in an error, where clients print and log it. Any prefix, not the
+ * config's: these answers must not depend on the config parsing (an unknown path answers 404 even when it fails).
+ */
+const KEY_SHAPED = /([a-z][a-z0-9_]{1,15}_[0-9A-Za-z]{8})[0-9A-Za-z]{41}/g;
+export const withoutKeys = (text: string) => text.replace(KEY_SHAPED, "$1…");
+
+/**
  * Details as the document bounds them, whatever the body held: a 60 KiB body of unknown fields names
  * thousands of them, and an unknown field's name is as long as the client made it. The answer stays
  * small (no amplification) and within the schema: the first 199 problems and a count of the rest.
  */
 function bounded(details: ErrorDetail[]): ErrorDetail[] {
-  const clipped = details.map((d) => ({ field: clip(d.field, MAX_FIELD_CHARS), message: clip(d.message, MAX_MESSAGE_CHARS) }));
+  const clipped = details.map((d) => ({ field: clip(withoutKeys(d.field), MAX_FIELD_CHARS), message: clip(withoutKeys(d.message), MAX_MESSAGE_CHARS) }));
   if (clipped.length <= MAX_DETAILS) return clipped;
   return [...clipped.slice(0, MAX_DETAILS - 1), { field: "body", message: `and ${clipped.length - MAX_DETAILS + 1} more problems` }];
 }

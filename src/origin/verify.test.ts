@@ -1,7 +1,11 @@
 // keygate/origin against the gateway's own signer (src/gateway/signature.ts), in workerd: the
 // runtime a Worker origin would verify in. Imported by its package name, as an origin imports it.
 import { type KeygateIdentity, KeygateSignatureError, type KeygateSignatureErrorCode, memoryReplayCache, verifyIncomingMessage, verifyKeygateRequest } from "keygate/origin";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { seedKey } from "../../test/gateway/seed";
+import { handleRequest } from "../app";
 import { contentDigest, importSigningKey, type SignedRequest, signatureHeader } from "../gateway/signature";
 
 const SECRET = "origin-signing-secret-0123456789";
@@ -231,5 +235,51 @@ describe("replay protection", () => {
     const signed = await gatewaySigned();
     await verifyKeygateRequest(toRequest(signed), SECRET, { now, replayCache });
     expect(await refusal(verifyKeygateRequest(toRequest(signed), SECRET, { now, replayCache }))).toBe("replayed");
+  });
+});
+
+// The gateway's real signer (proxy.ts through handleRequest) and this verifier, on request targets whose
+// serialisation a URL parser could change: what the origin's Request holds must be what the gateway signed.
+describe("verifyKeygateRequest against the gateway's own signing, end to end", () => {
+  const SIGNING_SECRET = "origin-signing-secret-for-tests-01";
+
+  async function throughGateway(target: string, init: RequestInit = {}) {
+    const { key } = await seedKey({ scopes: ["demo:read", "demo:write"] });
+    const ctx = createExecutionContext();
+    const res = await handleRequest(new Request(`http://gw.test${target}`, { ...init, headers: { "x-api-key": key } }), { ...env, ORIGIN_SIGNING_SECRET: SIGNING_SECRET }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status, target).toBe(200);
+    const echo = (await res.json()) as { method: string; target: string; headers: Record<string, string>; body: string | null };
+    // The request the origin received, rebuilt as a Worker or Hono origin would hold it.
+    const { host: _host, "content-length": _length, connection: _connection, ...headers } = echo.headers;
+    return new Request(`http://origin.test${echo.target}`, { method: echo.method, headers, body: echo.body === null || echo.method === "GET" ? null : echo.body });
+  }
+
+  it.each([
+    "/demo/a%20b?q=a+b&x=%2F&&y=&z",
+    "/demo/%C3%A9t%C3%A9?",
+    "/demo/x?q=%ZZ",
+    "/demo/x?q=\u00fc",
+    "/demo/x?q='\"<>`",
+    "/demo/x;a=b",
+    "/demo/a/./b",
+    "/demo/A%7eB",
+    "/demo/a|b{c}^",
+    "/demo/x?a=%25&b=%00",
+    "/demo/%E2%80%AE",
+    "/demo/x?\\",
+  ])("GET %s verifies, and with one byte of its target changed it does not", async (target) => {
+    const request = await throughGateway(target);
+    expect((await verifyKeygateRequest(request, SIGNING_SECRET)).keyId).toMatch(/^key_/);
+    const url = new URL(request.url);
+    url.searchParams.append("extra", "1");
+    expect(await refusal(verifyKeygateRequest(new Request(url, { headers: request.headers }), SIGNING_SECRET))).toBe("signature_mismatch");
+  });
+
+  it("a POST body the gateway hashed verifies, and a changed one does not", async () => {
+    const request = await throughGateway("/demo/pay?currency=eur", { method: "POST", body: '{"amount":1}' });
+    expect((await verifyKeygateRequest(request.clone(), SIGNING_SECRET)).bodySigned).toBe(true);
+    const changed = new Request(request.url, { method: "POST", headers: request.headers, body: '{"amount":9}' });
+    expect(await refusal(verifyKeygateRequest(changed, SIGNING_SECRET))).toBe("body_digest_mismatch");
   });
 });

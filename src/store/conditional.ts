@@ -1,6 +1,6 @@
 import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 
 export type Db = DrizzleD1Database;
 
@@ -24,9 +24,13 @@ export function changedRows(result: unknown): number {
   return (result as { meta?: { changes?: number } }).meta?.changes ?? 0;
 }
 
-/** LIKE pattern for a case-insensitive substring match; `%`, `_` and `\` in user input match literally. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+/**
+ * A case-insensitive (ASCII, as SQLite's LIKE) substring match of `column` against user text, matched literally.
+ * Not LIKE: D1 caps a LIKE pattern at 50 bytes, so a `name` filter of 49+ characters (names may have 100), or a
+ * shorter one whose `%`/`_` needed escaping, failed with "LIKE or GLOB pattern too complex": a 500.
+ */
+export function containsText(column: SQLiteColumn, text: string): SQL {
+  return sql`instr(lower(${column}), lower(${text})) > 0`;
 }
 
 /** Shared list paging: 1-based page, bounded page size. */

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, exists, gt, isNotNull, isNull, lt, lte, ne, notExists, or, type SQL, sql } from "drizzle-orm";
-import { containsPattern, type Db, insertWhere, offsetOf, type Page } from "./conditional";
+import { containsText, type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { apiKeys, orgs } from "./schema";
 
 export type KeyRow = typeof apiKeys.$inferSelect;
@@ -182,7 +182,7 @@ export async function listKeys(db: Db, orgId: string, filters: KeyFilters, sort:
   const where = and(
     eq(apiKeys.orgId, orgId),
     filters.statuses?.length ? or(...filters.statuses.map((s) => statusIs(s, now))) : undefined,
-    filters.name === undefined ? undefined : sql`${apiKeys.name} like ${containsPattern(filters.name)} escape '\\'`,
+    filters.name === undefined ? undefined : containsText(apiKeys.name, filters.name),
     filters.unusedSince === undefined ? undefined : or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, filters.unusedSince)),
     filters.createdBefore === undefined ? undefined : lte(apiKeys.createdAt, filters.createdBefore),
   );

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import { containsPattern, type Db, offsetOf, type Page } from "./conditional";
+import { containsText, type Db, offsetOf, type Page } from "./conditional";
 import { orgs } from "./schema";
 
 export type OrgRow = typeof orgs.$inferSelect;
@@ -31,7 +31,7 @@ export function updateOrg(db: Db, id: string, changes: Partial<Pick<OrgRow, "nam
 
 export async function listOrgs(db: Db, filters: OrgFilters, sort: { by: OrgSort; descending: boolean }, page: Page) {
   const where = and(
-    filters.name === undefined ? undefined : sql`${orgs.name} like ${containsPattern(filters.name)} escape '\\'`,
+    filters.name === undefined ? undefined : containsText(orgs.name, filters.name),
     filters.tier === undefined ? undefined : eq(orgs.tier, filters.tier),
   );
   const order: SQL[] = [sort.descending ? desc(SORT_COLUMNS[sort.by]) : asc(SORT_COLUMNS[sort.by]), asc(orgs.id)];

@@ -62,6 +62,19 @@ describe("npm run check-config", () => {
     expect(run.out).toMatch(/cors\s+http:\/\/localhost:5173 \(every routed method; preflight cached 600s\)/);
   });
 
+  it("has a line for the key caches and for origin signing, with the values in force", async (context) => {
+    const plain = await check(project(context, { "wrangler.toml": REPO_CONFIG }));
+    expect(plain.out).toMatch(/^ {2}key cache\s+isolate memory 5000 ms \(MEMORY_CACHE_TTL_MS: a revocation reaches every location within about 70s\), unknown keys remembered 30000 ms \(NEGATIVE_CACHE_TTL_MS\)$/m);
+    expect(plain.out).toMatch(/^ {2}origin signing off \(ORIGIN_SIGNING_SECRET is not set\)/m);
+    const tuned = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('KEY_PREFIX = "kg_"', 'KEY_PREFIX = "kg_"\nMEMORY_CACHE_TTL_MS = 20000\nNEGATIVE_CACHE_TTL_MS = 1000') }), undefined, {
+      environment: { ORIGIN_SIGNING_SECRET: "origin-signing-secret-0123456789" },
+    });
+    expect(tuned.code).toBe(0);
+    expect(tuned.out).toMatch(/key cache\s+isolate memory 20000 ms \(MEMORY_CACHE_TTL_MS: a revocation reaches every location within about 100s\), unknown keys remembered 1000 ms/);
+    expect(tuned.out).toMatch(/^ {2}origin signing on: X-Keygate-Signature v2 on every proxied request \(ORIGIN_SIGNING_SECRET\)/m);
+    expect(tuned.out).not.toContain("origin-signing-secret-0123456789");
+  });
+
   it("names the CORS origin that is not an origin, and refuses '*' with credentials", async (context) => {
     const withPath = await check(project(context, { "wrangler.toml": REPO_CONFIG.replace('origins = ["http://localhost:5173"]', 'origins = ["http://localhost:5173/app"]') }));
     expect(withPath.code).toBe(1);

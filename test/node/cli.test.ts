@@ -1,5 +1,7 @@
 // The operator CLI (SPEC §12) run as a process, the way an operator runs it, against one local
 // gateway (`npm start`) for the whole file.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, startGateway, type LocalGateway } from "./npm-start.ts";
@@ -336,5 +338,70 @@ describe("usage errors exit 2 before any request", () => {
     const noToken = await keygate(["orgs", "list"], { KEYGATE_TOKEN: undefined });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toContain("set KEYGATE_TOKEN");
+  });
+});
+
+describe("the README's commands, as written, against npm start", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  /** The body of the first ```sh block after `heading` that contains `marker`. */
+  const shBlock = (heading: string, marker: string) => {
+    const section = readme.slice(readme.indexOf(`\n${heading}\n`));
+    const block = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]!).find((text) => text.includes(marker));
+    if (!block) throw new Error(`no sh block with ${marker} under ${heading}`);
+    return block;
+  };
+  /**
+   * Runs a bash script with `set -euo pipefail` and tracing (the first failing command fails it), in a scratch
+   * directory, or in the checkout (where README says `npx keygate` works; outside it npx asks the registry).
+   */
+  const bash = async (script: string, env: Record<string, string> = {}, where: "scratch" | "checkout" = "scratch") => {
+    const dir = where === "checkout" ? ROOT : mkdtempSync(join(tmpdir(), "keygate-readme-"));
+    try {
+      return await runProcess("bash", ["-c", `cd ${JSON.stringify(dir)} && set -euo pipefail -x\n${script}`], { NO_COLOR: "1", ...env });
+    } finally {
+      if (where === "scratch") rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("the walk-through's curl steps do what their comments say", async () => {
+    const block = shBlock("## Walk-through", "curl -s -X POST $GW/_keygate/v1/orgs");
+    const script = block.replace(/^GW=.*$/m, `GW=${gateway.url}`).replace(/^ADMIN_TOKEN=<.*$/m, `ADMIN_TOKEN=${gateway.token}`);
+    expect(script).not.toContain("<the token");
+    const run = await bash(script);
+    expect(run.code, run.stderr).toBe(0);
+    // 3: the call reaches the demo origin with the identity headers; 4: refused for its scope; 6: revoked.
+    expect(run.stdout).toMatch(/^HTTP\/1\.1 200/m);
+    expect(run.stdout.toLowerCase()).toContain("x-keygate-org-id");
+    expect(run.stdout).toContain('"code":"insufficient_scope"');
+    expect(run.stdout).toMatch(/"status": "revoked"/);
+    expect(run.stdout).toMatch(/^HTTP\/1\.1 401/m);
+    expect(run.stdout).toContain('"code":"key_revoked"');
+  });
+
+  it("the allowlist PATCH and the expiry-policy list answer 200 with what their text says", async () => {
+    const org = (await json<{ id: string }>(["orgs", "create", "README one-liners", "--tier", "free"])).id;
+    const key = await json<Key>(["keys", "create", org, "--name", "one-liner", "--scopes", "demo:read"]);
+    const env = { GW: gateway.url, ADMIN_TOKEN: gateway.token, ORG: org, KEY_ID: key.id };
+    const patch = await bash(shBlock("### IP allowlists: `allowed_ips`", "curl -X PATCH"), env);
+    expect(patch.code, patch.stderr).toBe(0);
+    expect((JSON.parse(patch.stdout) as { data: { allowed_ips: string[] } }).data.allowed_ips).toEqual(["203.0.113.0/24", "2001:db8::/32"]);
+    const list = await bash(shBlock("### Expiry policy", "status=active,disabled"), env);
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { data: Key[] }).data.map((k) => k.id)).toEqual([key.id]);
+  });
+
+  it("every npx keygate line of the CLI section exits 0, the example key id standing for a real one", async () => {
+    const block = shBlock("## CLI", "npx keygate orgs create");
+    const placeholder = /key_8hQ2vN5mXcR1tLp0WzKa/g;
+    expect(block).toMatch(placeholder);
+    // The example id becomes a key of the org the block creates, made right after the ORG= line.
+    const script = block
+      .replace(placeholder, "$KEY_ID")
+      .replace(/^(ORG=.*)$/m, "$1\nKEY_ID=$(npx keygate keys create $ORG --name readme --scopes demo:read --json | jq -r .id)");
+    const run = await bash(script, { KEYGATE_URL: gateway.url, KEYGATE_TOKEN: gateway.token }, "checkout");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/^error:/m);
+    const lines = block.split("\n").filter((line) => line.includes("npx keygate")).length;
+    expect(run.stderr.split("\n").filter((line) => /^\++ npx keygate/.test(line)).length).toBe(lines + 1);
   });
 });
