@@ -51,8 +51,9 @@ const PLAN = {
   rounds: Number(args.rounds ?? (quick ? 2 : 3)),
   windowSec: Number(args.duration ?? (quick ? 2 : 8)),
   // 15 s, not 3: after 3 s the first round still ran on processes that were not warm (A/B runs of
-  // 2026-12-05: round 1's c=32 windows of the first scenarios 15-30% under rounds 2-4, in full runs
-  // too, 5-10%; with 15 s round 1 is like the others). `--quick` keeps 1 s to stay under 2 minutes.
+  // 2026-12-05: round 1's c=32 windows of the first scenarios 15-30% under rounds 2-4; with 15 s, as
+  // the others). Not a cure: in the full run after it the pass-through's round 1 was still 11% under
+  // its later rounds (bench/README.md). `--quick` keeps 1 s to stay under 2 minutes.
   warmupSec: Number(args.warmup ?? (quick ? 1 : 15)),
   coldSamples: quick ? 10 : 50,
   // Keys of the malformed flood, in turn (the unknown-key flood never repeats a key: setup.ts).
