@@ -3,16 +3,16 @@
 // all. A request that did go out would be answered like a list, as a real gateway answers the path the
 // bad argument turned into (`orgs get ""` -> GET /orgs/), so the old behaviour shows as exit 0.
 import { spawn } from "node:child_process";
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FakeApi, startFakeApi } from "./fake-api.ts";
 import { ROOT } from "./npm-start.ts";
 import { type ProcessRun, runProcess } from "./wire.ts";
 
 const BIN = join(ROOT, "cli", "keygate.ts");
 const TOKEN = "operator-token-0123456789";
 
-let server: Server;
+let api: FakeApi;
 let url: string;
 let requests: string[];
 /** What the next request is answered with; by default a one-item list. `raw` is sent as is instead of `body` as JSON. */
@@ -21,24 +21,20 @@ let answer: { status: number; body?: unknown; raw?: string; headers?: Record<str
 let queue: NonNullable<typeof answer>[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+  api = await startFakeApi((_req, res) => {
     if (queue.length > 0) answer = queue.shift();
     res.setHeader("content-type", "application/json");
     for (const [name, value] of Object.entries(answer?.headers ?? {})) res.setHeader(name, value);
     res.statusCode = answer?.status ?? 200;
     res.end(answer?.raw ?? JSON.stringify(answer?.body ?? { data: [{ id: "org_listed", name: "listed" }], pagination: { page: 1, per_page: 20, total: 1 } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  ({ url, requests } = api);
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => api.close());
 
 beforeEach(() => {
-  requests = [];
+  requests.length = 0;
   answer = undefined;
   queue = [];
 });

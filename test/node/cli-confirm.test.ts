@@ -1,30 +1,26 @@
 // `keys revoke` without --yes at a terminal: the confirmation prompt, run in-process with a stand-in terminal
 // (a stream marked as a TTY) so what is typed, or not typed, is under the test's control.
-import { createServer, type Server } from "node:http";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../cli/program.ts";
+import { type FakeApi, startFakeApi } from "./fake-api.ts";
 
-let server: Server;
+let api: FakeApi;
 let url: string;
 let requests: string[];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+  api = await startFakeApi((_req, res) => {
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ data: { id: "key_1", name: "k", identifier: "kg_abcdefgh", last4: "wxyz", scopes: ["demo:read"], status: "revoked" } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  ({ url, requests } = api);
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => api.close());
 
 beforeEach(() => {
-  requests = [];
+  requests.length = 0;
 });
 
 /** Runs `keygate keys revoke org_1 key_1` with `type` deciding what the person at the terminal does once asked. */
