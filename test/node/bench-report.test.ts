@@ -1,7 +1,7 @@
 // The benchmark's pure pieces: percentiles, folding windows, targets, table layout. No timing here:
 // the benchmark itself is the measurement.
 import { describe, expect, it } from "vitest";
-import { evaluateTargets, floorLines, type ScenarioRow, type UnknownKeyFlood } from "../../bench/report.ts";
+import { evaluateTargets, floorLines, type ScenarioRow, targetsHeading, type UnknownKeyFlood } from "../../bench/report.ts";
 import { bootstrapMedianDiff, formatTable, type Interval, percentile, SampleBuffer, summarize, type WindowResult } from "../../bench/stats.ts";
 
 const window = (requests: number, durationMs: number, latencies: number[], statuses: Record<string, number> = { 200: requests }): WindowResult => ({
@@ -154,5 +154,12 @@ describe("bench floors", () => {
     const rows = [row("passthrough", 1, 1000, 1), row("floor", 1, 900, 1.1, 200, { 502: 100 }), row("do-fast", 1, 800, 1.2)];
     expect(floorLines(rows)).toEqual([]);
     expect(floorLines([row("passthrough", 1, 1000, 1), row("do-fast", 1, 800, 1.2)])).toEqual([]);
+  });
+});
+
+describe("targetsHeading", () => {
+  it("marks a quick run's targets as indicative, and a full run's plainly", () => {
+    expect(targetsHeading("quick")).toContain("indicative only");
+    expect(targetsHeading("full")).toBe("Targets");
   });
 });
