@@ -18,12 +18,12 @@ export type Allowlists = WeakMap<KeyRecord, IpAllowlist>;
  * address. A key without a list pays one property read.
  */
 export function assertIpAllowed(record: KeyRecord, headers: Headers, allowlists: Allowlists): void {
-  const entries: unknown = record.allowedIps;
   // null or [] is anywhere; anything else that is not a list (a column written behind the API's back) admits nobody.
-  if (entries == null || (Array.isArray(entries) && entries.length === 0)) return;
+  const entries = storedEntries(record.allowedIps);
+  if (entries === null) return;
   let allowlist = allowlists.get(record);
   if (!allowlist) {
-    allowlist = compileAllowlist(storedEntries(entries) ?? []);
+    allowlist = compileAllowlist(entries);
     allowlists.set(record, allowlist);
   }
   const ip = clientIp(headers);
