@@ -129,14 +129,8 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     withBindings: false,
     bindings: { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: String(config.originTimeoutMs) },
   });
-  const gateway = await start({
-    name: "gateway",
-    scriptPath: gatewayBuild.scriptPath,
-    base,
-    withBindings: true,
-    bindings: gatewayVars,
-    probeEntrypoint: "BenchProbe",
-  });
+  const gatewaySpec: WorkerSpec = { name: "gateway", scriptPath: gatewayBuild.scriptPath, base, withBindings: true, bindings: gatewayVars, probeEntrypoint: "BenchProbe" };
+  const gateway = await start(gatewaySpec);
   // The floors (bench/workers/floor.ts): a workerd each, so each one's CPU is its own.
   const floor = (name: string, rpc: boolean) =>
     start({
@@ -155,7 +149,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
   // process served a warm key 26-46 µs/request dearer (A/B, 2026-12-05, two runs; the gateway
   // isolate's own JS time under the profiler within 4 µs, its GC +11 µs). Production's D1 and KV
   // are not in the worker's process; the warm-key figures measure the warm key.
-  const floodGateway = await start({ name: "gateway", scriptPath: gatewayBuild.scriptPath, base, withBindings: true, bindings: gatewayVars, probeEntrypoint: "BenchProbe" });
+  const floodGateway = await start(gatewaySpec);
   await applyMigrations(floodGateway.miniflare, join(root, "drizzle"));
 
   let upstash: { gateway: RunningWorker; keys: SeededKeys } | null = null;
@@ -164,12 +158,8 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     const store = await startUpstashStore();
     register("redis-server + Upstash bridge", store.stop);
     const upstashGateway = await start({
-      name: "gateway",
-      scriptPath: gatewayBuild.scriptPath,
-      base,
-      withBindings: true,
+      ...gatewaySpec,
       bindings: { ...gatewayVars, RATE_LIMIT_BACKEND: "upstash", UPSTASH_REDIS_REST_URL: store.url, UPSTASH_REDIS_REST_TOKEN: store.token },
-      probeEntrypoint: "BenchProbe",
     });
     upstash = { gateway: upstashGateway, keys: await seedGateway(upstashGateway, new ManagementClient(upstashGateway.url, adminToken), root) };
   } catch (err) {
@@ -228,7 +218,7 @@ export async function setUpBench(options: SetUpOptions): Promise<BenchEnvironmen
     // workerd reads scripts from under the root it was given: the bundle moves into this checkout.
     const scriptPath = join(root, "bench", ".tmp", `gateway-${variant.label}.js`);
     await copyFile(build.scriptPath, scriptPath);
-    const worker = await start({ name: "gateway", scriptPath, base, withBindings: true, bindings: gatewayVars, probeEntrypoint: "BenchProbe" });
+    const worker = await start({ ...gatewaySpec, scriptPath });
     const keys = await seedGateway(worker, new ManagementClient(worker.url, adminToken), root);
     scenarios.push(
       { id: `do-strict~${variant.label}`, label: `gateway, DO strict [${variant.label}]`, url: worker.url, worker, pool: keyPool([bearer(keys.strict.key)]), expectedStatus: 200 },
