@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { html } from "hono/html";
@@ -8,12 +9,16 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { grantsScope, insufficientScope } from "../auth/scopes";
 import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
+import { KeygateError, logMisconfigured, renderError } from "../errors";
+import { tooLarge } from "../management/body";
+import { clip, withoutKeys } from "../management/validation";
 import { AUDIT_ACTIONS } from "../store/audit";
 import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { liveLimitRows, tierLimitText } from "./limits";
 import { canChange, canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
+import { ErrorPage } from "./pages/error";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
 import { CreateKeyPage, type CreateKeyForm, defaultExpiry, KeysPage, RevealPage, RevokePage } from "./pages/keys";
 import { OrgsPage } from "./pages/orgs";
@@ -90,8 +95,9 @@ consoleApp.use("*", async (c, next) => {
   let config: Config;
   try {
     config = loadConfig(c.env);
-  } catch {
-    return c.text("The gateway configuration is invalid; run `npm run check-config`.", 500);
+  } catch (err) {
+    // gateway_misconfigured: the bad field goes to the operator's log (logMisconfigured), never to the client.
+    return consoleError(c, err instanceof KeygateError ? err : unhandled(c, err));
   }
   c.set("config", config);
   if (!config.console.sessionSecret) {
@@ -124,7 +130,7 @@ function cookieOptions(c: ConsoleContext, maxAgeSeconds: number) {
 }
 
 /** Every POST carries the form's CSRF token, bound to the session (or, before sign-in, to the pre-session cookie). */
-consoleApp.post("*", bodyLimit({ maxSize: FORM_MAX_BYTES, onError: (c) => c.text("The form is too large.", 413) }), async (c, next) => {
+consoleApp.post("*", bodyLimit({ maxSize: FORM_MAX_BYTES, onError: (c) => consoleError(c, tooLarge(FORM_MAX_BYTES)) }), async (c, next) => {
   const type = c.req.header("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) return forbidden(c);
   let form: Record<string, unknown>;
@@ -284,20 +290,43 @@ consoleApp.onError((err, c) => {
     deleteCookie(c, SESSION_COOKIE, { path: CONSOLE_PREFIX });
     return c.redirect(`${CONSOLE_PREFIX}/sign-in?notice=${err.notice}`, 303);
   }
-  console.error("keygate console: unhandled error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown", c.req.method, c.req.path);
-  return c.text("Internal error.", 500);
+  return consoleError(c, unhandled(c, err));
 });
+
+/**
+ * An exception nothing expected: logged for the operator, answered as `internal_error` alone (its message may quote
+ * anything, so it is never echoed). The log line is cleared of key/token material first: a key-shaped run in the
+ * message or path is cut to its identifier, and the operator token or the session's credential (Headers() quotes an
+ * invalid header value whole, a bearer token included) is replaced.
+ */
+function unhandled(c: ConsoleContext, err: unknown): KeygateError {
+  const secrets = [c.env.ADMIN_TOKEN, c.get("session")?.credential].filter((s): s is string => typeof s === "string" && s !== "");
+  const scrub = (text: string) => secrets.reduce((out, secret) => out.replaceAll(secret, "[credential]"), withoutKeys(text));
+  console.error("keygate console: unhandled error", err instanceof Error ? scrub(`${err.name}: ${err.message}`) : "unknown", c.req.method, scrub(clip(c.req.path, 200)));
+  return new KeygateError("internal_error", "internal error");
+}
+
+/**
+ * Every console error answer: a browser (its Accept prefers text/html) gets a page in the console's look with the
+ * error's status; any other client (curl's default Accept, application/json, none at all) gets SPEC's JSON error envelope through
+ * renderError, exactly as the management API answers the same situation.
+ */
+function consoleError(c: ConsoleContext, error: KeygateError): Response | Promise<Response> {
+  const wantsPage = accepts(c, { header: "Accept", supports: ["application/json", "text/html"], default: "application/json" }) === "text/html";
+  if (!wantsPage) return renderError(error, c);
+  if (error.code === "gateway_misconfigured") logMisconfigured(error);
+  // The config or session may be missing (the error came before the middleware set them): no nav, no sign-out form.
+  return render(c, <ErrorPage page={{ session: c.get("session") ?? null, csrf: c.get("csrf") ?? "" }} code={error.code} />, error.status);
+}
 
 function orgParam(c: ConsoleContext): string | null {
   const orgId = c.req.param("org") ?? "";
   return ID.test(orgId) ? orgId : null;
 }
 
+/** An id that cannot be one (never sent to the API) is a page that does not exist. */
 function notFound(c: ConsoleContext, what: string) {
-  return render(c, 
-    <KeysPage page={pageOf(c)} orgId={c.req.param("org") ?? ""} keys={[]} error={{ code: "not_found", message: `${what} not found` }} />,
-    404,
-  );
+  return consoleError(c, new KeygateError("not_found", `${what} not found`));
 }
 
 // ---- orgs (operator) ----
@@ -595,4 +624,4 @@ consoleApp.get("/orgs/:org/usage", async (c) => {
   return render(c, <UsagePage page={ctx} orgId={orgId} rows={rows} total={total} note={more} />);
 });
 
-consoleApp.notFound((c) => c.text("Not found.", 404));
+consoleApp.notFound((c) => consoleError(c, new KeygateError("not_found", `no console page ${c.req.method} ${clip(withoutKeys(c.req.path), 200)}`)));
