@@ -378,6 +378,25 @@ describe("console in Chromium", () => {
     await context.close();
   });
 
+  it("an unknown console address is a 404 page in the console's look, with a way back, and no CSP violation", async () => {
+    const { context, page, foreign, problems } = await newContext();
+    await signIn(page, gateway.token);
+    await page.waitForURL(`**${CONSOLE}/orgs`);
+    const res = await page.goto(`${gateway.url}${CONSOLE}/orgs/x/y/z/w`);
+    expect(res?.status()).toBe(404);
+    await visible(page.getByRole("heading", { name: "Page not found", level: 1 }));
+    await hasText(page.getByRole("alert"), "There is no console page at this address");
+    // The console's stylesheet applied (its rules, not the browser's defaults), and the signed-in header kept.
+    expect(await page.evaluate(`getComputedStyle(document.querySelector("main")).maxWidth`)).toBe("1100px");
+    await count(page.getByRole("button", { name: "Sign out", exact: true }), 1);
+    await shot(page, "16-not-found");
+    await page.getByRole("link", { name: "Back to the console" }).click();
+    await page.waitForURL(`**${CONSOLE}/orgs`);
+    expect(foreign).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("the API docs render offline: the reference script comes from the worker", async () => {
     const { context, page, foreign, problems } = await newContext();
     await page.goto(`${gateway.url}/_keygate/v1/docs`);
