@@ -64,6 +64,7 @@ export interface KeyJson {
   revoked_at: string | null;
   rate_limit: { limit: number; window: string; mode?: "strict" | "fast" } | null;
   rotated_from: string | null;
+  rotated_to: string | null;
   meta: Record<string, unknown> | null;
 }
 

@@ -49,6 +49,7 @@ export const KeySchema = z
     revoked_at: timestamp.nullable(),
     ...keyLimitsFields,
     rotated_from: idString("key_8hQ2vN5mXcR1tLp0WzKa").nullable().openapi({ description: "Id of the key this one replaced by rotation" }),
+    rotated_to: idString("key_2mWq7ZkR4xNcV9tLp1Ya").nullable().openapi({ description: "Id of the key that replaced this one by rotation (a key is rotated at most once); null while it has not been rotated" }),
     meta: z.record(z.string().max(100), z.unknown()).nullable().openapi({ description: "As given at create or PATCH (at most 4096 bytes as JSON)" }),
   })
   .openapi("Key");
@@ -61,7 +62,8 @@ export const CreatedKeySchema = KeySchema.extend({
     .openapi({ description: "The full API key. Shown only in this response: store it now." }),
 }).openapi("CreatedKey");
 
-export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> {
+/** `rotatedTo`: the successor's id (store/keys.ts findSuccessor, listKeys); required, so no caller can leave it out. */
+export function presentKey(row: KeyRow, now: number, rotatedTo: string | null): z.infer<typeof KeySchema> {
   return {
     id: row.id,
     name: row.name,
@@ -79,6 +81,7 @@ export function presentKey(row: KeyRow, now: number): z.infer<typeof KeySchema> 
     revoked_at: iso(row.revokedAt),
     ...presentKeyLimits(row.rateLimit),
     rotated_from: row.rotatedFrom,
+    rotated_to: rotatedTo,
     meta: row.meta,
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, exists, gt, isNotNull, isNull, lt, lte, ne, notExists, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, exists, gt, inArray, isNotNull, isNull, lt, lte, ne, notExists, or, type SQL, sql } from "drizzle-orm";
 import { containsText, type Db, insertWhere, offsetOf, type Page } from "./conditional";
 import { apiKeys, orgs } from "./schema";
 
@@ -186,15 +186,19 @@ export async function listKeys(db: Db, orgId: string, filters: KeyFilters, sort:
     filters.unusedSince === undefined ? undefined : or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, filters.unusedSince)),
     filters.createdBefore === undefined ? undefined : lte(apiKeys.createdAt, filters.createdBefore),
   );
-  const [rows, totals] = await db.batch([
-    db
-      .select()
-      .from(apiKeys)
-      .where(where)
-      .orderBy(...keyOrder(sort.by, sort.descending), asc(apiKeys.id))
-      .limit(page.perPage)
-      .offset(offsetOf(page)),
+  const order = [...keyOrder(sort.by, sort.descending), asc(apiKeys.id)];
+  const pageIds = db.select({ id: apiKeys.id }).from(apiKeys).where(where).orderBy(...order).limit(page.perPage).offset(offsetOf(page));
+  // The page's successors (rotated_to) in the same round trip. A subquery rather than a list of the page's ids: D1
+  // binds at most 100 parameters and a page holds up to 100 keys. rotated_from has no index, so this reads the org's
+  // keys once (as the count does), never once per key of the page.
+  const [rows, totals, successors] = await db.batch([
+    db.select().from(apiKeys).where(where).orderBy(...order).limit(page.perPage).offset(offsetOf(page)),
     db.select({ total: count() }).from(apiKeys).where(where),
+    db
+      .select({ id: apiKeys.id, rotatedFrom: apiKeys.rotatedFrom })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.orgId, orgId), inArray(apiKeys.rotatedFrom, pageIds))),
   ]);
-  return { rows, total: totals[0]?.total ?? 0 };
+  const rotatedTo = new Map(successors.map((s) => [s.rotatedFrom!, s.id]));
+  return { rows: rows.map((row) => ({ ...row, rotatedTo: rotatedTo.get(row.id) ?? null })), total: totals[0]?.total ?? 0 };
 }

@@ -41,6 +41,7 @@ describe("keys: create", () => {
       rate_limits: null,
       quota: null,
       rotated_from: null,
+      rotated_to: null,
       meta: null,
     });
   });

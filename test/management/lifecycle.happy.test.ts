@@ -144,6 +144,25 @@ describe("rotate", () => {
     expect(created.data).toEqual([expect.objectContaining({ key_id: data.id, details: expect.objectContaining({ rotated_from: old.id }) })]);
   });
 
+  it("a rotated key points forward: rotated_to names its successor in get, list (even without the successor on the page), PATCH and revoke", async () => {
+    const { id } = await createOrg();
+    const old = await createKey(id, { name: "to rotate" });
+    expect(old.data.rotated_to).toBeNull();
+    const { data: next } = await expectJson<{ data: KeyJson }>(await rotate(id, old.id, { grace_period: "1h" }), 201);
+    expect(next.rotated_to).toBeNull();
+    expect((await readKey(id, old.id)).rotated_to).toBe(next.id);
+    expect((await readKey(id, next.id)).rotated_to).toBeNull();
+    const list = await expectJson<{ data: KeyJson[] }>(await adminFetch(`/orgs/${id}/keys`), 200);
+    expect(Object.fromEntries(list.data.map((key) => [key.id, key.rotated_to]))).toEqual({ [old.id]: next.id, [next.id]: null });
+    const patched = await expectJson<{ data: KeyJson }>(await adminFetch(`/orgs/${id}/keys/${old.id}`, { method: "PATCH", json: { name: "to rotate (old)" } }), 200);
+    expect(patched.data.rotated_to).toBe(next.id);
+    // Only the old key on the page (by name, one per page: "to rotate" then "to rotate (old)"): its successor is found all the same.
+    const onePage = await expectJson<{ data: KeyJson[] }>(await adminFetch(`/orgs/${id}/keys?sort=name&per_page=1&page=2`), 200);
+    expect(onePage.data.map((key) => [key.id, key.rotated_to])).toEqual([[old.id, next.id]]);
+    const revoked = await expectJson<{ data: KeyJson }>(await revoke(id, old.id), 200);
+    expect(revoked.data.rotated_to).toBe(next.id);
+  });
+
   it("an org at its key limit can still rotate with an immediate revoke", async () => {
     const { id } = await createOrg({ max_active_keys: 2 });
     const a = await createKey(id);

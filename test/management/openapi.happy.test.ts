@@ -51,7 +51,7 @@ describe("OpenAPI document and docs", () => {
     const doc = await expectJson<OpenApiDocument>(await gatewayFetch(`${MANAGEMENT}/openapi.json`), 200);
     const key = doc.components.schemas.Key!;
     expect(Object.keys(key.properties!).sort()).toEqual(
-      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rate_limits", "quota", "rotated_from", "meta", "enabled", "disabled_at", "allowed_ips", "age_days"].sort(),
+      ["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rate_limit", "rate_limits", "quota", "rotated_from", "rotated_to", "meta", "enabled", "disabled_at", "allowed_ips", "age_days"].sort(),
     );
     // The create/rotate answer is the Key plus the once-shown `key`.
     expect(doc.components.schemas.CreatedKey!.allOf).toEqual([

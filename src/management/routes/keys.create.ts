@@ -83,7 +83,7 @@ export function registerCreateKey(app: ManagementApp): void {
     await services.keyCache.purge([row.hash]);
     await services.publish([eventOf(created, now)]);
     c.header("Cache-Control", "no-store");
-    return c.json({ data: { ...presentKey(row, now), key } }, 201);
+    return c.json({ data: { ...presentKey(row, now, null), key } }, 201);
   });
 
 }

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { findKey } from "../../store/keys";
+import { findKey, findSuccessor } from "../../store/keys";
 import { authorizeOrg } from "../authorize";
 import type { ManagementApp } from "../context";
 import { keyNotFound } from "../keys";
@@ -22,9 +22,10 @@ export function registerGetKey(app: ManagementApp): void {
   app.openapi(getKeyRoute, async (c) => {
     const { org_id, key_id } = c.req.valid("param");
     authorizeOrg(c.get("caller"), org_id, "keys:read");
-    const row = await findKey(c.get("services").db, org_id, key_id);
+    const { db } = c.get("services");
+    const [row, successor] = await Promise.all([findKey(db, org_id, key_id), findSuccessor(db, org_id, key_id)]);
     if (!row) throw keyNotFound(key_id);
-    return c.json({ data: presentKey(row, Date.now()) }, 200);
+    return c.json({ data: presentKey(row, Date.now(), successor?.id ?? null) }, 200);
   });
 
 }

@@ -54,7 +54,7 @@ export function registerListKeys(app: ManagementApp): void {
       createdBefore: query.older_than === undefined ? undefined : now - parseDuration(query.older_than)!,
     };
     const { rows, total } = await listKeys(db, org_id, filters, parseSort(query.sort), { page: query.page, perPage: query.per_page }, now);
-    return c.json({ data: rows.map((row) => presentKey(row, now)), pagination: { page: query.page, per_page: query.per_page, total } }, 200);
+    return c.json({ data: rows.map((row) => presentKey(row, now, row.rotatedTo)), pagination: { page: query.page, per_page: query.per_page, total } }, 200);
   });
 
 }

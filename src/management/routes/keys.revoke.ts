@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { findKey } from "../../store/keys";
+import { findKey, findSuccessor } from "../../store/keys";
 import { assertCanManage, authorizeOrg } from "../authorize";
 import { retryOnStale, STALE } from "../concurrency";
 import { actorOf, type ManagementApp } from "../context";
@@ -37,7 +37,8 @@ export function registerRevokeKey(app: ManagementApp): void {
     authorizeOrg(caller, org_id, "keys:write");
     const { db, revocation } = c.get("services");
     return retryOnStale(`key ${key_id}`, async () => {
-      const row = await findKey(db, org_id, key_id);
+      const [row, successor] = await Promise.all([findKey(db, org_id, key_id), findSuccessor(db, org_id, key_id)]);
+      const rotatedTo = successor?.id ?? null;
       if (!row) throw keyNotFound(key_id);
       assertCanManage(caller, row);
       const now = Date.now();
@@ -45,7 +46,7 @@ export function registerRevokeKey(app: ManagementApp): void {
       const { stale } = await revokeKeys(revocation, [{ row }], actorOf(caller), now);
       // Changed meanwhile (updated, rotated or revoked by someone else): read it again.
       if (stale.has(row.id)) return STALE;
-      return c.json({ data: presentKey(row.revokedAt === null ? { ...row, revokedAt: now, updatedAt: now } : row, now) }, 200);
+      return c.json({ data: presentKey(row.revokedAt === null ? { ...row, revokedAt: now, updatedAt: now } : row, now, rotatedTo) }, 200);
     });
   });
 }

@@ -139,7 +139,7 @@ export function registerRotateKey(app: ManagementApp): void {
       await tellLimiterKeyEnded(services, old, oldExpiresAt === null ? { reason: "revoked", at: now } : { reason: "expired", at: oldExpiresAt });
       await services.publish([eventOf(rotated, now), eventOf(created, now)]);
       c.header("Cache-Control", "no-store");
-      return c.json({ data: { ...presentKey(row, now), key } }, 201);
+      return c.json({ data: { ...presentKey(row, now, null), key } }, 201);
     });
   });
 }

@@ -3,7 +3,7 @@ import { KeygateError } from "../../errors";
 import { newId } from "../../keys/ids";
 import { recordAuditIf } from "../../store/audit";
 import { changedRows } from "../../store/conditional";
-import { findKey, type KeyChanges, type KeyRow, keyUnchanged, updateKey } from "../../store/keys";
+import { findKey, findSuccessor, type KeyChanges, type KeyRow, keyUnchanged, updateKey } from "../../store/keys";
 import { findOrg } from "../../store/orgs";
 import { eventOf } from "../../webhooks/events";
 import { assertCanGrant, assertCanManage, authorizeOrg, orgNotFound } from "../authorize";
@@ -60,7 +60,8 @@ export function registerUpdateKey(app: ManagementApp): void {
 
     // Read, check, write-if-unchanged; a lost race re-reads and re-checks (see concurrency.ts).
     return retryOnStale(`key ${key_id}`, async () => {
-      const row = await findKey(db, org_id, key_id);
+      const [row, successor] = await Promise.all([findKey(db, org_id, key_id), findSuccessor(db, org_id, key_id)]);
+      const rotatedTo = successor?.id ?? null;
       if (!row) throw keyNotFound(key_id);
       if (row.revokedAt !== null) throw new KeygateError("conflict", `key ${key_id} is revoked; revocation is permanent`);
       assertCanManage(caller, row);
@@ -77,7 +78,7 @@ export function registerUpdateKey(app: ManagementApp): void {
       // Suspending is its own event (key.disabled / key.enabled), not a settings change; repeating it changes nothing.
       const toggled = body.enabled !== undefined && body.enabled !== (row.disabledAt === null);
       const written: KeyChanges = toggled ? { ...next, disabledAt: body.enabled ? null : now } : next;
-      if (Object.keys(changes).length === 0 && !toggled) return c.json({ data: presentKey(row, now) }, 200);
+      if (Object.keys(changes).length === 0 && !toggled) return c.json({ data: presentKey(row, now, rotatedTo) }, 200);
 
       const actor = actorOf(caller);
       const unchanged = keyUnchanged(db, key_id, row.version);
@@ -92,7 +93,7 @@ export function registerUpdateKey(app: ManagementApp): void {
       await services.keyCache.purge([row.hash]);
       await tellLimiterKeyChanged(services, row, now);
       await services.publish(entries.map((entry) => eventOf(entry, now)));
-      return c.json({ data: presentKey({ ...row, ...written, updatedAt: now }, now) }, 200);
+      return c.json({ data: presentKey({ ...row, ...written, updatedAt: now }, now, rotatedTo) }, 200);
     });
   });
 }
