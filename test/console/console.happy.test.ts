@@ -210,6 +210,34 @@ describe("console: happy paths", () => {
     expect(confirm.headers.get("location")).toBe(`/_keygate/console/orgs/${id}/keys/${key.id}`);
   });
 
+  it("a key already rotated (in its grace period) shows Rotated to its successor and no Rotate, but keeps Revoke", async () => {
+    const { id } = await createOrg();
+    const key = await createKey(id);
+    const { jar, csrf } = await operator();
+    const before = await (await page(`/orgs/${id}/keys/${key.id}`, jar)).text();
+    expect(before).toContain('<button type="submit">Rotate</button>');
+    expect(before).not.toContain("Rotated to");
+    const rotated = await form(`/orgs/${id}/keys/${key.id}/rotate`, jar, { _csrf: csrf, grace_period: "1h" });
+    expect(rotated.status).toBe(201);
+    expect(await rotated.text()).toContain(`replaces ${key.id}`);
+    const keys = (await (await adminFetch(`/orgs/${id}/keys`)).json<{ data: Array<{ id: string; rotated_from: string | null }> }>()).data;
+    const successor = keys.find((k) => k.rotated_from === key.id)!.id;
+    const res = await page(`/orgs/${id}/keys/${key.id}`, jar);
+    expect(res.status).toBe(200);
+    const detail = await res.text();
+    const link = `<a href="/_keygate/console/orgs/${id}/keys/${successor}">${successor}</a>`;
+    expect(detail).toContain(`<dt>Rotated to</dt><dd>${link}</dd>`);
+    expect(detail).toContain(`This key was already rotated to ${link}`);
+    expect(detail).not.toContain(">Rotate</button>");
+    expect(detail).not.toContain(`/keys/${key.id}/rotate"`);
+    expect(detail).toContain(`action="/_keygate/console/orgs/${id}/keys/${key.id}/revoke"`);
+    // The successor itself is the key to rotate next.
+    const next = await (await page(`/orgs/${id}/keys/${successor}`, jar)).text();
+    expect(next).toContain('<button type="submit">Rotate</button>');
+    expect(next).toContain(`<dt>Rotated from</dt>`);
+    expect(next).not.toContain("Rotated to");
+  });
+
   it("pages through keys and audit keeping the filters: Next/Previous carry status, since and action", async () => {
     const { id } = await createOrg();
     const made: string[] = [];

@@ -5,7 +5,7 @@ import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../us
 import { type ApiKey, maskedKey, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
 /** Fields shown in their own rows above; any other field the API adds is listed after them as it comes. */
-const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rate_limit", "rate_limits", "quota", "meta", "key", "allowed_ips", "enabled", "disabled_at", "age_days"]);
+const KNOWN = new Set(["id", "name", "identifier", "last4", "scopes", "status", "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_from", "rotated_to", "rate_limit", "rate_limits", "quota", "meta", "key", "allowed_ips", "enabled", "disabled_at", "age_days"]);
 const DATE_FIELD = /_at$/;
 
 export const GRACE_PERIODS = [
@@ -84,6 +84,14 @@ export const KeyDetailPage: FC<{
               <dt>Rotated from</dt>
               <dd>
                 <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_from)}`}>{key.rotated_from}</a>
+              </dd>
+            </>
+          ) : null}
+          {key.rotated_to ? (
+            <>
+              <dt>Rotated to</dt>
+              <dd>
+                <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_to)}`}>{key.rotated_to}</a>
               </dd>
             </>
           ) : null}
@@ -181,19 +189,28 @@ export const KeyDetailPage: FC<{
 
       {editable ? (
         <section class="card" aria-labelledby="actions-h">
-          <h2 id="actions-h">Rotate or revoke</h2>
-          {/* No script confirm() here: the grace period chosen beside the button is the decision, and a dialog that
-              a browser or automation dismisses silently would leave the key unrotated with nothing said. */}
-          <form method="post" action={`${base}/rotate`}>
-            <CsrfField token={page.csrf} />
-            <label for="grace_period">Grace period for the old key</label>
-            <select id="grace_period" name="grace_period">
-              {GRACE_PERIODS.map(([value, label]) => (
-                <option value={value}>{label}</option>
-              ))}
-            </select>
-            <button type="submit">Rotate</button>
-          </form>
+          <h2 id="actions-h">{key.rotated_to ? "Revoke" : "Rotate or revoke"}</h2>
+          {key.rotated_to ? (
+            // A key is rotated once (the API answers 409 to a second rotation): this one is in its grace period, and
+            // revoking it ends that now. Its successor is the key to rotate next.
+            <p id="rotated-note">
+              This key was already rotated to <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_to)}`}>{key.rotated_to}</a>; it works until
+              its grace period ends. Revoke it to end that now.
+            </p>
+          ) : (
+            // No script confirm() here: the grace period chosen beside the button is the decision, and a dialog that
+            // a browser or automation dismisses silently would leave the key unrotated with nothing said.
+            <form method="post" action={`${base}/rotate`}>
+              <CsrfField token={page.csrf} />
+              <label for="grace_period">Grace period for the old key</label>
+              <select id="grace_period" name="grace_period">
+                {GRACE_PERIODS.map(([value, label]) => (
+                  <option value={value}>{label}</option>
+                ))}
+              </select>
+              <button type="submit">Rotate</button>
+            </form>
+          )}
           {/* Opens the confirmation page that names the key (a GET: nothing is revoked until that page's button). */}
           <form method="get" action={`${base}/revoke`}>
             <button type="submit" class="danger">

@@ -14,6 +14,8 @@ export interface ApiKey {
   revoked_at?: string | null;
   rate_limit?: unknown;
   rotated_from?: string | null;
+  /** The key that replaced this one by rotation: a key is rotated once, so it offers no Rotate. */
+  rotated_to?: string | null;
   [field: string]: unknown;
 }
 
@@ -74,9 +76,12 @@ export function queryString(params: Record<string, string | number | undefined>)
 
 const DAY_MS = 86_400_000;
 
-/** A live key at least ROTATION_REMINDER_AFTER old (the age the daily key.rotation_due reminder uses); never when the reminder is off. */
+/**
+ * A live key at least ROTATION_REMINDER_AFTER old (the age the daily key.rotation_due reminder uses), not already
+ * rotated (its successor is the one to rotate; it only lives out its grace period); never when the reminder is off.
+ */
 export function rotationDue(key: ApiKey, reminderAfterMs: number | null | undefined): boolean {
-  if (!reminderAfterMs || typeof key.age_days !== "number") return false;
+  if (!reminderAfterMs || typeof key.age_days !== "number" || key.rotated_to) return false;
   return (key.status === "active" || key.status === "disabled") && key.age_days * DAY_MS >= reminderAfterMs;
 }
 
