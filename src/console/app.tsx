@@ -302,14 +302,14 @@ consoleApp.onError((err, c) => {
 function unhandled(c: ConsoleContext, err: unknown): KeygateError {
   const secrets = [c.env.ADMIN_TOKEN, c.get("session")?.credential].filter((s): s is string => typeof s === "string" && s !== "");
   const scrub = (text: string) => secrets.reduce((out, secret) => out.replaceAll(secret, "[credential]"), withoutKeys(text));
-  console.error("keygate console: unhandled error", err instanceof Error ? scrub(`${err.name}: ${err.message}`) : "unknown", c.req.method, scrub(clip(c.req.path, 200)));
+  console.error("keygate console: unhandled error", err instanceof Error ? scrub(`${err.name}: ${err.message}`) : "unknown", c.req.method, clip(scrub(c.req.path), 200));
   return new KeygateError("internal_error", "internal error");
 }
 
 /**
  * Every console error answer: a browser (its Accept prefers text/html) gets a page in the console's look with the
- * error's status; any other client (curl's default Accept, application/json, none at all) gets SPEC's JSON error envelope through
- * renderError, exactly as the management API answers the same situation.
+ * error's status; any other client (curl's default Accept, application/json, none at all) gets SPEC's JSON error
+ * envelope through renderError, with the code the management API answers the same situation with.
  */
 function consoleError(c: ConsoleContext, error: KeygateError): Response | Promise<Response> {
   const wantsPage = accepts(c, { header: "Accept", supports: ["application/json", "text/html"], default: "application/json" }) === "text/html";
