@@ -268,13 +268,17 @@ describe("keygate: no key or token is sent in a URL or body, or repeated in an e
     for (const secret of [key, otherPrefix, TOKEN]) expect(run.stderr).not.toContain(secret);
   });
 
-  it("a key in KEYGATE_URL's path or query is refused, not sent in the request line and not repeated", async () => {
+  it("a key or the token in KEYGATE_URL's path or query is refused, not sent in the request line and not repeated", async () => {
     for (const gateway of [`${url}/${key}`, `${url}/?k=${key}`]) {
       const run = await keygate(["orgs", "list"], { KEYGATE_URL: gateway });
       expect(run.code).toBe(2);
       expect(run.stderr).toContain("--url/KEYGATE_URL holds an API key");
       expect(run.stdout + run.stderr).not.toContain(key);
     }
+    const withToken = await keygate(["orgs", "list"], { KEYGATE_URL: `${url}/${TOKEN}` });
+    expect(withToken.code).toBe(2);
+    expect(withToken.stderr).toContain("--url/KEYGATE_URL holds the token");
+    expect(withToken.stderr).not.toContain(TOKEN);
     expect(requests).toEqual([]);
   });
 

@@ -57,7 +57,7 @@ const LISTS = [
 ];
 
 describe("keygate <list> --all --per-page n: pages of n rows, each row printed once", () => {
-  it.each(LISTS)("%s %s %s: 20 rows by 7 are pages 1-3 of 7, and --json prints the 20 rows as one array", async (...command) => {
+  it.each(LISTS.map((command) => [command.join(" "), command]))("%s: 20 rows by 7 are pages 1-3 of 7, and --json prints the 20 rows as one array", async (_, command) => {
     total = 20;
     const run = await keygate([...command, "--all", "--per-page", "7", "--json"]);
     expect(run.code).toBe(0);
