@@ -53,7 +53,7 @@ export class Context {
       if (!token) throw new UsageError("no token: set KEYGATE_TOKEN (the operator's ADMIN_TOKEN or an org key) or pass --token");
       // Its path or query would go out in the request line, which the gateway and every proxy log.
       if (holdsKey(url)) throw new UsageError("--url/KEYGATE_URL holds an API key: give the gateway's base URL (the key goes nowhere in it); nothing was sent");
-      if (token && token.length >= MIN_TOKEN_LENGTH && url.includes(token)) throw new UsageError("--url/KEYGATE_URL holds the token: give the gateway's base URL; the token goes in KEYGATE_TOKEN (or --token) only; nothing was sent");
+      if (token.length >= MIN_TOKEN_LENGTH && url.includes(token)) throw new UsageError("--url/KEYGATE_URL holds the token: give the gateway's base URL; the token goes in KEYGATE_TOKEN (or --token) only; nothing was sent");
       // The value is not echoed: what is in KEYGATE_URL when it is not a URL is often the token (the two swapped).
       if (!/^https?:\/\//i.test(url)) throw new UsageError("--url/KEYGATE_URL must start with http:// or https:// (e.g. http://127.0.0.1:8787)");
       const parsed = URL.canParse(url) ? new URL(url) : null;
