@@ -36,9 +36,12 @@ export class ApiError extends CliError {
 
 export type Query = Record<string, string | number | undefined>;
 
-const MAX_PAGE_SIZE = 100;
-/** A runaway `--all` (a server that never stops paging) ends here rather than looping forever. */
-const MAX_PAGES = 10_000;
+/**
+ * The API's bounds on paging (pageQuery in src/management/schemas.ts): the CLI checks --page and --per-page against
+ * them (a usage error, not a 400), and MAX_PAGE also ends a runaway `--all` (a server that never stops paging).
+ */
+export const MAX_PAGE = 10_000;
+export const MAX_PER_PAGE = 100;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export class ManagementClient {
@@ -77,15 +80,16 @@ export class ManagementClient {
   }
 
   /**
-   * Every page of a list, `per_page` 100 at a time, as one array. Rows written while it pages (audit events, new
+   * Every page of a list, `perPage` rows at a time, as one array. Rows written while it pages (audit events, new
    * keys: newest first) push earlier rows onto the next page: a row met twice is kept once (by `id`). The end is
-   * the first short page, so neither the duplicates nor a `total` that moved meanwhile decide it.
+   * the first short page (an empty one when the total is a multiple of `perPage`), so neither the duplicates nor
+   * a `total` that moved meanwhile decide it.
    */
-  async all(path: string, query: Query = {}): Promise<unknown[]> {
+  async all(path: string, query: Query = {}, perPage = MAX_PER_PAGE): Promise<unknown[]> {
     const items: unknown[] = [];
     const seen = new Set<string>();
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const response = await this.get(path, { ...query, page, per_page: MAX_PAGE_SIZE });
+    for (let page = 1; page <= MAX_PAGE; page++) {
+      const response = await this.get(path, { ...query, page, per_page: perPage });
       const data = Array.isArray(response.data) ? response.data : [];
       for (const row of data) {
         const id = isObject(row) && typeof row.id === "string" ? row.id : null;
@@ -93,9 +97,10 @@ export class ManagementClient {
         if (id !== null) seen.add(id);
         items.push(row);
       }
-      if (data.length < MAX_PAGE_SIZE) break;
+      if (data.length < perPage) return items;
     }
-    return items;
+    // Printing what was read and exiting 0 would pass a partial list off as the whole one.
+    throw new CliError(`--all read ${MAX_PAGE} pages, the deepest the API serves, and there are more rows: raise --per-page (up to ${MAX_PER_PAGE}) or narrow the list with filters`, EXIT.api);
   }
 
   private async request(method: string, path: string, query: Query, body?: unknown): Promise<ApiResponse> {

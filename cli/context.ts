@@ -1,10 +1,10 @@
 // What every command needs: the API client built from --url/--token or the environment, and the
 // output rules (tables on stdout for people; with --json, `data` alone on stdout and the rest on stderr).
 import { type Command, InvalidArgumentError } from "commander";
-import { type ApiResponse, ManagementClient, type Pagination, type Query } from "./api.ts";
+import { type ApiResponse, MAX_PAGE, MAX_PER_PAGE, ManagementClient, type Pagination, type Query } from "./api.ts";
 import { generic, printableJson } from "./render.ts";
 import { UsageError } from "./errors.ts";
-import { holdsKey } from "./secrets.ts";
+import { holdsKey, MIN_TOKEN_LENGTH } from "./secrets.ts";
 
 export interface GlobalOptions {
   url?: string;
@@ -51,6 +51,9 @@ export class Context {
       const token = this.options.token ?? this.io.env.KEYGATE_TOKEN?.trim();
       if (!url) throw new UsageError("no gateway URL: set KEYGATE_URL or pass --url (e.g. http://127.0.0.1:8787)");
       if (!token) throw new UsageError("no token: set KEYGATE_TOKEN (the operator's ADMIN_TOKEN or an org key) or pass --token");
+      // Its path or query would go out in the request line, which the gateway and every proxy log.
+      if (holdsKey(url)) throw new UsageError("--url/KEYGATE_URL holds an API key: give the gateway's base URL (the key goes nowhere in it); nothing was sent");
+      if (token.length >= MIN_TOKEN_LENGTH && url.includes(token)) throw new UsageError("--url/KEYGATE_URL holds the token: give the gateway's base URL; the token goes in KEYGATE_TOKEN (or --token) only; nothing was sent");
       // The value is not echoed: what is in KEYGATE_URL when it is not a URL is often the token (the two swapped).
       if (!/^https?:\/\//i.test(url)) throw new UsageError("--url/KEYGATE_URL must start with http:// or https:// (e.g. http://127.0.0.1:8787)");
       const parsed = URL.canParse(url) ? new URL(url) : null;
@@ -80,8 +83,8 @@ export class Context {
   async list(path: string, query: Query, paging: PagingOptions, human: (rows: unknown[]) => string): Promise<void> {
     if (paging.all) {
       if (paging.page !== undefined) throw new UsageError("--all reads every page: drop --page");
-      const rows = await this.api.all(path, query);
-      return this.print(rows, () => human(rows));
+      const rows = await this.api.all(path, query, paging.perPage ?? MAX_PER_PAGE);
+      return this.print(rows, () => (rows.length === 0 ? "(none)" : human(rows)));
     }
     const response = await this.api.get(path, { ...query, page: paging.page, per_page: paging.perPage });
     const rows = Array.isArray(response.data) ? response.data : [];
@@ -109,15 +112,21 @@ function pagingHint(response: ApiResponse): string | null {
 /** Adds --page, --per-page and --all to a list command. */
 export function withPaging(command: Command): Command {
   return command
-    .option("--page <n>", "page number, from 1", positiveInt)
-    .option("--per-page <n>", "items per page (1-100, default 20)", positiveInt)
-    .option("--all", "read every page (100 at a time) and print them together");
+    .option("--page <n>", `page number, 1-${MAX_PAGE}`, pageNumber)
+    .option("--per-page <n>", `items per page, 1-${MAX_PER_PAGE} (default 20; with --all, ${MAX_PER_PAGE})`, perPage)
+    .option("--all", `read every page, --per-page rows at a time (default ${MAX_PER_PAGE}), and print them together`);
 }
 
-export function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
-  return Number(value);
+/** A whole number in decimal digits from `min` to `max`, as the API reads its integers ("1e2", "0x10" and "1.0" are not). */
+export function wholeNumber(min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return Number(value);
+  };
 }
+
+export const pageNumber = wholeNumber(1, MAX_PAGE);
+export const perPage = wholeNumber(1, MAX_PER_PAGE);
 
 /**
  * An org or key id argument. It becomes one path segment (percent-encoded), but "", "." and ".." cannot:
@@ -129,6 +138,17 @@ export function resourceId(value: string): string {
   if (holdsKey(value)) throw new UsageError("an id argument holds an API key: give the key's id (key_…), never the key itself; nothing was sent");
   if (value.trim() === "" || value === "." || value === "..") throw new InvalidArgumentError(`must be an id like org_… or key_…, not ${JSON.stringify(value)}`);
   return value;
+}
+
+/**
+ * A create's required fields come from their flag (or argument) or from --data, and the flag wins where both give
+ * one (as every --data does): a field in neither is a usage error that names both ways, before anything is sent.
+ */
+export function requireFields(body: Record<string, unknown>, flags: Record<string, string>): void {
+  const missing = Object.entries(flags).filter(([field]) => body[field] === undefined);
+  if (missing.length === 0) return;
+  const ways = missing.map(([field, flag]) => `${field} (${flag}, or "${field}" in --data)`);
+  throw new UsageError(`${ways.join(" and ")} ${missing.length === 1 ? "is" : "are"} needed; nothing was sent`);
 }
 
 /** `--meta '{"team":"payments"}'`, `--data '{...}'`: a JSON object. */

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type Context, jsonObject, list, type PagingOptions, positiveInt, resourceId, withPaging } from "../context.ts";
+import { type Context, jsonObject, list, type PagingOptions, requireFields, resourceId, withPaging } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { type UsageReport, usageReport } from "../usage.ts";
 import { type Column, record, table } from "../render.ts";
@@ -59,6 +59,16 @@ function rateLimit(value: string): { limit: number; window: string } {
   return { limit: Number(match[1]), window: match[2]! };
 }
 
+/**
+ * --data without its expiry when a flag gives one: expires_in and expires_at are one choice in two fields, and the
+ * API refuses both at once, so the flag winning means the flag's expiry replaces either of --data's.
+ */
+function withoutExpiry(data: Record<string, unknown> | undefined, flag: string | undefined): Record<string, unknown> | undefined {
+  if (data === undefined || flag === undefined) return data;
+  const { expires_in: _in, expires_at: _at, ...rest } = data;
+  return rest;
+}
+
 export function registerKeys(program: Command, run: Runner): void {
   const keys = program.command("keys").description("create, list, read, change, rotate and revoke an org's API keys");
 
@@ -80,27 +90,31 @@ export function registerKeys(program: Command, run: Runner): void {
     .command("create")
     .description("create a key; the key itself is printed this once")
     .argument("<org>", "org id (org_…)", resourceId)
-    .requiredOption("--name <name>", "display name, 1-100 characters")
-    .requiredOption("--scopes <list>", "scopes from the gateway's catalogue, comma-separated or repeated", list)
+    .option("--name <name>", 'display name, 1-100 characters (required: here or "name" in --data)')
+    .option("--scopes <list>", 'scopes from the gateway\'s catalogue, comma-separated or repeated (required: here or "scopes" in --data)', list)
     .addOption(new Option("--expires-in <preset>", "lifetime from now (default never; the gateway's REQUIRE_KEY_EXPIRY / MAX_KEY_LIFETIME may require one)").choices(["30d", "90d", "1y", "never"]).conflicts("expiresAt"))
     .option("--expires-at <date-time>", "exact expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)")
     .option("--rate-limit <limit/window>", 'per-key limit instead of the tier\'s, e.g. "600/60s"', rateLimit)
     .option("--meta <json>", "free-form JSON object stored with the key", jsonObject)
     .option("--allowed-ips <list>", "addresses or CIDR ranges the key may be used from, comma-separated or repeated (default anywhere)", list)
-    .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
-    .addHelpText("after", '\nExample:\n  keygate keys create org_3kTMd9vW1qXb2LcY8nZp --name "CI pipeline" --scopes demo:read,demo:write --expires-in 90d --allowed-ips 203.0.113.0/24')
+    .option("--data <json>", "the request body as JSON; flags win over the same fields in it (--expires-in/--expires-at over both expiry fields)", jsonObject)
+    .addHelpText(
+      "after",
+      '\nExamples:\n  keygate keys create org_3kTMd9vW1qXb2LcY8nZp --name "CI pipeline" --scopes demo:read,demo:write --expires-in 90d --allowed-ips 203.0.113.0/24\n  keygate keys create org_3kTMd9vW1qXb2LcY8nZp --data \'{"name":"CI pipeline","scopes":["demo:read"]}\'',
+    )
     .action(
-      run(async (context, org: string, options: { name: string; scopes: string[]; expiresIn?: string; expiresAt?: string; rateLimit?: object; meta?: object; allowedIps?: string[]; data?: object }) => {
+      run(async (context, org: string, options: { name?: string; scopes?: string[]; expiresIn?: string; expiresAt?: string; rateLimit?: object; meta?: object; allowedIps?: string[]; data?: Record<string, unknown> }) => {
         const body = {
-          ...options.data,
-          name: options.name,
-          scopes: options.scopes,
+          ...withoutExpiry(options.data, options.expiresIn ?? options.expiresAt),
+          ...(options.name === undefined ? {} : { name: options.name }),
+          ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
           ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
           ...(options.expiresAt === undefined ? {} : { expires_at: options.expiresAt }),
           ...(options.rateLimit === undefined ? {} : { rate_limit: options.rateLimit }),
           ...(options.meta === undefined ? {} : { meta: options.meta }),
           ...(options.allowedIps === undefined ? {} : { allowed_ips: options.allowedIps }),
         };
+        requireFields(body, { name: "--name", scopes: "--scopes" });
         showNewKey(context, (await context.api.post(keyPath(org), body)).data);
       }),
     );
@@ -131,7 +145,7 @@ export function registerKeys(program: Command, run: Runner): void {
     .option("--any-ip", "drop the allowlist: the key works from anywhere again (operator only)")
     .addOption(new Option("--disable", "suspend the key: 401 key_disabled until --enable").conflicts("enable"))
     .option("--enable", "restore a disabled key")
-    .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
+    .option("--data <json>", "the request body as JSON; flags win over the same fields in it", jsonObject)
     .addHelpText(
       "after",
       "\nExamples:\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --scopes demo:read --rate-limit 100/60s\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --allowed-ips 203.0.113.0/24,2001:db8::/32\n  keygate keys update org_3kTMd9vW1qXb2LcY8nZp key_8hQ2vN5mXcR1tLp0WzKa --disable",

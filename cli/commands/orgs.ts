@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { type Context, jsonObject, type PagingOptions, positiveInt, resourceId, withPaging } from "../context.ts";
+import { type Context, jsonObject, type PagingOptions, pageNumber, perPage, requireFields, resourceId, wholeNumber, withPaging } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { type UsageReport, usageReport } from "../usage.ts";
 import { type Column, record, table } from "../render.ts";
@@ -22,6 +22,9 @@ const ORG_COLUMNS: Column<Org>[] = [
   { header: "CREATED", value: (org) => org.created_at },
 ];
 
+/** The API's bounds on max_active_keys (MaxActiveKeys in src/management/orgs.ts). */
+const maxActiveKeys = wholeNumber(1, 10_000);
+
 const showOrg = (context: Context, org: unknown) => context.print(org, () => record(org as Record<string, unknown>, context.stdout));
 
 export function registerOrgs(program: Command, run: Runner): void {
@@ -42,14 +45,21 @@ export function registerOrgs(program: Command, run: Runner): void {
   orgs
     .command("create")
     .description("create an org")
-    .argument("<name>", "display name, 1-100 characters")
-    .requiredOption("--tier <tier>", "one of the gateway's TIERS (e.g. free)")
-    .option("--max-active-keys <n>", "most active keys the org may hold (default 25)", positiveInt)
-    .addHelpText("after", '\nExample:\n  keygate orgs create "Acme Corp" --tier free')
+    .argument("[name]", 'display name, 1-100 characters (required: here or "name" in --data)')
+    .option("--tier <tier>", 'one of the gateway\'s TIERS, e.g. free (required: here or "tier" in --data)')
+    .option("--max-active-keys <n>", "most active keys the org may hold, 1-10000 (default 25)", maxActiveKeys)
+    .option("--data <json>", "the request body as JSON; the name argument and flags win over the same fields in it", jsonObject)
+    .addHelpText("after", '\nExamples:\n  keygate orgs create "Acme Corp" --tier free\n  keygate orgs create --data \'{"name":"Acme Corp","tier":"free"}\'')
     .action(
-      run(async (context, name: string, options: { tier: string; maxActiveKeys?: number }) => {
-        const { data } = await context.api.post("/orgs", { name, tier: options.tier, ...(options.maxActiveKeys === undefined ? {} : { max_active_keys: options.maxActiveKeys }) });
-        showOrg(context, data);
+      run(async (context, name: string | undefined, options: { tier?: string; maxActiveKeys?: number; data?: Record<string, unknown> }) => {
+        const body = {
+          ...options.data,
+          ...(name === undefined ? {} : { name }),
+          ...(options.tier === undefined ? {} : { tier: options.tier }),
+          ...(options.maxActiveKeys === undefined ? {} : { max_active_keys: options.maxActiveKeys }),
+        };
+        requireFields(body, { name: "the name argument", tier: "--tier" });
+        showOrg(context, (await context.api.post("/orgs", body)).data);
       }),
     );
 
@@ -69,8 +79,8 @@ export function registerOrgs(program: Command, run: Runner): void {
     .argument("<org>", "org id (org_…)", resourceId)
     .option("--name <name>", "new display name")
     .option("--tier <tier>", "new tier; takes effect on the org's next request")
-    .option("--max-active-keys <n>", "new active-key limit", positiveInt)
-    .option("--data <json>", "the request body as JSON, for fields without a flag (flags win)", jsonObject)
+    .option("--max-active-keys <n>", "new active-key limit, 1-10000", maxActiveKeys)
+    .option("--data <json>", "the request body as JSON; flags win over the same fields in it", jsonObject)
     .addHelpText("after", "\nExample:\n  keygate orgs update org_3kTMd9vW1qXb2LcY8nZp --tier pro")
     .action(
       run(async (context, org: string, options: { name?: string; tier?: string; maxActiveKeys?: number; data?: Record<string, unknown> }) => {
@@ -92,8 +102,8 @@ export function registerOrgs(program: Command, run: Runner): void {
     .option("--since <date>", "from this date or ISO date-time (default: 1h, 24h or 30d before --until)")
     .option("--until <date>", "up to this date or ISO date-time (default: now; a bare date includes that whole day, UTC)")
     .addOption(new Option("--granularity <unit>", "bucket size of the time series (longest range: 48h, 31d, 400d)").choices(["minute", "hour", "day"]))
-    .option("--page <n>", "page of per-key totals", positiveInt)
-    .option("--per-page <n>", "keys per page (1-100)", positiveInt)
+    .option("--page <n>", "page of per-key totals, 1-10000", pageNumber)
+    .option("--per-page <n>", "keys per page, 1-100 (default 20)", perPage)
     .addHelpText("after", "\nExample:\n  keygate orgs usage org_3kTMd9vW1qXb2LcY8nZp --granularity day --since 2026-01-01")
     .action(
       run(async (context, org: string, options: { since?: string; until?: string; granularity?: string; page?: number; perPage?: number }) => {

@@ -268,11 +268,52 @@ describe("keygate: no key or token is sent in a URL or body, or repeated in an e
     for (const secret of [key, otherPrefix, TOKEN]) expect(run.stderr).not.toContain(secret);
   });
 
+  it("a key or the token in KEYGATE_URL's path or query is refused, not sent in the request line and not repeated", async () => {
+    for (const gateway of [`${url}/${key}`, `${url}/?k=${key}`]) {
+      const run = await keygate(["orgs", "list"], { KEYGATE_URL: gateway });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("--url/KEYGATE_URL holds an API key");
+      expect(run.stdout + run.stderr).not.toContain(key);
+    }
+    const withToken = await keygate(["orgs", "list"], { KEYGATE_URL: `${url}/${TOKEN}` });
+    expect(withToken.code).toBe(2);
+    expect(withToken.stderr).toContain("--url/KEYGATE_URL holds the token");
+    expect(withToken.stderr).not.toContain(TOKEN);
+    expect(requests).toEqual([]);
+  });
+
   it("KEYGATE_URL and KEYGATE_TOKEN swapped: the token in KEYGATE_URL is not repeated", async () => {
     const run = await keygate(["orgs", "list"], { KEYGATE_URL: "swapped-token-0123456789", KEYGATE_TOKEN: url });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("--url/KEYGATE_URL must start with http:// or https://");
     expect(run.stderr).not.toContain("swapped-token-0123456789");
+    expect(requests).toEqual([]);
+  });
+});
+
+describe("keygate: every command's --help and an unknown option", () => {
+  const key = `kg_${"AbCdEfGh12".repeat(5).slice(0, 49)}`;
+  const COMMANDS = [
+    "", "orgs", "keys", "orgs list", "orgs create", "orgs get org_1", "orgs update org_1", "orgs usage org_1",
+    "keys list org_1", "keys create org_1", "keys get org_1 key_1", "keys show org_1 key_1", "keys update org_1 key_1",
+    "keys rotate org_1 key_1", "keys revoke org_1 key_1", "keys limits org_1 key_1", "keys usage org_1 key_1", "audit org_1",
+  ];
+  const words = (command: string) => command.split(" ").filter(Boolean);
+
+  it.each(COMMANDS)("keygate %s --help: exit 0, usage on stdout, without a URL or token", async (command) => {
+    const run = await keygate([...words(command), "--help"], { KEYGATE_URL: "", KEYGATE_TOKEN: "" });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: keygate/);
+    expect(run.stderr).toBe("");
+    expect(requests).toEqual([]);
+  });
+
+  it.each(COMMANDS)("keygate %s --bogus=<key>: exit 2, the unknown option named with the key cut, nothing sent", async (command) => {
+    const run = await keygate([...words(command), `--bogus=${key}`]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^error: unknown option '--bogus=kg_AbCdEfGh…'\n/);
+    expect(run.stderr).not.toContain(key);
     expect(requests).toEqual([]);
   });
 });

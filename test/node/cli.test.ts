@@ -117,6 +117,14 @@ describe("keys", () => {
     expect(call.status).toBe(200);
   });
 
+  it("create takes name and scopes from --data, and a flag given too wins", async () => {
+    const org = (await json<{ id: string }>(["orgs", "create", "--data", JSON.stringify({ name: "From data", tier: "free" })])).id;
+    const fromData = await json<Key & { name: string }>(["keys", "create", org, "--data", JSON.stringify({ name: "x", scopes: ["demo:read"] })]);
+    expect(fromData).toMatchObject({ name: "x", scopes: ["demo:read"], status: "active" });
+    const flagWins = await json<Key & { name: string }>(["keys", "create", org, "--scopes", "demo:write", "--data", JSON.stringify({ name: "y", scopes: ["demo:read"] })]);
+    expect(flagWins).toMatchObject({ name: "y", scopes: ["demo:write"] });
+  });
+
   it("create --json prints only data on stdout (with the key) and the warning on stderr", async () => {
     const run = await keygate(["keys", "create", org, "--name", "scripted", "--scopes", "demo:read", "--json"]);
     expect(run.code).toBe(0);
@@ -178,6 +186,9 @@ describe("keys", () => {
     expect(second.stderr).toContain("page 2 of 2 (3 in all)");
     const all = await json<Key[]>(["keys", "list", paged, "--all"]);
     expect(all.map((key) => key.id).length).toBe(3);
+    // Pages of 2, and of 1 (3 full pages, then an empty one): the same three keys, once each, in the same order.
+    expect(await json<Key[]>(["keys", "list", paged, "--all", "--per-page", "2"])).toEqual(all);
+    expect(await json<Key[]>(["keys", "list", paged, "--all", "--per-page", "1"])).toEqual(all);
   });
 
   it("rotate prints the new key once; the old one stops working", async () => {
@@ -313,7 +324,7 @@ describe("usage errors exit 2 before any request", () => {
   it.each([
     ["an unknown command", ["tokens", "list"], "unknown command 'tokens'"],
     ["a missing argument", ["orgs", "get"], "missing required argument 'org'"],
-    ["a missing required option", ["keys", "create", "org_x", "--name", "x"], "required option '--scopes <list>' not specified"],
+    ["a missing required field", ["keys", "create", "org_x", "--name", "x"], 'scopes (--scopes, or "scopes" in --data) is needed'],
     ["a malformed rate limit", ["keys", "create", "org_x", "--name", "x", "--scopes", "a", "--rate-limit", "fast"], "must be <requests>/<window>"],
     ["an expiry preset outside the list", ["keys", "create", "org_x", "--name", "x", "--scopes", "a", "--expires-in", "2y"], "Allowed choices are 30d, 90d, 1y, never"],
     ["meta that is not a JSON object", ["keys", "create", "org_x", "--name", "x", "--scopes", "a", "--meta", "[1]"], "must be a JSON object"],
