@@ -327,7 +327,7 @@ describe("console in Chromium", () => {
     await count(page.getByRole("button", { name: "Copy", exact: true }), 1);
     const made = await page.getByLabel("Your new API key").inputValue();
     expect((await gatewayCall(made)).status).toBe(200);
-    const stored = (await adminApi<Array<{ name: string; expires_at: string }>>(`/orgs/${org.id}/keys`)).find((key) => key.name === "made by the org's admin key")!;
+    const stored = (await adminApi<Array<{ id: string; name: string; expires_at: string }>>(`/orgs/${org.id}/keys`)).find((key) => key.name === "made by the org's admin key")!;
     expect(stored.expires_at).toBe(`${day}T23:59:59.000Z`);
 
     // Rotate with a grace period: one click, no dialog; the old key keeps working through the grace period.
@@ -339,9 +339,20 @@ describe("console in Chromium", () => {
     const rotated = await page.getByLabel("Your new API key").inputValue();
     expect((await gatewayCall(made)).status).toBe(200);
     expect((await gatewayCall(rotated)).status).toBe(200);
+    await page.getByRole("link", { name: "I have stored it" }).click();
+    await page.waitForURL((url) => url.pathname.startsWith(`${CONSOLE}/orgs/${org.id}/keys/key_`) && !url.pathname.endsWith(stored.id));
+    const successorUrl = new URL(page.url()).pathname;
+
+    // The old key, in its grace period: "Rotated to" its successor, no Rotate (the API would answer 409), Revoke kept.
+    await page.goto(`${gateway.url}${CONSOLE}/orgs/${org.id}/keys/${stored.id}`);
+    await hasText(page.locator("#rotated-note"), "This key was already rotated to");
+    await count(page.getByRole("button", { name: "Rotate", exact: true }), 0);
+    await count(page.getByRole("button", { name: "Revoke", exact: true }), 1);
+    await shot(page, "15b-rotated-old-key");
+    await page.locator("#rotated-note").getByRole("link").click();
+    await page.waitForURL(`**${successorUrl}`);
 
     // Revoke: the button leads to a confirmation naming the key; Cancel changes nothing, its Revoke does.
-    await page.getByRole("link", { name: "I have stored it" }).click();
     await page.getByRole("button", { name: "Revoke", exact: true }).click();
     await page.waitForURL(`**/revoke`);
     await visible(page.getByText("Revoke made by the org's admin key"));
