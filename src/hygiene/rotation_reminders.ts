@@ -1,6 +1,7 @@
 import { and, gt, isNull, lte, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { newId } from "../keys/ids";
+import { notRotated } from "../store/key_events";
 import { apiKeys } from "../store/schema";
 
 const DAY_MS = 86_400_000;
@@ -31,14 +32,15 @@ const INSERT_REMINDERS = `INSERT INTO audit_events (id, org_id, action, key_id, 
 /**
  * The daily reminder (issue 16): every active key older than `afterMs` (ROTATION_REMINDER_AFTER)
  * gets one `key.rotation_due` audit event per period of that length, e.g. at 90, 180, 270 days.
- * Revoked, expired and disabled keys are left alone. Returns the reminders written by this run.
+ * Revoked, expired and disabled keys are left alone, and so is a key already rotated (in its grace period). Returns the reminders written by this run.
  */
 export async function remindRotations(db: D1Database, afterMs: number | null, now: number): Promise<RotationReminder[]> {
   if (afterMs === null) return [];
-  const due = await drizzle(db)
+  const orm = drizzle(db);
+  const due = await orm
     .select({ id: apiKeys.id, orgId: apiKeys.orgId, name: apiKeys.name, createdAt: apiKeys.createdAt })
     .from(apiKeys)
-    .where(and(isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)), lte(apiKeys.createdAt, now - afterMs)));
+    .where(and(isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)), lte(apiKeys.createdAt, now - afterMs), notRotated(orm)));
   const byId = new Map(due.map((key) => [key.id, key]));
   const detailsOf = new Map<string, RotationReminder["details"]>();
   const rows = due.map((key) => {

@@ -17,6 +17,20 @@ export async function keysByHashes(db: Db, hashes: string[]) {
   return results.flat();
 }
 
+/**
+ * The key (the row of the outer query) has no successor: it was never rotated. A rotated key in its grace
+ * period is still active, but key.rotated already told its org when it stops working, so the daily
+ * reminders (expiring, rotation due) leave it alone.
+ */
+export function notRotated(db: Db): SQL {
+  return notExists(
+    db
+      .select({ one: sql`1` })
+      .from(sql`${apiKeys} as successor`)
+      .where(sql`successor.rotated_from = ${apiKeys.id}`),
+  );
+}
+
 /** No key.leaked row yet for this key and this location: repeating a report records nothing more. */
 export function leakNotYetRecorded(db: Db, keyId: string, url: string): SQL {
   return notExists(
@@ -42,10 +56,6 @@ export function expiryNotYetAnnounced(db: Db, keyId: string): SQL {
  * successor already exists, and key.rotated told the org when the old key stops working).
  */
 export async function keysToAnnounceExpiring(db: Db, now: number, until: number, limit: number) {
-  const successor = db
-    .select({ one: sql`1` })
-    .from(sql`${apiKeys} as successor`)
-    .where(sql`successor.rotated_from = ${apiKeys.id}`);
   return db
     .select({ id: apiKeys.id, orgId: apiKeys.orgId, name: apiKeys.name, expiresAt: apiKeys.expiresAt })
     .from(apiKeys)
@@ -55,7 +65,7 @@ export async function keysToAnnounceExpiring(db: Db, now: number, until: number,
         gt(apiKeys.expiresAt, now),
         lte(apiKeys.expiresAt, until),
         statusIs("active", now),
-        notExists(successor),
+        notRotated(db),
         notExists(db.select({ one: sql`1` }).from(auditEvents).where(and(eq(auditEvents.keyId, apiKeys.id), eq(auditEvents.action, "key.expiring")))),
       ),
     )

@@ -84,6 +84,16 @@ describe("key.rotation_due", () => {
     expect((await remindRotations(env.DB, PERIOD, Date.now())).filter((r) => r.orgId === id)).toEqual([]);
   });
 
+  it("a key rotated with a grace period is not reminded while it still works: key.rotated said when it stops", async () => {
+    const { id } = await createOrg();
+    const old = await keyAged(id, 100);
+    const res = await adminFetch(`/orgs/${id}/keys/${old.id}/rotate`, { method: "POST", json: { grace_period: "7d" } });
+    expect(res.status).toBe(201);
+    expect((await expectJson<{ data: KeyJson }>(await adminFetch(`/orgs/${id}/keys/${old.id}`), 200)).data.status).toBe("active");
+    expect((await remindRotations(env.DB, PERIOD, Date.now())).filter((r) => r.orgId === id)).toEqual([]);
+    expect(await reminders(id)).toEqual([]);
+  });
+
   it("the daily cron runs it with ROTATION_REMINDER_AFTER, and 'off' turns it off", async () => {
     const { id } = await createOrg();
     const now = Date.now();
