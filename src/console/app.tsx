@@ -16,7 +16,7 @@ import { AUDIT_ACTIONS } from "../store/audit";
 import { type ApiCall, type ApiError, type ApiResult, callApi } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { liveLimitRows, tierLimitText } from "./limits";
-import { canChange, canReadAudit, canWrite, CONSOLE_PREFIX, orgBase, type PageContext } from "./layout";
+import { canChange, canReadAudit, canWrite, CONSOLE_PREFIX, keyBase, orgBase, type PageContext } from "./layout";
 import { type AuditEvent, AuditPage, type AuditFilters } from "./pages/audit";
 import { ErrorPage } from "./pages/error";
 import { GRACE_PERIODS, KeyDetailPage, type LimitRow } from "./pages/key_detail";
@@ -539,7 +539,7 @@ consoleApp.post("/orgs/:org/keys/:key/allowed-ips", async (c) => {
   const form = await c.req.parseBody();
   const text = typeof form.allowed_ips === "string" ? form.allowed_ips : "";
   const result = await api<ApiKey>(c, { method: "PATCH", path: `/orgs/${params.orgId}/keys/${params.keyId}`, body: { allowed_ips: ipList(text) } });
-  if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=ips-saved`, 303);
+  if (result.ok) return c.redirect(`${keyBase(params.orgId, params.keyId)}?notice=ips-saved`, 303);
   return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status), text);
 });
 
@@ -550,7 +550,7 @@ consoleApp.post("/orgs/:org/keys/:key/enabled", async (c) => {
   if (value !== "true" && value !== "false") return renderKeyDetail(c, params.orgId, params.keyId, { code: "validation_error", message: "enabled must be true or false" }, 400);
   const enabled = value === "true";
   const result = await api<ApiKey>(c, { method: "PATCH", path: `/orgs/${params.orgId}/keys/${params.keyId}`, body: { enabled } });
-  if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=${enabled ? "enabled" : "disabled"}`, 303);
+  if (result.ok) return c.redirect(`${keyBase(params.orgId, params.keyId)}?notice=${enabled ? "enabled" : "disabled"}`, 303);
   return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
 });
 
@@ -561,7 +561,7 @@ consoleApp.get("/orgs/:org/keys/:key/revoke", async (c) => {
   const key = await api<ApiKey>(c, { path: `/orgs/${params.orgId}/keys/${params.keyId}` });
   if (!key.ok) return render(c, <KeysPage page={ctx} orgId={params.orgId} keys={[]} error={key.error} />, refusalStatus(key.status));
   // The confirmation is a control like the others: not offered to a read-only session, nor for a key already final.
-  if (!canChange(c.get("session"), key.data)) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}`, 303);
+  if (!canChange(c.get("session"), key.data)) return c.redirect(keyBase(params.orgId, params.keyId), 303);
   return render(c, <RevokePage page={ctx} orgId={params.orgId} apiKey={key.data} />);
 });
 
@@ -569,7 +569,7 @@ consoleApp.post("/orgs/:org/keys/:key/revoke", async (c) => {
   const params = keyParams(c);
   if (!params) return notFound(c, "key");
   const result = await api<ApiKey>(c, { method: "POST", path: `/orgs/${params.orgId}/keys/${params.keyId}/revoke` });
-  if (result.ok) return c.redirect(`${orgBase(params.orgId)}/keys/${encodeURIComponent(params.keyId)}?notice=revoked`, 303);
+  if (result.ok) return c.redirect(`${keyBase(params.orgId, params.keyId)}?notice=revoked`, 303);
   return renderKeyDetail(c, params.orgId, params.keyId, result.error, refusalStatus(result.status));
 });
 

@@ -17,6 +17,8 @@ export interface PageContext {
 }
 
 export const orgBase = (orgId: string) => `${CONSOLE_PREFIX}/orgs/${encodeURIComponent(orgId)}`;
+/** A key's page; its actions (rotate, revoke, …) are paths under it. */
+export const keyBase = (orgId: string, keyId: string) => `${orgBase(orgId)}/keys/${encodeURIComponent(keyId)}`;
 
 /** An org key without keys:write (or admin, or a wildcard over it) gets the read-only view: the API's own scope check. */
 export function canWrite(session: Session | null): boolean {

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
-import { ErrorSummary, Layout, orgBase, type PageContext, When } from "../layout";
+import { ErrorSummary, keyBase, Layout, orgBase, type PageContext, When } from "../layout";
 import { Pager, type Pagination, queryString, Value } from "./shared";
 
 export interface AuditEvent {
@@ -86,7 +86,7 @@ export const AuditPage: FC<{ page: PageContext; orgId: string; actions: readonly
                 </td>
                 <td class="code">{event.action}</td>
                 <td class="code">{event.actor ?? "—"}</td>
-                <td class="code">{event.key_id ? <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(event.key_id)}`}>{event.key_id}</a> : "—"}</td>
+                <td class="code">{event.key_id ? <a href={keyBase(orgId, event.key_id)}>{event.key_id}</a> : "—"}</td>
                 <td>
                   {event.action === "auth.failed" ? (
                     <span>

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
-import { canChange, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
+import { canChange, CsrfField, ErrorSummary, keyBase, Layout, Notice, type PageContext, When } from "../layout";
 import { LatencyChart, RequestsChart, type UsageBucket, UsageTable } from "../usage_chart";
 import { type ApiKey, maskedKey, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
@@ -35,7 +35,7 @@ export const KeyDetailPage: FC<{
   /** config.rotationReminderAfterMs: a key this old gets a "rotate soon" badge; null: off. */
   rotationReminderAfterMs?: number | null;
 }> = ({ page, orgId, apiKey: key, buckets, usageError, usageNote, limits, error, notice, allowedIpsText, rotationReminderAfterMs }) => {
-  const base = `${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`;
+  const base = keyBase(orgId, key.id);
   const extra = Object.entries(key).filter(([field]) => !KNOWN.has(field));
   // A disabled key can still be edited, re-enabled, rotated and revoked (a suspended leaked key is then revoked).
   const editable = canChange(page.session, key);
@@ -83,7 +83,7 @@ export const KeyDetailPage: FC<{
             <>
               <dt>Rotated from</dt>
               <dd>
-                <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_from)}`}>{key.rotated_from}</a>
+                <a href={keyBase(orgId, key.rotated_from)}>{key.rotated_from}</a>
               </dd>
             </>
           ) : null}
@@ -91,7 +91,7 @@ export const KeyDetailPage: FC<{
             <>
               <dt>Rotated to</dt>
               <dd>
-                <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_to)}`}>{key.rotated_to}</a>
+                <a href={keyBase(orgId, key.rotated_to)}>{key.rotated_to}</a>
               </dd>
             </>
           ) : null}
@@ -194,7 +194,7 @@ export const KeyDetailPage: FC<{
             // A key is rotated once (the API answers 409 to a second rotation): this one is in its grace period, and
             // revoking it ends that now. Its successor is the key to rotate next.
             <p id="rotated-note">
-              This key was already rotated to <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.rotated_to)}`}>{key.rotated_to}</a>; it works until
+              This key was already rotated to <a href={keyBase(orgId, key.rotated_to)}>{key.rotated_to}</a>; it works until
               its grace period ends. Revoke it to end that now.
             </p>
           ) : (

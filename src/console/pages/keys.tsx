@@ -2,7 +2,7 @@ import type { FC } from "hono/jsx";
 import { parseDuration } from "../../duration";
 import type { ExpiryPolicy } from "../../hygiene/expiry_policy";
 import { API_BASE, type ApiError } from "../api";
-import { canWrite, CsrfField, ErrorSummary, Layout, Notice, orgBase, type PageContext, When } from "../layout";
+import { canWrite, CsrfField, ErrorSummary, keyBase, Layout, Notice, orgBase, type PageContext, When } from "../layout";
 import { type ApiKey, maskedKey, Pager, type Pagination, queryString, RotateSoonBadge, StatusBadge, Value } from "./shared";
 
 const STATUSES = ["active", "disabled", "expired", "revoked"] as const;
@@ -266,7 +266,7 @@ export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey &
         Give whoever uses this key <a href={KEY_HOLDER_GUIDANCE}>the guidance for the people who receive keys</a> (README: "For the people who receive keys"): keep it in a secrets
         manager or an environment variable, never commit it, one key per integration, rotate it with a grace period.
       </p>
-      <a class="button secondary" href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>
+      <a class="button secondary" href={`${keyBase(orgId, key.id)}`}>
         I have stored it
       </a>
     </div>
@@ -276,7 +276,7 @@ export const RevealPage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey &
 export const RevokePage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey; error?: ApiError | null }> = ({ page, orgId, apiKey: key, error }) => (
   <Layout title="Revoke key" page={page}>
     <ErrorSummary error={error} title="The key was not revoked" />
-    <form method="post" action={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}/revoke`} class="card narrow">
+    <form method="post" action={`${keyBase(orgId, key.id)}/revoke`} class="card narrow">
       <CsrfField token={page.csrf} />
       <p>
         Revoke <strong>{key.name}</strong> (<span class="code">{maskedKey(key)}</span>)? Every request with it is refused from now on. This cannot be undone.
@@ -285,7 +285,7 @@ export const RevokePage: FC<{ page: PageContext; orgId: string; apiKey: ApiKey; 
         <button type="submit" class="danger">
           Revoke
         </button>
-        <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>Cancel</a>
+        <a href={`${keyBase(orgId, key.id)}`}>Cancel</a>
       </div>
     </form>
   </Layout>

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { ApiError } from "../api";
-import { ErrorSummary, Layout, orgBase, type PageContext } from "../layout";
+import { ErrorSummary, keyBase, Layout, type PageContext } from "../layout";
 import { RequestsChart, STATUS_CLASSES, type UsageBucket, UsageTable } from "../usage_chart";
 import { type ApiKey, maskedKey, StatusBadge } from "./shared";
 
@@ -36,7 +36,7 @@ export const UsagePage: FC<{ page: PageContext; orgId: string; rows: KeyUsageRow
         {rows.map(({ key, totals }) => (
           <tr>
             <td>
-              <a href={`${orgBase(orgId)}/keys/${encodeURIComponent(key.id)}`}>{key.name}</a> <span class="code muted">{maskedKey(key)}</span>
+              <a href={`${keyBase(orgId, key.id)}`}>{key.name}</a> <span class="code muted">{maskedKey(key)}</span>
             </td>
             <td>
               <StatusBadge status={key.status} />
